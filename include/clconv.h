@@ -1,0 +1,319 @@
+/* clconv: direct 1D/2D/3D convolution, activation and pooling on OpenCL, with a CPU reference.
+ *
+ * Conventions
+ * - float32 everywhere. Activations N C [D][H] W, weights K C/groups [D][H] W, row-major, dense.
+ * - Every function that can fail returns clconv_status. Detail (call, field, values, OpenCL build log) is in
+ *   clconv_last_error(ctx); failures with no context (context creation, the CPU reference, the helpers) use
+ *   clconv_last_error(NULL), which is per thread.
+ * - Objects are opaque handles with create/destroy pairs. On failure *out is NULL and nothing leaks.
+ *   destroy(NULL) is a no-op. The library never prints, exits or aborts.
+ * - Descriptor structs: a zero field means the default written beside it; fields with no sensible default
+ *   (ndim, channels, sizes) reject zero by name. Any size, stride, pad or dilation above INT32_MAX is rejected
+ *   (it is usually a negative number cast to unsigned).
+ * - Threads: a context and everything created from it must be used by one thread at a time. Separate contexts
+ *   may be used from separate threads concurrently.
+ */
+#ifndef CLCONV_H
+#define CLCONV_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CLCONV_SHARED_BUILD)
+#define CLCONV_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CLCONV_API __attribute__((visibility("default")))
+#else
+#define CLCONV_API
+#endif
+
+#define CLCONV_VERSION_MAJOR 0
+#define CLCONV_VERSION_MINOR 1
+#define CLCONV_VERSION_PATCH 0
+CLCONV_API const char *clconv_version_string(void); /* "0.1.0", static */
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Status codes. Values are fixed forever; new codes go at the end. */
+#define CLCONV_STATUS_MAP(X)                                                                                   \
+  X(OK, 0, "success")                                                                                          \
+  X(ERR_INVALID_ARGUMENT, 1, "invalid argument")             /* bad field value, NULL pointer */               \
+  X(ERR_SHAPE_MISMATCH, 2, "tensor shape mismatch")          /* tensor dims disagree with the descriptor */    \
+  X(ERR_UNSUPPORTED, 3, "valid but not supported")           /* e.g. > 2^31-1 elements for the kernels */      \
+  X(ERR_OUT_OF_MEMORY, 4, "out of memory")                   /* host malloc or device allocation failed */     \
+  X(ERR_SIZE_OVERFLOW, 5, "size computation overflows")      /* element or byte count does not fit */          \
+  X(ERR_DEVICE_NOT_FOUND, 6, "no matching OpenCL device")    /* no platform, or CLCONV_DEVICE matched none */  \
+  X(ERR_BUILD_FAILED, 7, "OpenCL program build failed")      /* options and full build log in last error */    \
+  X(ERR_OPENCL, 8, "OpenCL call failed")                     /* the call and its cl_int in last error */       \
+  X(ERR_WRONG_CONTEXT, 9, "object belongs to another context")
+
+typedef enum clconv_status {
+#define CLCONV_X(name, value, text) CLCONV_##name = value,
+  CLCONV_STATUS_MAP(CLCONV_X)
+#undef CLCONV_X
+} clconv_status;
+
+CLCONV_API const char *clconv_status_string(clconv_status s); /* static text, never NULL ("unknown status") */
+
+typedef struct clconv_context clconv_context;
+typedef struct clconv_tensor clconv_tensor;
+
+/* Last failure on ctx (or on this thread when ctx is NULL): names the call, the field and the values, and for a
+ * build failure the options and the full log. "" when nothing failed. Valid until the next call on ctx. */
+CLCONV_API const char *clconv_last_error(const clconv_context *ctx);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Devices and contexts */
+
+typedef struct clconv_device_info {
+  char name[256], vendor[256], platform[256], version[256]; /* truncated, NUL-terminated */
+  bool is_gpu;
+  uint32_t compute_units;
+  uint64_t global_mem_bytes, max_alloc_bytes, local_mem_bytes;
+  size_t max_work_group_size;
+} clconv_device_info;
+
+/* Devices are numbered across all platforms in platform order, then device order. count is 0 and the status
+ * CLCONV_ERR_DEVICE_NOT_FOUND when there is no OpenCL platform. */
+CLCONV_API clconv_status clconv_device_count(uint32_t *count);
+CLCONV_API clconv_status clconv_device_get_info(uint32_t index, clconv_device_info *info);
+
+typedef struct clconv_context_options {
+  /* Device: a decimal index (see clconv_device_count) or a case-insensitive substring of the device name.
+   * NULL = the CLCONV_DEVICE environment variable if set, else the first GPU, else the first device. */
+  const char *device;
+  /* Appended to every program's build options, after the library's own -D macros. NULL = none. */
+  const char *build_options;
+} clconv_context_options;
+
+/* options may be NULL. Creates its own OpenCL context and an in-order queue with profiling enabled.
+ * Fails with ERR_DEVICE_NOT_FOUND (no platform, index out of range, no name match), ERR_OPENCL, ERR_OUT_OF_MEMORY;
+ * the message is in clconv_last_error(NULL). */
+CLCONV_API clconv_status clconv_context_create(const clconv_context_options *options, clconv_context **out);
+/* For host programs that already use OpenCL: the context retains cl_ctx, device and queue (an in-order queue on
+ * that device) and releases them on destroy. options->device is ignored. */
+CLCONV_API clconv_status clconv_context_create_from_cl(cl_context cl_ctx, cl_device_id device, cl_command_queue queue,
+                                                       const clconv_context_options *options, clconv_context **out);
+CLCONV_API void clconv_context_destroy(clconv_context *ctx); /* destroy every tensor and op of ctx first */
+CLCONV_API clconv_status clconv_context_get_device_info(clconv_context *ctx, clconv_device_info *info);
+/* The queue every op of ctx is enqueued on (owned by ctx). Ops are asynchronous; tensor reads wait. */
+CLCONV_API cl_command_queue clconv_context_queue(const clconv_context *ctx);
+CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits for every enqueued op */
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Tensors: float32, 1 to 5 dims, row-major on the device of a context. */
+#define CLCONV_MAX_DIMS 5
+
+/* dims[0..ndim-1], outermost first, each >= 1. Fails with ERR_SIZE_OVERFLOW when the byte count overflows and
+ * ERR_OUT_OF_MEMORY when it exceeds the device's max allocation or the allocation fails. Contents undefined. */
+CLCONV_API clconv_status clconv_tensor_create(clconv_context *ctx, uint32_t ndim, const uint32_t *dims,
+                                              clconv_tensor **out);
+/* Wraps a buffer of ctx's OpenCL context holding at least count*4 bytes; retains it (the caller keeps its own
+ * reference). */
+CLCONV_API clconv_status clconv_tensor_wrap(clconv_context *ctx, cl_mem mem, uint32_t ndim, const uint32_t *dims,
+                                            clconv_tensor **out);
+CLCONV_API void clconv_tensor_destroy(clconv_tensor *t);
+/* Blocking copies of the whole tensor; count_elems must equal the tensor's element count. */
+CLCONV_API clconv_status clconv_tensor_write(clconv_tensor *t, const float *host, size_t count_elems);
+CLCONV_API clconv_status clconv_tensor_read(clconv_tensor *t, float *host, size_t count_elems);
+CLCONV_API uint32_t clconv_tensor_ndim(const clconv_tensor *t);                /* 0 for NULL */
+CLCONV_API uint32_t clconv_tensor_dim(const clconv_tensor *t, uint32_t axis);  /* 0 when axis >= ndim */
+CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                 /* elements */
+CLCONV_API cl_mem clconv_tensor_mem(const clconv_tensor *t);                   /* borrowed */
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Activations (the detector stage). f(x) and its Lipschitz constant L:
+ *   identity x (1) · relu max(x,0) (1) · leaky_relu x<0 ? alpha*x : x (max(1,|alpha|)) ·
+ *   elu x<0 ? alpha*(exp(x)-1) : x (max(1,|alpha|)) · relu6 min(max(x,0),6) (1) · clip min(max(x,alpha),beta) (1) ·
+ *   sigmoid 1/(1+exp(-x)) (1/4) · tanh (1) · softplus log(1+exp(x)) (1) */
+typedef enum clconv_act_kind {
+  CLCONV_ACT_IDENTITY = 0,
+  CLCONV_ACT_RELU = 1,
+  CLCONV_ACT_LEAKY_RELU = 2,
+  CLCONV_ACT_ELU = 3,
+  CLCONV_ACT_RELU6 = 4,
+  CLCONV_ACT_CLIP = 5,
+  CLCONV_ACT_SIGMOID = 6,
+  CLCONV_ACT_TANH = 7,
+  CLCONV_ACT_SOFTPLUS = 8,
+} clconv_act_kind;
+#define CLCONV_ACT_COUNT 9
+
+typedef struct clconv_activation {
+  clconv_act_kind kind; /* 0 = identity */
+  float alpha;          /* leaky_relu slope (0 = 0.01), elu scale (0 = 1.0), clip lower bound */
+  float beta;           /* clip upper bound, >= alpha; unused otherwise */
+} clconv_activation;
+
+CLCONV_API const char *clconv_act_name(clconv_act_kind kind); /* "relu", ...; NULL if out of range */
+/* Parses "relu", "leaky_relu:0.1", "elu:1.5", "clip:-1,1" into *act. ERR_INVALID_ARGUMENT on an unknown name. */
+CLCONV_API clconv_status clconv_act_parse(const char *text, clconv_activation *act);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Convolution. out[i] = floor((in[i] + pad_before[i] + pad_after[i] - dilation[i]*(kernel[i]-1) - 1) / stride[i]) + 1
+ * Cross-correlation (default): y[n,k,o] = b[k] + sum_{c,t} x[n, g*C/G + c, o*s - p + t*d] * w[k, c, t]
+ * Convolution: the same with the kernel flipped in every spatial axis, w[k, c, kernel-1-t]. */
+typedef enum clconv_conv_mode { CLCONV_MODE_XCORR = 0, CLCONV_MODE_CONV = 1 } clconv_conv_mode;
+
+typedef struct clconv_conv_desc {
+  uint32_t ndim;                        /* spatial dims, 1..3; required */
+  uint32_t batch;                       /* N; 0 = 1 */
+  uint32_t in_channels, out_channels;   /* C and K of the whole tensor (not per group); required */
+  uint32_t groups;                      /* 0 = 1; must divide C and K; groups = C = K is depthwise */
+  uint32_t in_size[3];                  /* elements, outermost first: {W}, {H,W} or {D,H,W}; required */
+  uint32_t kernel_size[3];              /* same order; required, each >= 1 */
+  uint32_t stride[3], dilation[3];      /* 0 = 1 */
+  uint32_t pad_before[3], pad_after[3]; /* implicit zeros, in elements; 0 = none */
+  clconv_conv_mode mode;                /* 0 = cross-correlation */
+  bool has_bias;                        /* bias is float[K] */
+  clconv_activation activation;         /* fused after bias; zero = identity */
+} clconv_conv_desc;
+
+/* Checks d (no device needed). ERR_INVALID_ARGUMENT naming the field, or ERR_SIZE_OVERFLOW. */
+CLCONV_API clconv_status clconv_conv_validate(const clconv_conv_desc *d);
+/* out_size[0..ndim-1] per the formula above; fails like clconv_conv_validate. */
+CLCONV_API clconv_status clconv_conv_output_size(const clconv_conv_desc *d, uint32_t out_size[3]);
+/* Sets pad_before/pad_after so out = ceil(in / stride) ("same"): total = max((out-1)*s + d*(k-1) + 1 - in, 0),
+ * before = floor(total/2), after = total - before. Stride 1, odd k: floor(k/2) on both sides. */
+CLCONV_API clconv_status clconv_conv_same_padding(clconv_conv_desc *d);
+/* Trainable parameters: kernel volume * C/groups * K (+ K with bias). LeNet C1: 5*5*3*6+6 = 456. */
+CLCONV_API clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count);
+/* Tensor shapes the op expects, as {N, C, spatial...}, {K, C/groups, kernel...}, {N, K, out...}; ndim + 2 dims. */
+CLCONV_API clconv_status clconv_conv_shapes(const clconv_conv_desc *d, uint32_t src[5], uint32_t weights[5],
+                                            uint32_t dst[5]);
+
+typedef struct clconv_conv clconv_conv;
+/* Validates, then compiles (once per context and specialisation). */
+CLCONV_API clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out);
+/* Enqueues on the context's queue. bias is NULL unless has_bias. dst must not alias src, weights or bias.
+ * ERR_SHAPE_MISMATCH when a tensor's dims differ from clconv_conv_shapes; dst is untouched on any failure. */
+CLCONV_API clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights,
+                                         clconv_tensor *bias, clconv_tensor *dst);
+CLCONV_API void clconv_conv_destroy(clconv_conv *op);
+/* One-shot: create, run, destroy (programs stay cached in ctx). */
+CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
+                                             clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Activation on a whole tensor of any shape; src == dst (in place) is allowed. */
+typedef struct clconv_act clconv_act;
+CLCONV_API clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *act, clconv_act **out);
+/* src and dst must have the same element count. */
+CLCONV_API clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *dst);
+CLCONV_API void clconv_act_destroy(clconv_act *op);
+CLCONV_API clconv_status clconv_act_forward(clconv_context *ctx, const clconv_activation *act, clconv_tensor *src,
+                                            clconv_tensor *dst);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Pooling. out = floor-or-ceil((in + pad_before + pad_after - window) / stride) + 1; in ceil mode (PyTorch's rule)
+ * the last window is dropped when it would start in the right padding. Padding is never counted by max; average
+ * divides by the in-input part of the window, or with count_include_pad by the window clipped to the padded
+ * input (padding counts, the part past the right padding does not). Each pad must be < window, so every window
+ * holds at least one input element. */
+typedef enum clconv_pool_kind { CLCONV_POOL_MAX = 0, CLCONV_POOL_AVG = 1 } clconv_pool_kind;
+
+typedef struct clconv_pool_desc {
+  uint32_t ndim;                        /* spatial dims, 1..3; required */
+  uint32_t batch;                       /* N; 0 = 1 */
+  uint32_t channels;                    /* C; required */
+  uint32_t in_size[3];                  /* outermost first; required */
+  uint32_t window[3];                   /* required unless global */
+  uint32_t stride[3];                   /* 0 = window */
+  uint32_t pad_before[3], pad_after[3]; /* 0 = none */
+  clconv_pool_kind kind;                /* 0 = max */
+  bool count_include_pad;               /* average only */
+  bool ceil_mode;
+  bool global;                          /* window = in_size, stride 1, no padding; window/stride/pad must be 0 */
+} clconv_pool_desc;
+
+CLCONV_API clconv_status clconv_pool_validate(const clconv_pool_desc *d);
+CLCONV_API clconv_status clconv_pool_output_size(const clconv_pool_desc *d, uint32_t out_size[3]);
+/* {N, C, spatial...} for src and dst. */
+CLCONV_API clconv_status clconv_pool_shapes(const clconv_pool_desc *d, uint32_t src[5], uint32_t dst[5]);
+
+typedef struct clconv_pool clconv_pool;
+CLCONV_API clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out);
+CLCONV_API clconv_status clconv_pool_run(clconv_pool *op, clconv_tensor *src, clconv_tensor *dst);
+CLCONV_API void clconv_pool_destroy(clconv_pool *op);
+CLCONV_API clconv_status clconv_pool_forward(clconv_context *ctx, const clconv_pool_desc *desc, clconv_tensor *src,
+                                             clconv_tensor *dst);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Layer, as in the notes: convolution -> activation (conv.activation) -> pooling. The pool's ndim, batch,
+ * channels and in_size are taken from the convolution's output and must be 0 or equal to it. */
+typedef struct clconv_layer_desc {
+  clconv_conv_desc conv;
+  clconv_pool_desc pool;
+} clconv_layer_desc;
+
+CLCONV_API clconv_status clconv_layer_validate(const clconv_layer_desc *d);
+/* src {N,C,...}, weights {K,C/g,...}, dst {N,K,pooled...}. */
+CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_t src[5], uint32_t weights[5],
+                                             uint32_t dst[5]);
+
+typedef struct clconv_layer clconv_layer;
+/* Owns the intermediate (conv output) tensor. */
+CLCONV_API clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out);
+CLCONV_API clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights,
+                                          clconv_tensor *bias, clconv_tensor *dst);
+CLCONV_API void clconv_layer_destroy(clconv_layer *op);
+CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
+                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* CPU reference, plain C on host arrays in the layouts above, accumulating in double and rounding once.
+ * mag (optional, NULL to skip, same length as dst) receives the error scale used by clconv_compare:
+ *   conv:  S = sum |x*w| + |b| (before the activation)
+ *   pool:  max: 0; avg: sum |x| / divisor
+ *   layer: pooled (max over the window) of L*S of the convolution, plus for avg the pooling's own term.
+ * Errors (ERR_INVALID_ARGUMENT, ERR_SIZE_OVERFLOW, ERR_OUT_OF_MEMORY) go to clconv_last_error(NULL). */
+CLCONV_API clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const float *weights,
+                                         const float *bias, float *dst, float *mag);
+CLCONV_API clconv_status clconv_ref_act(const clconv_activation *act, const float *src, float *dst, size_t count);
+CLCONV_API clconv_status clconv_ref_pool(const clconv_pool_desc *d, const float *src, float *dst, float *mag);
+CLCONV_API clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, const float *weights,
+                                          const float *bias, float *dst, float *mag);
+
+/* Per-element tolerance, with u = 2^-24 and r the reference:
+ *   |got - r| <= u * (rel_factor*|r| + min(K, 8*sqrt(K)) * lipschitz * mag) + 2^-126
+ * The first term covers the final rounding and the activation, the second Higham's bound for a K-term dot product
+ * (proven for K <= 64) or the sqrt(K) random-walk bound with margin above that. Non-finite values must match in
+ * class (NaN, +inf, -inf). */
+typedef struct clconv_tolerance {
+  uint64_t reduction_len; /* K: C/groups * kernel volume, window volume for pooling, 0 for activations */
+  double lipschitz;       /* L of the activation applied after the reduction; 0 = 1 */
+  double rel_factor;      /* c: 4 for relu-like ops and pooling, 32 for sigmoid/tanh/elu/softplus; 0 = 4 */
+} clconv_tolerance;
+
+CLCONV_API clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance *tol);
+CLCONV_API clconv_status clconv_pool_tolerance(const clconv_pool_desc *d, clconv_tolerance *tol);
+CLCONV_API clconv_status clconv_act_tolerance(const clconv_activation *act, clconv_tolerance *tol);
+CLCONV_API clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clconv_tolerance *tol);
+CLCONV_API double clconv_act_lipschitz(const clconv_activation *act);
+
+typedef struct clconv_compare_result {
+  double max_abs_err;   /* over finite pairs */
+  double max_rel_err;   /* |got - r| / |r| over finite pairs with r != 0 */
+  size_t worst_index;   /* element with the largest error relative to its tolerance */
+  double worst_ratio;   /* that error / its tolerance; <= 1 everywhere means pass */
+  size_t mismatches;    /* elements over tolerance or with a different non-finite class */
+  size_t first_mismatch; /* index of the first, or count when none */
+} clconv_compare_result;
+
+/* Compares got with ref element by element; mag may be NULL (treated as 0), tol NULL means exact equality.
+ * Returns CLCONV_OK whether or not they match: read res->mismatches. */
+CLCONV_API clconv_status clconv_compare(const float *got, const float *ref, const float *mag, size_t count,
+                                        const clconv_tolerance *tol, clconv_compare_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLCONV_H */

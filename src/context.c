@@ -1,0 +1,305 @@
+/* Devices, contexts and device limits. */
+#include "internal.h"
+
+#include <CL/cl_ext.h>
+#include <ctype.h>
+
+/* Every (platform, device) pair in enumeration order. *devs is owned by the caller (clconv__free). */
+static clconv_status list_devices(const char *call, cl_device_id **devs, cl_uint *count) {
+  cl_uint np = 0, total = 0;
+  cl_platform_id *plats = NULL;
+  cl_device_id *all = NULL;
+  *devs = NULL;
+  *count = 0;
+  cl_int err = CLCONV__CL(clGetPlatformIDs(0, NULL, &np));
+  if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && np == 0))
+    return clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND,
+                        "%s: no OpenCL platform found (is an ICD such as pocl-opencl-icd installed?)", call);
+  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, call, "clGetPlatformIDs", err);
+  plats = clconv__calloc(np, sizeof *plats);
+  if (!plats) return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
+  err = CLCONV__CL(clGetPlatformIDs(np, plats, NULL));
+  if (err != CL_SUCCESS) {
+    clconv__free(plats);
+    return clconv__fail_cl(NULL, call, "clGetPlatformIDs", err);
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    cl_uint at = 0;
+    for (cl_uint p = 0; p < np; p++) {
+      cl_uint nd = 0;
+      err = CLCONV__CL(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd));
+      if (err == CL_DEVICE_NOT_FOUND) continue; /* an empty platform is not an error */
+      if (err == CL_SUCCESS && pass == 1 && nd > 0)
+        err = CLCONV__CL(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, all + at, NULL));
+      if (err != CL_SUCCESS) {
+        clconv__free(plats);
+        clconv__free(all);
+        return clconv__fail_cl(NULL, call, "clGetDeviceIDs", err);
+      }
+      at += nd;
+    }
+    if (pass == 0) {
+      total = at;
+      if (total == 0) {
+        clconv__free(plats);
+        return clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND, "%s: OpenCL platforms have no devices", call);
+      }
+      all = clconv__calloc(total, sizeof *all);
+      if (!all) {
+        clconv__free(plats);
+        return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
+      }
+    }
+  }
+  clconv__free(plats);
+  *devs = all;
+  *count = total;
+  return CLCONV_OK;
+}
+
+static clconv_status fill_info(clconv_context *ctx, const char *call, cl_device_id dev, clconv_device_info *info) {
+  cl_platform_id plat;
+  cl_device_type type;
+  cl_uint cu;
+  cl_ulong gmem, amem, lmem;
+  size_t wg;
+  memset(info, 0, sizeof *info);
+  struct {
+    cl_device_info what;
+    size_t size;
+    void *dst;
+    const char *name;
+  } q[] = {
+      {CL_DEVICE_NAME, sizeof info->name, info->name, "CL_DEVICE_NAME"},
+      {CL_DEVICE_VENDOR, sizeof info->vendor, info->vendor, "CL_DEVICE_VENDOR"},
+      {CL_DEVICE_VERSION, sizeof info->version, info->version, "CL_DEVICE_VERSION"},
+      {CL_DEVICE_PLATFORM, sizeof plat, &plat, "CL_DEVICE_PLATFORM"},
+      {CL_DEVICE_TYPE, sizeof type, &type, "CL_DEVICE_TYPE"},
+      {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, "CL_DEVICE_MAX_COMPUTE_UNITS"},
+      {CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, "CL_DEVICE_GLOBAL_MEM_SIZE"},
+      {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amem, &amem, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"},
+      {CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, "CL_DEVICE_LOCAL_MEM_SIZE"},
+      {CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, "CL_DEVICE_MAX_WORK_GROUP_SIZE"},
+  };
+  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+    /* Strings longer than the field are an error for clGetDeviceInfo; ask for the size first and truncate. */
+    size_t need = 0;
+    cl_int err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, 0, NULL, &need));
+    if (err == CL_SUCCESS) {
+      if (need <= q[i].size) {
+        err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, q[i].size, q[i].dst, NULL));
+      } else {
+        char *tmp = clconv__malloc(need);
+        if (!tmp) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
+        err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, need, tmp, NULL));
+        memcpy(q[i].dst, tmp, q[i].size - 1);
+        ((char *)q[i].dst)[q[i].size - 1] = '\0';
+        clconv__free(tmp);
+      }
+    }
+    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, call, q[i].name, err);
+  }
+  cl_int err = CLCONV__CL(clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL));
+  if (err != CL_SUCCESS) return clconv__fail_cl(ctx, call, "clGetPlatformInfo(CL_PLATFORM_NAME)", err);
+  info->platform[sizeof info->platform - 1] = '\0';
+  info->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+  info->compute_units = cu;
+  info->global_mem_bytes = gmem;
+  info->max_alloc_bytes = amem;
+  info->local_mem_bytes = lmem;
+  info->max_work_group_size = wg;
+  return CLCONV_OK;
+}
+
+clconv_status clconv_device_count(uint32_t *count) {
+  CLCONV__CHECK(NULL, count, CLCONV_ERR_INVALID_ARGUMENT, "device_count: count is NULL");
+  *count = 0;
+  cl_device_id *devs;
+  cl_uint n;
+  clconv_status s = list_devices("device_count", &devs, &n);
+  clconv__free(devs);
+  if (s == CLCONV_OK) *count = n;
+  return s;
+}
+
+clconv_status clconv_device_get_info(uint32_t index, clconv_device_info *info) {
+  CLCONV__CHECK(NULL, info, CLCONV_ERR_INVALID_ARGUMENT, "device_get_info: info is NULL");
+  cl_device_id *devs;
+  cl_uint n;
+  clconv_status s = list_devices("device_get_info", &devs, &n);
+  if (s != CLCONV_OK) return s;
+  if (index >= n)
+    s = clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND, "device_get_info: index %u, but there are %u devices",
+                     index, n);
+  else
+    s = fill_info(NULL, "device_get_info", devs[index], info);
+  clconv__free(devs);
+  return s;
+}
+
+static bool contains_nocase(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *hay; hay++) {
+    size_t i = 0;
+    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
+    if (i == n) return true;
+  }
+  return n == 0;
+}
+
+/* spec: NULL (first GPU, else first device), a decimal index, or a name substring. */
+static clconv_status pick_device(const char *spec, const char *origin, cl_device_id *out) {
+  cl_device_id *devs;
+  cl_uint n;
+  clconv_status s = list_devices("context_create", &devs, &n);
+  if (s != CLCONV_OK) return s;
+  long pick = -1;
+  if (!spec || !*spec) {
+    pick = 0;
+    for (cl_uint i = 0; i < n; i++) {
+      cl_device_type type = 0;
+      cl_int err = CLCONV__CL(clGetDeviceInfo(devs[i], CL_DEVICE_TYPE, sizeof type, &type, NULL));
+      if (err != CL_SUCCESS) {
+        clconv__free(devs);
+        return clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo(CL_DEVICE_TYPE)", err);
+      }
+      if (type & CL_DEVICE_TYPE_GPU) {
+        pick = (long)i;
+        break;
+      }
+    }
+  } else {
+    char *end;
+    long idx = strtol(spec, &end, 10);
+    if (*end == '\0' && end != spec) {
+      if (idx < 0 || idx >= (long)n) {
+        clconv__free(devs);
+        return clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND,
+                            "context_create: %s = \"%s\": index out of range, there are %u devices", origin, spec, n);
+      }
+      pick = idx;
+    } else {
+      for (cl_uint i = 0; i < n && pick < 0; i++) {
+        char name[256];
+        cl_int err = CLCONV__CL(clGetDeviceInfo(devs[i], CL_DEVICE_NAME, sizeof name, name, NULL));
+        if (err != CL_SUCCESS) {
+          clconv__free(devs);
+          return clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo(CL_DEVICE_NAME)", err);
+        }
+        name[sizeof name - 1] = '\0';
+        if (contains_nocase(name, spec)) pick = (long)i;
+      }
+      if (pick < 0) {
+        clconv__free(devs);
+        return clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND,
+                            "context_create: %s = \"%s\" matches no device name (%u devices; see clconv devices)",
+                            origin, spec, n);
+      }
+    }
+  }
+  *out = devs[pick];
+  clconv__free(devs);
+  return CLCONV_OK;
+}
+
+/* Common tail of both constructors: takes ownership of one reference to cl, queue (device needs none). */
+static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_queue q,
+                                   const clconv_context_options *opt, clconv_context **out) {
+  clconv_context *ctx = clconv__calloc(1, sizeof *ctx);
+  if (!ctx) {
+    clReleaseCommandQueue(q);
+    clReleaseContext(cl);
+    return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "context_create: out of host memory");
+  }
+  ctx->cl = cl;
+  ctx->device = dev;
+  ctx->queue = q;
+  clconv_status s = CLCONV_OK;
+  cl_int err = CLCONV__CL(
+      clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group_size, &ctx->max_work_group_size, NULL));
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(
+        clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc_bytes, &ctx->max_alloc_bytes, NULL));
+  if (err != CL_SUCCESS) s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
+  if (s == CLCONV_OK && opt && opt->build_options) {
+    ctx->build_options = clconv__strdup(opt->build_options);
+    if (!ctx->build_options) s = clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "context_create: out of host memory");
+  }
+  if (s != CLCONV_OK) {
+    clconv_context_destroy(ctx);
+    return s;
+  }
+  *out = ctx;
+  return CLCONV_OK;
+}
+
+clconv_status clconv_context_create(const clconv_context_options *opt, clconv_context **out) {
+  CLCONV__CHECK(NULL, out, CLCONV_ERR_INVALID_ARGUMENT, "context_create: out is NULL");
+  *out = NULL;
+  const char *spec = opt ? opt->device : NULL, *origin = "options.device";
+  if (!spec) {
+    spec = getenv("CLCONV_DEVICE");
+    origin = "CLCONV_DEVICE";
+  }
+  cl_device_id dev;
+  clconv_status s = pick_device(spec, origin, &dev);
+  if (s != CLCONV_OK) return s;
+  cl_int err;
+  cl_context cl = CLCONV__CLOBJ(&err, clCreateContext(NULL, 1, &dev, NULL, NULL, &err));
+  if (!cl) return clconv__fail_cl(NULL, "context_create", "clCreateContext", err);
+  cl_command_queue q = CLCONV__CLOBJ(&err, clCreateCommandQueue(cl, dev, CL_QUEUE_PROFILING_ENABLE, &err));
+  if (!q) {
+    clReleaseContext(cl);
+    return clconv__fail_cl(NULL, "context_create", "clCreateCommandQueue", err);
+  }
+  return finish_create(cl, dev, q, opt, out);
+}
+
+clconv_status clconv_context_create_from_cl(cl_context cl, cl_device_id dev, cl_command_queue q,
+                                            const clconv_context_options *opt, clconv_context **out) {
+  CLCONV__CHECK(NULL, out, CLCONV_ERR_INVALID_ARGUMENT, "context_create_from_cl: out is NULL");
+  *out = NULL;
+  CLCONV__CHECK(NULL, cl && dev && q, CLCONV_ERR_INVALID_ARGUMENT,
+                "context_create_from_cl: cl_context %p, device %p, queue %p: none may be NULL", (void *)cl,
+                (void *)dev, (void *)q);
+  cl_context qctx = NULL;
+  cl_device_id qdev = NULL;
+  cl_int err = CLCONV__CL(clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL));
+  if (err == CL_SUCCESS) err = CLCONV__CL(clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
+  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, "context_create_from_cl", "clGetCommandQueueInfo", err);
+  CLCONV__CHECK(NULL, qctx == cl && qdev == dev, CLCONV_ERR_INVALID_ARGUMENT,
+                "context_create_from_cl: queue belongs to another context or device");
+  err = CLCONV__CL(clRetainContext(cl));
+  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, "context_create_from_cl", "clRetainContext", err);
+  err = CLCONV__CL(clRetainCommandQueue(q));
+  if (err != CL_SUCCESS) {
+    clReleaseContext(cl);
+    return clconv__fail_cl(NULL, "context_create_from_cl", "clRetainCommandQueue", err);
+  }
+  return finish_create(cl, dev, q, opt, out);
+}
+
+void clconv_context_destroy(clconv_context *ctx) {
+  if (!ctx) return;
+  clconv__program_cache_clear(ctx);
+  /* Release calls are not routed through the fault layer: cleanup must not fail halfway. */
+  if (ctx->queue) clReleaseCommandQueue(ctx->queue);
+  if (ctx->cl) clReleaseContext(ctx->cl);
+  clconv__free(ctx->build_options);
+  clconv__errbuf_clear(&ctx->err);
+  clconv__free(ctx);
+}
+
+clconv_status clconv_context_get_device_info(clconv_context *ctx, clconv_device_info *info) {
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "context_get_device_info: ctx is NULL");
+  CLCONV__CHECK(ctx, info, CLCONV_ERR_INVALID_ARGUMENT, "context_get_device_info: info is NULL");
+  return fill_info(ctx, "context_get_device_info", ctx->device, info);
+}
+
+cl_command_queue clconv_context_queue(const clconv_context *ctx) { return ctx ? ctx->queue : NULL; }
+
+clconv_status clconv_context_finish(clconv_context *ctx) {
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "context_finish: ctx is NULL");
+  cl_int err = CLCONV__CL(clFinish(ctx->queue));
+  return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, "context_finish", "clFinish", err);
+}

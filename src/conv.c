@@ -1,0 +1,272 @@
+/* Direct convolution and cross-correlation: descriptor checks, helpers, op objects. */
+#include "internal.h"
+
+#include <math.h>
+
+clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
+                                clconv_activation *eff) {
+  CLCONV__CHECK(ctx, (unsigned)a->kind < CLCONV_ACT_COUNT, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: activation kind = %d, must be 0..%d", call, (int)a->kind, CLCONV_ACT_COUNT - 1);
+  CLCONV__CHECK(ctx, isfinite(a->alpha) && isfinite(a->beta), CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: activation alpha = %g, beta = %g, must be finite", call, (double)a->alpha, (double)a->beta);
+  *eff = *a;
+  if (a->kind == CLCONV_ACT_LEAKY_RELU && a->alpha == 0.0f) eff->alpha = 0.01f;
+  if (a->kind == CLCONV_ACT_ELU && a->alpha == 0.0f) eff->alpha = 1.0f;
+  if (a->kind == CLCONV_ACT_CLIP)
+    CLCONV__CHECK(ctx, a->alpha <= a->beta, CLCONV_ERR_INVALID_ARGUMENT,
+                  "%s: clip bounds alpha = %g > beta = %g", call, (double)a->alpha, (double)a->beta);
+  return CLCONV_OK;
+}
+
+clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
+                                clconv__conv_geom *g) {
+  CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
+  memset(g, 0, sizeof *g);
+  CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3",
+                call, d->ndim);
+  CLCONV__CHECK(ctx, d->in_channels >= 1 && d->in_channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: in_channels = %u, must be 1..%u", call, d->in_channels, CLCONV__MAX_FIELD);
+  CLCONV__CHECK(ctx, d->out_channels >= 1 && d->out_channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: out_channels = %u, must be 1..%u", call, d->out_channels, CLCONV__MAX_FIELD);
+  CLCONV__CHECK(ctx, d->batch <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: batch = %u exceeds %u (a negative value cast to unsigned?)", call, d->batch, CLCONV__MAX_FIELD);
+  g->ndim = d->ndim;
+  g->n = d->batch ? d->batch : 1;
+  g->c = d->in_channels;
+  g->k = d->out_channels;
+  g->groups = d->groups ? d->groups : 1;
+  CLCONV__CHECK(ctx, g->c % g->groups == 0 && g->k % g->groups == 0, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: groups = %u must divide in_channels = %u and out_channels = %u", call, g->groups, g->c, g->k);
+  CLCONV__CHECK(ctx, d->mode == CLCONV_MODE_XCORR || d->mode == CLCONV_MODE_CONV, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: mode = %d, must be 0 (cross-correlation) or 1 (convolution)", call, (int)d->mode);
+  clconv_activation eff;
+  CLCONV__TRY(clconv__act_check(ctx, call, &d->activation, &eff));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "in_size", d->in_size, d->ndim));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "kernel_size", d->kernel_size, d->ndim));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "stride", d->stride, d->ndim));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "dilation", d->dilation, d->ndim));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_before", d->pad_before, d->ndim));
+  CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_after", d->pad_after, d->ndim));
+  for (uint32_t a = 0; a < 3; a++) g->in[a] = g->ker[a] = g->stride[a] = g->dil[a] = g->out[a] = 1;
+  for (uint32_t i = 0; i < d->ndim; i++) {
+    uint32_t a = 3 - d->ndim + i, pa;
+    CLCONV__TRY(clconv__axis_field(ctx, call, "in_size", i, d->in_size[i], 0, &g->in[a]));
+    CLCONV__TRY(clconv__axis_field(ctx, call, "kernel_size", i, d->kernel_size[i], 0, &g->ker[a]));
+    CLCONV__TRY(clconv__axis_field(ctx, call, "stride", i, d->stride[i], 1, &g->stride[a]));
+    CLCONV__TRY(clconv__axis_field(ctx, call, "dilation", i, d->dilation[i], 1, &g->dil[a]));
+    CLCONV__TRY(clconv__axis_field(ctx, call, "pad_before", i, d->pad_before[i], CLCONV__ZERO_OK, &g->pad[a]));
+    CLCONV__TRY(clconv__axis_field(ctx, call, "pad_after", i, d->pad_after[i], CLCONV__ZERO_OK, &pa));
+    /* 64-bit: each term is < 2^31, so neither sum nor product can overflow. */
+    int64_t padded = (int64_t)g->in[a] + g->pad[a] + pa, span = (int64_t)g->dil[a] * (g->ker[a] - 1) + 1;
+    CLCONV__CHECK(ctx, span <= padded, CLCONV_ERR_INVALID_ARGUMENT,
+                  "%s: axis %u: dilated kernel %lld (kernel_size %u, dilation %u) exceeds padded input %lld "
+                  "(in_size %u + pad %u + %u)",
+                  call, i, (long long)span, g->ker[a], g->dil[a], (long long)padded, g->in[a], g->pad[a], pa);
+    g->out[a] = (uint32_t)((padded - span) / g->stride[a] + 1);
+  }
+  uint32_t src[5], wei[5], dst[5];
+  src[0] = dst[0] = g->n;
+  src[1] = g->c;
+  wei[0] = dst[1] = g->k;
+  wei[1] = g->c / g->groups;
+  for (uint32_t i = 0; i < d->ndim; i++) {
+    src[2 + i] = g->in[3 - d->ndim + i];
+    wei[2 + i] = g->ker[3 - d->ndim + i];
+    dst[2 + i] = g->out[3 - d->ndim + i];
+  }
+  if (!clconv__count(src, d->ndim + 2, &g->src_count) || !clconv__count(wei, d->ndim + 2, &g->wei_count) ||
+      !clconv__count(dst, d->ndim + 2, &g->dst_count) || g->src_count > SIZE_MAX / sizeof(float) ||
+      g->wei_count > SIZE_MAX / sizeof(float) || g->dst_count > SIZE_MAX / sizeof(float))
+    return clconv__fail(ctx, CLCONV_ERR_SIZE_OVERFLOW, "%s: tensor byte counts overflow size_t", call);
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_validate(const clconv_conv_desc *d) {
+  clconv__conv_geom g;
+  return clconv__conv_check(NULL, "conv_validate", d, &g);
+}
+
+clconv_status clconv_conv_output_size(const clconv_conv_desc *d, uint32_t out_size[3]) {
+  clconv__conv_geom g;
+  CLCONV__CHECK(NULL, out_size, CLCONV_ERR_INVALID_ARGUMENT, "conv_output_size: out_size is NULL");
+  CLCONV__TRY(clconv__conv_check(NULL, "conv_output_size", d, &g));
+  for (uint32_t i = 0; i < 3; i++) out_size[i] = i < g.ndim ? g.out[3 - g.ndim + i] : 0;
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_shapes(const clconv_conv_desc *d, uint32_t src[5], uint32_t weights[5], uint32_t dst[5]) {
+  clconv__conv_geom g;
+  CLCONV__CHECK(NULL, src && weights && dst, CLCONV_ERR_INVALID_ARGUMENT, "conv_shapes: an output array is NULL");
+  CLCONV__TRY(clconv__conv_check(NULL, "conv_shapes", d, &g));
+  src[0] = dst[0] = g.n;
+  src[1] = g.c;
+  weights[0] = dst[1] = g.k;
+  weights[1] = g.c / g.groups;
+  for (uint32_t i = 0; i < 3; i++) {
+    bool used = i < g.ndim;
+    uint32_t a = 3 - g.ndim + i;
+    src[2 + i] = used ? g.in[a] : 0;
+    weights[2 + i] = used ? g.ker[a] : 0;
+    dst[2 + i] = used ? g.out[a] : 0;
+  }
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_same_padding(clconv_conv_desc *d) {
+  CLCONV__CHECK(NULL, d, CLCONV_ERR_INVALID_ARGUMENT, "conv_same_padding: desc is NULL");
+  CLCONV__CHECK(NULL, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT,
+                "conv_same_padding: ndim = %u, must be 1..3", d->ndim);
+  clconv_conv_desc t = *d;
+  for (uint32_t i = 0; i < d->ndim; i++) {
+    uint32_t in, k, s, dil;
+    CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "in_size", i, d->in_size[i], 0, &in));
+    CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "kernel_size", i, d->kernel_size[i], 0, &k));
+    CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "stride", i, d->stride[i], 1, &s));
+    CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "dilation", i, d->dilation[i], 1, &dil));
+    int64_t out = ((int64_t)in + s - 1) / s, total = (out - 1) * s + (int64_t)dil * (k - 1) + 1 - in;
+    if (total < 0) total = 0;
+    CLCONV__CHECK(NULL, total <= 2 * (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
+                  "conv_same_padding: axis %u: padding %lld does not fit", i, (long long)total);
+    t.pad_before[i] = (uint32_t)(total / 2);
+    t.pad_after[i] = (uint32_t)(total - total / 2);
+  }
+  CLCONV__TRY(clconv_conv_validate(&t));
+  *d = t;
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count) {
+  clconv__conv_geom g;
+  CLCONV__CHECK(NULL, count, CLCONV_ERR_INVALID_ARGUMENT, "conv_param_count: count is NULL");
+  CLCONV__TRY(clconv__conv_check(NULL, "conv_param_count", d, &g));
+  /* < 2^31 * 2^31 * 2^93 could overflow in theory; wei_count was already checked to fit size_t. */
+  *count = (uint64_t)g.wei_count + (d->has_bias ? g.k : 0);
+  return CLCONV_OK;
+}
+
+double clconv_act_lipschitz(const clconv_activation *act) {
+  if (!act) return 1.0;
+  double a = fabs((double)act->alpha);
+  switch (act->kind) {
+  case CLCONV_ACT_LEAKY_RELU:
+    return act->alpha == 0.0f ? 1.0 : fmax(1.0, a);
+  case CLCONV_ACT_ELU:
+    return act->alpha == 0.0f ? 1.0 : fmax(1.0, a);
+  case CLCONV_ACT_SIGMOID:
+    return 0.25;
+  default:
+    return 1.0;
+  }
+}
+
+/* Transcendental activations round several times (exp, log1p, division): a wider relative allowance. */
+static double act_rel_factor(clconv_act_kind k) {
+  return (k == CLCONV_ACT_SIGMOID || k == CLCONV_ACT_TANH || k == CLCONV_ACT_ELU || k == CLCONV_ACT_SOFTPLUS) ? 32.0
+                                                                                                              : 4.0;
+}
+
+clconv_status clconv_act_tolerance(const clconv_activation *act, clconv_tolerance *tol) {
+  CLCONV__CHECK(NULL, act && tol, CLCONV_ERR_INVALID_ARGUMENT, "act_tolerance: act or tol is NULL");
+  clconv_activation eff;
+  CLCONV__TRY(clconv__act_check(NULL, "act_tolerance", act, &eff));
+  tol->reduction_len = 0;
+  tol->lipschitz = clconv_act_lipschitz(act);
+  tol->rel_factor = act_rel_factor(act->kind);
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance *tol) {
+  clconv__conv_geom g;
+  CLCONV__CHECK(NULL, tol, CLCONV_ERR_INVALID_ARGUMENT, "conv_tolerance: tol is NULL");
+  CLCONV__TRY(clconv__conv_check(NULL, "conv_tolerance", d, &g));
+  tol->reduction_len = (uint64_t)(g.c / g.groups) * g.ker[0] * g.ker[1] * g.ker[2];
+  tol->lipschitz = clconv_act_lipschitz(&d->activation);
+  tol->rel_factor = act_rel_factor(d->activation.kind);
+  return CLCONV_OK;
+}
+
+/* ---- op objects ------------------------------------------------------------------------------------------- */
+struct clconv_conv {
+  clconv_context *ctx;
+  clconv_conv_desc desc;
+  clconv__conv_geom g;
+  clconv_activation act;
+  clconv__kernel kernel;
+};
+
+clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: ctx is NULL");
+  CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: out is NULL");
+  *out = NULL;
+  clconv__conv_geom g;
+  CLCONV__TRY(clconv__conv_check(ctx, "conv_create", desc, &g));
+  size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
+  if (g.wei_count > most) most = g.wei_count;
+  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
+                "conv_create: a tensor has %zu elements; the direct kernels index with 32-bit ints (max %zu)", most,
+                CLCONV__MAX_KERNEL_ELEMS);
+  clconv_conv *op = clconv__calloc(1, sizeof *op);
+  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "conv_create: out of host memory");
+  op->ctx = ctx;
+  op->desc = *desc;
+  op->g = g;
+  clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
+  char options[64];
+  snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
+           desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
+  clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_direct", &op->kernel);
+  if (s != CLCONV_OK) {
+    clconv__free(op);
+    return s;
+  }
+  *out = op;
+  return CLCONV_OK;
+}
+
+void clconv_conv_destroy(clconv_conv *op) {
+  if (!op) return;
+  clconv__kernel_release(&op->kernel);
+  clconv__free(op);
+}
+
+clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
+                              clconv_tensor *dst) {
+  CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_run: op is NULL");
+  clconv_context *ctx = op->ctx;
+  const clconv__conv_geom *g = &op->g;
+  uint32_t ss[5], ws[5], ds[5], n = g->ndim + 2;
+  clconv_conv_shapes(&op->desc, ss, ws, ds);
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, n, ss));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "weights", weights, n, ws));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, ds));
+  if (op->desc.has_bias) {
+    CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "bias", bias, 1, &g->k));
+  } else {
+    CLCONV__CHECK(ctx, bias == NULL, CLCONV_ERR_INVALID_ARGUMENT, "conv_run: bias given but has_bias = false");
+  }
+  CLCONV__CHECK(ctx, dst->mem != src->mem && dst->mem != weights->mem && (!bias || dst->mem != bias->mem),
+                CLCONV_ERR_INVALID_ARGUMENT, "conv_run: dst aliases an input; convolution cannot run in place");
+  cl_int cin_g = (cl_int)(g->c / g->groups), cout = (cl_int)g->k, cout_g = (cl_int)(g->k / g->groups),
+         total = (cl_int)g->dst_count;
+  cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker), str = clconv__int4(g->stride),
+          dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
+  cl_mem bmem = bias ? bias->mem : NULL;
+  const clconv__arg args[] = {
+      {sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), bias ? &bmem : NULL},
+      {sizeof(cl_mem), &dst->mem}, {sizeof cin_g, &cin_g},           {sizeof cout, &cout},
+      {sizeof cout_g, &cout_g},    {sizeof isz, &isz},               {sizeof osz, &osz},
+      {sizeof ksz, &ksz},          {sizeof str, &str},               {sizeof dil, &dil},
+      {sizeof pad, &pad},          {sizeof(float), &op->act.alpha},  {sizeof(float), &op->act.beta},
+      {sizeof total, &total},
+  };
+  return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], g->dst_count);
+}
+
+clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
+                                  clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
+  clconv_conv *op;
+  CLCONV__TRY(clconv_conv_create(ctx, desc, &op));
+  clconv_status s = clconv_conv_run(op, src, weights, bias, dst);
+  clconv_conv_destroy(op);
+  return s;
+}

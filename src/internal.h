@@ -1,0 +1,191 @@
+/* Internals shared by the library's source files. Nothing here is part of the API. */
+#ifndef CLCONV_INTERNAL_H
+#define CLCONV_INTERNAL_H
+
+#include "clconv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- errors ------------------------------------------------------------------------------------------------ */
+/* A last-error buffer: a fixed part that never needs allocating, and a heap part for long build logs. */
+typedef struct clconv__errbuf {
+  char fixed[1024];
+  char *heap; /* when set, it is the message */
+} clconv__errbuf;
+
+void clconv__errbuf_clear(clconv__errbuf *e);
+const char *clconv__errbuf_text(const clconv__errbuf *e);
+
+/* Records the message on ctx (or this thread's buffer when ctx is NULL) and returns s. */
+clconv_status clconv__fail(clconv_context *ctx, clconv_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* As clconv__fail, followed by a long tail (a build log) that does not fit the fixed buffer. */
+clconv_status clconv__fail_long(clconv_context *ctx, clconv_status s, const char *tail, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Maps a failed cl_int to a status (allocation failures -> OUT_OF_MEMORY) and records "<what>: <call> failed: <code>". */
+clconv_status clconv__fail_cl(clconv_context *ctx, const char *what, const char *call, cl_int err);
+const char *clconv__cl_error_name(cl_int err);
+
+#define CLCONV__TRY(x)                                                                                                 \
+  do {                                                                                                         \
+    clconv_status s_ = (x);                                                                                    \
+    if (s_ != CLCONV_OK) return s_;                                                                            \
+  } while (0)
+
+#define CLCONV__CHECK(ctx, cond, status, ...)                                                                  \
+  do {                                                                                                         \
+    if (!(cond)) return clconv__fail((ctx), (status), __VA_ARGS__);                                            \
+  } while (0)
+
+/* ---- checked size arithmetic: false on overflow --------------------------------------------------------- */
+static inline bool clconv__mul_size(size_t a, size_t b, size_t *out) {
+  if (a != 0 && b > SIZE_MAX / a) return false;
+  *out = a * b;
+  return true;
+}
+static inline bool clconv__add_size(size_t a, size_t b, size_t *out) {
+  if (b > SIZE_MAX - a) return false;
+  *out = a + b;
+  return true;
+}
+/* Product of n dims; false on overflow. */
+bool clconv__count(const uint32_t *dims, uint32_t n, size_t *out);
+
+/* Largest element count the general kernels index with 32-bit ints. */
+#define CLCONV__MAX_KERNEL_ELEMS ((size_t)INT32_MAX)
+#define CLCONV__MAX_FIELD ((uint32_t)INT32_MAX)
+
+/* ---- the one layer every OpenCL call and host allocation passes through --------------------------------- */
+/* In a CLCONV_FAULT_INJECTION build, clconv__fault() makes the Nth call from now fail (see src/fault.h);
+ * otherwise it is constant false and costs nothing. */
+#ifdef CLCONV_FAULT_INJECTION
+bool clconv__fault(void);
+#else
+static inline bool clconv__fault(void) { return false; }
+#endif
+/* For calls returning cl_int. */
+#define CLCONV__CL(call) (clconv__fault() ? CL_OUT_OF_RESOURCES : (call))
+/* For calls returning an object and writing *errp. */
+#define CLCONV__CLOBJ(errp, call) (clconv__fault() ? (*(errp) = CL_OUT_OF_RESOURCES, NULL) : (call))
+void *clconv__malloc(size_t size);
+void *clconv__calloc(size_t n, size_t size);
+void clconv__free(void *p);
+char *clconv__strdup(const char *s);
+
+/* ---- context ------------------------------------------------------------------------------------------------ */
+typedef struct clconv__program clconv__program; /* cache entry, program_cache.c */
+
+struct clconv_context {
+  cl_context cl;
+  cl_device_id device;
+  cl_command_queue queue;
+  size_t max_work_group_size;
+  cl_ulong max_alloc_bytes;
+  char *build_options; /* user's extra options, may be NULL */
+  clconv__program *programs;
+  clconv__errbuf err;
+};
+
+/* Program families: each has one .cl source (plus the shared activation header). */
+typedef enum clconv__family {
+  CLCONV__FAMILY_CONV,
+  CLCONV__FAMILY_POOL,
+  CLCONV__FAMILY_ACT,
+  CLCONV__FAMILY_COUNT
+} clconv__family;
+
+/* Kernel sources, embedded at build time from kernels/ (generated kernels.c). */
+extern const char clconv__src_activation[];
+extern const char clconv__src_conv[];
+extern const char clconv__src_pool[];
+extern const char clconv__src_eltwise[];
+
+/* Returns the cached program for (family, options), building it on first use. *out is borrowed from ctx. */
+clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options,
+                                  cl_program *out);
+void clconv__program_cache_clear(clconv_context *ctx);
+
+/* A kernel with its launch geometry: a 1-D range of `total` work-items rounded up to the local size. */
+typedef struct clconv__kernel {
+  cl_kernel kernel;
+  size_t local_size;
+} clconv__kernel;
+clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options,
+                                    const char *name, clconv__kernel *out);
+void clconv__kernel_release(clconv__kernel *k);
+/* Sets argument i from a list of (size, pointer) pairs, then enqueues over total work-items. */
+typedef struct clconv__arg {
+  size_t size;
+  const void *value;
+} clconv__arg;
+clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
+                                    size_t n_args, size_t total);
+
+/* Three per-axis sizes (each < 2^31, checked by validation) as the int4 the kernels take. */
+static inline cl_int4 clconv__int4(const uint32_t v[3]) {
+  cl_int4 r = {{(cl_int)v[0], (cl_int)v[1], (cl_int)v[2], 0}};
+  return r;
+}
+
+/* ---- tensors ------------------------------------------------------------------------------------------------ */
+struct clconv_tensor {
+  clconv_context *ctx;
+  cl_mem mem;
+  uint32_t ndim;
+  uint32_t dims[CLCONV_MAX_DIMS];
+  size_t count;
+};
+/* Checks t is non-NULL, of ctx, and has exactly the dims want[0..n-1]. */
+clconv_status clconv__tensor_expect(clconv_context *ctx, const char *call, const char *name, const clconv_tensor *t,
+                                    uint32_t n, const uint32_t *want);
+/* Formats dims as "[a, b, c]" into buf. */
+const char *clconv__dims_str(char *buf, size_t cap, const uint32_t *dims, uint32_t n);
+
+/* ---- descriptor fields ---------------------------------------------------------------------------------- */
+/* Checks name[i] = v <= INT32_MAX. v == 0 becomes dflt; dflt == 0 rejects zero; CLCONV__ZERO_OK keeps zero. */
+#define CLCONV__ZERO_OK UINT32_MAX
+clconv_status clconv__axis_field(clconv_context *ctx, const char *call, const char *name, uint32_t i, uint32_t v,
+                                 uint32_t dflt, uint32_t *out);
+/* Axes past ndim must be left 0: a value there means the caller described a different problem. */
+clconv_status clconv__unused_axes(clconv_context *ctx, const char *call, const char *name, const uint32_t *v,
+                                  uint32_t ndim);
+
+/* ---- per-family helpers shared by ops, the reference and the tolerance ------------------------------------ */
+/* Effective (defaults applied) descriptors, after validation. */
+typedef struct clconv__conv_geom {
+  uint32_t ndim, n, c, k, groups;
+  uint32_t in[3], ker[3], stride[3], dil[3], pad[3], out[3]; /* padded to 3 axes with extent 1 in front */
+  size_t src_count, wei_count, dst_count;
+} clconv__conv_geom;
+clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
+                                clconv__conv_geom *g);
+
+typedef struct clconv__pool_geom {
+  uint32_t ndim, n, c;
+  uint32_t in[3], win[3], stride[3], pad[3], pad_after[3], out[3]; /* 3 axes, extent 1 in front */
+  size_t src_count, dst_count;
+} clconv__pool_geom;
+clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const clconv_pool_desc *d,
+                                clconv__pool_geom *g);
+typedef struct clconv_pool clconv_pool;
+clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src, cl_mem dst);
+/* The pool descriptor of a layer with the fields taken from the conv output filled in. */
+clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, const clconv_layer_desc *d,
+                                      clconv_pool_desc *pool);
+
+clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
+                                clconv_activation *eff);
+/* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */
+#define CLCONV__ACT_OPTION_FMT "-DACT=%d"
+double clconv__act_apply(const clconv_activation *eff, double x);
+
+#endif /* CLCONV_INTERNAL_H */

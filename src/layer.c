@@ -1,0 +1,120 @@
+/* The layer of the notes: convolution (with its fused activation) -> pooling. */
+#include "internal.h"
+
+clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, const clconv_layer_desc *d,
+                                      clconv_pool_desc *pool) {
+  CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
+  clconv__conv_geom g;
+  CLCONV__TRY(clconv__conv_check(ctx, call, &d->conv, &g));
+  const clconv_pool_desc *p = &d->pool;
+  *pool = *p;
+  /* The pool's input is the conv's output: its shape fields are derived, and may be given only if they agree. */
+  CLCONV__CHECK(ctx, !p->ndim || p->ndim == g.ndim, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: pool.ndim = %u, conv.ndim = %u", call, p->ndim, g.ndim);
+  CLCONV__CHECK(ctx, !p->batch || p->batch == g.n, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.batch = %u, conv batch = %u",
+                call, p->batch, g.n);
+  CLCONV__CHECK(ctx, !p->channels || p->channels == g.k, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: pool.channels = %u, conv out_channels = %u", call, p->channels, g.k);
+  pool->ndim = g.ndim;
+  pool->batch = g.n;
+  pool->channels = g.k;
+  for (uint32_t i = 0; i < g.ndim; i++) {
+    uint32_t out = g.out[3 - g.ndim + i];
+    CLCONV__CHECK(ctx, !p->in_size[i] || p->in_size[i] == out, CLCONV_ERR_INVALID_ARGUMENT,
+                  "%s: pool.in_size[%u] = %u, conv output is %u", call, i, p->in_size[i], out);
+    pool->in_size[i] = out;
+  }
+  clconv__pool_geom pg;
+  return clconv__pool_check(ctx, call, pool, &pg);
+}
+
+clconv_status clconv_layer_validate(const clconv_layer_desc *d) {
+  clconv_pool_desc pool;
+  return clconv__layer_pool_desc(NULL, "layer_validate", d, &pool);
+}
+
+clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_t src[5], uint32_t weights[5], uint32_t dst[5]) {
+  clconv_pool_desc pool;
+  uint32_t mid[5], pin[5];
+  CLCONV__CHECK(NULL, src && weights && dst, CLCONV_ERR_INVALID_ARGUMENT, "layer_shapes: an output array is NULL");
+  CLCONV__TRY(clconv__layer_pool_desc(NULL, "layer_shapes", d, &pool));
+  CLCONV__TRY(clconv_conv_shapes(&d->conv, src, weights, mid));
+  return clconv_pool_shapes(&pool, pin, dst);
+}
+
+clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clconv_tolerance *tol) {
+  clconv_pool_desc pool;
+  clconv_tolerance ct, pt;
+  CLCONV__CHECK(NULL, tol, CLCONV_ERR_INVALID_ARGUMENT, "layer_tolerance: tol is NULL");
+  CLCONV__TRY(clconv__layer_pool_desc(NULL, "layer_tolerance", d, &pool));
+  CLCONV__TRY(clconv_conv_tolerance(&d->conv, &ct));
+  CLCONV__TRY(clconv_pool_tolerance(&pool, &pt));
+  /* clconv_ref_layer folds the conv's whole bound except the factor min(K, 8 sqrt K) into its mag (see there);
+   * that factor grows with K and is >= 1, so the larger of the two reductions covers both stages. What is left
+   * is the pooling's own final rounding. */
+  tol->reduction_len = ct.reduction_len > pt.reduction_len ? ct.reduction_len : pt.reduction_len;
+  tol->lipschitz = 1.0;
+  tol->rel_factor = pt.rel_factor;
+  return CLCONV_OK;
+}
+
+struct clconv_layer {
+  clconv_context *ctx;
+  clconv_conv *conv;
+  clconv_pool *pool;
+  clconv_tensor *mid; /* conv output, pool input */
+  uint32_t dst_dims[5], ndim;
+};
+
+void clconv_layer_destroy(clconv_layer *op) {
+  if (!op) return;
+  clconv_tensor_destroy(op->mid);
+  clconv_pool_destroy(op->pool);
+  clconv_conv_destroy(op->conv);
+  clconv__free(op);
+}
+
+clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out) {
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "layer_create: ctx is NULL");
+  CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "layer_create: out is NULL");
+  *out = NULL;
+  clconv_pool_desc pool;
+  CLCONV__TRY(clconv__layer_pool_desc(ctx, "layer_create", desc, &pool));
+  clconv_layer *op = clconv__calloc(1, sizeof *op);
+  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "layer_create: out of host memory");
+  op->ctx = ctx;
+  op->ndim = desc->conv.ndim + 2;
+  uint32_t s[5], w[5], mid[5], pin[5];
+  clconv_conv_shapes(&desc->conv, s, w, mid);
+  clconv_pool_shapes(&pool, pin, op->dst_dims);
+  clconv_status st = clconv_conv_create(ctx, &desc->conv, &op->conv);
+  if (st == CLCONV_OK) st = clconv_pool_create(ctx, &pool, &op->pool);
+  if (st == CLCONV_OK) st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
+  if (st != CLCONV_OK) {
+    clconv_layer_destroy(op);
+    return st;
+  }
+  *out = op;
+  return CLCONV_OK;
+}
+
+clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
+                               clconv_tensor *dst) {
+  CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: op is NULL");
+  /* Check dst before the conv runs, so a bad dst fails with nothing enqueued. */
+  CLCONV__CHECK(op->ctx, src && weights, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: src or weights is NULL");
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, "layer_run", "dst", dst, op->ndim, op->dst_dims));
+  CLCONV__CHECK(op->ctx, dst->mem != src->mem && dst->mem != weights->mem && (!bias || dst->mem != bias->mem),
+                CLCONV_ERR_INVALID_ARGUMENT, "layer_run: dst aliases an input");
+  CLCONV__TRY(clconv_conv_run(op->conv, src, weights, bias, op->mid));
+  return clconv__pool_launch(op->pool, "layer_run", op->mid->mem, dst->mem);
+}
+
+clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
+                                   clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
+  clconv_layer *op;
+  CLCONV__TRY(clconv_layer_create(ctx, desc, &op));
+  clconv_status s = clconv_layer_run(op, src, weights, bias, dst);
+  clconv_layer_destroy(op);
+  return s;
+}

@@ -1,0 +1,131 @@
+/* (device, family, exact option string) -> cl_program, cached in the context; kernels and launches. */
+#include "internal.h"
+
+struct clconv__program {
+  clconv__family family;
+  char *options;
+  cl_program program;
+  clconv__program *next;
+};
+
+static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "act"};
+
+/* Each family is the shared activation code followed by its own source. */
+static void family_sources(clconv__family f, const char *src[2]) {
+  src[0] = clconv__src_activation;
+  src[1] = f == CLCONV__FAMILY_CONV ? clconv__src_conv : f == CLCONV__FAMILY_POOL ? clconv__src_pool : clconv__src_eltwise;
+}
+
+static clconv_status build(clconv_context *ctx, clconv__family family, const char *full_options, cl_program *out) {
+  const char *src[2];
+  family_sources(family, src);
+  cl_int err;
+  cl_program p = CLCONV__CLOBJ(&err, clCreateProgramWithSource(ctx->cl, 2, src, NULL, &err));
+  if (!p) return clconv__fail_cl(ctx, "program build", "clCreateProgramWithSource", err);
+  err = CLCONV__CL(clBuildProgram(p, 1, &ctx->device, full_options, NULL, NULL));
+  if (err == CL_SUCCESS) {
+    *out = p;
+    return CLCONV_OK;
+  }
+  clconv_status s;
+  if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS) {
+    size_t n = 0;
+    char *log = NULL;
+    if (CLCONV__CL(clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n)) == CL_SUCCESS &&
+        (log = clconv__malloc(n + 1)) != NULL &&
+        CLCONV__CL(clGetProgramBuildInfo(p, ctx->device, CL_PROGRAM_BUILD_LOG, n, log, NULL)) == CL_SUCCESS)
+      log[n] = '\0';
+    s = clconv__fail_long(ctx, CLCONV_ERR_BUILD_FAILED, log ? log : "(no build log)",
+                          "program build: %s kernels failed to build: %s (%d); options: %s; build log:",
+                          family_names[family], clconv__cl_error_name(err), (int)err, full_options);
+    clconv__free(log);
+  } else {
+    s = clconv__fail_cl(ctx, "program build", "clBuildProgram", err);
+  }
+  clReleaseProgram(p);
+  return s;
+}
+
+clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options, cl_program *out) {
+  for (clconv__program *e = ctx->programs; e; e = e->next)
+    if (e->family == family && strcmp(e->options, options) == 0) {
+      *out = e->program;
+      return CLCONV_OK;
+    }
+  /* Strict IEEE math: no relaxed-math flags, OpenCL C 1.2 so the same source builds on every vendor. */
+  const char *user = ctx->build_options ? ctx->build_options : "";
+  size_t n = strlen(options) + strlen(user) + 32;
+  char *full = clconv__malloc(n);
+  clconv__program *e = clconv__calloc(1, sizeof *e);
+  if (!full || !e) {
+    clconv__free(full);
+    clconv__free(e);
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "program build: out of host memory");
+  }
+  snprintf(full, n, "-cl-std=CL1.2 %s %s", options, user);
+  e->family = family;
+  e->options = clconv__strdup(options);
+  clconv_status s = e->options ? build(ctx, family, full, &e->program)
+                               : clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "program build: out of host memory");
+  clconv__free(full);
+  if (s != CLCONV_OK) {
+    clconv__free(e->options);
+    clconv__free(e);
+    return s;
+  }
+  e->next = ctx->programs;
+  ctx->programs = e;
+  *out = e->program;
+  return CLCONV_OK;
+}
+
+void clconv__program_cache_clear(clconv_context *ctx) {
+  while (ctx->programs) {
+    clconv__program *e = ctx->programs;
+    ctx->programs = e->next;
+    clReleaseProgram(e->program);
+    clconv__free(e->options);
+    clconv__free(e);
+  }
+}
+
+clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options, const char *name,
+                                    clconv__kernel *out) {
+  cl_program p;
+  out->kernel = NULL;
+  clconv_status s = clconv__program_get(ctx, family, options, &p);
+  if (s != CLCONV_OK) return s;
+  cl_int err;
+  cl_kernel k = CLCONV__CLOBJ(&err, clCreateKernel(p, name, &err));
+  if (!k) return clconv__fail_cl(ctx, name, "clCreateKernel", err);
+  size_t wg = 0;
+  err = CLCONV__CL(clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL));
+  if (err != CL_SUCCESS) {
+    clReleaseKernel(k);
+    return clconv__fail_cl(ctx, name, "clGetKernelWorkGroupInfo", err);
+  }
+  /* 64 work-items fill a wavefront on AMD and two warps on NVIDIA and are a multiple of every preferred
+   * multiple seen; the kernel's own limit (registers, device) can lower it. */
+  size_t local = 64;
+  if (wg < local) local = wg ? wg : 1;
+  out->kernel = k;
+  out->local_size = local;
+  return CLCONV_OK;
+}
+
+void clconv__kernel_release(clconv__kernel *k) {
+  if (k->kernel) clReleaseKernel(k->kernel);
+  k->kernel = NULL;
+}
+
+clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
+                                    size_t n_args, size_t total) {
+  for (size_t i = 0; i < n_args; i++) {
+    cl_int err = CLCONV__CL(clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value));
+    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
+  }
+  /* Round the range up to a whole number of work-groups; kernels return early past `total`. */
+  size_t local = k->local_size, global = (total + local - 1) / local * local;
+  cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, 1, NULL, &global, &local, 0, NULL, NULL));
+  return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
+}
