@@ -81,7 +81,7 @@ static void test_lenet_shapes(void **state) {
   (void)state;
   /* 32x32x3 -> conv 5x5x6 -> 28x28x6 -> pool 2x2 s2 -> 14x14x6 -> conv 5x5x16 -> 10x10x16 -> pool -> 5x5x16 */
   clconv_layer_desc l1 = {.conv = {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
-                                   .kernel_size = {5, 5}, .has_bias = true, .activation = {CLCONV_ACT_RELU}},
+                                   .kernel_size = {5, 5}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
                           .pool = {.window = {2, 2}, .stride = {2, 2}}};
   uint32_t s[5], w[5], d[5];
   assert_int_equal(clconv_layer_shapes(&l1, s, w, d), CLCONV_OK);
@@ -165,9 +165,9 @@ static const struct bad_conv {
      "mode = 7"},
     {"bad activation", {BASE, .kernel_size = {3, 3}, .activation = {(clconv_act_kind)42}},
      CLCONV_ERR_INVALID_ARGUMENT, "activation kind = 42"},
-    {"clip bounds reversed", {BASE, .kernel_size = {3, 3}, .activation = {CLCONV_ACT_CLIP, 1.0f, -1.0f}},
+    {"clip bounds reversed", {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_CLIP, .alpha = 1.0f, .beta = -1.0f}},
      CLCONV_ERR_INVALID_ARGUMENT, "clip bounds"},
-    {"non-finite alpha", {BASE, .kernel_size = {3, 3}, .activation = {CLCONV_ACT_LEAKY_RELU, INFINITY}},
+    {"non-finite alpha", {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_LEAKY_RELU, .alpha = INFINITY}},
      CLCONV_ERR_INVALID_ARGUMENT, "must be finite"},
     {"negative batch", {BASE, .batch = (uint32_t)-1, .kernel_size = {3, 3}}, CLCONV_ERR_INVALID_ARGUMENT, "batch"},
     {"size overflow", {.ndim = 3, .batch = 0x7fffffff, .in_channels = 0x7fffffff, .out_channels = 1,

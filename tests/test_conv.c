@@ -64,7 +64,7 @@ static void test_padding_bias_relu(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const float x[] = {1, 1, 1, 1, 1}, w[] = {1, 1, 1}, b[] = {-2.5f};
   clconv_conv_desc d = {.ndim = 1, .in_channels = 1, .out_channels = 1, .in_size = {5}, .kernel_size = {3},
-                        .pad_before = {1}, .pad_after = {1}, .has_bias = true, .activation = {CLCONV_ACT_RELU}};
+                        .pad_before = {1}, .pad_after = {1}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}};
   float *y = run_conv(ctx, &d, x, w, b);
   const float want[] = {0, 0.5f, 0.5f, 0.5f, 0}; /* edges see one zero: 2 - 2.5 < 0 */
   assert_memory_equal(y, want, sizeof want);
@@ -97,7 +97,7 @@ static const struct {
     {"convolution mode, bias", {P2, .mode = CLCONV_MODE_CONV, .has_bias = true}},
     {"5x5 lenet c1", {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},
      .has_bias = true}},
-    {"sigmoid", {P2, .activation = {CLCONV_ACT_SIGMOID}}},
+    {"sigmoid", {P2, .activation = {.kind = CLCONV_ACT_SIGMOID}}},
     {"stride > kernel", {P2, .kernel_size = {2, 2}, .stride = {4, 3}}},
 };
 #undef P2

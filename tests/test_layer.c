@@ -1,0 +1,82 @@
+/* The layer of the notes (convolution -> activation -> pooling) on the device against the CPU reference. */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* LeNet's first layer: 3x32x32 -> conv 5x5, 6 maps -> relu -> max 2x2 s2 -> 6x14x14. Also: the layer equals the
+ * three ops run one after the other, bit for bit (the same float operations in the same order). */
+static void test_lenet_layer(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  clconv_layer_desc l = {.conv = {.ndim = 2, .batch = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
+                                  .kernel_size = {5, 5}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
+                         .pool = {.window = {2, 2}, .stride = {2, 2}}};
+  uint64_t seed = test_seed();
+  test_rng r = {seed};
+  assert_int_equal(check_layer(ctx, &l, &r, seed), 0);
+
+  uint32_t ss[5], ws[5], ds[5], ms[5], bs = 6;
+  assert_int_equal(clconv_layer_shapes(&l, ss, ws, ds), CLCONV_OK);
+  uint32_t want[4] = {2, 6, 14, 14};
+  assert_memory_equal(ds, want, sizeof want);
+  clconv_conv_desc conv = l.conv;
+  conv.activation.kind = CLCONV_ACT_IDENTITY;
+  assert_int_equal(clconv_conv_shapes(&conv, ss, ws, ms), CLCONV_OK);
+  float x[2 * 3 * 32 * 32], w[6 * 3 * 25], b[6], y1[2 * 6 * 14 * 14], y2[2 * 6 * 14 * 14];
+  fill_random(&r, x, sizeof x / sizeof x[0], -1, 1);
+  fill_random(&r, w, sizeof w / sizeof w[0], -1, 1);
+  fill_random(&r, b, 6, -1, 1);
+  clconv_tensor *tx = upload(ctx, 4, ss, x), *tw = upload(ctx, 4, ws, w), *tb = upload(ctx, 1, &bs, b),
+                *tm = upload(ctx, 4, ms, NULL), *ty1 = upload(ctx, 4, ds, NULL), *ty2 = upload(ctx, 4, ds, NULL);
+  clconv_layer *layer;
+  assert_int_equal(clconv_layer_create(ctx, &l, &layer), CLCONV_OK);
+  assert_int_equal(clconv_layer_run(layer, tx, tw, tb, ty1), CLCONV_OK);
+  clconv_pool_desc pool = {.ndim = 2, .batch = 2, .channels = 6, .in_size = {28, 28}, .window = {2, 2}};
+  assert_int_equal(clconv_conv_forward(ctx, &conv, tx, tw, tb, tm), CLCONV_OK);
+  assert_int_equal(clconv_act_forward(ctx, &l.conv.activation, tm, tm), CLCONV_OK);
+  assert_int_equal(clconv_pool_forward(ctx, &pool, tm, ty2), CLCONV_OK);
+  download(ty1, y1);
+  download(ty2, y2);
+  assert_memory_equal(y1, y2, sizeof y1);
+  clconv_layer_destroy(layer);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(tm);
+  clconv_tensor_destroy(ty1);
+  clconv_tensor_destroy(ty2);
+}
+
+static void test_random_sweep(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x1A7E2;
+  test_rng r = {seed};
+  uint32_t n = test_count(500), bad = 0, per_ndim[4] = {0};
+  for (uint32_t i = 0; i < n; i++) {
+    clconv_layer_desc l;
+    memset(&l, 0, sizeof l);
+    random_conv_desc(&r, &l.conv, false);
+    uint32_t out[3];
+    assert_int_equal(clconv_conv_output_size(&l.conv, out), CLCONV_OK);
+    random_pool_desc(&r, &l.pool, out, l.conv.ndim);
+    /* leave the derived fields to the library half the time */
+    if (rng_chance(&r, 0.5)) {
+      l.pool.ndim = 0;
+      memset(l.pool.in_size, 0, sizeof l.pool.in_size);
+    }
+    per_ndim[l.conv.ndim]++;
+    bad += (uint32_t)check_layer(ctx, &l, &r, seed);
+  }
+  print_message("layer random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n,
+                per_ndim[1], per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
+  assert_int_equal(bad, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_lenet_layer),
+      cmocka_unit_test(test_random_sweep),
+  };
+  return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
+}

@@ -1,0 +1,125 @@
+/* Max and average pooling on the device against the CPU reference. */
+#include "common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *run_pool(clconv_context *ctx, const clconv_pool_desc *d, const float *x) {
+  uint32_t ss[5], ds[5], n = d->ndim + 2;
+  assert_int_equal(clconv_pool_shapes(d, ss, ds), CLCONV_OK);
+  clconv_tensor *tx = upload(ctx, n, ss, x), *ty = upload(ctx, n, ds, NULL);
+  if (clconv_pool_forward(ctx, d, tx, ty) != CLCONV_OK) fail_msg("%s", clconv_last_error(ctx));
+  float *y = test_alloc(clconv_tensor_count(ty));
+  download(ty, y);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(ty);
+  return y;
+}
+
+/* The notes' examples: max pooling of width 3, stride 2; 2x2 stride 2; a different stride per axis. */
+static void test_notes_examples(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  const float x1[] = {1, 3, 2, 5, 4, 1, 0};
+  clconv_pool_desc d1 = {.ndim = 1, .channels = 1, .in_size = {7}, .window = {3}, .stride = {2}};
+  float *y = run_pool(ctx, &d1, x1);
+  const float want1[] = {3, 5, 4};
+  assert_memory_equal(y, want1, sizeof want1);
+  free(y);
+
+  const float x2[] = {1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16};
+  clconv_pool_desc d2 = {.ndim = 2, .channels = 1, .in_size = {4, 4}, .window = {2, 2}, .stride = {2, 2}};
+  y = run_pool(ctx, &d2, x2);
+  const float want2[] = {4, 8, 12, 16};
+  assert_memory_equal(y, want2, sizeof want2);
+  free(y);
+  d2.kind = CLCONV_POOL_AVG;
+  y = run_pool(ctx, &d2, x2);
+  const float want2a[] = {2.5f, 6.5f, 10.5f, 14.5f};
+  assert_memory_equal(y, want2a, sizeof want2a);
+  free(y);
+
+  /* 2x2 window, stride 2 vertically and 1 horizontally: shapes the output to 2x3. */
+  clconv_pool_desc d3 = {.ndim = 2, .channels = 1, .in_size = {4, 4}, .window = {2, 2}, .stride = {2, 1}};
+  y = run_pool(ctx, &d3, x2);
+  const float want3[] = {4, 7, 8, 12, 15, 16};
+  assert_memory_equal(y, want3, sizeof want3);
+  free(y);
+}
+
+/* Padding: max never sees it; average counts it only with count_include_pad, and never past the right pad. */
+static void test_padding_semantics(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  const float x[] = {-1, -2, -3, -4, -5};
+  clconv_pool_desc d = {.ndim = 1, .channels = 1, .in_size = {5}, .window = {3}, .stride = {2}, .pad_before = {1},
+                        .pad_after = {1}};
+  float *y = run_pool(ctx, &d, x); /* windows [-1..1], [1..3], [3..5]: padding (0) must not win */
+  const float want_max[] = {-1, -2, -4};
+  assert_memory_equal(y, want_max, sizeof want_max);
+  free(y);
+  d.kind = CLCONV_POOL_AVG;
+  y = run_pool(ctx, &d, x);
+  const float want_avg[] = {-1.5f, -3.0f, -4.5f};
+  assert_memory_equal(y, want_avg, sizeof want_avg);
+  free(y);
+  d.count_include_pad = true;
+  y = run_pool(ctx, &d, x);
+  const float want_cip[] = {-1.0f, -3.0f, -3.0f};
+  assert_memory_equal(y, want_cip, sizeof want_cip);
+  free(y);
+  /* Ceil mode, PyTorch: in 6, window 3, stride 2, no pad -> 3 outputs, the last window [4, 6) is partial and its
+   * divisor is 2 with or without count_include_pad (nothing past the right padding counts). */
+  const float x6[] = {1, 2, 3, 4, 5, 6};
+  clconv_pool_desc c = {.ndim = 1, .channels = 1, .in_size = {6}, .window = {3}, .stride = {2},
+                        .kind = CLCONV_POOL_AVG, .ceil_mode = true, .count_include_pad = true};
+  y = run_pool(ctx, &c, x6);
+  const float want_ceil[] = {2, 4, 5.5f};
+  assert_memory_equal(y, want_ceil, sizeof want_ceil);
+  free(y);
+  /* Global average over a 3D volume. */
+  const float x3[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  clconv_pool_desc g = {.ndim = 3, .channels = 1, .in_size = {2, 2, 2}, .kind = CLCONV_POOL_AVG, .global = true};
+  y = run_pool(ctx, &g, x3);
+  assert_true(y[0] == 4.5f);
+  free(y);
+}
+
+/* NaN propagates through max, as in PyTorch; infinities are ordinary values. */
+static void test_non_finite(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  const float x[] = {1, NAN, 2, 3, -INFINITY, 4};
+  clconv_pool_desc d = {.ndim = 1, .channels = 1, .in_size = {6}, .window = {3}};
+  float *y = run_pool(ctx, &d, x);
+  assert_true(isnan(y[0]) && y[1] == 4.0f);
+  free(y);
+}
+
+static void test_random_sweep(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed();
+  test_rng r = {seed};
+  static const uint32_t max_in[4] = {0, 40, 14, 7};
+  uint32_t n = test_count(500), bad = 0, per_ndim[4] = {0};
+  for (uint32_t i = 0; i < n; i++) {
+    clconv_pool_desc d = {.batch = rng_int(&r, 0, 3), .channels = rng_int(&r, 1, 5)};
+    uint32_t ndim = rng_int(&r, 1, 3), in[3];
+    for (uint32_t a = 0; a < ndim; a++) in[a] = rng_int(&r, 1, max_in[ndim]);
+    random_pool_desc(&r, &d, in, ndim);
+    per_ndim[ndim]++;
+    bad += (uint32_t)check_pool(ctx, &d, &r, seed);
+  }
+  print_message("pool random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n,
+                per_ndim[1], per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
+  assert_int_equal(bad, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_notes_examples),
+      cmocka_unit_test(test_padding_semantics),
+      cmocka_unit_test(test_non_finite),
+      cmocka_unit_test(test_random_sweep),
+  };
+  return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
+}
