@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The test command: install missing packages; build with warnings as errors and run every test; install into a
+# scratch prefix and build the example against it through find_package and through pkg-config; then build
+# again with ASan+UBSan and run every test with LeakSanitizer on (suppressions: scripts/lsan.supp, the OpenCL
+# platform's internals only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+root=$PWD
+cache="$root/build/pocl-cache" # compiled kernels, shared by both builds
+
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DCLCONV_WERROR=ON -DCLCONV_POCL_CACHE_DIR="$cache"
+cmake --build build/test -j "$jobs"
+(cd build/test && ctest --output-on-failure)
+
+prefix="$root/build/install"
+rm -rf "$prefix"
+cmake --install build/test --prefix "$prefix"
+export POCL_CACHE_DIR="$cache"
+cmake -S examples -B build/example -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+cmake --build build/example
+LD_LIBRARY_PATH="$(dirname "$(find "$prefix" -name 'libclconv.so' | head -n 1)")" build/example/lenet_layer
+pcdir=$(dirname "$(find "$prefix" -name clconv.pc | head -n 1)")
+cc -std=c11 -Wall -Wextra -Werror examples/lenet_layer.c -o build/example/lenet_layer_pkgconfig \
+  $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs clconv)
+LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir clconv)" build/example/lenet_layer_pkgconfig
+unset POCL_CACHE_DIR
+
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=address,undefined \
+  -DCLCONV_BUILD_BENCH=OFF -DCLCONV_POCL_CACHE_DIR="$cache"
+cmake --build build/asan -j "$jobs"
+(cd build/asan && LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" ctest --output-on-failure)
