@@ -17,26 +17,63 @@ typedef struct bench_case {
   clconv_layer_desc d; /* pool.window[0] == 0: convolution only */
 } bench_case;
 
-#define LENET_C1                                                                                               \
-  .ndim = 2, .batch = 64, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},      \
+#define LENET_C1                                                                                                       \
+  .ndim = 2, .batch = 64, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},             \
   .has_bias = true
 static const bench_case suite[] = {
-    {"lenet_layer", {.conv = {LENET_C1, .activation = {.kind = CLCONV_ACT_RELU}},
-                     .pool = {.window = {2, 2}, .stride = {2, 2}}}},
+    {"lenet_layer",
+     {.conv = {LENET_C1, .activation = {.kind = CLCONV_ACT_RELU}}, .pool = {.window = {2, 2}, .stride = {2, 2}}}},
     {"lenet_c1", {.conv = {LENET_C1}}},
-    {"lenet_c3", {.conv = {.ndim = 2, .batch = 64, .in_channels = 6, .out_channels = 16, .in_size = {14, 14},
-                           .kernel_size = {5, 5}, .has_bias = true}}},
-    {"vgg_3x3", {.conv = {.ndim = 2, .in_channels = 64, .out_channels = 64, .in_size = {56, 56},
-                          .kernel_size = {3, 3}, .pad_before = {1, 1}, .pad_after = {1, 1}}}},
-    {"resnet_3x3_s2", {.conv = {.ndim = 2, .in_channels = 64, .out_channels = 128, .in_size = {56, 56},
-                                .kernel_size = {3, 3}, .stride = {2, 2}, .pad_before = {1, 1}, .pad_after = {1, 1}}}},
-    {"depthwise_3x3", {.conv = {.ndim = 2, .in_channels = 256, .out_channels = 256, .groups = 256,
-                                .in_size = {28, 28}, .kernel_size = {3, 3}, .pad_before = {1, 1},
-                                .pad_after = {1, 1}}}},
-    {"conv1d_audio", {.conv = {.ndim = 1, .in_channels = 64, .out_channels = 64, .in_size = {16000},
-                               .kernel_size = {9}, .pad_before = {4}, .pad_after = {4}}}},
-    {"conv3d_video", {.conv = {.ndim = 3, .in_channels = 16, .out_channels = 32, .in_size = {8, 56, 56},
-                               .kernel_size = {3, 3, 3}, .pad_before = {1, 1, 1}, .pad_after = {1, 1, 1}}}},
+    {"lenet_c3",
+     {.conv = {.ndim = 2,
+               .batch = 64,
+               .in_channels = 6,
+               .out_channels = 16,
+               .in_size = {14, 14},
+               .kernel_size = {5, 5},
+               .has_bias = true}}},
+    {"vgg_3x3",
+     {.conv = {.ndim = 2,
+               .in_channels = 64,
+               .out_channels = 64,
+               .in_size = {56, 56},
+               .kernel_size = {3, 3},
+               .pad_before = {1, 1},
+               .pad_after = {1, 1}}}},
+    {"resnet_3x3_s2",
+     {.conv = {.ndim = 2,
+               .in_channels = 64,
+               .out_channels = 128,
+               .in_size = {56, 56},
+               .kernel_size = {3, 3},
+               .stride = {2, 2},
+               .pad_before = {1, 1},
+               .pad_after = {1, 1}}}},
+    {"depthwise_3x3",
+     {.conv = {.ndim = 2,
+               .in_channels = 256,
+               .out_channels = 256,
+               .groups = 256,
+               .in_size = {28, 28},
+               .kernel_size = {3, 3},
+               .pad_before = {1, 1},
+               .pad_after = {1, 1}}}},
+    {"conv1d_audio",
+     {.conv = {.ndim = 1,
+               .in_channels = 64,
+               .out_channels = 64,
+               .in_size = {16000},
+               .kernel_size = {9},
+               .pad_before = {4},
+               .pad_after = {4}}}},
+    {"conv3d_video",
+     {.conv = {.ndim = 3,
+               .in_channels = 16,
+               .out_channels = 32,
+               .in_size = {8, 56, 56},
+               .kernel_size = {3, 3, 3},
+               .pad_before = {1, 1, 1},
+               .pad_after = {1, 1, 1}}}},
 };
 #undef LENET_C1
 
@@ -53,7 +90,8 @@ static int cmp_double(const void *a, const void *b) {
 
 static size_t prod(const uint32_t *v, uint32_t n) {
   size_t p = 1;
-  for (uint32_t i = 0; i < n; i++) p *= v[i];
+  for (uint32_t i = 0; i < n; i++)
+    p *= v[i];
   return p;
 }
 
@@ -62,10 +100,11 @@ static void die_status(const char *what, clconv_status s, const clconv_context *
   exit(s == CLCONV_ERR_INVALID_ARGUMENT ? 2 : 4);
 }
 
-#define CHECK(ctx, call)                                                                                       \
-  do {                                                                                                         \
-    clconv_status s_ = (call);                                                                                 \
-    if (s_ != CLCONV_OK) die_status(#call, s_, ctx);                                                           \
+#define CHECK(ctx, call)                                                                                               \
+  do {                                                                                                                 \
+    clconv_status s_ = (call);                                                                                         \
+    if (s_ != CLCONV_OK)                                                                                               \
+      die_status(#call, s_, ctx);                                                                                      \
   } while (0)
 
 typedef struct run_ctx {
@@ -97,9 +136,12 @@ static int bench(clconv_context *ctx, const bench_case *c, double min_time, int 
     exit(4);
   }
   srand(seed);
-  for (size_t i = 0; i < sc; i++) x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-  for (size_t i = 0; i < wc; i++) w[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-  for (size_t i = 0; i < kc; i++) b[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+  for (size_t i = 0; i < sc; i++)
+    x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
+  for (size_t i = 0; i < wc; i++)
+    w[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
+  for (size_t i = 0; i < kc; i++)
+    b[i] = (float)rand() / (float)RAND_MAX - 0.5f;
 
   run_ctx r = {.ctx = ctx};
   uint32_t bdim = (uint32_t)kc;
@@ -128,7 +170,8 @@ static int bench(clconv_context *ctx, const bench_case *c, double min_time, int 
     if (reps == cap) {
       cap = cap ? 2 * cap : 64;
       times = realloc(times, (size_t)cap * sizeof *times);
-      if (!times) exit(4);
+      if (!times)
+        exit(4);
     }
     double s = now_s();
     run_once(&r);
@@ -174,16 +217,15 @@ static int bench(clconv_context *ctx, const bench_case *c, double min_time, int 
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: clconv-bench [--device SPEC] [--case NAME] [--min-time SECONDS] [--min-reps N] [--no-validate]\n"
-          "  --device SPEC   device index (see clconv_device_count) or a substring of its name; default:\n"
-          "                  CLCONV_DEVICE, else the first GPU, else the first device\n"
-          "  --case NAME     run only this case (repeatable); cases:");
-  for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++) fprintf(f, " %s", suite[i].name);
-  fprintf(f,
-          "\n  --min-time S    measure each case for at least S seconds (default 0.5)\n"
-          "  --min-reps N    and at least N timed calls (default 5)\n"
-          "  --no-validate   skip the CPU reference check\n");
+  fprintf(f, "usage: clconv-bench [--device SPEC] [--case NAME] [--min-time SECONDS] [--min-reps N] [--no-validate]\n"
+             "  --device SPEC   device index (see clconv_device_count) or a substring of its name; default:\n"
+             "                  CLCONV_DEVICE, else the first GPU, else the first device\n"
+             "  --case NAME     run only this case (repeatable); cases:");
+  for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
+    fprintf(f, " %s", suite[i].name);
+  fprintf(f, "\n  --min-time S    measure each case for at least S seconds (default 0.5)\n"
+             "  --min-reps N    and at least N timed calls (default 5)\n"
+             "  --no-validate   skip the CPU reference check\n");
 }
 
 int main(int argc, char **argv) {
@@ -226,7 +268,8 @@ int main(int argc, char **argv) {
   }
   for (int j = 0; j < n_only; j++) {
     bool known = false;
-    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++) known |= !strcmp(only[j], suite[i].name);
+    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
+      known |= !strcmp(only[j], suite[i].name);
     if (!known) {
       fprintf(stderr, "clconv-bench: --case: no case named \"%s\" (see --help)\n", only[j]);
       return 2;
@@ -240,14 +283,17 @@ int main(int argc, char **argv) {
   CHECK(ctx, clconv_context_get_device_info(ctx, &info));
   printf("clconv-bench %s on %s (%s, %s, %u compute units)\n", clconv_version_string(), info.name, info.platform,
          info.version, info.compute_units);
-  printf("algorithm: direct (one work-item per output); GFLOP/s = 2*N*K*out_spatial*(C/groups)*kernel_volume / median\n");
-  printf("%-14s %9s %9s %9s %8s %5s %9s  %s\n", "case", "median_ms", "min_ms", "spread%", "cold_ms", "reps",
-         "GFLOP/s", "check (max abs err)");
+  printf(
+      "algorithm: direct (one work-item per output); GFLOP/s = 2*N*K*out_spatial*(C/groups)*kernel_volume / median\n");
+  printf("%-14s %9s %9s %9s %8s %5s %9s  %s\n", "case", "median_ms", "min_ms", "spread%", "cold_ms", "reps", "GFLOP/s",
+         "check (max abs err)");
   int failed = 0;
   for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++) {
     bool run = n_only == 0;
-    for (int j = 0; j < n_only; j++) run |= !strcmp(only[j], suite[i].name);
-    if (run) failed += bench(ctx, &suite[i], min_time, min_reps, validate, 1234u + (unsigned)i);
+    for (int j = 0; j < n_only; j++)
+      run |= !strcmp(only[j], suite[i].name);
+    if (run)
+      failed += bench(ctx, &suite[i], min_time, min_reps, validate, 1234u + (unsigned)i);
   }
   clconv_context_destroy(ctx);
   if (failed) {

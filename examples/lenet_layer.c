@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define TRY(call)                                                                                              \
-  do {                                                                                                         \
-    clconv_status s_ = (call);                                                                                 \
-    if (s_ != CLCONV_OK) {                                                                                     \
-      fprintf(stderr, "%s: %s: %s\n", #call, clconv_status_string(s_), clconv_last_error(ctx));                \
-      return 1;                                                                                                \
-    }                                                                                                          \
+#define TRY(call)                                                                                                      \
+  do {                                                                                                                 \
+    clconv_status s_ = (call);                                                                                         \
+    if (s_ != CLCONV_OK) {                                                                                             \
+      fprintf(stderr, "%s: %s: %s\n", #call, clconv_status_string(s_), clconv_last_error(ctx));                        \
+      return 1;                                                                                                        \
+    }                                                                                                                  \
   } while (0)
 
 int main(void) {
@@ -20,16 +20,24 @@ int main(void) {
   TRY(clconv_context_create(NULL, &ctx)); /* CLCONV_DEVICE, else first GPU, else first device */
 
   clconv_layer_desc d = {
-      .conv = {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},
-               .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
+      .conv = {.ndim = 2,
+               .in_channels = 3,
+               .out_channels = 6,
+               .in_size = {32, 32},
+               .kernel_size = {5, 5},
+               .has_bias = true,
+               .activation = {.kind = CLCONV_ACT_RELU}},
       .pool = {.kind = CLCONV_POOL_MAX, .window = {2, 2}}, /* stride 0 = window */
   };
-  uint32_t xs[4], ws[4], ys[4], bs = 6;
+  uint32_t xs[5], ws[5], ys[5], bs = 6;     /* room for up to 3 spatial dims */
   TRY(clconv_layer_shapes(&d, xs, ws, ys)); /* {1,3,32,32}, {6,3,5,5}, {1,6,14,14} */
   static float x[3 * 32 * 32], w[6 * 3 * 5 * 5], b[6], y[6 * 14 * 14], ref[6 * 14 * 14], mag[6 * 14 * 14];
-  for (int i = 0; i < 3 * 32 * 32; i++) x[i] = (float)((i * 7919) % 255) / 255.0f;
-  for (int i = 0; i < 6 * 3 * 5 * 5; i++) w[i] = (float)((i * 104729) % 17) / 17.0f - 0.5f;
-  for (int i = 0; i < 6; i++) b[i] = 0.1f * (float)i;
+  for (int i = 0; i < 3 * 32 * 32; i++)
+    x[i] = (float)((i * 7919) % 255) / 255.0f;
+  for (int i = 0; i < 6 * 3 * 5 * 5; i++)
+    w[i] = (float)((i * 104729) % 17) / 17.0f - 0.5f;
+  for (int i = 0; i < 6; i++)
+    b[i] = 0.1f * (float)i;
 
   clconv_tensor *tx, *tw, *tb, *ty;
   TRY(clconv_tensor_create(ctx, 4, xs, &tx));

@@ -43,16 +43,16 @@ CLCONV_API const char *clconv_version_string(void); /* "0.1.0", static */
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Status codes. Values are fixed forever; new codes go at the end. */
-#define CLCONV_STATUS_MAP(X)                                                                                   \
-  X(OK, 0, "success")                                                                                          \
-  X(ERR_INVALID_ARGUMENT, 1, "invalid argument")             /* bad field value, NULL pointer */               \
-  X(ERR_SHAPE_MISMATCH, 2, "tensor shape mismatch")          /* tensor dims disagree with the descriptor */    \
-  X(ERR_UNSUPPORTED, 3, "valid but not supported")           /* e.g. > 2^31-1 elements for the kernels */      \
-  X(ERR_OUT_OF_MEMORY, 4, "out of memory")                   /* host malloc or device allocation failed */     \
-  X(ERR_SIZE_OVERFLOW, 5, "size computation overflows")      /* element or byte count does not fit */          \
-  X(ERR_DEVICE_NOT_FOUND, 6, "no matching OpenCL device")    /* no platform, or CLCONV_DEVICE matched none */  \
-  X(ERR_BUILD_FAILED, 7, "OpenCL program build failed")      /* options and full build log in last error */    \
-  X(ERR_OPENCL, 8, "OpenCL call failed")                     /* the call and its cl_int in last error */       \
+#define CLCONV_STATUS_MAP(X)                                                                                           \
+  X(OK, 0, "success")                                                                                                  \
+  X(ERR_INVALID_ARGUMENT, 1, "invalid argument")          /* bad field value, NULL pointer */                          \
+  X(ERR_SHAPE_MISMATCH, 2, "tensor shape mismatch")       /* tensor dims disagree with the descriptor */               \
+  X(ERR_UNSUPPORTED, 3, "valid but not supported")        /* e.g. > 2^31-1 elements for the kernels */                 \
+  X(ERR_OUT_OF_MEMORY, 4, "out of memory")                /* host malloc or device allocation failed */                \
+  X(ERR_SIZE_OVERFLOW, 5, "size computation overflows")   /* element or byte count does not fit */                     \
+  X(ERR_DEVICE_NOT_FOUND, 6, "no matching OpenCL device") /* no platform, or CLCONV_DEVICE matched none */             \
+  X(ERR_BUILD_FAILED, 7, "OpenCL program build failed")   /* options and full build log in last error */               \
+  X(ERR_OPENCL, 8, "OpenCL call failed")                  /* the call and its cl_int in last error */                  \
   X(ERR_WRONG_CONTEXT, 9, "object belongs to another context")
 
 typedef enum clconv_status {
@@ -124,10 +124,10 @@ CLCONV_API void clconv_tensor_destroy(clconv_tensor *t);
 /* Blocking copies of the whole tensor; count_elems must equal the tensor's element count. */
 CLCONV_API clconv_status clconv_tensor_write(clconv_tensor *t, const float *host, size_t count_elems);
 CLCONV_API clconv_status clconv_tensor_read(clconv_tensor *t, float *host, size_t count_elems);
-CLCONV_API uint32_t clconv_tensor_ndim(const clconv_tensor *t);                /* 0 for NULL */
-CLCONV_API uint32_t clconv_tensor_dim(const clconv_tensor *t, uint32_t axis);  /* 0 when axis >= ndim */
-CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                 /* elements */
-CLCONV_API cl_mem clconv_tensor_mem(const clconv_tensor *t);                   /* borrowed */
+CLCONV_API uint32_t clconv_tensor_ndim(const clconv_tensor *t);               /* 0 for NULL */
+CLCONV_API uint32_t clconv_tensor_dim(const clconv_tensor *t, uint32_t axis); /* 0 when axis >= ndim */
+CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                /* elements */
+CLCONV_API cl_mem clconv_tensor_mem(const clconv_tensor *t);                  /* borrowed */
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Activations (the detector stage). f(x) and its Lipschitz constant L:
@@ -187,8 +187,8 @@ CLCONV_API clconv_status clconv_conv_same_padding(clconv_conv_desc *d);
 /* Trainable parameters: kernel volume * C/groups * K (+ K with bias). LeNet C1: 5*5*3*6+6 = 456. */
 CLCONV_API clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count);
 /* Tensor shapes the op expects, as {N, C, spatial...}, {K, C/groups, kernel...}, {N, K, out...}; ndim + 2 dims. */
-CLCONV_API clconv_status clconv_conv_shapes(const clconv_conv_desc *d, uint32_t src[5], uint32_t weights[5],
-                                            uint32_t dst[5]);
+CLCONV_API clconv_status clconv_conv_shapes(const clconv_conv_desc *d, uint32_t src[CLCONV_MAX_DIMS],
+                                            uint32_t weights[CLCONV_MAX_DIMS], uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_conv clconv_conv;
 /* Validates, then compiles (once per context and specialisation). */
@@ -231,13 +231,14 @@ typedef struct clconv_pool_desc {
   clconv_pool_kind kind;                /* 0 = max */
   bool count_include_pad;               /* average only */
   bool ceil_mode;
-  bool global;                          /* window = in_size, stride 1, no padding; window/stride/pad must be 0 */
+  bool global; /* window = in_size, stride 1, no padding; window/stride/pad must be 0 */
 } clconv_pool_desc;
 
 CLCONV_API clconv_status clconv_pool_validate(const clconv_pool_desc *d);
 CLCONV_API clconv_status clconv_pool_output_size(const clconv_pool_desc *d, uint32_t out_size[3]);
 /* {N, C, spatial...} for src and dst. */
-CLCONV_API clconv_status clconv_pool_shapes(const clconv_pool_desc *d, uint32_t src[5], uint32_t dst[5]);
+CLCONV_API clconv_status clconv_pool_shapes(const clconv_pool_desc *d, uint32_t src[CLCONV_MAX_DIMS],
+                                            uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_pool clconv_pool;
 CLCONV_API clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out);
@@ -256,8 +257,8 @@ typedef struct clconv_layer_desc {
 
 CLCONV_API clconv_status clconv_layer_validate(const clconv_layer_desc *d);
 /* src {N,C,...}, weights {K,C/g,...}, dst {N,K,pooled...}. */
-CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_t src[5], uint32_t weights[5],
-                                             uint32_t dst[5]);
+CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_t src[CLCONV_MAX_DIMS],
+                                             uint32_t weights[CLCONV_MAX_DIMS], uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_layer clconv_layer;
 /* Owns the intermediate (conv output) tensor. */
@@ -300,11 +301,11 @@ CLCONV_API clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clco
 CLCONV_API double clconv_act_lipschitz(const clconv_activation *act);
 
 typedef struct clconv_compare_result {
-  double max_abs_err;   /* over finite pairs */
-  double max_rel_err;   /* |got - r| / |r| over finite pairs with r != 0 */
-  size_t worst_index;   /* element with the largest error relative to its tolerance */
-  double worst_ratio;   /* that error / its tolerance; <= 1 everywhere means pass */
-  size_t mismatches;    /* elements over tolerance or with a different non-finite class */
+  double max_abs_err;    /* over finite pairs */
+  double max_rel_err;    /* |got - r| / |r| over finite pairs with r != 0 */
+  size_t worst_index;    /* element with the largest error relative to its tolerance */
+  double worst_ratio;    /* that error / its tolerance; <= 1 everywhere means pass */
+  size_t mismatches;     /* elements over tolerance or with a different non-finite class */
   size_t first_mismatch; /* index of the first, or count when none */
 } clconv_compare_result;
 

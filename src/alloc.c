@@ -31,6 +31,7 @@ void clconv__free(void *p) { free(p); }
 char *clconv__strdup(const char *s) {
   size_t n = strlen(s) + 1;
   char *p = clconv__malloc(n);
-  if (p) memcpy(p, s, n);
+  if (p)
+    memcpy(p, s, n);
   return p;
 }

@@ -15,9 +15,11 @@ static clconv_status list_devices(const char *call, cl_device_id **devs, cl_uint
   if (err == CL_PLATFORM_NOT_FOUND_KHR || (err == CL_SUCCESS && np == 0))
     return clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND,
                         "%s: no OpenCL platform found (is an ICD such as pocl-opencl-icd installed?)", call);
-  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, call, "clGetPlatformIDs", err);
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(NULL, call, "clGetPlatformIDs", err);
   plats = clconv__calloc(np, sizeof *plats);
-  if (!plats) return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
+  if (!plats)
+    return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
   err = CLCONV__CL(clGetPlatformIDs(np, plats, NULL));
   if (err != CL_SUCCESS) {
     clconv__free(plats);
@@ -28,7 +30,8 @@ static clconv_status list_devices(const char *call, cl_device_id **devs, cl_uint
     for (cl_uint p = 0; p < np; p++) {
       cl_uint nd = 0;
       err = CLCONV__CL(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd));
-      if (err == CL_DEVICE_NOT_FOUND) continue; /* an empty platform is not an error */
+      if (err == CL_DEVICE_NOT_FOUND)
+        continue; /* an empty platform is not an error */
       if (err == CL_SUCCESS && pass == 1 && nd > 0)
         err = CLCONV__CL(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, all + at, NULL));
       if (err != CL_SUCCESS) {
@@ -90,17 +93,20 @@ static clconv_status fill_info(clconv_context *ctx, const char *call, cl_device_
         err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, q[i].size, q[i].dst, NULL));
       } else {
         char *tmp = clconv__malloc(need);
-        if (!tmp) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
+        if (!tmp)
+          return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "%s: out of host memory", call);
         err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, need, tmp, NULL));
         memcpy(q[i].dst, tmp, q[i].size - 1);
         ((char *)q[i].dst)[q[i].size - 1] = '\0';
         clconv__free(tmp);
       }
     }
-    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, call, q[i].name, err);
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, call, q[i].name, err);
   }
   cl_int err = CLCONV__CL(clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL));
-  if (err != CL_SUCCESS) return clconv__fail_cl(ctx, call, "clGetPlatformInfo(CL_PLATFORM_NAME)", err);
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(ctx, call, "clGetPlatformInfo(CL_PLATFORM_NAME)", err);
   info->platform[sizeof info->platform - 1] = '\0';
   info->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
   info->compute_units = cu;
@@ -118,7 +124,8 @@ clconv_status clconv_device_count(uint32_t *count) {
   cl_uint n;
   clconv_status s = list_devices("device_count", &devs, &n);
   clconv__free(devs);
-  if (s == CLCONV_OK) *count = n;
+  if (s == CLCONV_OK)
+    *count = n;
   return s;
 }
 
@@ -127,10 +134,11 @@ clconv_status clconv_device_get_info(uint32_t index, clconv_device_info *info) {
   cl_device_id *devs;
   cl_uint n;
   clconv_status s = list_devices("device_get_info", &devs, &n);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   if (index >= n)
-    s = clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND, "device_get_info: index %u, but there are %u devices",
-                     index, n);
+    s = clconv__fail(NULL, CLCONV_ERR_DEVICE_NOT_FOUND, "device_get_info: index %u, but there are %u devices", index,
+                     n);
   else
     s = fill_info(NULL, "device_get_info", devs[index], info);
   clconv__free(devs);
@@ -141,8 +149,10 @@ static bool contains_nocase(const char *hay, const char *needle) {
   size_t n = strlen(needle);
   for (; *hay; hay++) {
     size_t i = 0;
-    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
-    if (i == n) return true;
+    while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+      i++;
+    if (i == n)
+      return true;
   }
   return n == 0;
 }
@@ -152,7 +162,8 @@ static clconv_status pick_device(const char *spec, const char *origin, cl_device
   cl_device_id *devs;
   cl_uint n;
   clconv_status s = list_devices("context_create", &devs, &n);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   long pick = -1;
   if (!spec || !*spec) {
     pick = 0;
@@ -187,7 +198,8 @@ static clconv_status pick_device(const char *spec, const char *origin, cl_device
           return clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo(CL_DEVICE_NAME)", err);
         }
         name[sizeof name - 1] = '\0';
-        if (contains_nocase(name, spec)) pick = (long)i;
+        if (contains_nocase(name, spec))
+          pick = (long)i;
       }
       if (pick < 0) {
         clconv__free(devs);
@@ -215,15 +227,17 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   ctx->device = dev;
   ctx->queue = q;
   clconv_status s = CLCONV_OK;
-  cl_int err = CLCONV__CL(
-      clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group_size, &ctx->max_work_group_size, NULL));
+  cl_int err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group_size,
+                                          &ctx->max_work_group_size, NULL));
   if (err == CL_SUCCESS)
     err = CLCONV__CL(
         clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc_bytes, &ctx->max_alloc_bytes, NULL));
-  if (err != CL_SUCCESS) s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
+  if (err != CL_SUCCESS)
+    s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
   if (s == CLCONV_OK && opt && opt->build_options) {
     ctx->build_options = clconv__strdup(opt->build_options);
-    if (!ctx->build_options) s = clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "context_create: out of host memory");
+    if (!ctx->build_options)
+      s = clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "context_create: out of host memory");
   }
   if (s != CLCONV_OK) {
     clconv_context_destroy(ctx);
@@ -243,10 +257,12 @@ clconv_status clconv_context_create(const clconv_context_options *opt, clconv_co
   }
   cl_device_id dev;
   clconv_status s = pick_device(spec, origin, &dev);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   cl_int err;
   cl_context cl = CLCONV__CLOBJ(&err, clCreateContext(NULL, 1, &dev, NULL, NULL, &err));
-  if (!cl) return clconv__fail_cl(NULL, "context_create", "clCreateContext", err);
+  if (!cl)
+    return clconv__fail_cl(NULL, "context_create", "clCreateContext", err);
   cl_command_queue q = CLCONV__CLOBJ(&err, clCreateCommandQueue(cl, dev, CL_QUEUE_PROFILING_ENABLE, &err));
   if (!q) {
     clReleaseContext(cl);
@@ -260,17 +276,20 @@ clconv_status clconv_context_create_from_cl(cl_context cl, cl_device_id dev, cl_
   CLCONV__CHECK(NULL, out, CLCONV_ERR_INVALID_ARGUMENT, "context_create_from_cl: out is NULL");
   *out = NULL;
   CLCONV__CHECK(NULL, cl && dev && q, CLCONV_ERR_INVALID_ARGUMENT,
-                "context_create_from_cl: cl_context %p, device %p, queue %p: none may be NULL", (void *)cl,
-                (void *)dev, (void *)q);
+                "context_create_from_cl: cl_context %p, device %p, queue %p: none may be NULL", (void *)cl, (void *)dev,
+                (void *)q);
   cl_context qctx = NULL;
   cl_device_id qdev = NULL;
   cl_int err = CLCONV__CL(clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL));
-  if (err == CL_SUCCESS) err = CLCONV__CL(clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
-  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, "context_create_from_cl", "clGetCommandQueueInfo", err);
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(NULL, "context_create_from_cl", "clGetCommandQueueInfo", err);
   CLCONV__CHECK(NULL, qctx == cl && qdev == dev, CLCONV_ERR_INVALID_ARGUMENT,
                 "context_create_from_cl: queue belongs to another context or device");
   err = CLCONV__CL(clRetainContext(cl));
-  if (err != CL_SUCCESS) return clconv__fail_cl(NULL, "context_create_from_cl", "clRetainContext", err);
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(NULL, "context_create_from_cl", "clRetainContext", err);
   err = CLCONV__CL(clRetainCommandQueue(q));
   if (err != CL_SUCCESS) {
     clReleaseContext(cl);
@@ -280,11 +299,14 @@ clconv_status clconv_context_create_from_cl(cl_context cl, cl_device_id dev, cl_
 }
 
 void clconv_context_destroy(clconv_context *ctx) {
-  if (!ctx) return;
+  if (!ctx)
+    return;
   clconv__program_cache_clear(ctx);
   /* Release calls are not routed through the fault layer: cleanup must not fail halfway. */
-  if (ctx->queue) clReleaseCommandQueue(ctx->queue);
-  if (ctx->cl) clReleaseContext(ctx->cl);
+  if (ctx->queue)
+    clReleaseCommandQueue(ctx->queue);
+  if (ctx->cl)
+    clReleaseContext(ctx->cl);
   clconv__free(ctx->build_options);
   clconv__errbuf_clear(&ctx->err);
   clconv__free(ctx);

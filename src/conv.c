@@ -10,20 +10,22 @@ clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clc
   CLCONV__CHECK(ctx, isfinite(a->alpha) && isfinite(a->beta), CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: activation alpha = %g, beta = %g, must be finite", call, (double)a->alpha, (double)a->beta);
   *eff = *a;
-  if (a->kind == CLCONV_ACT_LEAKY_RELU && a->alpha == 0.0f) eff->alpha = 0.01f;
-  if (a->kind == CLCONV_ACT_ELU && a->alpha == 0.0f) eff->alpha = 1.0f;
+  if (a->kind == CLCONV_ACT_LEAKY_RELU && a->alpha == 0.0f)
+    eff->alpha = 0.01f;
+  if (a->kind == CLCONV_ACT_ELU && a->alpha == 0.0f)
+    eff->alpha = 1.0f;
   if (a->kind == CLCONV_ACT_CLIP)
-    CLCONV__CHECK(ctx, a->alpha <= a->beta, CLCONV_ERR_INVALID_ARGUMENT,
-                  "%s: clip bounds alpha = %g > beta = %g", call, (double)a->alpha, (double)a->beta);
+    CLCONV__CHECK(ctx, a->alpha <= a->beta, CLCONV_ERR_INVALID_ARGUMENT, "%s: clip bounds alpha = %g > beta = %g", call,
+                  (double)a->alpha, (double)a->beta);
   return CLCONV_OK;
 }
 
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
-                                clconv__conv_geom *g) {
+                                 clconv__conv_geom *g) {
   CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
   memset(g, 0, sizeof *g);
-  CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3",
-                call, d->ndim);
+  CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3", call,
+                d->ndim);
   CLCONV__CHECK(ctx, d->in_channels >= 1 && d->in_channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: in_channels = %u, must be 1..%u", call, d->in_channels, CLCONV__MAX_FIELD);
   CLCONV__CHECK(ctx, d->out_channels >= 1 && d->out_channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
@@ -47,7 +49,8 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
   CLCONV__TRY(clconv__unused_axes(ctx, call, "dilation", d->dilation, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_before", d->pad_before, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_after", d->pad_after, d->ndim));
-  for (uint32_t a = 0; a < 3; a++) g->in[a] = g->ker[a] = g->stride[a] = g->dil[a] = g->out[a] = 1;
+  for (uint32_t a = 0; a < 3; a++)
+    g->in[a] = g->ker[a] = g->stride[a] = g->dil[a] = g->out[a] = 1;
   for (uint32_t i = 0; i < d->ndim; i++) {
     uint32_t a = 3 - d->ndim + i, pa;
     CLCONV__TRY(clconv__axis_field(ctx, call, "in_size", i, d->in_size[i], 0, &g->in[a]));
@@ -90,7 +93,8 @@ clconv_status clconv_conv_output_size(const clconv_conv_desc *d, uint32_t out_si
   clconv__conv_geom g;
   CLCONV__CHECK(NULL, out_size, CLCONV_ERR_INVALID_ARGUMENT, "conv_output_size: out_size is NULL");
   CLCONV__TRY(clconv__conv_check(NULL, "conv_output_size", d, &g));
-  for (uint32_t i = 0; i < 3; i++) out_size[i] = i < g.ndim ? g.out[3 - g.ndim + i] : 0;
+  for (uint32_t i = 0; i < 3; i++)
+    out_size[i] = i < g.ndim ? g.out[3 - g.ndim + i] : 0;
   return CLCONV_OK;
 }
 
@@ -124,7 +128,8 @@ clconv_status clconv_conv_same_padding(clconv_conv_desc *d) {
     CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "stride", i, d->stride[i], 1, &s));
     CLCONV__TRY(clconv__axis_field(NULL, "conv_same_padding", "dilation", i, d->dilation[i], 1, &dil));
     int64_t out = ((int64_t)in + s - 1) / s, total = (out - 1) * s + (int64_t)dil * (k - 1) + 1 - in;
-    if (total < 0) total = 0;
+    if (total < 0)
+      total = 0;
     CLCONV__CHECK(NULL, total <= 2 * (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
                   "conv_same_padding: axis %u: padding %lld does not fit", i, (long long)total);
     t.pad_before[i] = (uint32_t)(total / 2);
@@ -145,7 +150,8 @@ clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count
 }
 
 double clconv_act_lipschitz(const clconv_activation *act) {
-  if (!act) return 1.0;
+  if (!act)
+    return 1.0;
   double a = fabs((double)act->alpha);
   switch (act->kind) {
   case CLCONV_ACT_LEAKY_RELU:
@@ -201,12 +207,14 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   clconv__conv_geom g;
   CLCONV__TRY(clconv__conv_check(ctx, "conv_create", desc, &g));
   size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
-  if (g.wei_count > most) most = g.wei_count;
+  if (g.wei_count > most)
+    most = g.wei_count;
   CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
                 "conv_create: a tensor has %zu elements; the direct kernels index with 32-bit ints (max %zu)", most,
                 CLCONV__MAX_KERNEL_ELEMS);
   clconv_conv *op = clconv__calloc(1, sizeof *op);
-  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "conv_create: out of host memory");
+  if (!op)
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "conv_create: out of host memory");
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
@@ -224,7 +232,8 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
 }
 
 void clconv_conv_destroy(clconv_conv *op) {
-  if (!op) return;
+  if (!op)
+    return;
   clconv__kernel_release(&op->kernel);
   clconv__free(op);
 }
@@ -248,15 +257,25 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
                 CLCONV_ERR_INVALID_ARGUMENT, "conv_run: dst aliases an input; convolution cannot run in place");
   cl_int cin_g = (cl_int)(g->c / g->groups), cout = (cl_int)g->k, cout_g = (cl_int)(g->k / g->groups),
          total = (cl_int)g->dst_count;
-  cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker), str = clconv__int4(g->stride),
-          dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
+  cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
+          str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
   cl_mem bmem = bias ? bias->mem : NULL;
   const clconv__arg args[] = {
-      {sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), bias ? &bmem : NULL},
-      {sizeof(cl_mem), &dst->mem}, {sizeof cin_g, &cin_g},           {sizeof cout, &cout},
-      {sizeof cout_g, &cout_g},    {sizeof isz, &isz},               {sizeof osz, &osz},
-      {sizeof ksz, &ksz},          {sizeof str, &str},               {sizeof dil, &dil},
-      {sizeof pad, &pad},          {sizeof(float), &op->act.alpha},  {sizeof(float), &op->act.beta},
+      {sizeof(cl_mem), &src->mem},
+      {sizeof(cl_mem), &weights->mem},
+      {sizeof(cl_mem), bias ? &bmem : NULL},
+      {sizeof(cl_mem), &dst->mem},
+      {sizeof cin_g, &cin_g},
+      {sizeof cout, &cout},
+      {sizeof cout_g, &cout_g},
+      {sizeof isz, &isz},
+      {sizeof osz, &osz},
+      {sizeof ksz, &ksz},
+      {sizeof str, &str},
+      {sizeof dil, &dil},
+      {sizeof pad, &pad},
+      {sizeof(float), &op->act.alpha},
+      {sizeof(float), &op->act.beta},
       {sizeof total, &total},
   };
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], g->dst_count);

@@ -7,20 +7,20 @@
 static const char *const act_names[CLCONV_ACT_COUNT] = {"identity", "relu",    "leaky_relu", "elu",     "relu6",
                                                         "clip",     "sigmoid", "tanh",       "softplus"};
 
-const char *clconv_act_name(clconv_act_kind kind) {
-  return (unsigned)kind < CLCONV_ACT_COUNT ? act_names[kind] : NULL;
-}
+const char *clconv_act_name(clconv_act_kind kind) { return (unsigned)kind < CLCONV_ACT_COUNT ? act_names[kind] : NULL; }
 
 static bool parse_float(const char *s, const char *end, float *out) {
   char buf[64];
   size_t n = (size_t)(end - s);
-  if (n == 0 || n >= sizeof buf) return false;
+  if (n == 0 || n >= sizeof buf)
+    return false;
   memcpy(buf, s, n);
   buf[n] = '\0';
   char *e;
   errno = 0;
   double v = strtod(buf, &e);
-  if (*e != '\0' || errno != 0 || !isfinite(v) || fabs(v) > 3.0e38) return false;
+  if (*e != '\0' || errno != 0 || !isfinite(v) || fabs(v) > 3.0e38)
+    return false;
   *out = (float)v;
   return true;
 }
@@ -32,7 +32,8 @@ clconv_status clconv_act_parse(const char *text, clconv_activation *act) {
   clconv_activation a = {0};
   int kind = -1;
   for (int i = 0; i < CLCONV_ACT_COUNT; i++)
-    if (strlen(act_names[i]) == name_len && strncmp(text, act_names[i], name_len) == 0) kind = i;
+    if (strlen(act_names[i]) == name_len && strncmp(text, act_names[i], name_len) == 0)
+      kind = i;
   CLCONV__CHECK(NULL, kind >= 0, CLCONV_ERR_INVALID_ARGUMENT,
                 "act_parse: unknown activation \"%.*s\" (identity, relu, leaky_relu, elu, relu6, clip, sigmoid, "
                 "tanh, softplus)",
@@ -73,7 +74,8 @@ clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *ac
   clconv_activation eff;
   CLCONV__TRY(clconv__act_check(ctx, "act_create", act, &eff));
   clconv_act *op = clconv__calloc(1, sizeof *op);
-  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "act_create: out of host memory");
+  if (!op)
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "act_create: out of host memory");
   op->ctx = ctx;
   op->act = eff;
   char options[32];
@@ -88,7 +90,8 @@ clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *ac
 }
 
 void clconv_act_destroy(clconv_act *op) {
-  if (!op) return;
+  if (!op)
+    return;
   clconv__kernel_release(&op->kernel);
   clconv__free(op);
 }
@@ -99,8 +102,8 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
   CLCONV__CHECK(ctx, src && dst, CLCONV_ERR_INVALID_ARGUMENT, "act_run: src or dst is NULL");
   CLCONV__CHECK(ctx, src->ctx == ctx && dst->ctx == ctx, CLCONV_ERR_WRONG_CONTEXT,
                 "act_run: src or dst belongs to another clconv context");
-  CLCONV__CHECK(ctx, src->count == dst->count, CLCONV_ERR_SHAPE_MISMATCH,
-                "act_run: src has %zu elements, dst has %zu", src->count, dst->count);
+  CLCONV__CHECK(ctx, src->count == dst->count, CLCONV_ERR_SHAPE_MISMATCH, "act_run: src has %zu elements, dst has %zu",
+                src->count, dst->count);
   CLCONV__CHECK(ctx, src->count <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
                 "act_run: %zu elements; the kernels index with 32-bit ints (max %zu)", src->count,
                 CLCONV__MAX_KERNEL_ELEMS);

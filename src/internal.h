@@ -31,29 +31,34 @@ clconv_status clconv__fail_long(clconv_context *ctx, clconv_status s, const char
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-/* Maps a failed cl_int to a status (allocation failures -> OUT_OF_MEMORY) and records "<what>: <call> failed: <code>". */
+/* Maps a failed cl_int to a status (allocation failures -> OUT_OF_MEMORY) and records "<what>: <call> failed: <code>".
+ */
 clconv_status clconv__fail_cl(clconv_context *ctx, const char *what, const char *call, cl_int err);
 const char *clconv__cl_error_name(cl_int err);
 
 #define CLCONV__TRY(x)                                                                                                 \
-  do {                                                                                                         \
-    clconv_status s_ = (x);                                                                                    \
-    if (s_ != CLCONV_OK) return s_;                                                                            \
+  do {                                                                                                                 \
+    clconv_status s_ = (x);                                                                                            \
+    if (s_ != CLCONV_OK)                                                                                               \
+      return s_;                                                                                                       \
   } while (0)
 
-#define CLCONV__CHECK(ctx, cond, status, ...)                                                                  \
-  do {                                                                                                         \
-    if (!(cond)) return clconv__fail((ctx), (status), __VA_ARGS__);                                            \
+#define CLCONV__CHECK(ctx, cond, status, ...)                                                                          \
+  do {                                                                                                                 \
+    if (!(cond))                                                                                                       \
+      return clconv__fail((ctx), (status), __VA_ARGS__);                                                               \
   } while (0)
 
 /* ---- checked size arithmetic: false on overflow --------------------------------------------------------- */
 static inline bool clconv__mul_size(size_t a, size_t b, size_t *out) {
-  if (a != 0 && b > SIZE_MAX / a) return false;
+  if (a != 0 && b > SIZE_MAX / a)
+    return false;
   *out = a * b;
   return true;
 }
 static inline bool clconv__add_size(size_t a, size_t b, size_t *out) {
-  if (b > SIZE_MAX - a) return false;
+  if (b > SIZE_MAX - a)
+    return false;
   *out = a + b;
   return true;
 }
@@ -110,8 +115,7 @@ extern const char clconv__src_pool[];
 extern const char clconv__src_eltwise[];
 
 /* Returns the cached program for (family, options), building it on first use. *out is borrowed from ctx. */
-clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options,
-                                  cl_program *out);
+clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options, cl_program *out);
 void clconv__program_cache_clear(clconv_context *ctx);
 
 /* A kernel with its launch geometry: a 1-D range of `total` work-items rounded up to the local size. */
@@ -119,8 +123,8 @@ typedef struct clconv__kernel {
   cl_kernel kernel;
   size_t local_size;
 } clconv__kernel;
-clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options,
-                                    const char *name, clconv__kernel *out);
+clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options, const char *name,
+                                    clconv__kernel *out);
 void clconv__kernel_release(clconv__kernel *k);
 /* Sets argument i from a list of (size, pointer) pairs, then enqueues over total work-items. */
 typedef struct clconv__arg {
@@ -167,7 +171,7 @@ typedef struct clconv__conv_geom {
   size_t src_count, wei_count, dst_count;
 } clconv__conv_geom;
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
-                                clconv__conv_geom *g);
+                                 clconv__conv_geom *g);
 
 typedef struct clconv__pool_geom {
   uint32_t ndim, n, c;
@@ -175,7 +179,7 @@ typedef struct clconv__pool_geom {
   size_t src_count, dst_count;
 } clconv__pool_geom;
 clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const clconv_pool_desc *d,
-                                clconv__pool_geom *g);
+                                 clconv__pool_geom *g);
 typedef struct clconv_pool clconv_pool;
 clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src, cl_mem dst);
 /* The pool descriptor of a layer with the fields taken from the conv output filled in. */

@@ -9,8 +9,8 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
   const clconv_pool_desc *p = &d->pool;
   *pool = *p;
   /* The pool's input is the conv's output: its shape fields are derived, and may be given only if they agree. */
-  CLCONV__CHECK(ctx, !p->ndim || p->ndim == g.ndim, CLCONV_ERR_INVALID_ARGUMENT,
-                "%s: pool.ndim = %u, conv.ndim = %u", call, p->ndim, g.ndim);
+  CLCONV__CHECK(ctx, !p->ndim || p->ndim == g.ndim, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.ndim = %u, conv.ndim = %u",
+                call, p->ndim, g.ndim);
   CLCONV__CHECK(ctx, !p->batch || p->batch == g.n, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.batch = %u, conv batch = %u",
                 call, p->batch, g.n);
   CLCONV__CHECK(ctx, !p->channels || p->channels == g.k, CLCONV_ERR_INVALID_ARGUMENT,
@@ -67,7 +67,8 @@ struct clconv_layer {
 };
 
 void clconv_layer_destroy(clconv_layer *op) {
-  if (!op) return;
+  if (!op)
+    return;
   clconv_tensor_destroy(op->mid);
   clconv_pool_destroy(op->pool);
   clconv_conv_destroy(op->conv);
@@ -81,15 +82,18 @@ clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *
   clconv_pool_desc pool;
   CLCONV__TRY(clconv__layer_pool_desc(ctx, "layer_create", desc, &pool));
   clconv_layer *op = clconv__calloc(1, sizeof *op);
-  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "layer_create: out of host memory");
+  if (!op)
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "layer_create: out of host memory");
   op->ctx = ctx;
   op->ndim = desc->conv.ndim + 2;
   uint32_t s[5], w[5], mid[5], pin[5];
   clconv_conv_shapes(&desc->conv, s, w, mid);
   clconv_pool_shapes(&pool, pin, op->dst_dims);
   clconv_status st = clconv_conv_create(ctx, &desc->conv, &op->conv);
-  if (st == CLCONV_OK) st = clconv_pool_create(ctx, &pool, &op->pool);
-  if (st == CLCONV_OK) st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
+  if (st == CLCONV_OK)
+    st = clconv_pool_create(ctx, &pool, &op->pool);
+  if (st == CLCONV_OK)
+    st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
   if (st != CLCONV_OK) {
     clconv_layer_destroy(op);
     return st;

@@ -2,11 +2,11 @@
 #include "internal.h"
 
 clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const clconv_pool_desc *d,
-                                clconv__pool_geom *g) {
+                                 clconv__pool_geom *g) {
   CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
   memset(g, 0, sizeof *g);
-  CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3",
-                call, d->ndim);
+  CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3", call,
+                d->ndim);
   CLCONV__CHECK(ctx, d->channels >= 1 && d->channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: channels = %u, must be 1..%u", call, d->channels, CLCONV__MAX_FIELD);
   CLCONV__CHECK(ctx, d->batch <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
@@ -21,15 +21,15 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
   CLCONV__TRY(clconv__unused_axes(ctx, call, "stride", d->stride, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_before", d->pad_before, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "pad_after", d->pad_after, d->ndim));
-  for (uint32_t a = 0; a < 3; a++) g->in[a] = g->win[a] = g->stride[a] = g->out[a] = 1;
+  for (uint32_t a = 0; a < 3; a++)
+    g->in[a] = g->win[a] = g->stride[a] = g->out[a] = 1;
   for (uint32_t i = 0; i < d->ndim; i++) {
     uint32_t a = 3 - d->ndim + i;
     CLCONV__TRY(clconv__axis_field(ctx, call, "in_size", i, d->in_size[i], 0, &g->in[a]));
     if (d->global) {
-      CLCONV__CHECK(ctx, !d->window[i] && !d->stride[i] && !d->pad_before[i] && !d->pad_after[i],
-                    CLCONV_ERR_INVALID_ARGUMENT,
-                    "%s: global pooling takes its window from in_size: window, stride and pads of axis %u must be 0",
-                    call, i);
+      CLCONV__CHECK(
+          ctx, !d->window[i] && !d->stride[i] && !d->pad_before[i] && !d->pad_after[i], CLCONV_ERR_INVALID_ARGUMENT,
+          "%s: global pooling takes its window from in_size: window, stride and pads of axis %u must be 0", call, i);
       g->win[a] = g->in[a];
       continue;
     }
@@ -48,7 +48,8 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
     int64_t span = padded - g->win[a], s = g->stride[a];
     int64_t out = (d->ceil_mode ? (span + s - 1) / s : span / s) + 1;
     /* PyTorch's rule: in ceil mode the last window must start inside the input or the left padding. */
-    if (d->ceil_mode && (out - 1) * s >= (int64_t)g->in[a] + g->pad[a]) out--;
+    if (d->ceil_mode && (out - 1) * s >= (int64_t)g->in[a] + g->pad[a])
+      out--;
     g->out[a] = (uint32_t)out;
   }
   uint32_t src[5], dst[5];
@@ -73,7 +74,8 @@ clconv_status clconv_pool_output_size(const clconv_pool_desc *d, uint32_t out_si
   clconv__pool_geom g;
   CLCONV__CHECK(NULL, out_size, CLCONV_ERR_INVALID_ARGUMENT, "pool_output_size: out_size is NULL");
   CLCONV__TRY(clconv__pool_check(NULL, "pool_output_size", d, &g));
-  for (uint32_t i = 0; i < 3; i++) out_size[i] = i < g.ndim ? g.out[3 - g.ndim + i] : 0;
+  for (uint32_t i = 0; i < 3; i++)
+    out_size[i] = i < g.ndim ? g.out[3 - g.ndim + i] : 0;
   return CLCONV_OK;
 }
 
@@ -118,7 +120,8 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
                 "pool_create: src has %zu elements; the kernels index with 32-bit ints (max %zu)", g.src_count,
                 CLCONV__MAX_KERNEL_ELEMS);
   clconv_pool *op = clconv__calloc(1, sizeof *op);
-  if (!op) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "pool_create: out of host memory");
+  if (!op)
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "pool_create: out of host memory");
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
@@ -134,7 +137,8 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
 }
 
 void clconv_pool_destroy(clconv_pool *op) {
-  if (!op) return;
+  if (!op)
+    return;
   clconv__kernel_release(&op->kernel);
   clconv__free(op);
 }
@@ -146,8 +150,8 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
   cl_int cip = op->desc.count_include_pad ? 1 : 0, total = (cl_int)g->dst_count;
   const clconv__arg args[] = {
-      {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst},   {sizeof isz, &isz}, {sizeof osz, &osz},
-      {sizeof win, &win},     {sizeof str, &str},       {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
+      {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof isz, &isz}, {sizeof osz, &osz},
+      {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
       {sizeof cip, &cip},     {sizeof total, &total},
   };
   return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], g->dst_count);

@@ -13,7 +13,9 @@ static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "
 /* Each family is the shared activation code followed by its own source. */
 static void family_sources(clconv__family f, const char *src[2]) {
   src[0] = clconv__src_activation;
-  src[1] = f == CLCONV__FAMILY_CONV ? clconv__src_conv : f == CLCONV__FAMILY_POOL ? clconv__src_pool : clconv__src_eltwise;
+  src[1] = f == CLCONV__FAMILY_CONV   ? clconv__src_conv
+           : f == CLCONV__FAMILY_POOL ? clconv__src_pool
+                                      : clconv__src_eltwise;
 }
 
 static clconv_status build(clconv_context *ctx, clconv__family family, const char *full_options, cl_program *out) {
@@ -21,7 +23,8 @@ static clconv_status build(clconv_context *ctx, clconv__family family, const cha
   family_sources(family, src);
   cl_int err;
   cl_program p = CLCONV__CLOBJ(&err, clCreateProgramWithSource(ctx->cl, 2, src, NULL, &err));
-  if (!p) return clconv__fail_cl(ctx, "program build", "clCreateProgramWithSource", err);
+  if (!p)
+    return clconv__fail_cl(ctx, "program build", "clCreateProgramWithSource", err);
   err = CLCONV__CL(clBuildProgram(p, 1, &ctx->device, full_options, NULL, NULL));
   if (err == CL_SUCCESS) {
     *out = p;
@@ -94,10 +97,12 @@ clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, 
   cl_program p;
   out->kernel = NULL;
   clconv_status s = clconv__program_get(ctx, family, options, &p);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   cl_int err;
   cl_kernel k = CLCONV__CLOBJ(&err, clCreateKernel(p, name, &err));
-  if (!k) return clconv__fail_cl(ctx, name, "clCreateKernel", err);
+  if (!k)
+    return clconv__fail_cl(ctx, name, "clCreateKernel", err);
   size_t wg = 0;
   err = CLCONV__CL(clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL));
   if (err != CL_SUCCESS) {
@@ -107,14 +112,16 @@ clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, 
   /* 64 work-items fill a wavefront on AMD and two warps on NVIDIA and are a multiple of every preferred
    * multiple seen; the kernel's own limit (registers, device) can lower it. */
   size_t local = 64;
-  if (wg < local) local = wg ? wg : 1;
+  if (wg < local)
+    local = wg ? wg : 1;
   out->kernel = k;
   out->local_size = local;
   return CLCONV_OK;
 }
 
 void clconv__kernel_release(clconv__kernel *k) {
-  if (k->kernel) clReleaseKernel(k->kernel);
+  if (k->kernel)
+    clReleaseKernel(k->kernel);
   k->kernel = NULL;
 }
 
@@ -122,7 +129,8 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
                                     size_t n_args, size_t total) {
   for (size_t i = 0; i < n_args; i++) {
     cl_int err = CLCONV__CL(clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value));
-    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
   }
   /* Round the range up to a whole number of work-groups; kernels return early past `total`. */
   size_t local = k->local_size, global = (total + local - 1) / local * local;

@@ -31,7 +31,8 @@ clconv_status clconv_ref_act(const clconv_activation *act, const float *src, flo
   CLCONV__CHECK(NULL, act && src && dst, CLCONV_ERR_INVALID_ARGUMENT, "ref_act: act, src or dst is NULL");
   clconv_activation eff;
   CLCONV__TRY(clconv__act_check(NULL, "ref_act", act, &eff));
-  for (size_t i = 0; i < count; i++) dst[i] = (float)clconv__act_apply(&eff, src[i]);
+  for (size_t i = 0; i < count; i++)
+    dst[i] = (float)clconv__act_apply(&eff, src[i]);
   return CLCONV_OK;
 }
 
@@ -59,17 +60,20 @@ clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const
               const float *w = weights + (k * cin_g + c) * kvol;
               for (int64_t td = 0; td < g.ker[0]; td++) {
                 int64_t id = od * g.stride[0] - g.pad[0] + td * g.dil[0];
-                if (id < 0 || id >= g.in[0]) continue;
+                if (id < 0 || id >= g.in[0])
+                  continue;
                 for (int64_t th = 0; th < g.ker[1]; th++) {
                   int64_t ih = oh * g.stride[1] - g.pad[1] + th * g.dil[1];
-                  if (ih < 0 || ih >= g.in[1]) continue;
+                  if (ih < 0 || ih >= g.in[1])
+                    continue;
                   for (int64_t tw = 0; tw < g.ker[2]; tw++) {
                     int64_t iw = ow * g.stride[2] - g.pad[2] + tw * g.dil[2];
-                    if (iw < 0 || iw >= g.in[2]) continue;
+                    if (iw < 0 || iw >= g.in[2])
+                      continue;
                     int64_t wd = flip ? g.ker[0] - 1 - td : td, wh = flip ? g.ker[1] - 1 - th : th,
                             ww = flip ? g.ker[2] - 1 - tw : tw;
-                    double p = (double)x[(id * g.in[1] + ih) * g.in[2] + iw] *
-                               (double)w[(wd * g.ker[1] + wh) * g.ker[2] + ww];
+                    double p =
+                        (double)x[(id * g.in[1] + ih) * g.in[2] + iw] * (double)w[(wd * g.ker[1] + wh) * g.ker[2] + ww];
                     sum += p;
                     s_abs += fabs(p);
                   }
@@ -81,7 +85,8 @@ clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const
               s_abs += fabs((double)bias[k]);
             }
             dst[o] = (float)clconv__act_apply(&act, sum);
-            if (mag) mag[o] = (float)s_abs;
+            if (mag)
+              mag[o] = (float)s_abs;
           }
   return CLCONV_OK;
 }
@@ -119,11 +124,13 @@ static void pool_core(const clconv_pool_desc *d, const clconv__pool_geom *g, con
                 } else if (v > acc || isnan(v)) {
                   acc = v;
                 }
-                if (in_mag && in_mag[i] > m_in) m_in = in_mag[i];
+                if (in_mag && in_mag[i] > m_in)
+                  m_in = in_mag[i];
               }
           double div = avg ? (double)(d->count_include_pad ? padded : cnt) : 1.0;
           dst[o] = (float)(acc / div);
-          if (mag) mag[o] = (float)(m_in + s_abs / div);
+          if (mag)
+            mag[o] = (float)(m_in + s_abs / div);
         }
 }
 
@@ -187,15 +194,18 @@ clconv_status clconv_compare(const float *got, const float *ref, const float *ma
     } else {
       double err = fabs(g - r), bound = tol ? u * (c * fabs(r) + fl * (mag ? fabs((double)mag[i]) : 0.0)) + tiny : 0.0;
       ratio = err == 0.0 ? 0.0 : bound > 0.0 ? err / bound : INFINITY;
-      if (err > res->max_abs_err) res->max_abs_err = err;
-      if (r != 0.0 && err / fabs(r) > res->max_rel_err) res->max_rel_err = err / fabs(r);
+      if (err > res->max_abs_err)
+        res->max_abs_err = err;
+      if (r != 0.0 && err / fabs(r) > res->max_rel_err)
+        res->max_rel_err = err / fabs(r);
     }
     if (ratio > res->worst_ratio) {
       res->worst_ratio = ratio;
       res->worst_index = i;
     }
     if (ratio > 1.0) {
-      if (res->mismatches == 0) res->first_mismatch = i;
+      if (res->mismatches == 0)
+        res->first_mismatch = i;
       res->mismatches++;
     }
   }

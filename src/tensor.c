@@ -3,8 +3,8 @@
 
 static clconv_status check_dims(clconv_context *ctx, const char *call, uint32_t ndim, const uint32_t *dims,
                                 size_t *count, size_t *bytes) {
-  CLCONV__CHECK(ctx, ndim >= 1 && ndim <= CLCONV_MAX_DIMS, CLCONV_ERR_INVALID_ARGUMENT,
-                "%s: ndim = %u, must be 1..%d", call, ndim, CLCONV_MAX_DIMS);
+  CLCONV__CHECK(ctx, ndim >= 1 && ndim <= CLCONV_MAX_DIMS, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..%d",
+                call, ndim, CLCONV_MAX_DIMS);
   CLCONV__CHECK(ctx, dims, CLCONV_ERR_INVALID_ARGUMENT, "%s: dims is NULL", call);
   for (uint32_t i = 0; i < ndim; i++)
     CLCONV__CHECK(ctx, dims[i] >= 1 && dims[i] <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
@@ -20,7 +20,8 @@ static clconv_status check_dims(clconv_context *ctx, const char *call, uint32_t 
 static clconv_status make(clconv_context *ctx, cl_mem mem, uint32_t ndim, const uint32_t *dims, size_t count,
                           clconv_tensor **out) {
   clconv_tensor *t = clconv__calloc(1, sizeof *t);
-  if (!t) return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tensor: out of host memory");
+  if (!t)
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tensor: out of host memory");
   t->ctx = ctx;
   t->mem = mem;
   t->ndim = ndim;
@@ -36,19 +37,21 @@ clconv_status clconv_tensor_create(clconv_context *ctx, uint32_t ndim, const uin
   *out = NULL;
   size_t count, bytes;
   clconv_status s = check_dims(ctx, "tensor_create", ndim, dims, &count, &bytes);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   if ((cl_ulong)bytes > ctx->max_alloc_bytes) {
     char buf[96];
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY,
-                        "tensor_create: dims %s need %zu bytes, device max allocation is %llu bytes", 
-                        clconv__dims_str(buf, sizeof buf, dims, ndim), bytes,
-                        (unsigned long long)ctx->max_alloc_bytes);
+                        "tensor_create: dims %s need %zu bytes, device max allocation is %llu bytes",
+                        clconv__dims_str(buf, sizeof buf, dims, ndim), bytes, (unsigned long long)ctx->max_alloc_bytes);
   }
   cl_int err;
   cl_mem mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err));
-  if (!mem) return clconv__fail_cl(ctx, "tensor_create", "clCreateBuffer", err);
+  if (!mem)
+    return clconv__fail_cl(ctx, "tensor_create", "clCreateBuffer", err);
   s = make(ctx, mem, ndim, dims, count, out);
-  if (s != CLCONV_OK) clReleaseMemObject(mem);
+  if (s != CLCONV_OK)
+    clReleaseMemObject(mem);
   return s;
 }
 
@@ -60,24 +63,29 @@ clconv_status clconv_tensor_wrap(clconv_context *ctx, cl_mem mem, uint32_t ndim,
   CLCONV__CHECK(ctx, mem, CLCONV_ERR_INVALID_ARGUMENT, "tensor_wrap: mem is NULL");
   size_t count, bytes, have = 0;
   clconv_status s = check_dims(ctx, "tensor_wrap", ndim, dims, &count, &bytes);
-  if (s != CLCONV_OK) return s;
+  if (s != CLCONV_OK)
+    return s;
   cl_context owner = NULL;
   cl_int err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL));
-  if (err == CL_SUCCESS) err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof have, &have, NULL));
-  if (err != CL_SUCCESS) return clconv__fail_cl(ctx, "tensor_wrap", "clGetMemObjectInfo", err);
-  CLCONV__CHECK(ctx, owner == ctx->cl, CLCONV_ERR_WRONG_CONTEXT,
-                "tensor_wrap: mem belongs to another OpenCL context");
-  CLCONV__CHECK(ctx, have >= bytes, CLCONV_ERR_SHAPE_MISMATCH, "tensor_wrap: mem holds %zu bytes, dims need %zu",
-                have, bytes);
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof have, &have, NULL));
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(ctx, "tensor_wrap", "clGetMemObjectInfo", err);
+  CLCONV__CHECK(ctx, owner == ctx->cl, CLCONV_ERR_WRONG_CONTEXT, "tensor_wrap: mem belongs to another OpenCL context");
+  CLCONV__CHECK(ctx, have >= bytes, CLCONV_ERR_SHAPE_MISMATCH, "tensor_wrap: mem holds %zu bytes, dims need %zu", have,
+                bytes);
   err = CLCONV__CL(clRetainMemObject(mem));
-  if (err != CL_SUCCESS) return clconv__fail_cl(ctx, "tensor_wrap", "clRetainMemObject", err);
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(ctx, "tensor_wrap", "clRetainMemObject", err);
   s = make(ctx, mem, ndim, dims, count, out);
-  if (s != CLCONV_OK) clReleaseMemObject(mem);
+  if (s != CLCONV_OK)
+    clReleaseMemObject(mem);
   return s;
 }
 
 void clconv_tensor_destroy(clconv_tensor *t) {
-  if (!t) return;
+  if (!t)
+    return;
   clReleaseMemObject(t->mem);
   clconv__free(t);
 }
@@ -86,8 +94,8 @@ static clconv_status copy(clconv_tensor *t, const char *call, bool write, void *
   CLCONV__CHECK(NULL, t, CLCONV_ERR_INVALID_ARGUMENT, "%s: tensor is NULL", call);
   clconv_context *ctx = t->ctx;
   CLCONV__CHECK(ctx, host, CLCONV_ERR_INVALID_ARGUMENT, "%s: host pointer is NULL", call);
-  CLCONV__CHECK(ctx, count == t->count, CLCONV_ERR_SHAPE_MISMATCH, "%s: count_elems = %zu, tensor holds %zu",
-                call, count, t->count);
+  CLCONV__CHECK(ctx, count == t->count, CLCONV_ERR_SHAPE_MISMATCH, "%s: count_elems = %zu, tensor holds %zu", call,
+                count, t->count);
   size_t bytes = t->count * sizeof(float); /* cannot overflow: checked at creation */
   cl_int err = write ? CLCONV__CL(clEnqueueWriteBuffer(ctx->queue, t->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL))
                      : CLCONV__CL(clEnqueueReadBuffer(ctx->queue, t->mem, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
@@ -112,10 +120,10 @@ cl_mem clconv_tensor_mem(const clconv_tensor *t) { return t ? t->mem : NULL; }
 clconv_status clconv__tensor_expect(clconv_context *ctx, const char *call, const char *name, const clconv_tensor *t,
                                     uint32_t n, const uint32_t *want) {
   CLCONV__CHECK(ctx, t, CLCONV_ERR_INVALID_ARGUMENT, "%s: %s is NULL", call, name);
-  CLCONV__CHECK(ctx, t->ctx == ctx, CLCONV_ERR_WRONG_CONTEXT, "%s: %s belongs to another clconv context", call,
-                name);
+  CLCONV__CHECK(ctx, t->ctx == ctx, CLCONV_ERR_WRONG_CONTEXT, "%s: %s belongs to another clconv context", call, name);
   bool same = t->ndim == n;
-  for (uint32_t i = 0; same && i < n; i++) same = t->dims[i] == want[i];
+  for (uint32_t i = 0; same && i < n; i++)
+    same = t->dims[i] == want[i];
   if (!same) {
     char a[96], b[96];
     return clconv__fail(ctx, CLCONV_ERR_SHAPE_MISMATCH, "%s: %s has dims %s, the descriptor needs %s", call, name,

@@ -58,17 +58,20 @@ float *test_alloc(size_t n) {
 }
 
 void fill_random(test_rng *r, float *v, size_t n, float lo, float hi) {
-  for (size_t i = 0; i < n; i++) v[i] = rng_float(r, lo, hi);
+  for (size_t i = 0; i < n; i++)
+    v[i] = rng_float(r, lo, hi);
 }
 
 void fill_integers(test_rng *r, float *v, size_t n, int lo, int hi) {
-  for (size_t i = 0; i < n; i++) v[i] = (float)((int)rng_int(r, 0, (uint32_t)(hi - lo)) + lo);
+  for (size_t i = 0; i < n; i++)
+    v[i] = (float)((int)rng_int(r, 0, (uint32_t)(hi - lo)) + lo);
 }
 
 clconv_tensor *upload(clconv_context *ctx, uint32_t ndim, const uint32_t *dims, const float *host) {
   clconv_tensor *t = NULL;
   clconv_status s = clconv_tensor_create(ctx, ndim, dims, &t);
-  if (s != CLCONV_OK) fail_msg("tensor_create: %s", clconv_last_error(ctx));
+  if (s != CLCONV_OK)
+    fail_msg("tensor_create: %s", clconv_last_error(ctx));
   if (host && clconv_tensor_write(t, host, clconv_tensor_count(t)) != CLCONV_OK)
     fail_msg("tensor_write: %s", clconv_last_error(ctx));
   return t;
@@ -115,7 +118,8 @@ void index_str(size_t i, const uint32_t *dims, uint32_t ndim, char *buf, size_t 
   }
   /* Always five names: absent spatial axes print as 0. */
   size_t sp[3] = {0, 0, 0};
-  for (uint32_t a = 2; a < ndim; a++) sp[3 - (ndim - 2) + (a - 2)] = idx[a];
+  for (uint32_t a = 2; a < ndim; a++)
+    sp[3 - (ndim - 2) + (a - 2)] = idx[a];
   snprintf(buf, cap, "(n=%zu, c=%zu, d=%zu, h=%zu, w=%zu)", idx[0], idx[1], sp[0], sp[1], sp[2]);
 }
 
@@ -173,9 +177,11 @@ void random_conv_desc(test_rng *r, clconv_conv_desc *d, bool exact) {
   }
   /* Keep the reduction length C/G * k-volume within 4096, where the tolerance model is stated. */
   uint32_t kvol = 1;
-  for (uint32_t i = 0; i < d->ndim; i++) kvol *= d->kernel_size[i];
+  for (uint32_t i = 0; i < d->ndim; i++)
+    kvol *= d->kernel_size[i];
   uint32_t g = d->groups ? d->groups : 1;
-  if (d->in_channels / g * kvol > 4096) d->in_channels = g * (4096 / kvol > 0 ? 4096 / kvol : 1);
+  if (d->in_channels / g * kvol > 4096)
+    d->in_channels = g * (4096 / kvol > 0 ? 4096 / kvol : 1);
   d->mode = rng_chance(r, 0.5) ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR;
   d->has_bias = rng_chance(r, 0.5);
   if (exact)
@@ -196,20 +202,23 @@ void random_pool_desc(test_rng *r, clconv_pool_desc *d, const uint32_t *in_size,
   d->global = rng_chance(r, 0.05);
   for (uint32_t i = 0; i < ndim; i++) {
     d->in_size[i] = in_size[i];
-    if (d->global) continue;
+    if (d->global)
+      continue;
     uint32_t w = rng_int(r, 1, in_size[i] < 4 ? in_size[i] + 1 : 4);
     d->window[i] = w;
     d->stride[i] = rng_chance(r, 0.4) ? 0 : rng_int(r, 1, 4);
     d->pad_before[i] = rng_chance(r, 0.5) ? 0 : rng_int(r, 0, w - 1);
     d->pad_after[i] = rng_chance(r, 0.5) ? 0 : rng_int(r, 0, w - 1);
-    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i]) d->pad_after[i] = w - 1; /* window fits padded */
-    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i]) d->pad_before[i] = w - 1;
+    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i])
+      d->pad_after[i] = w - 1; /* window fits padded */
+    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i])
+      d->pad_before[i] = w - 1;
   }
 }
 
 /* ---- device vs reference ---------------------------------------------------------------------------------- */
-static int report(const char *what, const char *cfg, uint64_t seed, const clconv_compare_result *res,
-                  const float *got, const float *ref, const float *mag, const uint32_t *dims, uint32_t ndim) {
+static int report(const char *what, const char *cfg, uint64_t seed, const clconv_compare_result *res, const float *got,
+                  const float *ref, const float *mag, const uint32_t *dims, uint32_t ndim) {
   char where[128];
   index_str(res->first_mismatch, dims, ndim, where, sizeof where);
   size_t i = res->first_mismatch;
@@ -223,7 +232,8 @@ static int report(const char *what, const char *cfg, uint64_t seed, const clconv
 
 static size_t prod(const uint32_t *v, uint32_t n) {
   size_t p = 1;
-  for (uint32_t i = 0; i < n; i++) p *= v[i];
+  for (uint32_t i = 0; i < n; i++)
+    p *= v[i];
   return p;
 }
 
@@ -234,7 +244,8 @@ static void conv_both(clconv_context *ctx, const clconv_conv_desc *d, const floa
   assert_int_equal(clconv_conv_shapes(d, ss, ws, ds), CLCONV_OK);
   clconv_tensor *tx = upload(ctx, n, ss, x), *tw = upload(ctx, n, ws, w),
                 *tb = d->has_bias ? upload(ctx, 1, &ds[1], b) : NULL, *ty = upload(ctx, n, ds, NULL);
-  if (clconv_conv_forward(ctx, d, tx, tw, tb, ty) != CLCONV_OK) fail_msg("conv_forward: %s", clconv_last_error(ctx));
+  if (clconv_conv_forward(ctx, d, tx, tw, tb, ty) != CLCONV_OK)
+    fail_msg("conv_forward: %s", clconv_last_error(ctx));
   download(ty, got);
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
@@ -245,7 +256,8 @@ static void conv_both(clconv_context *ctx, const clconv_conv_desc *d, const floa
 
 /* Values of magnitude 1/2..1 with a random sign. */
 static void fill_away_from_zero(test_rng *r, float *v, size_t n) {
-  for (size_t i = 0; i < n; i++) v[i] = rng_float(r, 0.5f, 1.0f) * (rng_chance(r, 0.5) ? -1.0f : 1.0f);
+  for (size_t i = 0; i < n; i++)
+    v[i] = rng_float(r, 0.5f, 1.0f) * (rng_chance(r, 0.5) ? -1.0f : 1.0f);
 }
 
 /* The comparison must notice one dropped tap: run d (activation removed, so no relu can hide the change) on data
@@ -258,8 +270,8 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, test_
   uint32_t ss[5], ws[5], ds[5], n = d.ndim + 2;
   assert_int_equal(clconv_conv_shapes(&d, ss, ws, ds), CLCONV_OK);
   size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n);
-  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc),
-        *ref = test_alloc(dc), *mag = test_alloc(dc), *ref2 = test_alloc(dc);
+  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc), *ref = test_alloc(dc),
+        *mag = test_alloc(dc), *ref2 = test_alloc(dc);
   fill_away_from_zero(r, x, sc);
   fill_away_from_zero(r, w, wc);
   fill_away_from_zero(r, b, ds[1]);
@@ -274,12 +286,14 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, test_
     w[tap] = 0.0f;
     assert_int_equal(clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref2, NULL), CLCONV_OK);
     w[tap] = keep;
-    for (size_t i = 0; i < dc && !changed; i++) changed = ref2[i] != ref[i];
+    for (size_t i = 0; i < dc && !changed; i++)
+      changed = ref2[i] != ref[i];
   }
   int bad = 0;
   clconv_compare_result res;
   assert_int_equal(clconv_compare(got, ref, mag, dc, &tol, &res), CLCONV_OK);
-  if (res.mismatches) bad = report("conv (mutation baseline)", cfg, seed, &res, got, ref, mag, ds, n);
+  if (res.mismatches)
+    bad = report("conv (mutation baseline)", cfg, seed, &res, got, ref, mag, ds, n);
   /* With every window in the padding (output = bias) no tap reaches the input: nothing to mutate. */
   if (changed) {
     assert_int_equal(clconv_compare(got, ref2, mag, dc, &tol, &res), CLCONV_OK);
@@ -304,10 +318,11 @@ int check_conv(clconv_context *ctx, const clconv_conv_desc *d, test_rng *r, bool
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
   char cfg[512];
   conv_desc_str(d, cfg, sizeof cfg);
-  if (clconv_conv_shapes(d, ss, ws, ds) != CLCONV_OK) fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
+  if (clconv_conv_shapes(d, ss, ws, ds) != CLCONV_OK)
+    fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
   size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n);
-  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc),
-        *ref = test_alloc(dc), *mag = test_alloc(dc);
+  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc), *ref = test_alloc(dc),
+        *mag = test_alloc(dc);
   if (exact) {
     fill_integers(r, x, sc, -4, 4);
     fill_integers(r, w, wc, -4, 4);
@@ -323,7 +338,8 @@ int check_conv(clconv_context *ctx, const clconv_conv_desc *d, test_rng *r, bool
   clconv_compare_result res;
   assert_int_equal(clconv_compare(got, ref, mag, dc, exact ? NULL : &tol, &res), CLCONV_OK);
   int bad = res.mismatches ? report(exact ? "conv exact" : "conv", cfg, seed, &res, got, ref, mag, ds, n) : 0;
-  if (mutation_test) bad |= mutation_check(ctx, d, r, seed, cfg);
+  if (mutation_test)
+    bad |= mutation_check(ctx, d, r, seed, cfg);
   free(x);
   free(w);
   free(b);
@@ -337,7 +353,8 @@ int check_pool(clconv_context *ctx, const clconv_pool_desc *d, test_rng *r, uint
   uint32_t ss[5], ds[5], n = d->ndim + 2;
   char cfg[512];
   pool_desc_str(d, cfg, sizeof cfg);
-  if (clconv_pool_shapes(d, ss, ds) != CLCONV_OK) fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
+  if (clconv_pool_shapes(d, ss, ds) != CLCONV_OK)
+    fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
   size_t sc = 1, dc = 1;
   for (uint32_t a = 0; a < n; a++) {
     sc *= ss[a];
@@ -347,7 +364,8 @@ int check_pool(clconv_context *ctx, const clconv_pool_desc *d, test_rng *r, uint
   /* Negative values too: max must not be confused by padding, which it never counts. */
   fill_random(r, x, sc, -4.0f, 1.0f);
   clconv_tensor *tx = upload(ctx, n, ss, x), *ty = upload(ctx, n, ds, NULL);
-  if (clconv_pool_forward(ctx, d, tx, ty) != CLCONV_OK) fail_msg("pool_forward %s: %s", cfg, clconv_last_error(ctx));
+  if (clconv_pool_forward(ctx, d, tx, ty) != CLCONV_OK)
+    fail_msg("pool_forward %s: %s", cfg, clconv_last_error(ctx));
   download(ty, got);
   assert_int_equal(clconv_ref_pool(d, x, ref, mag), CLCONV_OK);
   clconv_tolerance tol;
@@ -372,15 +390,16 @@ int check_layer(clconv_context *ctx, const clconv_layer_desc *d, test_rng *r, ui
   pool_desc_str(&d->pool, pcfg, sizeof pcfg);
   strncat(cfg, " -> ", sizeof cfg - strlen(cfg) - 1);
   strncat(cfg, pcfg, sizeof cfg - strlen(cfg) - 1);
-  if (clconv_layer_shapes(d, ss, ws, ds) != CLCONV_OK) fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
+  if (clconv_layer_shapes(d, ss, ws, ds) != CLCONV_OK)
+    fail_msg("bad random desc %s: %s", cfg, clconv_last_error(NULL));
   size_t sc = 1, wc = 1, dc = 1;
   for (uint32_t a = 0; a < n; a++) {
     sc *= ss[a];
     wc *= ws[a];
     dc *= ds[a];
   }
-  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc),
-        *ref = test_alloc(dc), *mag = test_alloc(dc);
+  float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(ds[1]), *got = test_alloc(dc), *ref = test_alloc(dc),
+        *mag = test_alloc(dc);
   fill_random(r, x, sc, -1.0f, 1.0f);
   fill_random(r, w, wc, -1.0f, 1.0f);
   fill_random(r, b, ds[1], -1.0f, 1.0f);

@@ -27,8 +27,7 @@ uint32_t test_count(uint32_t dflt);
 /* Group setup/teardown: *state is the clconv_context, or NULL when there is no OpenCL device (tests skip()). */
 int group_setup_context(void **state);
 int group_teardown_context(void **state);
-#define TEST_CONTEXT(state)                                                                                    \
-  ((state) && *(state) ? (clconv_context *)*(state) : (skip(), (clconv_context *)NULL))
+#define TEST_CONTEXT(state) ((state) && *(state) ? (clconv_context *)*(state) : (skip(), (clconv_context *)NULL))
 
 /* Host buffer helpers (fail the test on OOM). */
 float *test_alloc(size_t n);

@@ -12,7 +12,8 @@ static int check_act(clconv_context *ctx, const clconv_activation *a, const floa
   uint32_t dims[1] = {(uint32_t)n};
   float *got = test_alloc(n), *ref = test_alloc(n);
   clconv_tensor *tx = upload(ctx, 1, dims, x), *ty = in_place ? tx : upload(ctx, 1, dims, NULL);
-  if (clconv_act_forward(ctx, a, tx, ty) != CLCONV_OK) fail_msg("act_forward: %s", clconv_last_error(ctx));
+  if (clconv_act_forward(ctx, a, tx, ty) != CLCONV_OK)
+    fail_msg("act_forward: %s", clconv_last_error(ctx));
   download(ty, got);
   assert_int_equal(clconv_ref_act(a, x, ref, n), CLCONV_OK);
   clconv_tolerance tol;
@@ -27,7 +28,8 @@ static int check_act(clconv_context *ctx, const clconv_activation *a, const floa
             (unsigned long long)seed, clconv_act_name(a->kind), (double)a->alpha, (double)a->beta, n, in_place,
             res.mismatches, i, (double)x[i], (double)got[i], (double)ref[i]);
   }
-  if (!in_place) clconv_tensor_destroy(ty);
+  if (!in_place)
+    clconv_tensor_destroy(ty);
   clconv_tensor_destroy(tx);
   free(got);
   free(ref);
@@ -71,8 +73,8 @@ static void test_known_values(void **state) {
     download(t, &y);
     clconv_tensor_destroy(t);
     if (fabsf(y - rows[i].want) > 1e-6f * (1.0f + fabsf(rows[i].want)))
-      fail_msg("row %zu: %s(%g) = %.9g, want %.9g", i, clconv_act_name(rows[i].a.kind), (double)rows[i].x,
-               (double)y, (double)rows[i].want);
+      fail_msg("row %zu: %s(%g) = %.9g, want %.9g", i, clconv_act_name(rows[i].a.kind), (double)rows[i].x, (double)y,
+               (double)rows[i].want);
   }
 }
 
@@ -112,12 +114,14 @@ static void test_shapes(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint32_t d5[5] = {2, 3, 2, 2, 2}, d1[1] = {48}, d2[1] = {47};
   float x[48], y[48];
-  for (int i = 0; i < 48; i++) x[i] = (float)(i - 24);
+  for (int i = 0; i < 48; i++)
+    x[i] = (float)(i - 24);
   clconv_tensor *a = upload(ctx, 5, d5, x), *b = upload(ctx, 1, d1, NULL), *c = upload(ctx, 1, d2, NULL);
   clconv_activation relu = {.kind = CLCONV_ACT_RELU};
   assert_int_equal(clconv_act_forward(ctx, &relu, a, b), CLCONV_OK);
   download(b, y);
-  for (int i = 0; i < 48; i++) assert_true(y[i] == (i < 24 ? 0.0f : (float)(i - 24)));
+  for (int i = 0; i < 48; i++)
+    assert_true(y[i] == (i < 24 ? 0.0f : (float)(i - 24)));
   assert_int_equal(clconv_act_forward(ctx, &relu, a, c), CLCONV_ERR_SHAPE_MISMATCH);
   assert_non_null(strstr(clconv_last_error(ctx), "src has 48 elements, dst has 47"));
   clconv_tensor_destroy(a);

@@ -11,21 +11,26 @@ static void test_output_size_formula(void **state) {
   static const struct {
     uint32_t in, k, s, d, pb, pa, want;
   } rows[] = {
-      {32, 5, 1, 1, 0, 0, 28},  /* LeNet C1 */
-      {14, 5, 1, 1, 0, 0, 10},  /* LeNet C3 */
-      {28, 3, 1, 1, 1, 1, 28},  /* p = floor(k/2) keeps the size */
-      {224, 7, 2, 1, 3, 3, 112}, /* ResNet stem */
-      {56, 3, 2, 1, 1, 1, 28},
-      {56, 3, 1, 2, 2, 2, 56},  /* dilation 2 with p 2 */
-      {7, 3, 3, 1, 0, 0, 2},    /* floor */
-      {5, 5, 1, 1, 0, 0, 1},    /* kernel as large as the input */
-      {3, 5, 1, 1, 1, 1, 1},    /* kernel as large as the padded input */
-      {10, 4, 1, 1, 1, 2, 10},  /* asymmetric, even kernel */
+      {32, 5, 1, 1, 0, 0, 28},                            /* LeNet C1 */
+      {14, 5, 1, 1, 0, 0, 10},                            /* LeNet C3 */
+      {28, 3, 1, 1, 1, 1, 28},                            /* p = floor(k/2) keeps the size */
+      {224, 7, 2, 1, 3, 3, 112},                          /* ResNet stem */
+      {56, 3, 2, 1, 1, 1, 28},   {56, 3, 1, 2, 2, 2, 56}, /* dilation 2 with p 2 */
+      {7, 3, 3, 1, 0, 0, 2},                              /* floor */
+      {5, 5, 1, 1, 0, 0, 1},                              /* kernel as large as the input */
+      {3, 5, 1, 1, 1, 1, 1},                              /* kernel as large as the padded input */
+      {10, 4, 1, 1, 1, 2, 10},                            /* asymmetric, even kernel */
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    clconv_conv_desc d = {.ndim = 1, .in_channels = 1, .out_channels = 1, .in_size = {rows[i].in},
-                          .kernel_size = {rows[i].k}, .stride = {rows[i].s}, .dilation = {rows[i].d},
-                          .pad_before = {rows[i].pb}, .pad_after = {rows[i].pa}};
+    clconv_conv_desc d = {.ndim = 1,
+                          .in_channels = 1,
+                          .out_channels = 1,
+                          .in_size = {rows[i].in},
+                          .kernel_size = {rows[i].k},
+                          .stride = {rows[i].s},
+                          .dilation = {rows[i].d},
+                          .pad_before = {rows[i].pb},
+                          .pad_after = {rows[i].pa}};
     uint32_t out[3];
     assert_int_equal(clconv_conv_output_size(&d, out), CLCONV_OK);
     assert_int_equal(out[0], rows[i].want);
@@ -37,14 +42,18 @@ static void test_same_padding(void **state) {
   static const struct {
     uint32_t in, k, s, d, pb, pa;
   } rows[] = {
-      {28, 3, 1, 1, 1, 1}, {28, 5, 1, 1, 2, 2}, {28, 7, 1, 1, 3, 3}, /* p = floor(k/2) */
-      {28, 1, 1, 1, 0, 0}, {28, 4, 1, 1, 1, 2},                       /* even k: the extra one after */
+      {28, 3, 1, 1, 1, 1},  {28, 5, 1, 1, 2, 2}, {28, 7, 1, 1, 3, 3}, /* p = floor(k/2) */
+      {28, 1, 1, 1, 0, 0},  {28, 4, 1, 1, 1, 2},                      /* even k: the extra one after */
       {28, 3, 1, 2, 2, 2},                                            /* dilation widens the kernel */
       {224, 7, 2, 1, 2, 3},                                           /* stride 2: out = ceil(in/2) */
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    clconv_conv_desc d = {.ndim = 2, .in_channels = 1, .out_channels = 1, .in_size = {rows[i].in, rows[i].in},
-                          .kernel_size = {rows[i].k, rows[i].k}, .stride = {rows[i].s, rows[i].s},
+    clconv_conv_desc d = {.ndim = 2,
+                          .in_channels = 1,
+                          .out_channels = 1,
+                          .in_size = {rows[i].in, rows[i].in},
+                          .kernel_size = {rows[i].k, rows[i].k},
+                          .stride = {rows[i].s, rows[i].s},
                           .dilation = {rows[i].d, rows[i].d}};
     assert_int_equal(clconv_conv_same_padding(&d), CLCONV_OK);
     assert_int_equal(d.pad_before[0], rows[i].pb);
@@ -58,10 +67,10 @@ static void test_same_padding(void **state) {
 static void test_param_count(void **state) {
   (void)state;
   /* |theta| = w_k h_k d_in d_out + d_out: LeNet's two conv layers. */
-  clconv_conv_desc c1 = {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
-                         .kernel_size = {5, 5}, .has_bias = true};
-  clconv_conv_desc c3 = {.ndim = 2, .in_channels = 6, .out_channels = 16, .in_size = {14, 14},
-                         .kernel_size = {5, 5}, .has_bias = true};
+  clconv_conv_desc c1 = {
+      .ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true};
+  clconv_conv_desc c3 = {
+      .ndim = 2, .in_channels = 6, .out_channels = 16, .in_size = {14, 14}, .kernel_size = {5, 5}, .has_bias = true};
   uint64_t n;
   assert_int_equal(clconv_conv_param_count(&c1, &n), CLCONV_OK);
   assert_int_equal(n, 456);
@@ -71,8 +80,13 @@ static void test_param_count(void **state) {
   assert_int_equal(clconv_conv_param_count(&c3, &n), CLCONV_OK);
   assert_int_equal(n, 2400);
   /* Groups divide the per-kernel depth; the count does not depend on the input size. */
-  clconv_conv_desc dw = {.ndim = 2, .in_channels = 32, .out_channels = 32, .groups = 32, .in_size = {100, 7},
-                         .kernel_size = {3, 3}, .has_bias = true};
+  clconv_conv_desc dw = {.ndim = 2,
+                         .in_channels = 32,
+                         .out_channels = 32,
+                         .groups = 32,
+                         .in_size = {100, 7},
+                         .kernel_size = {3, 3},
+                         .has_bias = true};
   assert_int_equal(clconv_conv_param_count(&dw, &n), CLCONV_OK);
   assert_int_equal(n, 9 * 32 + 32);
 }
@@ -80,8 +94,13 @@ static void test_param_count(void **state) {
 static void test_lenet_shapes(void **state) {
   (void)state;
   /* 32x32x3 -> conv 5x5x6 -> 28x28x6 -> pool 2x2 s2 -> 14x14x6 -> conv 5x5x16 -> 10x10x16 -> pool -> 5x5x16 */
-  clconv_layer_desc l1 = {.conv = {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
-                                   .kernel_size = {5, 5}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
+  clconv_layer_desc l1 = {.conv = {.ndim = 2,
+                                   .in_channels = 3,
+                                   .out_channels = 6,
+                                   .in_size = {32, 32},
+                                   .kernel_size = {5, 5},
+                                   .has_bias = true,
+                                   .activation = {.kind = CLCONV_ACT_RELU}},
                           .pool = {.window = {2, 2}, .stride = {2, 2}}};
   uint32_t s[5], w[5], d[5];
   assert_int_equal(clconv_layer_shapes(&l1, s, w, d), CLCONV_OK);
@@ -104,17 +123,21 @@ static void test_pool_output_size(void **state) {
     bool ceil;
     uint32_t want;
   } rows[] = {
-      {7, 3, 2, 0, 0, false, 3},   /* the notes' max pooling, width 3 stride 2 */
-      {4, 2, 2, 0, 0, false, 2},   /* 2x2 stride 2 halves */
-      {112, 3, 2, 1, 1, false, 56},
-      {6, 3, 2, 0, 0, false, 2},
-      {6, 3, 2, 0, 0, true, 3},    /* ceil keeps the partial window */
-      {5, 2, 2, 1, 1, true, 3},    /* ceil: the 4th window would start in the right padding, dropped */
-      {4, 2, 0, 0, 0, false, 2},   /* stride 0 = window */
+      {7, 3, 2, 0, 0, false, 3}, /* the notes' max pooling, width 3 stride 2 */
+      {4, 2, 2, 0, 0, false, 2}, /* 2x2 stride 2 halves */
+      {112, 3, 2, 1, 1, false, 56}, {6, 3, 2, 0, 0, false, 2},
+      {6, 3, 2, 0, 0, true, 3},  /* ceil keeps the partial window */
+      {5, 2, 2, 1, 1, true, 3},  /* ceil: the 4th window would start in the right padding, dropped */
+      {4, 2, 0, 0, 0, false, 2}, /* stride 0 = window */
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-    clconv_pool_desc d = {.ndim = 1, .channels = 1, .in_size = {rows[i].in}, .window = {rows[i].win},
-                          .stride = {rows[i].s}, .pad_before = {rows[i].pb}, .pad_after = {rows[i].pa},
+    clconv_pool_desc d = {.ndim = 1,
+                          .channels = 1,
+                          .in_size = {rows[i].in},
+                          .window = {rows[i].win},
+                          .stride = {rows[i].s},
+                          .pad_before = {rows[i].pb},
+                          .pad_after = {rows[i].pa},
                           .ceil_mode = rows[i].ceil};
     uint32_t out[3];
     assert_int_equal(clconv_pool_output_size(&d, out), CLCONV_OK);
@@ -134,44 +157,79 @@ static const struct bad_conv {
   clconv_status want;
   const char *text;
 } bad_conv[] = {
-    {"ndim 0", {.in_channels = 4, .out_channels = 4, .in_size = {8}, .kernel_size = {3}},
-     CLCONV_ERR_INVALID_ARGUMENT, "ndim = 0"},
+    {"ndim 0",
+     {.in_channels = 4, .out_channels = 4, .in_size = {8}, .kernel_size = {3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "ndim = 0"},
     {"ndim 4", {.ndim = 4, .in_channels = 4, .out_channels = 4}, CLCONV_ERR_INVALID_ARGUMENT, "ndim = 4"},
     {"zero kernel", {BASE, .kernel_size = {0, 3}}, CLCONV_ERR_INVALID_ARGUMENT, "kernel_size[0] = 0"},
-    {"zero in_size", {.ndim = 2, .in_channels = 4, .out_channels = 4, .in_size = {8, 0}, .kernel_size = {3, 3}},
-     CLCONV_ERR_INVALID_ARGUMENT, "in_size[1] = 0"},
-    {"zero channels", {.ndim = 1, .out_channels = 4, .in_size = {8}, .kernel_size = {3}},
-     CLCONV_ERR_INVALID_ARGUMENT, "in_channels = 0"},
-    {"zero out channels", {.ndim = 1, .in_channels = 4, .in_size = {8}, .kernel_size = {3}},
-     CLCONV_ERR_INVALID_ARGUMENT, "out_channels = 0"},
-    {"groups do not divide C", {.ndim = 1, .in_channels = 4, .out_channels = 6, .groups = 3, .in_size = {9},
-     .kernel_size = {3}}, CLCONV_ERR_INVALID_ARGUMENT, "groups = 3"},
-    {"groups do not divide K", {.ndim = 1, .in_channels = 6, .out_channels = 4, .groups = 3, .in_size = {9},
-     .kernel_size = {3}}, CLCONV_ERR_INVALID_ARGUMENT, "groups = 3"},
-    {"negative stride", {BASE, .kernel_size = {3, 3}, .stride = {1, (uint32_t)-2}}, CLCONV_ERR_INVALID_ARGUMENT,
+    {"zero in_size",
+     {.ndim = 2, .in_channels = 4, .out_channels = 4, .in_size = {8, 0}, .kernel_size = {3, 3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "in_size[1] = 0"},
+    {"zero channels",
+     {.ndim = 1, .out_channels = 4, .in_size = {8}, .kernel_size = {3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "in_channels = 0"},
+    {"zero out channels",
+     {.ndim = 1, .in_channels = 4, .in_size = {8}, .kernel_size = {3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "out_channels = 0"},
+    {"groups do not divide C",
+     {.ndim = 1, .in_channels = 4, .out_channels = 6, .groups = 3, .in_size = {9}, .kernel_size = {3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "groups = 3"},
+    {"groups do not divide K",
+     {.ndim = 1, .in_channels = 6, .out_channels = 4, .groups = 3, .in_size = {9}, .kernel_size = {3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "groups = 3"},
+    {"negative stride",
+     {BASE, .kernel_size = {3, 3}, .stride = {1, (uint32_t)-2}},
+     CLCONV_ERR_INVALID_ARGUMENT,
      "stride[1] = 4294967294"},
-    {"negative dilation", {BASE, .kernel_size = {3, 3}, .dilation = {(uint32_t)-1, 1}}, CLCONV_ERR_INVALID_ARGUMENT,
+    {"negative dilation",
+     {BASE, .kernel_size = {3, 3}, .dilation = {(uint32_t)-1, 1}},
+     CLCONV_ERR_INVALID_ARGUMENT,
      "dilation[0]"},
-    {"negative pad", {BASE, .kernel_size = {3, 3}, .pad_before = {(uint32_t)-1, 0}}, CLCONV_ERR_INVALID_ARGUMENT,
+    {"negative pad",
+     {BASE, .kernel_size = {3, 3}, .pad_before = {(uint32_t)-1, 0}},
+     CLCONV_ERR_INVALID_ARGUMENT,
      "pad_before[0]"},
-    {"negative pad after", {BASE, .kernel_size = {3, 3}, .pad_after = {0, (uint32_t)-3}},
-     CLCONV_ERR_INVALID_ARGUMENT, "pad_after[1]"},
-    {"kernel larger than padded input", {BASE, .kernel_size = {3, 11}, .pad_before = {0, 1}},
-     CLCONV_ERR_INVALID_ARGUMENT, "exceeds padded input 9"},
-    {"dilated kernel too large", {BASE, .kernel_size = {3, 3}, .dilation = {4, 1}}, CLCONV_ERR_INVALID_ARGUMENT,
+    {"negative pad after",
+     {BASE, .kernel_size = {3, 3}, .pad_after = {0, (uint32_t)-3}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "pad_after[1]"},
+    {"kernel larger than padded input",
+     {BASE, .kernel_size = {3, 11}, .pad_before = {0, 1}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "exceeds padded input 9"},
+    {"dilated kernel too large",
+     {BASE, .kernel_size = {3, 3}, .dilation = {4, 1}},
+     CLCONV_ERR_INVALID_ARGUMENT,
      "dilated kernel 9"},
     {"value in unused axis", {BASE, .kernel_size = {3, 3, 3}}, CLCONV_ERR_INVALID_ARGUMENT, "kernel_size[2] = 3"},
-    {"bad mode", {BASE, .kernel_size = {3, 3}, .mode = (clconv_conv_mode)7}, CLCONV_ERR_INVALID_ARGUMENT,
-     "mode = 7"},
-    {"bad activation", {BASE, .kernel_size = {3, 3}, .activation = {(clconv_act_kind)42}},
-     CLCONV_ERR_INVALID_ARGUMENT, "activation kind = 42"},
-    {"clip bounds reversed", {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_CLIP, .alpha = 1.0f, .beta = -1.0f}},
-     CLCONV_ERR_INVALID_ARGUMENT, "clip bounds"},
-    {"non-finite alpha", {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_LEAKY_RELU, .alpha = INFINITY}},
-     CLCONV_ERR_INVALID_ARGUMENT, "must be finite"},
+    {"bad mode", {BASE, .kernel_size = {3, 3}, .mode = (clconv_conv_mode)7}, CLCONV_ERR_INVALID_ARGUMENT, "mode = 7"},
+    {"bad activation",
+     {BASE, .kernel_size = {3, 3}, .activation = {(clconv_act_kind)42}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "activation kind = 42"},
+    {"clip bounds reversed",
+     {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_CLIP, .alpha = 1.0f, .beta = -1.0f}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "clip bounds"},
+    {"non-finite alpha",
+     {BASE, .kernel_size = {3, 3}, .activation = {.kind = CLCONV_ACT_LEAKY_RELU, .alpha = INFINITY}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "must be finite"},
     {"negative batch", {BASE, .batch = (uint32_t)-1, .kernel_size = {3, 3}}, CLCONV_ERR_INVALID_ARGUMENT, "batch"},
-    {"size overflow", {.ndim = 3, .batch = 0x7fffffff, .in_channels = 0x7fffffff, .out_channels = 1,
-     .in_size = {0x7fffffff, 0x7fffffff, 0x7fffffff}, .kernel_size = {1, 1, 1}}, CLCONV_ERR_SIZE_OVERFLOW,
+    {"size overflow",
+     {.ndim = 3,
+      .batch = 0x7fffffff,
+      .in_channels = 0x7fffffff,
+      .out_channels = 1,
+      .in_size = {0x7fffffff, 0x7fffffff, 0x7fffffff},
+      .kernel_size = {1, 1, 1}},
+     CLCONV_ERR_SIZE_OVERFLOW,
      "overflow"},
 };
 #undef BASE
@@ -181,8 +239,8 @@ static void test_conv_validation_errors(void **state) {
   for (size_t i = 0; i < sizeof bad_conv / sizeof bad_conv[0]; i++) {
     clconv_status s = clconv_conv_validate(&bad_conv[i].d);
     if (s != bad_conv[i].want || !strstr(clconv_last_error(NULL), bad_conv[i].text))
-      fail_msg("%s: status %d (%s), message \"%s\"; want %d and \"%s\"", bad_conv[i].name, s,
-               clconv_status_string(s), clconv_last_error(NULL), bad_conv[i].want, bad_conv[i].text);
+      fail_msg("%s: status %d (%s), message \"%s\"; want %d and \"%s\"", bad_conv[i].name, s, clconv_status_string(s),
+               clconv_last_error(NULL), bad_conv[i].want, bad_conv[i].text);
   }
   assert_int_equal(clconv_conv_validate(NULL), CLCONV_ERR_INVALID_ARGUMENT);
   uint32_t out[3];
@@ -200,20 +258,34 @@ static const struct bad_pool {
 } bad_pool[] = {
     {"ndim 0", {.channels = 1, .in_size = {4}, .window = {2}}, CLCONV_ERR_INVALID_ARGUMENT, "ndim = 0"},
     {"zero channels", {.ndim = 1, .in_size = {4}, .window = {2}}, CLCONV_ERR_INVALID_ARGUMENT, "channels = 0"},
-    {"zero window", {.ndim = 2, .channels = 1, .in_size = {4, 4}, .window = {2, 0}}, CLCONV_ERR_INVALID_ARGUMENT,
+    {"zero window",
+     {.ndim = 2, .channels = 1, .in_size = {4, 4}, .window = {2, 0}},
+     CLCONV_ERR_INVALID_ARGUMENT,
      "window[1] = 0"},
-    {"window larger than padded input", {.ndim = 1, .channels = 1, .in_size = {3}, .window = {5}, .pad_before = {1}},
-     CLCONV_ERR_INVALID_ARGUMENT, "exceeds padded input 4"},
-    {"pad as wide as the window", {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .pad_before = {2}},
-     CLCONV_ERR_INVALID_ARGUMENT, "must be < window = 2"},
-    {"negative stride", {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .stride = {(uint32_t)-1}},
-     CLCONV_ERR_INVALID_ARGUMENT, "stride[0]"},
-    {"bad kind", {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .kind = (clconv_pool_kind)3},
-     CLCONV_ERR_INVALID_ARGUMENT, "kind = 3"},
-    {"global with a window", {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .global = true},
-     CLCONV_ERR_INVALID_ARGUMENT, "global pooling"},
-    {"value in unused axis", {.ndim = 1, .channels = 1, .in_size = {8, 8}, .window = {2}},
-     CLCONV_ERR_INVALID_ARGUMENT, "in_size[1] = 8"},
+    {"window larger than padded input",
+     {.ndim = 1, .channels = 1, .in_size = {3}, .window = {5}, .pad_before = {1}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "exceeds padded input 4"},
+    {"pad as wide as the window",
+     {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .pad_before = {2}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "must be < window = 2"},
+    {"negative stride",
+     {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .stride = {(uint32_t)-1}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "stride[0]"},
+    {"bad kind",
+     {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .kind = (clconv_pool_kind)3},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "kind = 3"},
+    {"global with a window",
+     {.ndim = 1, .channels = 1, .in_size = {8}, .window = {2}, .global = true},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "global pooling"},
+    {"value in unused axis",
+     {.ndim = 1, .channels = 1, .in_size = {8, 8}, .window = {2}},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "in_size[1] = 8"},
 };
 
 static void test_pool_validation_errors(void **state) {
@@ -225,9 +297,9 @@ static void test_pool_validation_errors(void **state) {
                bad_pool[i].want, bad_pool[i].text);
   }
   /* A layer's pool takes its input shape from the conv; a contradicting one is rejected by name. */
-  clconv_layer_desc l = {.conv = {.ndim = 2, .in_channels = 1, .out_channels = 3, .in_size = {8, 8},
-                                  .kernel_size = {3, 3}},
-                         .pool = {.channels = 4, .window = {2, 2}}};
+  clconv_layer_desc l = {
+      .conv = {.ndim = 2, .in_channels = 1, .out_channels = 3, .in_size = {8, 8}, .kernel_size = {3, 3}},
+      .pool = {.channels = 4, .window = {2, 2}}};
   assert_int_equal(clconv_layer_validate(&l), CLCONV_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(clconv_last_error(NULL), "pool.channels = 4"));
   l.pool.channels = 0;
@@ -243,7 +315,8 @@ static void test_act_parse(void **state) {
   (void)state;
   clconv_activation a;
   for (int k = 0; k < CLCONV_ACT_COUNT; k++) {
-    if (k == CLCONV_ACT_CLIP) continue;
+    if (k == CLCONV_ACT_CLIP)
+      continue;
     assert_int_equal(clconv_act_parse(clconv_act_name((clconv_act_kind)k), &a), CLCONV_OK);
     assert_int_equal(a.kind, k);
   }
@@ -253,10 +326,14 @@ static void test_act_parse(void **state) {
   assert_true(a.kind == CLCONV_ACT_CLIP && a.alpha == -1.0f && a.beta == 2.5f);
   static const struct {
     const char *text, *msg;
-  } bad[] = {{"swish", "unknown activation \"swish\""}, {"relu:1", "takes no parameter"},
-             {"leaky_relu:abc", "not a finite number"},  {"elu:", "not a finite number"},
-             {"clip", "clip needs its bounds"},          {"clip:1", "two bounds"},
-             {"clip:2,1", "clip bounds"},                {"leaky_relu:1e99", "not a finite number"},
+  } bad[] = {{"swish", "unknown activation \"swish\""},
+             {"relu:1", "takes no parameter"},
+             {"leaky_relu:abc", "not a finite number"},
+             {"elu:", "not a finite number"},
+             {"clip", "clip needs its bounds"},
+             {"clip:1", "two bounds"},
+             {"clip:2,1", "clip bounds"},
+             {"leaky_relu:1e99", "not a finite number"},
              {"", "unknown activation"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     a.kind = CLCONV_ACT_TANH;
@@ -322,11 +399,16 @@ static void test_status_strings(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_output_size_formula), cmocka_unit_test(test_same_padding),
-      cmocka_unit_test(test_param_count),         cmocka_unit_test(test_lenet_shapes),
-      cmocka_unit_test(test_pool_output_size),    cmocka_unit_test(test_conv_validation_errors),
-      cmocka_unit_test(test_pool_validation_errors), cmocka_unit_test(test_act_parse),
-      cmocka_unit_test(test_compare),             cmocka_unit_test(test_status_strings),
+      cmocka_unit_test(test_output_size_formula),
+      cmocka_unit_test(test_same_padding),
+      cmocka_unit_test(test_param_count),
+      cmocka_unit_test(test_lenet_shapes),
+      cmocka_unit_test(test_pool_output_size),
+      cmocka_unit_test(test_conv_validation_errors),
+      cmocka_unit_test(test_pool_validation_errors),
+      cmocka_unit_test(test_act_parse),
+      cmocka_unit_test(test_compare),
+      cmocka_unit_test(test_status_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,13 +7,13 @@
 #include <string.h>
 
 /* Runs d on the device with the given host data and returns the output (caller frees). */
-static float *run_conv(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w,
-                       const float *b) {
+static float *run_conv(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w, const float *b) {
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
   assert_int_equal(clconv_conv_shapes(d, ss, ws, ds), CLCONV_OK);
-  clconv_tensor *tx = upload(ctx, n, ss, x), *tw = upload(ctx, n, ws, w),
-                *tb = b ? upload(ctx, 1, &ds[1], b) : NULL, *ty = upload(ctx, n, ds, NULL);
-  if (clconv_conv_forward(ctx, d, tx, tw, tb, ty) != CLCONV_OK) fail_msg("%s", clconv_last_error(ctx));
+  clconv_tensor *tx = upload(ctx, n, ss, x), *tw = upload(ctx, n, ws, w), *tb = b ? upload(ctx, 1, &ds[1], b) : NULL,
+                *ty = upload(ctx, n, ds, NULL);
+  if (clconv_conv_forward(ctx, d, tx, tw, tb, ty) != CLCONV_OK)
+    fail_msg("%s", clconv_last_error(ctx));
   float *y = test_alloc(clconv_tensor_count(ty));
   download(ty, y);
   clconv_tensor_destroy(tx);
@@ -52,8 +52,12 @@ static void test_flip_2d_3d(void **state) {
   free(y);
   /* 3D: a 2x1x1 kernel {1, 10} over depth {1, 2, 3}: flipped in depth too. */
   const float x3[] = {1, 2, 3}, w3[] = {1, 10};
-  clconv_conv_desc d3 = {.ndim = 3, .in_channels = 1, .out_channels = 1, .in_size = {3, 1, 1},
-                         .kernel_size = {2, 1, 1}, .mode = CLCONV_MODE_CONV};
+  clconv_conv_desc d3 = {.ndim = 3,
+                         .in_channels = 1,
+                         .out_channels = 1,
+                         .in_size = {3, 1, 1},
+                         .kernel_size = {2, 1, 1},
+                         .mode = CLCONV_MODE_CONV};
   y = run_conv(ctx, &d3, x3, w3, NULL);
   assert_true(y[0] == 12.0f && y[1] == 23.0f); /* 1*10 + 2*1, 2*10 + 3*1 */
   free(y);
@@ -63,8 +67,15 @@ static void test_flip_2d_3d(void **state) {
 static void test_padding_bias_relu(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const float x[] = {1, 1, 1, 1, 1}, w[] = {1, 1, 1}, b[] = {-2.5f};
-  clconv_conv_desc d = {.ndim = 1, .in_channels = 1, .out_channels = 1, .in_size = {5}, .kernel_size = {3},
-                        .pad_before = {1}, .pad_after = {1}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}};
+  clconv_conv_desc d = {.ndim = 1,
+                        .in_channels = 1,
+                        .out_channels = 1,
+                        .in_size = {5},
+                        .kernel_size = {3},
+                        .pad_before = {1},
+                        .pad_after = {1},
+                        .has_bias = true,
+                        .activation = {.kind = CLCONV_ACT_RELU}};
   float *y = run_conv(ctx, &d, x, w, b);
   const float want[] = {0, 0.5f, 0.5f, 0.5f, 0}; /* edges see one zero: 2 - 2.5 < 0 */
   assert_memory_equal(y, want, sizeof want);
@@ -89,14 +100,21 @@ static const struct {
     {"depthwise multiplier 2", {P2, .in_channels = 4, .out_channels = 8, .groups = 4}},
     {"ndim 1", {.ndim = 1, .in_channels = 3, .out_channels = 2, .in_size = {31}, .kernel_size = {5}}},
     {"ndim 3", {.ndim = 3, .in_channels = 2, .out_channels = 3, .in_size = {5, 6, 7}, .kernel_size = {3, 3, 3}}},
-    {"ndim 3 strided padded", {.ndim = 3, .in_channels = 2, .out_channels = 3, .in_size = {5, 6, 7},
-     .kernel_size = {3, 2, 3}, .stride = {2, 1, 2}, .pad_before = {1, 0, 1}, .pad_after = {0, 1, 1}}},
+    {"ndim 3 strided padded",
+     {.ndim = 3,
+      .in_channels = 2,
+      .out_channels = 3,
+      .in_size = {5, 6, 7},
+      .kernel_size = {3, 2, 3},
+      .stride = {2, 1, 2},
+      .pad_before = {1, 0, 1},
+      .pad_after = {0, 1, 1}}},
     {"batch 3", {P2, .batch = 3}},
     {"odd sizes 27x37, 23 -> 19 channels", {P2, .in_channels = 23, .out_channels = 19, .in_size = {27, 37}}},
     {"kernel = padded input", {P2, .kernel_size = {11, 12}, .pad_before = {1, 0}, .pad_after = {1, 1}}},
     {"convolution mode, bias", {P2, .mode = CLCONV_MODE_CONV, .has_bias = true}},
-    {"5x5 lenet c1", {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},
-     .has_bias = true}},
+    {"5x5 lenet c1",
+     {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true}},
     {"sigmoid", {P2, .activation = {.kind = CLCONV_ACT_SIGMOID}}},
     {"stride > kernel", {P2, .kernel_size = {2, 2}, .stride = {4, 3}}},
 };
@@ -113,7 +131,8 @@ static void test_hand_cases(void **state) {
     bool exact_ok = k == CLCONV_ACT_IDENTITY || k == CLCONV_ACT_RELU;
     int b = check_conv(ctx, &cases[i].d, &r, false, seed, true) +
             (exact_ok ? check_conv(ctx, &cases[i].d, &r, true, seed, false) : 0);
-    if (b) fprintf(stderr, "  hand case \"%s\" failed\n", cases[i].name);
+    if (b)
+      fprintf(stderr, "  hand case \"%s\" failed\n", cases[i].name);
     bad += b;
   }
   assert_int_equal(bad, 0);
@@ -146,15 +165,15 @@ static void test_random_sweep(void **state) {
     per_ndim[d.ndim]++;
     bad += (uint32_t)check_conv(ctx, &d, &r, false, seed, true);
   }
-  print_message("conv random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n,
-                per_ndim[1], per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
+  print_message("conv random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
+                per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flip_1d),     cmocka_unit_test(test_flip_2d_3d),   cmocka_unit_test(test_padding_bias_relu),
-      cmocka_unit_test(test_hand_cases),  cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_flip_1d),    cmocka_unit_test(test_flip_2d_3d),  cmocka_unit_test(test_padding_bias_relu),
+      cmocka_unit_test(test_hand_cases), cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }

@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPECT(call, status, text)                                                                             \
-  do {                                                                                                         \
-    clconv_status s_ = (call);                                                                                 \
-    const char *e_ = clconv_last_error(err_ctx);                                                               \
-    if (s_ != (status) || !strstr(e_, (text)))                                                                 \
-      fail_msg("%s: status %d (%s), message \"%s\"; want %d and \"%s\"", #call, s_, clconv_status_string(s_), e_, \
-               (status), (text));                                                                              \
+#define EXPECT(call, status, text)                                                                                     \
+  do {                                                                                                                 \
+    clconv_status s_ = (call);                                                                                         \
+    const char *e_ = clconv_last_error(err_ctx);                                                                       \
+    if (s_ != (status) || !strstr(e_, (text)))                                                                         \
+      fail_msg("%s: status %d (%s), message \"%s\"; want %d and \"%s\"", #call, s_, clconv_status_string(s_), e_,      \
+               (status), (text));                                                                                      \
   } while (0)
 
 static void test_devices(void **state) {
@@ -43,7 +43,8 @@ static void test_device_selection(void **state) {
   assert_int_equal(clconv_context_create(&o, &c2), CLCONV_OK);
   clconv_context_destroy(c2);
   char sub[5] = {0};
-  for (int i = 0; i < 4 && info.name[i]; i++) sub[i] = (char)toupper((unsigned char)info.name[i]);
+  for (int i = 0; i < 4 && info.name[i]; i++)
+    sub[i] = (char)toupper((unsigned char)info.name[i]);
   o.device = sub;
   assert_int_equal(clconv_context_create(&o, &c2), CLCONV_OK);
   clconv_context_destroy(c2);
@@ -74,8 +75,8 @@ static void test_status_codes(void **state) {
   EXPECT(clconv_tensor_create(ctx, 2, big, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
   assert_null(t);
   /* 2^32 input elements: valid, but beyond what the 32-bit-indexed kernels address */
-  clconv_conv_desc wide = {.ndim = 2, .in_channels = 1, .out_channels = 1, .in_size = {65536, 65536},
-                           .kernel_size = {1, 1}};
+  clconv_conv_desc wide = {
+      .ndim = 2, .in_channels = 1, .out_channels = 1, .in_size = {65536, 65536}, .kernel_size = {1, 1}};
   clconv_conv *op = NULL;
   EXPECT(clconv_conv_create(ctx, &wide, &op), CLCONV_ERR_UNSUPPORTED, "32-bit ints");
   assert_null(op);
@@ -99,11 +100,12 @@ static void test_run_errors_leave_dst(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state), *other = NULL;
   const clconv_context *err_ctx = ctx;
   assert_int_equal(clconv_context_create(NULL, &other), CLCONV_OK);
-  clconv_conv_desc d = {.ndim = 2, .in_channels = 3, .out_channels = 2, .in_size = {8, 8}, .kernel_size = {3, 3},
-                        .has_bias = true};
+  clconv_conv_desc d = {
+      .ndim = 2, .in_channels = 3, .out_channels = 2, .in_size = {8, 8}, .kernel_size = {3, 3}, .has_bias = true};
   uint32_t xs[4] = {1, 3, 8, 8}, x4[4] = {1, 4, 8, 8}, ws[4] = {2, 3, 3, 3}, ys[4] = {1, 2, 6, 6}, bs = 2, b3 = 3;
   float x[192] = {0}, w[54] = {0}, sentinel[72], y[72];
-  for (int i = 0; i < 72; i++) sentinel[i] = (float)i + 0.5f;
+  for (int i = 0; i < 72; i++)
+    sentinel[i] = (float)i + 0.5f;
   clconv_tensor *tx = upload(ctx, 4, xs, x), *tx4 = upload(ctx, 4, x4, NULL), *tw = upload(ctx, 4, ws, w),
                 *tb = upload(ctx, 1, &bs, (float[]){1, 1}), *tb3 = upload(ctx, 1, &b3, NULL),
                 *ty = upload(ctx, 4, ys, sentinel), *foreign = upload(other, 4, xs, x);
@@ -151,7 +153,8 @@ static void test_run_errors_leave_dst(void **state) {
   EXPECT(clconv_tensor_read(ty, NULL, 72), CLCONV_ERR_INVALID_ARGUMENT, "host pointer is NULL");
 
   clconv_tensor *list[] = {tx, tx4, tw, tb, tb3, ty, foreign, tw1};
-  for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) clconv_tensor_destroy(list[i]);
+  for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+    clconv_tensor_destroy(list[i]);
   clconv_context_destroy(other);
 }
 
@@ -239,7 +242,8 @@ static void test_existing_opencl_objects(void **state) {
   assert_int_equal(clconv_conv_forward(mine, &d, tx, tw, NULL, ty), CLCONV_OK);
   float y[5];
   assert_int_equal(clEnqueueReadBuffer(q, by, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL), CL_SUCCESS);
-  for (int i = 0; i < 5; i++) assert_true(y[i] == -1.0f);
+  for (int i = 0; i < 5; i++)
+    assert_true(y[i] == -1.0f);
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
   clconv_tensor_destroy(ty);

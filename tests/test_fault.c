@@ -16,11 +16,16 @@ typedef struct scenario {
 
 static const uint32_t xs[4] = {2, 3, 9, 7}, ws[4] = {4, 3, 3, 3}, bs = 4, ys[4] = {2, 4, 7, 5}, ps[4] = {2, 3, 4, 3},
                       ls[4] = {2, 4, 3, 2};
-static const clconv_conv_desc conv_d = {.ndim = 2, .batch = 2, .in_channels = 3, .out_channels = 4,
-                                        .in_size = {9, 7}, .kernel_size = {3, 3}, .has_bias = true,
+static const clconv_conv_desc conv_d = {.ndim = 2,
+                                        .batch = 2,
+                                        .in_channels = 3,
+                                        .out_channels = 4,
+                                        .in_size = {9, 7},
+                                        .kernel_size = {3, 3},
+                                        .has_bias = true,
                                         .activation = {.kind = CLCONV_ACT_TANH}};
-static const clconv_pool_desc pool_d = {.ndim = 2, .batch = 2, .channels = 3, .in_size = {9, 7}, .window = {2, 2},
-                                        .kind = CLCONV_POOL_AVG};
+static const clconv_pool_desc pool_d = {
+    .ndim = 2, .batch = 2, .channels = 3, .in_size = {9, 7}, .window = {2, 2}, .kind = CLCONV_POOL_AVG};
 static const clconv_layer_desc layer_d = {.conv = conv_d, .pool = {.window = {2, 2}, .stride = {2, 2}}};
 
 /* io: x, w, b, y_conv, y_pool, y_layer, y_act */
@@ -43,7 +48,8 @@ static clconv_tensor *make(clconv_context *ctx, uint32_t ndim, const uint32_t *d
   assert_int_equal(clconv_tensor_create(ctx, ndim, dims, &t), CLCONV_OK);
   size_t n = clconv_tensor_count(t);
   float *h = test_alloc(n);
-  for (size_t i = 0; i < n; i++) h[i] = fill + (float)(i % 7) * 0.125f;
+  for (size_t i = 0; i < n; i++)
+    h[i] = fill + (float)(i % 7) * 0.125f;
   assert_int_equal(clconv_tensor_write(t, h, n), CLCONV_OK);
   free(h);
   return t;
@@ -62,7 +68,7 @@ static void sweep(const scenario *sc, int *points) {
     clconv_context *ctx = NULL;
     assert_int_equal(clconv_context_create(NULL, &ctx), CLCONV_OK);
     clconv_tensor *io[7] = {make(ctx, 4, xs, -0.5f), make(ctx, 4, ws, -0.25f), make(ctx, 1, &bs, 0.5f),
-                            make(ctx, 4, ys, 99.0f),  make(ctx, 4, ps, 99.0f),  make(ctx, 4, ls, 99.0f),
+                            make(ctx, 4, ys, 99.0f), make(ctx, 4, ps, 99.0f),  make(ctx, 4, ls, 99.0f),
                             make(ctx, 4, xs, 99.0f)};
     clconv_fault_fail_nth(n);
     clconv_status s = sc->run(ctx, io);
@@ -90,7 +96,8 @@ static void sweep(const scenario *sc, int *points) {
       fail_msg("%s without faults: %s", sc->name, clconv_last_error(ctx));
     }
     assert_int_equal(clconv_context_finish(ctx), CLCONV_OK);
-    for (int t = 0; t < 7; t++) clconv_tensor_destroy(io[t]);
+    for (int t = 0; t < 7; t++)
+      clconv_tensor_destroy(io[t]);
     clconv_context_destroy(ctx);
     if (!injected) {
       *points += (int)(n - 1);
@@ -101,10 +108,10 @@ static void sweep(const scenario *sc, int *points) {
 
 static void test_ops(void **state) {
   (void)TEST_CONTEXT(state);
-  static const scenario scs[] = {
-      {"conv", run_conv}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
+  static const scenario scs[] = {{"conv", run_conv}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
   int points = 0;
-  for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++) sweep(&scs[i], &points);
+  for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
+    sweep(&scs[i], &points);
   print_message("fault injection: %d failing calls across conv, pool, layer and act, all handled\n", points);
   assert_true(points > 20);
 }
@@ -137,8 +144,10 @@ static void test_context_and_tensors(void **state) {
     clconv_fault_fail_nth(n);
     clconv_tensor *t = NULL;
     clconv_status s = clconv_tensor_create(ctx, 2, dims, &t);
-    if (s == CLCONV_OK) s = clconv_tensor_write(t, h, 6);
-    if (s == CLCONV_OK) s = clconv_tensor_read(t, back, 6);
+    if (s == CLCONV_OK)
+      s = clconv_tensor_write(t, h, 6);
+    if (s == CLCONV_OK)
+      s = clconv_tensor_read(t, back, 6);
     long calls = clconv_fault_calls();
     clconv_fault_fail_nth(0);
     clconv_tensor_destroy(t);

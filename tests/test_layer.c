@@ -9,8 +9,14 @@
  * three ops run one after the other, bit for bit (the same float operations in the same order). */
 static void test_lenet_layer(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
-  clconv_layer_desc l = {.conv = {.ndim = 2, .batch = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
-                                  .kernel_size = {5, 5}, .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
+  clconv_layer_desc l = {.conv = {.ndim = 2,
+                                  .batch = 2,
+                                  .in_channels = 3,
+                                  .out_channels = 6,
+                                  .in_size = {32, 32},
+                                  .kernel_size = {5, 5},
+                                  .has_bias = true,
+                                  .activation = {.kind = CLCONV_ACT_RELU}},
                          .pool = {.window = {2, 2}, .stride = {2, 2}}};
   uint64_t seed = test_seed();
   test_rng r = {seed};
@@ -68,8 +74,8 @@ static void test_random_sweep(void **state) {
     per_ndim[l.conv.ndim]++;
     bad += (uint32_t)check_layer(ctx, &l, &r, seed);
   }
-  print_message("layer random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n,
-                per_ndim[1], per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
+  print_message("layer random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
+                per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 

@@ -10,7 +10,8 @@ static float *run_pool(clconv_context *ctx, const clconv_pool_desc *d, const flo
   uint32_t ss[5], ds[5], n = d->ndim + 2;
   assert_int_equal(clconv_pool_shapes(d, ss, ds), CLCONV_OK);
   clconv_tensor *tx = upload(ctx, n, ss, x), *ty = upload(ctx, n, ds, NULL);
-  if (clconv_pool_forward(ctx, d, tx, ty) != CLCONV_OK) fail_msg("%s", clconv_last_error(ctx));
+  if (clconv_pool_forward(ctx, d, tx, ty) != CLCONV_OK)
+    fail_msg("%s", clconv_last_error(ctx));
   float *y = test_alloc(clconv_tensor_count(ty));
   download(ty, y);
   clconv_tensor_destroy(tx);
@@ -52,8 +53,8 @@ static void test_notes_examples(void **state) {
 static void test_padding_semantics(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const float x[] = {-1, -2, -3, -4, -5};
-  clconv_pool_desc d = {.ndim = 1, .channels = 1, .in_size = {5}, .window = {3}, .stride = {2}, .pad_before = {1},
-                        .pad_after = {1}};
+  clconv_pool_desc d = {
+      .ndim = 1, .channels = 1, .in_size = {5}, .window = {3}, .stride = {2}, .pad_before = {1}, .pad_after = {1}};
   float *y = run_pool(ctx, &d, x); /* windows [-1..1], [1..3], [3..5]: padding (0) must not win */
   const float want_max[] = {-1, -2, -4};
   assert_memory_equal(y, want_max, sizeof want_max);
@@ -71,8 +72,14 @@ static void test_padding_semantics(void **state) {
   /* Ceil mode, PyTorch: in 6, window 3, stride 2, no pad -> 3 outputs, the last window [4, 6) is partial and its
    * divisor is 2 with or without count_include_pad (nothing past the right padding counts). */
   const float x6[] = {1, 2, 3, 4, 5, 6};
-  clconv_pool_desc c = {.ndim = 1, .channels = 1, .in_size = {6}, .window = {3}, .stride = {2},
-                        .kind = CLCONV_POOL_AVG, .ceil_mode = true, .count_include_pad = true};
+  clconv_pool_desc c = {.ndim = 1,
+                        .channels = 1,
+                        .in_size = {6},
+                        .window = {3},
+                        .stride = {2},
+                        .kind = CLCONV_POOL_AVG,
+                        .ceil_mode = true,
+                        .count_include_pad = true};
   y = run_pool(ctx, &c, x6);
   const float want_ceil[] = {2, 4, 5.5f};
   assert_memory_equal(y, want_ceil, sizeof want_ceil);
@@ -104,13 +111,14 @@ static void test_random_sweep(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_pool_desc d = {.batch = rng_int(&r, 0, 3), .channels = rng_int(&r, 1, 5)};
     uint32_t ndim = rng_int(&r, 1, 3), in[3];
-    for (uint32_t a = 0; a < ndim; a++) in[a] = rng_int(&r, 1, max_in[ndim]);
+    for (uint32_t a = 0; a < ndim; a++)
+      in[a] = rng_int(&r, 1, max_in[ndim]);
     random_pool_desc(&r, &d, in, ndim);
     per_ndim[ndim]++;
     bad += (uint32_t)check_pool(ctx, &d, &r, seed);
   }
-  print_message("pool random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n,
-                per_ndim[1], per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
+  print_message("pool random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
+                per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 
