@@ -66,6 +66,7 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                   "(in_size %u + pad %u + %u)",
                   call, i, (long long)span, g->ker[a], g->dil[a], (long long)padded, g->in[a], g->pad[a], pa);
     g->out[a] = (uint32_t)((padded - span) / g->stride[a] + 1);
+    g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }
   uint32_t src[5], wei[5], dst[5];
   src[0] = dst[0] = g->n;
@@ -209,9 +210,11 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
   if (g.wei_count > most)
     most = g.wei_count;
-  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
-                "conv_create: a tensor has %zu elements; the direct kernels index with 32-bit ints (max %zu)", most,
-                CLCONV__MAX_KERNEL_ELEMS);
+  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS && g.padded_max <= (int64_t)CLCONV__MAX_KERNEL_ELEMS,
+                CLCONV_ERR_UNSUPPORTED,
+                "conv_create: largest tensor %zu elements, largest padded extent %lld; the direct kernels index "
+                "with 32-bit ints (max %zu)",
+                most, (long long)g.padded_max, CLCONV__MAX_KERNEL_ELEMS);
   clconv_conv *op = clconv__calloc(1, sizeof *op);
   if (!op)
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "conv_create: out of host memory");

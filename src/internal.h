@@ -169,6 +169,7 @@ typedef struct clconv__conv_geom {
   uint32_t ndim, n, c, k, groups;
   uint32_t in[3], ker[3], stride[3], dil[3], pad[3], out[3]; /* padded to 3 axes with extent 1 in front */
   size_t src_count, wei_count, dst_count;
+  int64_t padded_max; /* largest in + pad_before + pad_after: window coordinates must fit the kernels' ints */
 } clconv__conv_geom;
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
                                  clconv__conv_geom *g);
@@ -177,6 +178,7 @@ typedef struct clconv__pool_geom {
   uint32_t ndim, n, c;
   uint32_t in[3], win[3], stride[3], pad[3], pad_after[3], out[3]; /* 3 axes, extent 1 in front */
   size_t src_count, dst_count;
+  int64_t padded_max; /* as in clconv__conv_geom */
 } clconv__pool_geom;
 clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const clconv_pool_desc *d,
                                  clconv__pool_geom *g);

@@ -51,6 +51,7 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
     if (d->ceil_mode && (out - 1) * s >= (int64_t)g->in[a] + g->pad[a])
       out--;
     g->out[a] = (uint32_t)out;
+    g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }
   uint32_t src[5], dst[5];
   src[0] = dst[0] = g->n;
@@ -116,9 +117,12 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   *out = NULL;
   clconv__pool_geom g;
   CLCONV__TRY(clconv__pool_check(ctx, "pool_create", desc, &g));
-  CLCONV__CHECK(ctx, g.src_count <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
-                "pool_create: src has %zu elements; the kernels index with 32-bit ints (max %zu)", g.src_count,
-                CLCONV__MAX_KERNEL_ELEMS);
+  size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
+  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS && g.padded_max <= (int64_t)CLCONV__MAX_KERNEL_ELEMS,
+                CLCONV_ERR_UNSUPPORTED,
+                "pool_create: largest tensor %zu elements, largest padded extent %lld; the kernels index with "
+                "32-bit ints (max %zu)",
+                most, (long long)g.padded_max, CLCONV__MAX_KERNEL_ELEMS);
   clconv_pool *op = clconv__calloc(1, sizeof *op);
   if (!op)
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "pool_create: out of host memory");
