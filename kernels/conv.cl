@@ -35,13 +35,8 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
                                  const int4 pad, const float alpha, const float beta, const int total) {
   const int gid = (int)get_global_id(0);
   if (gid >= total) return;
-  int t = gid;
-  const int ow = t % osz.z;
-  t /= osz.z;
-  const int oh = t % osz.y;
-  t /= osz.y;
-  const int od = t % osz.x;
-  t /= osz.x;
+  const int4 o = clconv_unflatten(gid, osz);
+  const int od = o.x, oh = o.y, ow = o.z, t = o.w;
   const int k = t % cout, n = t / cout;
   const int groups = cout / cout_g, g = k / cout_g;
 

@@ -17,17 +17,12 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
                           const int count_include_pad, const int total) {
   const int gid = (int)get_global_id(0);
   if (gid >= total) return;
-  int t = gid;
-  const int ow = t % osz.z;
-  t /= osz.z;
-  const int oh = t % osz.y;
-  t /= osz.y;
-  const int od = t % osz.x;
-  const int nc = t / osz.x;
+  const int4 o = clconv_unflatten(gid, osz);
+  const int nc = o.w;
 
   /* Window [s, s + win) in input coordinates; the part inside the input is [lo, hi), the part inside the padded
    * input (what count_include_pad divides by) ends at min(s + win, in + pad_after). */
-  const int4 s = (int4)(od, oh, ow, 0) * str - pad;
+  const int4 s = (int4)(o.xyz, 0) * str - pad;
   const int4 lo = max(s, (int4)(0)), hi = min(s + win, isz);
 #if NDIM < 3
   const int d_lo = 0, d_hi = 1;

@@ -109,7 +109,7 @@ typedef enum clconv__family {
 } clconv__family;
 
 /* Kernel sources, embedded at build time from kernels/ (generated kernels.c). */
-extern const char clconv__src_activation[];
+extern const char clconv__src_common[];
 extern const char clconv__src_conv[];
 extern const char clconv__src_pool[];
 extern const char clconv__src_eltwise[];

@@ -12,7 +12,7 @@ static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "
 
 /* Each family is the shared activation code followed by its own source. */
 static void family_sources(clconv__family f, const char *src[2]) {
-  src[0] = clconv__src_activation;
+  src[0] = clconv__src_common;
   src[1] = f == CLCONV__FAMILY_CONV   ? clconv__src_conv
            : f == CLCONV__FAMILY_POOL ? clconv__src_pool
                                       : clconv__src_eltwise;

@@ -1,4 +1,5 @@
-/* kernels/activation.cl: the detector stage, prepended to every family's source.
+/* kernels/common.cl: prepended to every family's source: the output index and the detector stage.
+ *
  * ACT selects f (the clconv_act_kind values); alpha and beta are kernel arguments so that changing them builds
  * nothing. Strict IEEE math only (no native_ or half_ functions): results are checked against a double
  * reference. Comparisons are written so that NaN propagates, as the reference does. */
@@ -31,4 +32,13 @@ inline float clconv_activate(float x, float alpha, float beta) {
 #else /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */
   return (x > 0.0f ? x : 0.0f) + log1p(exp(-fabs(x)));
 #endif
+}
+
+/* Splits a flat output index over (outer, D, H, W) with extents osz = (D, H, W): returns (d, h, w, outer). */
+inline int4 clconv_unflatten(int i, int4 osz) {
+  const int w = i % osz.z;
+  i /= osz.z;
+  const int h = i % osz.y;
+  i /= osz.y;
+  return (int4)(i % osz.x, h, w, i / osz.x);
 }
