@@ -2,7 +2,7 @@
  * Layouts as in clconv.h: src N C D H W, weights K C/G KD KH KW, dst N K OD OH OW. Shapes are kernel arguments
  * as int4 (D, H, W, unused) with unused leading axes of extent 1, so one program serves every shape.
  * Compile-time: NDIM (1..3; lets the compiler drop the loops of absent axes), FLIP (0 = cross-correlation,
- * 1 = convolution: the kernel is read mirrored in every spatial axis), ACT (activation.cl).
+ * 1 = convolution: the kernel is read mirrored in every spatial axis), ACT (common.cl).
  * The host guarantees every tensor has < 2^31 elements, so int offsets cannot overflow. */
 #ifndef NDIM
 #error "NDIM must be defined (1..3)"
