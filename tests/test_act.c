@@ -6,36 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs act over x (n values) on the device, in place or not, and compares with the reference. */
-static int check_act(clconv_context *ctx, const clconv_activation *a, const float *x, size_t n, bool in_place,
-                     uint64_t seed) {
-  uint32_t dims[1] = {(uint32_t)n};
-  float *got = test_alloc(n), *ref = test_alloc(n);
-  clconv_tensor *tx = upload(ctx, 1, dims, x), *ty = in_place ? tx : upload(ctx, 1, dims, NULL);
-  if (clconv_act_forward(ctx, a, tx, ty) != CLCONV_OK)
-    fail_msg("act_forward: %s", clconv_last_error(ctx));
-  download(ty, got);
-  assert_int_equal(clconv_ref_act(a, x, ref, n), CLCONV_OK);
-  clconv_tolerance tol;
-  assert_int_equal(clconv_act_tolerance(a, &tol), CLCONV_OK);
-  clconv_compare_result res;
-  assert_int_equal(clconv_compare(got, ref, NULL, n, &tol, &res), CLCONV_OK);
-  if (res.mismatches) {
-    size_t i = res.first_mismatch;
-    fprintf(stderr,
-            "act MISMATCH (CLCONV_TEST_SEED=%llu): %s(%g,%g) n=%zu in_place=%d: %zu mismatches, first at %zu: "
-            "x %.9g got %.9g ref %.9g\n",
-            (unsigned long long)seed, clconv_act_name(a->kind), (double)a->alpha, (double)a->beta, n, in_place,
-            res.mismatches, i, (double)x[i], (double)got[i], (double)ref[i]);
-  }
-  if (!in_place)
-    clconv_tensor_destroy(ty);
-  clconv_tensor_destroy(tx);
-  free(got);
-  free(ref);
-  return res.mismatches ? 1 : 0;
-}
-
 /* Known values, one row per activation and point. */
 static void test_known_values(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
@@ -85,7 +55,7 @@ static void test_non_finite(void **state) {
   int bad = 0;
   for (int k = 0; k < CLCONV_ACT_COUNT; k++) {
     clconv_activation a = {.kind = (clconv_act_kind)k, .alpha = k == CLCONV_ACT_CLIP ? -2.0f : 0.0f, .beta = 3.0f};
-    bad += check_act(ctx, &a, x, sizeof x / sizeof x[0], false, 0);
+    bad += sweep_check_act(ctx, &a, x, sizeof x / sizeof x[0], false, stderr, "non-finite table") != 0;
   }
   assert_int_equal(bad, 0);
 }
@@ -93,16 +63,15 @@ static void test_non_finite(void **state) {
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   uint32_t n = test_count(500), bad = 0;
   for (uint32_t i = 0; i < n; i++) {
     clconv_activation a;
-    random_activation(&r, &a);
-    size_t count = rng_int(&r, 1, 3000);
+    sweep_activation(&r, &a);
+    size_t count = sweep_int(&r, 1, 3000);
     float *x = test_alloc(count);
-    float scale = rng_chance(&r, 0.2) ? 1e-3f : rng_chance(&r, 0.5) ? 4.0f : 40.0f;
-    fill_random(&r, x, count, -scale, scale);
-    bad += (uint32_t)check_act(ctx, &a, x, count, rng_chance(&r, 0.5), seed);
+    sweep_act_data(&r, x, count);
+    bad += sweep_check_act(ctx, &a, x, count, sweep_chance(&r, 0.5), stderr, test_replay(seed)) != 0;
     free(x);
   }
   print_message("act random sweep: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);

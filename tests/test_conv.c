@@ -123,14 +123,14 @@ static const struct {
 static void test_hand_cases(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   int bad = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     /* exact integer sums only where the activation adds no rounding of its own */
     clconv_act_kind k = cases[i].d.activation.kind;
     bool exact_ok = k == CLCONV_ACT_IDENTITY || k == CLCONV_ACT_RELU;
-    int b = check_conv(ctx, &cases[i].d, &r, false, seed, true) +
-            (exact_ok ? check_conv(ctx, &cases[i].d, &r, true, seed, false) : 0);
+    int b = (sweep_check_conv(ctx, &cases[i].d, &r, false, true, stderr, test_replay(seed)) != 0) +
+            (exact_ok && sweep_check_conv(ctx, &cases[i].d, &r, true, false, stderr, test_replay(seed)) != 0);
     if (b)
       fprintf(stderr, "  hand case \"%s\" failed\n", cases[i].name);
     bad += b;
@@ -142,12 +142,12 @@ static void test_hand_cases(void **state) {
 static void test_exact_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0xE7AC7;
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   uint32_t n = test_count(200), bad = 0;
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
-    random_conv_desc(&r, &d, true);
-    bad += (uint32_t)check_conv(ctx, &d, &r, true, seed, false);
+    sweep_conv_desc(&r, &d, 0, true);
+    bad += sweep_check_conv(ctx, &d, &r, true, false, stderr, test_replay(seed)) != 0;
   }
   print_message("conv exact sweep: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
@@ -157,13 +157,13 @@ static void test_exact_sweep(void **state) {
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   uint32_t n = test_count(500), bad = 0, per_ndim[4] = {0};
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
-    random_conv_desc(&r, &d, false);
+    sweep_conv_desc(&r, &d, 0, false);
     per_ndim[d.ndim]++;
-    bad += (uint32_t)check_conv(ctx, &d, &r, false, seed, true);
+    bad += sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0;
   }
   print_message("conv random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
                 per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);

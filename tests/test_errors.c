@@ -81,11 +81,17 @@ static void test_status_codes(void **state) {
   EXPECT(clconv_conv_create(ctx, &wide, &op), CLCONV_ERR_UNSUPPORTED, "32-bit ints");
   assert_null(op);
   /* small tensors, but window coordinates past 2^31 */
-  clconv_conv_desc far = {.ndim = 1, .in_channels = 1, .out_channels = 1, .in_size = {4}, .kernel_size = {1},
-                          .stride = {0x7fffffff}, .pad_before = {0x7fffffff}, .pad_after = {0x7fffffff}};
+  clconv_conv_desc far = {.ndim = 1,
+                          .in_channels = 1,
+                          .out_channels = 1,
+                          .in_size = {4},
+                          .kernel_size = {1},
+                          .stride = {0x7fffffff},
+                          .pad_before = {0x7fffffff},
+                          .pad_after = {0x7fffffff}};
   EXPECT(clconv_conv_create(ctx, &far, &op), CLCONV_ERR_UNSUPPORTED, "largest padded extent 4294967298");
-  clconv_pool_desc pfar = {.ndim = 1, .channels = 1, .in_size = {0x7fffffff}, .window = {3}, .pad_before = {2},
-                           .pad_after = {2}};
+  clconv_pool_desc pfar = {
+      .ndim = 1, .channels = 1, .in_size = {0x7fffffff}, .window = {3}, .pad_before = {2}, .pad_after = {2}};
   clconv_pool *pop = NULL;
   EXPECT(clconv_pool_create(ctx, &pfar, &pop), CLCONV_ERR_UNSUPPORTED, "32-bit ints");
   assert_null(pop);

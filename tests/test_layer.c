@@ -19,8 +19,8 @@ static void test_lenet_layer(void **state) {
                                   .activation = {.kind = CLCONV_ACT_RELU}},
                          .pool = {.window = {2, 2}, .stride = {2, 2}}};
   uint64_t seed = test_seed();
-  test_rng r = {seed};
-  assert_int_equal(check_layer(ctx, &l, &r, seed), 0);
+  sweep_rng r = {seed};
+  assert_int_equal(sweep_check_layer(ctx, &l, &r, stderr, test_replay(seed)), 0);
 
   uint32_t ss[5], ws[5], ds[5], ms[5], bs = 6;
   assert_int_equal(clconv_layer_shapes(&l, ss, ws, ds), CLCONV_OK);
@@ -30,9 +30,9 @@ static void test_lenet_layer(void **state) {
   conv.activation.kind = CLCONV_ACT_IDENTITY;
   assert_int_equal(clconv_conv_shapes(&conv, ss, ws, ms), CLCONV_OK);
   float x[2 * 3 * 32 * 32], w[6 * 3 * 25], b[6], y1[2 * 6 * 14 * 14], y2[2 * 6 * 14 * 14];
-  fill_random(&r, x, sizeof x / sizeof x[0], -1, 1);
-  fill_random(&r, w, sizeof w / sizeof w[0], -1, 1);
-  fill_random(&r, b, 6, -1, 1);
+  sweep_fill(&r, x, sizeof x / sizeof x[0], -1, 1);
+  sweep_fill(&r, w, sizeof w / sizeof w[0], -1, 1);
+  sweep_fill(&r, b, 6, -1, 1);
   clconv_tensor *tx = upload(ctx, 4, ss, x), *tw = upload(ctx, 4, ws, w), *tb = upload(ctx, 1, &bs, b),
                 *tm = upload(ctx, 4, ms, NULL), *ty1 = upload(ctx, 4, ds, NULL), *ty2 = upload(ctx, 4, ds, NULL);
   clconv_layer *layer;
@@ -57,22 +57,22 @@ static void test_lenet_layer(void **state) {
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x1A7E2;
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   uint32_t n = test_count(500), bad = 0, per_ndim[4] = {0};
   for (uint32_t i = 0; i < n; i++) {
     clconv_layer_desc l;
     memset(&l, 0, sizeof l);
-    random_conv_desc(&r, &l.conv, false);
+    sweep_conv_desc(&r, &l.conv, 0, false);
     uint32_t out[3];
     assert_int_equal(clconv_conv_output_size(&l.conv, out), CLCONV_OK);
-    random_pool_desc(&r, &l.pool, out, l.conv.ndim);
+    sweep_pool_desc(&r, &l.pool, out, l.conv.ndim);
     /* leave the derived fields to the library half the time */
-    if (rng_chance(&r, 0.5)) {
+    if (sweep_chance(&r, 0.5)) {
       l.pool.ndim = 0;
       memset(l.pool.in_size, 0, sizeof l.pool.in_size);
     }
     per_ndim[l.conv.ndim]++;
-    bad += (uint32_t)check_layer(ctx, &l, &r, seed);
+    bad += sweep_check_layer(ctx, &l, &r, stderr, test_replay(seed)) != 0;
   }
   print_message("layer random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
                 per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);

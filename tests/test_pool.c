@@ -105,17 +105,17 @@ static void test_non_finite(void **state) {
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
-  test_rng r = {seed};
+  sweep_rng r = {seed};
   static const uint32_t max_in[4] = {0, 40, 14, 7};
   uint32_t n = test_count(500), bad = 0, per_ndim[4] = {0};
   for (uint32_t i = 0; i < n; i++) {
-    clconv_pool_desc d = {.batch = rng_int(&r, 0, 3), .channels = rng_int(&r, 1, 5)};
-    uint32_t ndim = rng_int(&r, 1, 3), in[3];
+    clconv_pool_desc d = {.batch = sweep_int(&r, 0, 3), .channels = sweep_int(&r, 1, 5)};
+    uint32_t ndim = sweep_int(&r, 1, 3), in[3];
     for (uint32_t a = 0; a < ndim; a++)
-      in[a] = rng_int(&r, 1, max_in[ndim]);
-    random_pool_desc(&r, &d, in, ndim);
+      in[a] = sweep_int(&r, 1, max_in[ndim]);
+    sweep_pool_desc(&r, &d, in, ndim);
     per_ndim[ndim]++;
-    bad += (uint32_t)check_pool(ctx, &d, &r, seed);
+    bad += sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)) != 0;
   }
   print_message("pool random sweep: %u configurations (1D %u, 2D %u, 3D %u), %u failed (seed %llu)\n", n, per_ndim[1],
                 per_ndim[2], per_ndim[3], bad, (unsigned long long)seed);

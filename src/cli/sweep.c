@@ -1,0 +1,469 @@
+/* Random configurations and device-vs-reference checks, shared by `clconv validate` and the tests. */
+#include "sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t sweep_next(sweep_rng *r) {
+  uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint32_t sweep_int(sweep_rng *r, uint32_t lo, uint32_t hi) { return lo + (uint32_t)(sweep_next(r) % (hi - lo + 1ull)); }
+
+float sweep_float(sweep_rng *r, float lo, float hi) {
+  return lo + (hi - lo) * (float)((double)(sweep_next(r) >> 11) * 0x1p-53);
+}
+
+bool sweep_chance(sweep_rng *r, double p) { return (double)(sweep_next(r) >> 11) * 0x1p-53 < p; }
+
+void sweep_fill(sweep_rng *r, float *v, size_t n, float lo, float hi) {
+  for (size_t i = 0; i < n; i++)
+    v[i] = sweep_float(r, lo, hi);
+}
+
+void sweep_fill_integers(sweep_rng *r, float *v, size_t n, int lo, int hi) {
+  for (size_t i = 0; i < n; i++)
+    v[i] = (float)((int)sweep_int(r, 0, (uint32_t)(hi - lo)) + lo);
+}
+
+static void axes_str(char *buf, size_t cap, const char *name, const uint32_t *v, uint32_t n) {
+  size_t used = strlen(buf);
+  used += (size_t)snprintf(buf + used, cap - used, " %s=", name);
+  for (uint32_t i = 0; i < n && used < cap; i++)
+    used += (size_t)snprintf(buf + used, cap - used, "%s%u", i ? "," : "", v[i]);
+}
+
+void sweep_conv_str(const clconv_conv_desc *d, char *buf, size_t cap) {
+  snprintf(buf, cap, "conv ndim=%u N=%u C=%u K=%u groups=%u mode=%s bias=%d act=%s(%g,%g)", d->ndim, d->batch,
+           d->in_channels, d->out_channels, d->groups, d->mode ? "conv" : "xcorr", d->has_bias,
+           clconv_act_name(d->activation.kind), (double)d->activation.alpha, (double)d->activation.beta);
+  axes_str(buf, cap, "in", d->in_size, d->ndim);
+  axes_str(buf, cap, "k", d->kernel_size, d->ndim);
+  axes_str(buf, cap, "s", d->stride, d->ndim);
+  axes_str(buf, cap, "dil", d->dilation, d->ndim);
+  axes_str(buf, cap, "pb", d->pad_before, d->ndim);
+  axes_str(buf, cap, "pa", d->pad_after, d->ndim);
+}
+
+void sweep_pool_str(const clconv_pool_desc *d, char *buf, size_t cap) {
+  snprintf(buf, cap, "pool %s ndim=%u N=%u C=%u ceil=%d count_pad=%d global=%d", d->kind ? "avg" : "max", d->ndim,
+           d->batch, d->channels, d->ceil_mode, d->count_include_pad, d->global);
+  axes_str(buf, cap, "in", d->in_size, d->ndim);
+  axes_str(buf, cap, "win", d->window, d->ndim);
+  axes_str(buf, cap, "s", d->stride, d->ndim);
+  axes_str(buf, cap, "pb", d->pad_before, d->ndim);
+  axes_str(buf, cap, "pa", d->pad_after, d->ndim);
+}
+
+void sweep_index_str(size_t i, const uint32_t *dims, uint32_t ndim, char *buf, size_t cap) {
+  size_t idx[5] = {0};
+  for (uint32_t a = ndim; a-- > 0;) {
+    idx[a] = i % dims[a];
+    i /= dims[a];
+  }
+  /* Always five names: absent spatial axes print as 0. */
+  size_t sp[3] = {0, 0, 0};
+  for (uint32_t a = 2; a < ndim; a++)
+    sp[3 - (ndim - 2) + (a - 2)] = idx[a];
+  snprintf(buf, cap, "(n=%zu, c=%zu, d=%zu, h=%zu, w=%zu)", idx[0], idx[1], sp[0], sp[1], sp[2]);
+}
+
+void sweep_activation(sweep_rng *r, clconv_activation *a) {
+  memset(a, 0, sizeof *a);
+  a->kind = (clconv_act_kind)sweep_int(r, 0, CLCONV_ACT_COUNT - 1);
+  if (a->kind == CLCONV_ACT_LEAKY_RELU || a->kind == CLCONV_ACT_ELU)
+    a->alpha = sweep_chance(r, 0.3) ? 0.0f : sweep_float(r, 0.01f, 2.0f); /* 0 = the default */
+  if (a->kind == CLCONV_ACT_CLIP) {
+    a->alpha = sweep_float(r, -1.0f, 0.0f);
+    a->beta = sweep_float(r, 0.0f, 1.0f);
+  }
+}
+
+void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exact) {
+  static const uint32_t max_in[4] = {0, 40, 13, 7};
+  memset(d, 0, sizeof *d);
+  d->ndim = ndim ? ndim : sweep_int(r, 1, 3);
+  d->batch = sweep_chance(r, 0.25) ? sweep_int(r, 2, 3) : sweep_int(r, 0, 1);
+  switch (sweep_int(r, 0, 5)) {
+  case 0: /* depthwise */
+    d->groups = d->in_channels = d->out_channels = sweep_int(r, 1, 6);
+    break;
+  case 1: { /* grouped */
+    uint32_t g = sweep_int(r, 2, 3);
+    d->groups = g;
+    d->in_channels = g * sweep_int(r, 1, 3);
+    d->out_channels = g * sweep_int(r, 1, 3);
+    break;
+  }
+  case 2: /* many channels on a small image: long reductions (C/G * k-volume up to a few thousand) */
+    d->in_channels = sweep_int(r, 16, d->ndim == 3 ? 100 : 160);
+    d->out_channels = sweep_int(r, 1, 5);
+    break;
+  default:
+    d->groups = sweep_int(r, 0, 1);
+    d->in_channels = sweep_int(r, 1, 6);
+    d->out_channels = sweep_int(r, 1, 6);
+  }
+  bool wide = d->in_channels >= 16;
+  for (uint32_t i = 0; i < d->ndim; i++) {
+    d->in_size[i] = sweep_int(r, 1, wide ? max_in[d->ndim] / 2 + 1 : max_in[d->ndim]);
+    d->kernel_size[i] = sweep_int(r, 1, d->ndim == 3 ? 3 : 5);
+    d->stride[i] = sweep_chance(r, 0.5) ? 0 : sweep_int(r, 1, 4);
+    d->dilation[i] = sweep_chance(r, 0.7) ? 0 : sweep_int(r, 1, 3);
+    d->pad_before[i] = sweep_chance(r, 0.4) ? 0 : sweep_int(r, 0, 3);
+    d->pad_after[i] = sweep_chance(r, 0.4) ? 0 : sweep_int(r, 0, 3);
+    uint32_t padded = d->in_size[i] + d->pad_before[i] + d->pad_after[i];
+    uint32_t dil = d->dilation[i] ? d->dilation[i] : 1, cap = d->ndim == 3 ? 4 : 9;
+    if (sweep_chance(r, 0.08) || dil * (d->kernel_size[i] - 1) + 1 > padded) {
+      /* the kernel as large as the padded input (one output along this axis), or a plain one that fits */
+      d->dilation[i] = 0;
+      d->kernel_size[i] = padded <= cap ? padded : (d->ndim == 3 ? 3 : 5);
+    }
+  }
+  /* Keep the reduction length C/G * k-volume within 4096, where the tolerance model is stated. */
+  uint32_t kvol = 1;
+  for (uint32_t i = 0; i < d->ndim; i++)
+    kvol *= d->kernel_size[i];
+  uint32_t g = d->groups ? d->groups : 1;
+  if (d->in_channels / g * kvol > 4096)
+    d->in_channels = g * (4096 / kvol > 0 ? 4096 / kvol : 1);
+  d->mode = sweep_chance(r, 0.5) ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR;
+  d->has_bias = sweep_chance(r, 0.5);
+  if (exact)
+    d->activation.kind = sweep_chance(r, 0.5) ? CLCONV_ACT_RELU : CLCONV_ACT_IDENTITY;
+  else
+    sweep_activation(r, &d->activation);
+}
+
+void sweep_pool_desc(sweep_rng *r, clconv_pool_desc *d, const uint32_t *in_size, uint32_t ndim) {
+  clconv_pool_desc keep = *d;
+  memset(d, 0, sizeof *d);
+  d->ndim = ndim;
+  d->batch = keep.batch;
+  d->channels = keep.channels;
+  d->kind = sweep_chance(r, 0.5) ? CLCONV_POOL_AVG : CLCONV_POOL_MAX;
+  d->count_include_pad = sweep_chance(r, 0.5);
+  d->ceil_mode = sweep_chance(r, 0.4);
+  d->global = sweep_chance(r, 0.05);
+  for (uint32_t i = 0; i < ndim; i++) {
+    d->in_size[i] = in_size[i];
+    if (d->global)
+      continue;
+    uint32_t w = sweep_int(r, 1, in_size[i] < 4 ? in_size[i] + 1 : 4);
+    d->window[i] = w;
+    d->stride[i] = sweep_chance(r, 0.4) ? 0 : sweep_int(r, 1, 4);
+    d->pad_before[i] = sweep_chance(r, 0.5) ? 0 : sweep_int(r, 0, w - 1);
+    d->pad_after[i] = sweep_chance(r, 0.5) ? 0 : sweep_int(r, 0, w - 1);
+    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i])
+      d->pad_after[i] = w - 1; /* window fits padded */
+    if (w > in_size[i] + d->pad_before[i] + d->pad_after[i])
+      d->pad_before[i] = w - 1;
+  }
+}
+
+/* ---- device vs reference ---------------------------------------------------------------------------------- */
+#define SW_TRY(ctx, call)                                                                                              \
+  do {                                                                                                                 \
+    clconv_status s_ = (call);                                                                                         \
+    if (s_ != CLCONV_OK) {                                                                                             \
+      fprintf(log, "  error: %s: %s: %s\n", #call, clconv_status_string(s_), clconv_last_error(ctx));                  \
+      rc = -1;                                                                                                         \
+      goto done;                                                                                                       \
+    }                                                                                                                  \
+  } while (0)
+
+/* Host buffers of n floats each; false when any allocation failed (all freed by free_all). */
+static bool alloc_all(float **p[], const size_t *n, size_t k) {
+  bool ok = true;
+  for (size_t i = 0; i < k; i++)
+    ok &= (*p[i] = malloc((n[i] ? n[i] : 1) * sizeof(float))) != NULL;
+  return ok;
+}
+
+static void free_all(float **p[], size_t k) {
+  for (size_t i = 0; i < k; i++) {
+    free(*p[i]);
+    *p[i] = NULL;
+  }
+}
+
+static size_t prod(const uint32_t *v, uint32_t n) {
+  size_t p = 1;
+  for (uint32_t i = 0; i < n; i++)
+    p *= v[i];
+  return p;
+}
+
+static clconv_status upload(clconv_context *ctx, uint32_t n, const uint32_t *dims, const float *host,
+                            clconv_tensor **t) {
+  clconv_status s = clconv_tensor_create(ctx, n, dims, t);
+  if (s == CLCONV_OK && host)
+    s = clconv_tensor_write(*t, host, clconv_tensor_count(*t));
+  return s;
+}
+
+static int report(FILE *log, const char *what, const char *cfg, const char *replay, const clconv_compare_result *res,
+                  const float *got, const float *ref, const float *mag, const uint32_t *dims, uint32_t ndim) {
+  char where[128];
+  size_t i = res->first_mismatch;
+  sweep_index_str(i, dims, ndim, where, sizeof where);
+  fprintf(log,
+          "%s MISMATCH (%s): %s\n  %zu mismatches; first at %zu %s: got %.9g ref %.9g mag %.9g; worst ratio %.3g, "
+          "max abs %.3g\n",
+          what, replay, cfg, res->mismatches, i, where, (double)got[i], (double)ref[i], mag ? (double)mag[i] : 0.0,
+          res->worst_ratio, res->max_abs_err);
+  return 1;
+}
+
+/* Runs d on the device and on the reference with the given data: 0, or -1 on an API failure (logged). */
+static int conv_both(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w, const float *b,
+                     float *got, float *ref, float *mag, FILE *log) {
+  uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+  int rc = 0;
+  SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
+  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
+  SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
+  if (d->has_bias)
+    SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
+  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
+  SW_TRY(ctx, clconv_conv_forward(ctx, d, tx, tw, tb, ty));
+  SW_TRY(ctx, clconv_tensor_read(ty, got, prod(ds, n)));
+  SW_TRY(NULL, clconv_ref_conv(d, x, w, d->has_bias ? b : NULL, ref, mag));
+done:
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(ty);
+  return rc;
+}
+
+/* Values of magnitude 1/2..1 with a random sign. */
+static void fill_away_from_zero(sweep_rng *r, float *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    v[i] = sweep_float(r, 0.5f, 1.0f) * (sweep_chance(r, 0.5) ? -1.0f : 1.0f);
+}
+
+/* The comparison must notice one dropped tap: run d (activation removed, so no relu can hide the change) on data
+ * of magnitude >= 1/2, zero one random weight that reaches real input, recompute the reference, and demand a
+ * mismatch. Each dropped product is >= 1/4, above the largest bound at K <= 4096 (u (4 + 512) 4096 = 0.126).
+ * With every window in the padding (output = bias) no tap reaches the input and there is nothing to mutate. */
+static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep_rng *r, const char *cfg, FILE *log,
+                          const char *replay) {
+  clconv_conv_desc d = *d0;
+  memset(&d.activation, 0, sizeof d.activation);
+  uint32_t ss[5], ws[5], ds[5], n = d.ndim + 2;
+  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL, *ref2 = NULL;
+  float **bufs[] = {&x, &w, &b, &got, &ref, &mag, &ref2};
+  int rc = 0;
+  SW_TRY(NULL, clconv_conv_shapes(&d, ss, ws, ds));
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 7)) {
+    fprintf(log, "  error: out of host memory\n");
+    rc = -1;
+    goto done;
+  }
+  fill_away_from_zero(r, x, sc);
+  fill_away_from_zero(r, w, wc);
+  fill_away_from_zero(r, b, ds[1]);
+  if ((rc = conv_both(ctx, &d, x, w, b, got, ref, mag, log)) != 0)
+    goto done;
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  SW_TRY(NULL, clconv_conv_tolerance(&d, &tol));
+  SW_TRY(NULL, clconv_compare(got, ref, mag, dc, &tol, &res));
+  if (res.mismatches) {
+    rc = report(log, "conv (mutation baseline)", cfg, replay, &res, got, ref, mag, ds, n);
+    goto done;
+  }
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    size_t tap = sweep_int(r, 0, (uint32_t)wc - 1);
+    float keep = w[tap];
+    w[tap] = 0.0f;
+    SW_TRY(NULL, clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref2, NULL));
+    w[tap] = keep;
+    if (memcmp(ref, ref2, dc * sizeof *ref) == 0)
+      continue;
+    SW_TRY(NULL, clconv_compare(got, ref2, mag, dc, &tol, &res));
+    if (res.mismatches == 0) {
+      fprintf(log, "conv MUTATION NOT DETECTED, weight %zu dropped (%s): %s\n", tap, replay, cfg);
+      rc = 1;
+    }
+    break;
+  }
+done:
+  free_all(bufs, 7);
+  return rc;
+}
+
+int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *r, bool exact, bool mutation, FILE *log,
+                     const char *replay) {
+  uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
+  char cfg[512];
+  sweep_conv_str(d, cfg, sizeof cfg);
+  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL;
+  float **bufs[] = {&x, &w, &b, &got, &ref, &mag};
+  int rc = 0;
+  SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 6)) {
+    fprintf(log, "  error: out of host memory\n");
+    rc = -1;
+    goto done;
+  }
+  if (exact) { /* integers small enough that every partial sum is exact in float32 */
+    sweep_fill_integers(r, x, sc, -4, 4);
+    sweep_fill_integers(r, w, wc, -4, 4);
+    sweep_fill_integers(r, b, ds[1], -8, 8);
+  } else {
+    sweep_fill(r, x, sc, -1.0f, 1.0f);
+    sweep_fill(r, w, wc, -1.0f, 1.0f);
+    sweep_fill(r, b, ds[1], -1.0f, 1.0f);
+  }
+  if ((rc = conv_both(ctx, d, x, w, b, got, ref, mag, log)) != 0)
+    goto done;
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  SW_TRY(NULL, clconv_conv_tolerance(d, &tol));
+  SW_TRY(NULL, clconv_compare(got, ref, mag, dc, exact ? NULL : &tol, &res));
+  if (res.mismatches)
+    rc = report(log, exact ? "conv exact" : "conv", cfg, replay, &res, got, ref, mag, ds, n);
+  else if (mutation)
+    rc = mutation_check(ctx, d, r, cfg, log, replay);
+done:
+  if (rc < 0)
+    fprintf(log, "  in %s (%s)\n", cfg, replay);
+  free_all(bufs, 6);
+  return rc;
+}
+
+int sweep_check_pool(clconv_context *ctx, const clconv_pool_desc *d, sweep_rng *r, FILE *log, const char *replay) {
+  uint32_t ss[5], ds[5], n = d->ndim + 2;
+  char cfg[512];
+  sweep_pool_str(d, cfg, sizeof cfg);
+  float *x = NULL, *got = NULL, *ref = NULL, *mag = NULL;
+  float **bufs[] = {&x, &got, &ref, &mag};
+  clconv_tensor *tx = NULL, *ty = NULL;
+  int rc = 0;
+  SW_TRY(NULL, clconv_pool_shapes(d, ss, ds));
+  size_t sc = prod(ss, n), dc = prod(ds, n), sizes[] = {sc, dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 4)) {
+    fprintf(log, "  error: out of host memory\n");
+    rc = -1;
+    goto done;
+  }
+  sweep_fill(r, x, sc, -4.0f, 1.0f); /* mostly negative: max must never pick the padding */
+  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
+  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
+  SW_TRY(ctx, clconv_pool_forward(ctx, d, tx, ty));
+  SW_TRY(ctx, clconv_tensor_read(ty, got, dc));
+  SW_TRY(NULL, clconv_ref_pool(d, x, ref, mag));
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  SW_TRY(NULL, clconv_pool_tolerance(d, &tol));
+  /* max selects an input, so it must be exact; average gets the tolerance */
+  SW_TRY(NULL, clconv_compare(got, ref, mag, dc, d->kind == CLCONV_POOL_MAX ? NULL : &tol, &res));
+  if (res.mismatches)
+    rc = report(log, "pool", cfg, replay, &res, got, ref, mag, ds, n);
+done:
+  if (rc < 0)
+    fprintf(log, "  in %s (%s)\n", cfg, replay);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(ty);
+  free_all(bufs, 4);
+  return rc;
+}
+
+int sweep_check_act(clconv_context *ctx, const clconv_activation *a, const float *x, size_t count, bool in_place,
+                    FILE *log, const char *replay) {
+  uint32_t dims[1] = {(uint32_t)count};
+  float *got = NULL, *ref = NULL;
+  float **bufs[] = {&got, &ref};
+  size_t sizes[] = {count, count};
+  clconv_tensor *tx = NULL, *ty = NULL;
+  int rc = 0;
+  if (!alloc_all(bufs, sizes, 2)) {
+    fprintf(log, "  error: out of host memory\n");
+    rc = -1;
+    goto done;
+  }
+  SW_TRY(ctx, upload(ctx, 1, dims, x, &tx));
+  if (!in_place)
+    SW_TRY(ctx, upload(ctx, 1, dims, NULL, &ty));
+  SW_TRY(ctx, clconv_act_forward(ctx, a, tx, in_place ? tx : ty));
+  SW_TRY(ctx, clconv_tensor_read(in_place ? tx : ty, got, count));
+  SW_TRY(NULL, clconv_ref_act(a, x, ref, count));
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  SW_TRY(NULL, clconv_act_tolerance(a, &tol));
+  SW_TRY(NULL, clconv_compare(got, ref, NULL, count, &tol, &res));
+  if (res.mismatches) {
+    size_t i = res.first_mismatch;
+    fprintf(log,
+            "act MISMATCH (%s): %s(%g,%g) n=%zu in_place=%d: %zu mismatches, first at %zu: x %.9g got %.9g ref "
+            "%.9g\n",
+            replay, clconv_act_name(a->kind), (double)a->alpha, (double)a->beta, count, in_place, res.mismatches, i,
+            (double)x[i], (double)got[i], (double)ref[i]);
+    rc = 1;
+  }
+done:
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(ty);
+  free_all(bufs, 2);
+  return rc;
+}
+
+void sweep_act_data(sweep_rng *r, float *x, size_t count) {
+  float scale = sweep_chance(r, 0.2) ? 1e-3f : sweep_chance(r, 0.5) ? 4.0f : 40.0f;
+  sweep_fill(r, x, count, -scale, scale);
+}
+
+int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng *r, FILE *log, const char *replay) {
+  uint32_t ss[5], ws[5], ds[5], n = d->conv.ndim + 2;
+  char cfg[1024], pcfg[512];
+  sweep_conv_str(&d->conv, cfg, sizeof cfg);
+  sweep_pool_str(&d->pool, pcfg, sizeof pcfg);
+  strncat(cfg, " -> ", sizeof cfg - strlen(cfg) - 1);
+  strncat(cfg, pcfg, sizeof cfg - strlen(cfg) - 1);
+  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL;
+  float **bufs[] = {&x, &w, &b, &got, &ref, &mag};
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+  int rc = 0;
+  SW_TRY(NULL, clconv_layer_shapes(d, ss, ws, ds));
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 6)) {
+    fprintf(log, "  error: out of host memory\n");
+    rc = -1;
+    goto done;
+  }
+  sweep_fill(r, x, sc, -1.0f, 1.0f);
+  sweep_fill(r, w, wc, -1.0f, 1.0f);
+  sweep_fill(r, b, ds[1], -1.0f, 1.0f);
+  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
+  SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
+  if (d->conv.has_bias)
+    SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
+  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
+  SW_TRY(ctx, clconv_layer_forward(ctx, d, tx, tw, tb, ty));
+  SW_TRY(ctx, clconv_tensor_read(ty, got, dc));
+  SW_TRY(NULL, clconv_ref_layer(d, x, w, d->conv.has_bias ? b : NULL, ref, mag));
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  SW_TRY(NULL, clconv_layer_tolerance(d, &tol));
+  SW_TRY(NULL, clconv_compare(got, ref, mag, dc, &tol, &res));
+  if (res.mismatches)
+    rc = report(log, "layer", cfg, replay, &res, got, ref, mag, ds, n);
+done:
+  if (rc < 0)
+    fprintf(log, "  in %s (%s)\n", cfg, replay);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(ty);
+  free_all(bufs, 6);
+  return rc;
+}
