@@ -115,8 +115,11 @@ static npy_status parse_header(const char *h, size_t n, npy_array *a, char *desc
     if (!parse_str(&c, key, sizeof key) || !take(&c, ':'))
       return fail(NPY_ERR_FORMAT, err, cap, "header dict is malformed");
     if (!strcmp(key, "descr") && !have_descr) {
+      skip_ws(&c);
+      bool quoted = c.p < c.end && (*c.p == '\'' || *c.p == '"');
       if (!parse_str(&c, descr, 8))
-        return fail(NPY_ERR_FORMAT, err, cap, "unsupported dtype (not a simple type)");
+        return fail(NPY_ERR_FORMAT, err, cap,
+                    quoted ? "header dict is malformed (descr)" : "unsupported dtype (a structured or nested type)");
       have_descr = true;
     } else if (!strcmp(key, "fortran_order") && !have_order) {
       if (parse_word(&c, "True"))
