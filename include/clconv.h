@@ -90,7 +90,8 @@ typedef struct clconv_context_options {
   /* Device: a decimal index (see clconv_device_count) or a case-insensitive substring of the device name.
    * NULL = the CLCONV_DEVICE environment variable if set, else the first GPU, else the first device. */
   const char *device;
-  /* Appended to every program's build options, after the library's own -D macros. NULL = none. */
+  /* Appended to every program's build options, after the library's own -D macros (so a -D here overrides
+   * them). NULL = the CLCONV_BUILD_OPTIONS environment variable if set, else none. */
   const char *build_options;
 } clconv_context_options;
 

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages clconv builds, tests and runs with; only those missing, so a ready machine
-# needs no network. Root runs apt-get directly, anyone else through sudo.
+# Installs the Debian packages clconv needs, only those missing, so a ready machine needs no network.
+# Root runs apt-get directly, anyone else through sudo.
+#   scripts/install-deps.sh          build and run (library, CLI, bench)
+#   scripts/install-deps.sh --test   also the test tools: cmocka, NumPy (CLI round trips), clang + libFuzzer
 set -euo pipefail
-pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libcmocka-dev)
+pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(libcmocka-dev python3-numpy clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

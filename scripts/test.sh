@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The test command: install missing packages; build with warnings as errors and run every test; install into a
-# scratch prefix and build the example against it through find_package and through pkg-config; then build
-# again with ASan+UBSan and run every test with LeakSanitizer on (suppressions: scripts/lsan.supp, the OpenCL
-# platform's internals only).
+# scratch prefix and build the example against it through find_package and through pkg-config; fuzz the .npy
+# parser for 30 s; then build again with ASan+UBSan and run every test with LeakSanitizer on (suppressions:
+# scripts/lsan.supp, the OpenCL platform's internals only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 jobs=$(nproc)
 root=$PWD
 cache="$root/build/pocl-cache" # compiled kernels, shared by both builds
@@ -26,6 +26,8 @@ cc -std=c11 -Wall -Wextra -Werror examples/lenet_layer.c -o build/example/lenet_
   $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs clconv)
 LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir clconv)" build/example/lenet_layer_pkgconfig
 unset POCL_CACHE_DIR
+
+scripts/fuzz.sh 30
 
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=address,undefined \
   -DCLCONV_BUILD_BENCH=OFF -DCLCONV_POCL_CACHE_DIR="$cache"

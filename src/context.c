@@ -234,8 +234,9 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
         clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc_bytes, &ctx->max_alloc_bytes, NULL));
   if (err != CL_SUCCESS)
     s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
-  if (s == CLCONV_OK && opt && opt->build_options) {
-    ctx->build_options = clconv__strdup(opt->build_options);
+  const char *extra = opt && opt->build_options ? opt->build_options : getenv("CLCONV_BUILD_OPTIONS");
+  if (s == CLCONV_OK && extra && *extra) {
+    ctx->build_options = clconv__strdup(extra);
     if (!ctx->build_options)
       s = clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "context_create: out of host memory");
   }
