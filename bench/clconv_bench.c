@@ -1,81 +1,37 @@
-/* clconv-bench: convolution throughput on one OpenCL device, each case validated against the CPU reference.
+/* clconv-bench: throughput of each op on one OpenCL device, as a fraction of the device's own FMA peak and copy
+ * bandwidth measured in the same run, with every case validated against the CPU reference.
  *
- * Timing: one cold call (program build included), one warm-up, then repeats until both a minimum count and a
- * minimum time are reached; the median wall time of the synchronous call (enqueue + clFinish) is reported.
- * GFLOP/s = 2 * N * K * out-spatial * C/groups * kernel-volume / time (the layer counts its convolution only). */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+ * Timing: one cold call (op creation and program build included), one warm-up, then repeats until both a
+ * minimum count and a minimum time are reached. Wall time is the synchronous call (enqueue + clFinish); device
+ * time is the span between profiling markers enqueued around the op (all of its kernels). Median, min, and the
+ * spread as interquartile range / median.
+ * Exit codes: 0 success, 1 a case failed validation, 2 usage, 3 output file error, 4 device or OpenCL error. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
 #include <clconv.h>
 
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-typedef struct bench_case {
-  const char *name;
-  clconv_layer_desc d; /* pool.window[0] == 0: convolution only */
-} bench_case;
+#include "case.h"
+#include "peak.h"
 
-#define LENET_C1                                                                                                       \
-  .ndim = 2, .batch = 64, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5},             \
-  .has_bias = true
-static const bench_case suite[] = {
-    {"lenet_layer",
-     {.conv = {LENET_C1, .activation = {.kind = CLCONV_ACT_RELU}}, .pool = {.window = {2, 2}, .stride = {2, 2}}}},
-    {"lenet_c1", {.conv = {LENET_C1}}},
-    {"lenet_c3",
-     {.conv = {.ndim = 2,
-               .batch = 64,
-               .in_channels = 6,
-               .out_channels = 16,
-               .in_size = {14, 14},
-               .kernel_size = {5, 5},
-               .has_bias = true}}},
-    {"vgg_3x3",
-     {.conv = {.ndim = 2,
-               .in_channels = 64,
-               .out_channels = 64,
-               .in_size = {56, 56},
-               .kernel_size = {3, 3},
-               .pad_before = {1, 1},
-               .pad_after = {1, 1}}}},
-    {"resnet_3x3_s2",
-     {.conv = {.ndim = 2,
-               .in_channels = 64,
-               .out_channels = 128,
-               .in_size = {56, 56},
-               .kernel_size = {3, 3},
-               .stride = {2, 2},
-               .pad_before = {1, 1},
-               .pad_after = {1, 1}}}},
-    {"depthwise_3x3",
-     {.conv = {.ndim = 2,
-               .in_channels = 256,
-               .out_channels = 256,
-               .groups = 256,
-               .in_size = {28, 28},
-               .kernel_size = {3, 3},
-               .pad_before = {1, 1},
-               .pad_after = {1, 1}}}},
-    {"conv1d_audio",
-     {.conv = {.ndim = 1,
-               .in_channels = 64,
-               .out_channels = 64,
-               .in_size = {16000},
-               .kernel_size = {9},
-               .pad_before = {4},
-               .pad_after = {4}}}},
-    {"conv3d_video",
-     {.conv = {.ndim = 3,
-               .in_channels = 16,
-               .out_channels = 32,
-               .in_size = {8, 56, 56},
-               .kernel_size = {3, 3, 3},
-               .pad_before = {1, 1, 1},
-               .pad_after = {1, 1, 1}}}},
-};
-#undef LENET_C1
+enum { EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_DEVICE = 4 };
+
+static int error(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "clconv-bench: ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return code;
+}
 
 static double now_s(void) {
   struct timespec t;
@@ -95,210 +51,595 @@ static size_t prod(const uint32_t *v, uint32_t n) {
   return p;
 }
 
-static void die_status(const char *what, clconv_status s, const clconv_context *ctx) {
-  fprintf(stderr, "clconv-bench: %s: %s: %s\n", what, clconv_status_string(s), clconv_last_error(ctx));
-  exit(s == CLCONV_ERR_INVALID_ARGUMENT ? 2 : 4);
-}
+/* ---- one case ------------------------------------------------------------------------------------------------- */
+typedef struct result {
+  bench_case c;
+  char descriptor[512], cli[640];
+  const char *algorithm;
+  bool fastest;
+  double median_s, min_s, spread, kernel_s, cold_s;
+  int reps;
+  double flop, bytes, rate, peak_fraction; /* rate: GFLOP/s for conv and layer, GB/s otherwise */
+  const char *status;                      /* ok, FAIL (validation), skipped (no validation), error */
+  double max_abs, max_rel;
+  size_t mismatches;
+  double vs_old; /* old median / this median, 0 without --compare or no match */
+} result;
 
-#define CHECK(ctx, call)                                                                                               \
-  do {                                                                                                                 \
-    clconv_status s_ = (call);                                                                                         \
-    if (s_ != CLCONV_OK)                                                                                               \
-      die_status(#call, s_, ctx);                                                                                      \
-  } while (0)
-
-typedef struct run_ctx {
+typedef struct runner {
   clconv_context *ctx;
-  clconv_layer *layer;
+  const bench_case *c;
   clconv_conv *conv;
+  clconv_layer *layer;
+  clconv_pool *pool;
+  clconv_act *act;
   clconv_tensor *x, *w, *b, *y;
-} run_ctx;
+} runner;
 
-static void run_once(run_ctx *r) {
-  CHECK(r->ctx, r->layer ? clconv_layer_run(r->layer, r->x, r->w, r->b, r->y)
-                         : clconv_conv_run(r->conv, r->x, r->w, r->b, r->y));
-  CHECK(r->ctx, clconv_context_finish(r->ctx));
+static clconv_status create_op(runner *r) {
+  switch (r->c->op) {
+  case BENCH_CONV:
+    return clconv_conv_create(r->ctx, &r->c->layer.conv, &r->conv);
+  case BENCH_LAYER:
+    return clconv_layer_create(r->ctx, &r->c->layer, &r->layer);
+  case BENCH_POOL:
+    return clconv_pool_create(r->ctx, &r->c->layer.pool, &r->pool);
+  default:
+    return clconv_act_create(r->ctx, &r->c->act, &r->act);
+  }
 }
 
-/* Returns 0 when the case validated (or validation was skipped), 1 otherwise. */
-static int bench(clconv_context *ctx, const bench_case *c, double min_time, int min_reps, bool validate,
-                 unsigned seed) {
-  const clconv_layer_desc *d = &c->d;
-  bool is_layer = d->pool.window[0] != 0;
-  uint32_t ss[5], ws[5], ds[5], cs[5], n = d->conv.ndim + 2;
-  CHECK(NULL, is_layer ? clconv_layer_shapes(d, ss, ws, ds) : clconv_conv_shapes(&d->conv, ss, ws, ds));
-  CHECK(NULL, clconv_conv_shapes(&d->conv, ss, ws, cs));
-  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), kc = ws[0];
-  float *x = malloc(sc * sizeof *x), *w = malloc(wc * sizeof *w), *b = malloc(kc * sizeof *b),
-        *got = malloc(dc * sizeof *got), *ref = malloc(dc * sizeof *ref), *mag = malloc(dc * sizeof *mag);
-  if (!x || !w || !b || !got || !ref || !mag) {
-    fprintf(stderr, "clconv-bench: %s: out of host memory\n", c->name);
-    exit(4);
+static clconv_status run_op(runner *r) {
+  switch (r->c->op) {
+  case BENCH_CONV:
+    return clconv_conv_run(r->conv, r->x, r->w, r->b, r->y);
+  case BENCH_LAYER:
+    return clconv_layer_run(r->layer, r->x, r->w, r->b, r->y);
+  case BENCH_POOL:
+    return clconv_pool_run(r->pool, r->x, r->y);
+  default:
+    return clconv_act_run(r->act, r->x, r->y);
   }
-  srand(seed);
-  for (size_t i = 0; i < sc; i++)
-    x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-  for (size_t i = 0; i < wc; i++)
-    w[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-  for (size_t i = 0; i < kc; i++)
-    b[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+}
 
-  run_ctx r = {.ctx = ctx};
-  uint32_t bdim = (uint32_t)kc;
-  CHECK(ctx, clconv_tensor_create(ctx, n, ss, &r.x));
-  CHECK(ctx, clconv_tensor_create(ctx, n, ws, &r.w));
-  CHECK(ctx, clconv_tensor_create(ctx, n, ds, &r.y));
-  CHECK(ctx, clconv_tensor_write(r.x, x, sc));
-  CHECK(ctx, clconv_tensor_write(r.w, w, wc));
-  if (d->conv.has_bias) {
-    CHECK(ctx, clconv_tensor_create(ctx, 1, &bdim, &r.b));
-    CHECK(ctx, clconv_tensor_write(r.b, b, kc));
-  }
-
+/* One synchronous call: wall and device seconds (device < 0 when the markers give no profiling data). */
+static clconv_status timed_call(runner *r, double *wall, double *device) {
+  cl_command_queue q = clconv_context_queue(r->ctx);
+  cl_event e0 = NULL, e1 = NULL;
   double t0 = now_s();
-  if (is_layer)
-    CHECK(ctx, clconv_layer_create(ctx, d, &r.layer));
-  else
-    CHECK(ctx, clconv_conv_create(ctx, &d->conv, &r.conv));
-  run_once(&r);
-  double cold = now_s() - t0;
-  run_once(&r); /* warm-up */
+  cl_int err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e0);
+  clconv_status s = run_op(r);
+  if (err == CL_SUCCESS)
+    err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e1);
+  if (s == CLCONV_OK)
+    s = clconv_context_finish(r->ctx);
+  *wall = now_s() - t0;
+  cl_ulong a = 0, b = 0;
+  if (err == CL_SUCCESS)
+    err = clGetEventProfilingInfo(e0, CL_PROFILING_COMMAND_END, sizeof a, &a, NULL);
+  if (err == CL_SUCCESS)
+    err = clGetEventProfilingInfo(e1, CL_PROFILING_COMMAND_END, sizeof b, &b, NULL);
+  *device = err == CL_SUCCESS && b >= a ? (double)(b - a) * 1e-9 : -1.0;
+  if (e0)
+    clReleaseEvent(e0);
+  if (e1)
+    clReleaseEvent(e1);
+  return s;
+}
 
-  double *times = NULL, spent = 0.0;
-  int reps = 0, cap = 0;
-  while (reps < min_reps || spent < min_time) {
-    if (reps == cap) {
+static float next_value(uint64_t *s) { /* splitmix64 -> [-1, 1) */
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (float)((double)((z ^ (z >> 31)) >> 11) * 0x1p-52 - 1.0);
+}
+
+typedef struct options {
+  double min_time;
+  int min_reps;
+  bool validate;
+  unsigned long long seed;
+} options;
+
+/* Runs one case; returns 0, or an exit code for a device error (reported). */
+static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const bench_peak *peak, result *res) {
+  const bench_case *c = &res->c;
+  uint32_t xs[5], ws[5] = {0}, ys[5], nd, k = 0;
+  clconv_status s;
+  switch (c->op) {
+  case BENCH_CONV:
+    s = clconv_conv_shapes(&c->layer.conv, xs, ws, ys);
+    break;
+  case BENCH_LAYER:
+    s = clconv_layer_shapes(&c->layer, xs, ws, ys);
+    break;
+  case BENCH_POOL:
+    s = clconv_pool_shapes(&c->layer.pool, xs, ys);
+    break;
+  default:
+    s = CLCONV_OK;
+    memcpy(xs, c->act_dims, sizeof xs);
+    memcpy(ys, c->act_dims, sizeof ys);
+  }
+  if (s != CLCONV_OK)
+    return error(EXIT_USAGE, "%s: %s", c->name, clconv_last_error(NULL));
+  nd = c->op == BENCH_ACT ? c->act_ndim : (c->op == BENCH_POOL ? c->layer.pool.ndim : c->layer.conv.ndim) + 2;
+  bool has_w = c->op == BENCH_CONV || c->op == BENCH_LAYER, has_b = has_w && c->layer.conv.has_bias;
+  if (has_w)
+    k = ws[0];
+  size_t xc = prod(xs, nd), wc = has_w ? prod(ws, nd) : 0, yc = prod(ys, nd);
+  float *x = malloc(xc * sizeof *x), *w = malloc((wc + 1) * sizeof *w), *b = malloc((k + 1) * sizeof *b),
+        *got = malloc(yc * sizeof *got), *ref = malloc(yc * sizeof *ref), *mag = malloc(yc * sizeof *mag);
+  double *times = NULL, *dev = NULL;
+  runner r = {.ctx = ctx, .c = c};
+  int rc = 0;
+  if (!x || !w || !b || !got || !ref || !mag) {
+    rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
+    goto done;
+  }
+  for (size_t i = 0; i < xc; i++)
+    x[i] = next_value(&seed);
+  for (size_t i = 0; i < wc; i++)
+    w[i] = next_value(&seed);
+  for (size_t i = 0; i < k; i++)
+    b[i] = next_value(&seed);
+
+  s = clconv_tensor_create(ctx, nd, xs, &r.x);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_write(r.x, x, xc);
+  if (s == CLCONV_OK && has_w)
+    s = clconv_tensor_create(ctx, nd, ws, &r.w);
+  if (s == CLCONV_OK && has_w)
+    s = clconv_tensor_write(r.w, w, wc);
+  if (s == CLCONV_OK && has_b)
+    s = clconv_tensor_create(ctx, 1, &k, &r.b);
+  if (s == CLCONV_OK && has_b)
+    s = clconv_tensor_write(r.b, b, k);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(ctx, nd, ys, &r.y);
+  double t0 = now_s(), wall, device;
+  if (s == CLCONV_OK)
+    s = create_op(&r);
+  if (s == CLCONV_OK)
+    s = timed_call(&r, &wall, &device);
+  res->cold_s = now_s() - t0;
+  if (s == CLCONV_OK)
+    s = timed_call(&r, &wall, &device); /* warm-up */
+  int cap = 0;
+  double spent = 0.0;
+  while (s == CLCONV_OK && (res->reps < o->min_reps || spent < o->min_time)) {
+    if (res->reps == cap) {
       cap = cap ? 2 * cap : 64;
-      times = realloc(times, (size_t)cap * sizeof *times);
-      if (!times)
-        exit(4);
+      double *nt = realloc(times, (size_t)cap * sizeof *nt), *nd2 = nt ? realloc(dev, (size_t)cap * sizeof *nd2) : NULL;
+      if (nt)
+        times = nt;
+      if (nd2)
+        dev = nd2;
+      if (!nt || !nd2) {
+        rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
+        goto done;
+      }
     }
-    double s = now_s();
-    run_once(&r);
-    times[reps] = now_s() - s;
-    spent += times[reps++];
+    s = timed_call(&r, &times[res->reps], &dev[res->reps]);
+    spent += times[res->reps++];
   }
-  qsort(times, (size_t)reps, sizeof *times, cmp_double);
-  double med = times[reps / 2], lo = times[0], hi = times[reps - 1];
+  if (s != CLCONV_OK) {
+    rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s: %s: %s", c->name,
+               clconv_status_string(s), clconv_last_error(ctx));
+    res->status = "error";
+    goto done;
+  }
+  qsort(times, (size_t)res->reps, sizeof *times, cmp_double);
+  qsort(dev, (size_t)res->reps, sizeof *dev, cmp_double);
+  res->median_s = times[res->reps / 2];
+  res->min_s = times[0];
+  /* interquartile range over the median: robust to the odd preempted call on a shared machine */
+  res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
+  res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[res->reps / 2];
+  res->flop = bench_case_flop(c);
+  res->bytes = bench_case_bytes(c);
+  bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
+  /* rates from device time where the driver gives it, else from wall time */
+  double t = res->kernel_s > 0.0 ? res->kernel_s : res->median_s;
+  res->rate = (compute ? res->flop : res->bytes) / t * 1e-9;
+  double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
+  res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
 
-  uint32_t groups = d->conv.groups ? d->conv.groups : 1;
-  double flop = 2.0 * (double)prod(cs, n) * (double)(ss[1] / groups) * (double)prod(ws + 2, n - 2);
-
-  int bad = 0;
-  char verdict[64] = "skipped";
-  if (validate) {
-    CHECK(ctx, clconv_tensor_read(r.y, got, dc));
+  res->status = "skipped";
+  if (o->validate) {
     clconv_tolerance tol;
-    CHECK(NULL, is_layer ? clconv_ref_layer(d, x, w, b, ref, mag) : clconv_ref_conv(&d->conv, x, w, b, ref, mag));
-    CHECK(NULL, is_layer ? clconv_layer_tolerance(d, &tol) : clconv_conv_tolerance(&d->conv, &tol));
-    clconv_compare_result res;
-    CHECK(NULL, clconv_compare(got, ref, mag, dc, &tol, &res));
-    bad = res.mismatches != 0;
-    snprintf(verdict, sizeof verdict, "%s %.2e", bad ? "FAIL" : "ok", res.max_abs_err);
+    clconv_compare_result cmp;
+    s = clconv_tensor_read(r.y, got, yc);
+    if (s != CLCONV_OK) {
+      rc = error(EXIT_DEVICE, "%s: %s", c->name, clconv_last_error(ctx));
+      res->status = "error";
+      goto done;
+    }
+    switch (c->op) {
+    case BENCH_CONV:
+      s = clconv_ref_conv(&c->layer.conv, x, w, has_b ? b : NULL, ref, mag);
+      if (s == CLCONV_OK)
+        s = clconv_conv_tolerance(&c->layer.conv, &tol);
+      break;
+    case BENCH_LAYER:
+      s = clconv_ref_layer(&c->layer, x, w, has_b ? b : NULL, ref, mag);
+      if (s == CLCONV_OK)
+        s = clconv_layer_tolerance(&c->layer, &tol);
+      break;
+    case BENCH_POOL:
+      s = clconv_ref_pool(&c->layer.pool, x, ref, mag);
+      if (s == CLCONV_OK)
+        s = clconv_pool_tolerance(&c->layer.pool, &tol);
+      break;
+    default:
+      s = clconv_ref_act(&c->act, x, ref, yc);
+      if (s == CLCONV_OK)
+        s = clconv_act_tolerance(&c->act, &tol);
+      memset(mag, 0, yc * sizeof *mag);
+    }
+    if (s == CLCONV_OK)
+      s = clconv_compare(got, ref, mag, yc, &tol, &cmp);
+    if (s != CLCONV_OK) {
+      rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
+      res->status = "error";
+      goto done;
+    }
+    res->max_abs = cmp.max_abs_err;
+    res->max_rel = cmp.max_rel_err;
+    res->mismatches = cmp.mismatches;
+    res->status = cmp.mismatches ? "FAIL" : "ok";
   }
-  printf("%-14s %9.3f %9.3f %9.3f %8.1f %5d %9.2f  %s\n", c->name, med * 1e3, lo * 1e3, (hi - lo) / med * 100.0,
-         cold * 1e3, reps, flop / med * 1e-9, verdict);
-  fflush(stdout);
-
-  clconv_layer_destroy(r.layer);
+done:
   clconv_conv_destroy(r.conv);
+  clconv_layer_destroy(r.layer);
+  clconv_pool_destroy(r.pool);
+  clconv_act_destroy(r.act);
   clconv_tensor_destroy(r.x);
   clconv_tensor_destroy(r.w);
   clconv_tensor_destroy(r.b);
   clconv_tensor_destroy(r.y);
   free(times);
+  free(dev);
   free(x);
   free(w);
   free(b);
   free(got);
   free(ref);
   free(mag);
-  return bad;
+  return rc;
 }
 
+/* ---- output ------------------------------------------------------------------------------------------------- */
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      fprintf(f, "\\%c", ch);
+    else if (ch < 0x20)
+      fprintf(f, "\\u%04x", ch);
+    else
+      fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static bool is_compute(const result *r) { return r->c.op == BENCH_CONV || r->c.op == BENCH_LAYER; }
+
+/* One case per line, so that --compare can read files back line by line. */
+static int write_json(const char *path, const clconv_device_info *info, const bench_peak *peak, const options *o,
+                      const result *res, size_t n) {
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return error(EXIT_IO, "--json %s: %s", path, strerror(errno));
+  fprintf(f,
+          "{\n  \"tool\": \"clconv-bench\", \"version\": \"%s\",\n  \"device\": {\"name\": ", clconv_version_string());
+  json_str(f, info->name);
+  fprintf(f, ", \"platform\": ");
+  json_str(f, info->platform);
+  fprintf(f, ", \"version\": ");
+  json_str(f, info->version);
+  fprintf(f, ", \"compute_units\": %u, \"global_mem_bytes\": %llu},\n", info->compute_units,
+          (unsigned long long)info->global_mem_bytes);
+  fprintf(f, "  \"peak\": {\"fma_gflops\": %.6g, \"fma_vector_width\": %d, \"copy_gbps\": %.6g, \"copy_mib\": %.6g},\n",
+          peak->fma_gflops, peak->fma_width, peak->copy_gbps, peak->copy_mib);
+  fprintf(f, "  \"seed\": %llu, \"min_time_s\": %g, \"min_reps\": %d, \"validate\": %s,\n", o->seed, o->min_time,
+          o->min_reps, o->validate ? "true" : "false");
+  fprintf(f, "  \"flop_formula\": \"2 * N * K * out_spatial * (C / groups) * kernel_volume\",\n  \"cases\": [\n");
+  for (size_t i = 0; i < n; i++) {
+    const result *r = &res[i];
+    fprintf(f, "    {\"case\": ");
+    json_str(f, r->c.name);
+    fprintf(f, ", \"algorithm\": \"%s\", \"fastest\": %s, \"descriptor\": ", r->algorithm,
+            r->fastest ? "true" : "false");
+    json_str(f, r->descriptor);
+    fprintf(f,
+            ", \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, \"device_ms\": %.6g, \"cold_ms\": %.6g, "
+            "\"reps\": %d, \"flop\": %.6g, \"bytes\": %.6g, \"%s\": %.6g, \"peak_fraction\": %.6g, \"status\": \"%s\", "
+            "\"max_abs_err\": %.6g, \"max_rel_err\": %.6g, \"mismatches\": %zu}%s\n",
+            r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0, r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop,
+            r->bytes, is_compute(r) ? "gflops" : "gbps", r->rate, r->peak_fraction, r->status, r->max_abs, r->max_rel,
+            r->mismatches, i + 1 < n ? "," : "");
+  }
+  fprintf(f, "  ]\n}\n");
+  return fclose(f) == 0 ? 0 : error(EXIT_IO, "--json %s: %s", path, strerror(errno));
+}
+
+static int write_csv(const char *path, const clconv_device_info *info, const bench_peak *peak, const result *res,
+                     size_t n) {
+  FILE *f = fopen(path, "w");
+  if (!f)
+    return error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
+  fprintf(f, "case,algorithm,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,rate_unit,"
+             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,device,peak_fma_gflops,peak_copy_gbps,"
+             "descriptor\n");
+  for (size_t i = 0; i < n; i++) {
+    const result *r = &res[i];
+    fprintf(f, "%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,\"%s\",%.6g,%.6g,\"%s\"\n",
+            r->c.name, r->algorithm, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
+            r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
+            r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, info->name, peak->fma_gflops,
+            peak->copy_gbps, r->descriptor);
+  }
+  return fclose(f) == 0 ? 0 : error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
+}
+
+/* Reads "case", "algorithm" and "median_ms" from each case line of an earlier --json file. */
+static int read_compare(const char *path, result *res, size_t n) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return error(EXIT_IO, "--compare %s: %s", path, strerror(errno));
+  char line[4096];
+  int matched = 0;
+  while (fgets(line, sizeof line, f)) {
+    char name[64], algo[32];
+    const char *p = strstr(line, "{\"case\": \""), *a = strstr(line, "\"algorithm\": \""),
+               *m = strstr(line, "\"median_ms\": ");
+    if (!p || !a || !m || sscanf(p + 10, "%63[^\"]", name) != 1 || sscanf(a + 14, "%31[^\"]", algo) != 1)
+      continue;
+    double old = atof(m + 13);
+    for (size_t i = 0; i < n; i++)
+      if (!strcmp(res[i].c.name, name) && !strcmp(res[i].algorithm, algo) && old > 0.0 && res[i].median_s > 0.0) {
+        res[i].vs_old = old / (res[i].median_s * 1e3);
+        matched++;
+      }
+  }
+  fclose(f);
+  if (!matched)
+    fprintf(stderr, "clconv-bench: --compare %s: no case of this run found there\n", path);
+  return 0;
+}
+
+static int plot(const char *path, const result *res, size_t n) {
+  char data[4096 + 16], script[4096 + 16];
+  snprintf(data, sizeof data, "%s.dat", path);
+  snprintf(script, sizeof script, "%s.gp", path);
+  FILE *d = fopen(data, "w"), *g = d ? fopen(script, "w") : NULL;
+  if (!g) {
+    if (d)
+      fclose(d);
+    return error(EXIT_IO, "--plot %s: %s", path, strerror(errno));
+  }
+  for (size_t i = 0; i < n; i++)
+    fprintf(d, "\"%s (%s)\" %.6g\n", res[i].c.name, res[i].algorithm, res[i].peak_fraction * 100.0);
+  fprintf(g,
+          "set terminal pngcairo size 1000,600\nset output '%s'\nset style fill solid 0.8\nset boxwidth 0.7\n"
+          "set ylabel '%% of in-run peak'\n"
+          "set yrange [0:*]\nset xtics rotate by -40\nset grid ytics\nunset key\n"
+          "set title 'clconv-bench: %% of the in-run peak (FMA for conv and layer, copy bandwidth for pool and act)'\n"
+          "plot '%s' using 0:2:xtic(1) with boxes\n",
+          path, data);
+  fclose(d);
+  fclose(g);
+  char cmd[8192 + 64];
+  snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
+  int rc = system(cmd);
+  remove(data);
+  remove(script);
+  return rc == 0 ? 0 : error(EXIT_IO, "--plot %s: gnuplot failed (status %d)", path, rc);
+}
+
+/* ---- main ---------------------------------------------------------------------------------------------------- */
 static void usage(FILE *f) {
-  fprintf(f, "usage: clconv-bench [--device SPEC] [--case NAME] [--min-time SECONDS] [--min-reps N] [--no-validate]\n"
-             "  --device SPEC   device index (see clconv_device_count) or a substring of its name; default:\n"
-             "                  CLCONV_DEVICE, else the first GPU, else the first device\n"
-             "  --case NAME     run only this case (repeatable); cases:");
-  for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
-    fprintf(f, " %s", suite[i].name);
-  fprintf(f, "\n  --min-time S    measure each case for at least S seconds (default 0.5)\n"
-             "  --min-reps N    and at least N timed calls (default 5)\n"
-             "  --no-validate   skip the CPU reference check\n");
+  fprintf(f,
+          "usage: clconv-bench [--case DESC]... [--suite FILE] [--list] [--device SPEC] [--min-time S] [--min-reps N]\n"
+          "                    [--no-validate] [--seed S] [--json FILE] [--csv FILE] [--plot FILE.png]\n"
+          "                    [--compare OLD.json]\n"
+          "Times each case (the built-in suite unless --case or --suite) on one OpenCL device, reports GFLOP/s for\n"
+          "conv and layer (2 * N * K * out_spatial * (C/groups) * kernel_volume FLOP) and GB/s for pool and act\n"
+          "(every tensor read or written once), each as a fraction of the device's FMA peak or copy bandwidth\n"
+          "measured in the same run, and validates each case against the CPU reference.\n"
+          "  --case DESC      a case, e.g. 'conv:name=mine,n=8,c=32,k=64,in=56x56,kernel=3,stride=2,pad=1,act=relu'\n"
+          "                   (grammar: see README; ops conv, layer, pool, act); repeatable\n"
+          "  --suite FILE     one descriptor per line; '#' starts a comment\n"
+          "  --list           print the built-in suite's descriptors and exit\n"
+          "  --device SPEC    device index or name substring; default CLCONV_DEVICE, else the first GPU, else the\n"
+          "                   first device\n"
+          "  --min-time S     time each case for at least S seconds (default 0.5)\n"
+          "  --min-reps N     and at least N calls (default 5)\n"
+          "  --no-validate    skip the CPU reference check (for huge shapes)\n"
+          "  --seed S         input data seed (default 1)\n"
+          "  --json FILE      every field as JSON; --csv FILE the same as CSV\n"
+          "  --plot FILE.png  fraction of peak per case and algorithm (needs gnuplot)\n"
+          "  --compare OLD.json  per-case ratio to an earlier --json run (old median / new median)\n");
+}
+
+#define MAX_CASES 256
+
+static int add_case(result *res, size_t *n, const char *text, const char *where) {
+  char err[256];
+  if (*n == MAX_CASES)
+    return error(EXIT_USAGE, "more than %d cases", MAX_CASES);
+  memset(&res[*n], 0, sizeof res[*n]);
+  if (bench_case_parse(text, &res[*n].c, err, sizeof err))
+    return error(EXIT_USAGE, "%s: %s", where, err);
+  (*n)++;
+  return 0;
+}
+
+static int load_suite(const char *path, result *res, size_t *n) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return error(EXIT_USAGE, "--suite %s: %s", path, strerror(errno));
+  char line[1024], where[1100];
+  int rc = 0;
+  for (int ln = 1; !rc && fgets(line, sizeof line, f); ln++) {
+    char *h = strchr(line, '#');
+    if (h)
+      *h = '\0';
+    char *s = line, *e = line + strlen(line);
+    while (*s == ' ' || *s == '\t')
+      s++;
+    while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+      *--e = '\0';
+    if (!*s)
+      continue;
+    snprintf(where, sizeof where, "%s:%d", path, ln);
+    rc = add_case(res, n, s, where);
+  }
+  fclose(f);
+  if (!rc && *n == 0)
+    rc = error(EXIT_USAGE, "--suite %s: no cases", path);
+  return rc;
 }
 
 int main(int argc, char **argv) {
-  const char *device = NULL, *only[16];
-  int n_only = 0, min_reps = 5;
-  double min_time = 0.5;
-  bool validate = true;
+  static result res[MAX_CASES];
+  size_t n = 0;
+  options o = {.min_time = 0.5, .min_reps = 5, .validate = true, .seed = 1};
+  const char *device = NULL, *json = NULL, *csv = NULL, *png = NULL, *old = NULL, *suite = NULL;
+  int rc = 0;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    bool has_value = i + 1 < argc;
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    char *end;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;
-    } else if (!strcmp(a, "--device") && has_value) {
-      device = argv[++i];
-    } else if (!strcmp(a, "--case") && has_value && n_only < 16) {
-      only[n_only++] = argv[++i];
-    } else if (!strcmp(a, "--min-time") && has_value) {
-      char *end;
-      min_time = strtod(argv[++i], &end);
-      if (*end || !(min_time >= 0.0)) {
-        fprintf(stderr, "clconv-bench: --min-time: \"%s\" is not a number of seconds >= 0\n", argv[i]);
-        return 2;
-      }
-    } else if (!strcmp(a, "--min-reps") && has_value) {
-      char *end;
-      long v = strtol(argv[++i], &end, 10);
-      if (*end || v < 1 || v > 1000000) {
-        fprintf(stderr, "clconv-bench: --min-reps: \"%s\" is not an integer in 1..1000000\n", argv[i]);
-        return 2;
-      }
-      min_reps = (int)v;
+    } else if (!strcmp(a, "--list")) {
+      for (size_t k = 0; k < bench_suite_count; k++)
+        puts(bench_suite[k]);
+      return 0;
     } else if (!strcmp(a, "--no-validate")) {
-      validate = false;
+      o.validate = false;
+      continue;
+    } else if (!v) {
+      return error(EXIT_USAGE, "unknown option or missing value: \"%s\" (see --help)", a);
+    } else if (!strcmp(a, "--case")) {
+      if ((rc = add_case(res, &n, v, "--case")))
+        return rc;
+    } else if (!strcmp(a, "--suite")) {
+      suite = v;
+    } else if (!strcmp(a, "--device")) {
+      device = v;
+    } else if (!strcmp(a, "--json")) {
+      json = v;
+    } else if (!strcmp(a, "--csv")) {
+      csv = v;
+    } else if (!strcmp(a, "--plot")) {
+      png = v;
+    } else if (!strcmp(a, "--compare")) {
+      old = v;
+    } else if (!strcmp(a, "--min-time")) {
+      o.min_time = strtod(v, &end);
+      if (*end || !(o.min_time >= 0.0) || o.min_time > 3600.0)
+        return error(EXIT_USAGE, "--min-time \"%s\": seconds in 0..3600", v);
+    } else if (!strcmp(a, "--min-reps")) {
+      long r = strtol(v, &end, 10);
+      if (*end || r < 1 || r > 1000000)
+        return error(EXIT_USAGE, "--min-reps \"%s\": an integer in 1..1000000", v);
+      o.min_reps = (int)r;
+    } else if (!strcmp(a, "--seed")) {
+      o.seed = strtoull(v, &end, 0);
+      if (*end || !*v || *v == '-')
+        return error(EXIT_USAGE, "--seed \"%s\": a non-negative integer", v);
     } else {
-      fprintf(stderr, "clconv-bench: unknown or incomplete option \"%s\"\n", a);
-      usage(stderr);
-      return 2;
+      return error(EXIT_USAGE, "unknown option \"%s\" (see --help)", a);
     }
+    i++;
   }
-  for (int j = 0; j < n_only; j++) {
-    bool known = false;
-    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++)
-      known |= !strcmp(only[j], suite[i].name);
-    if (!known) {
-      fprintf(stderr, "clconv-bench: --case: no case named \"%s\" (see --help)\n", only[j]);
-      return 2;
-    }
-  }
+  if (suite && (rc = load_suite(suite, res, &n)))
+    return rc;
+  for (size_t k = 0; n == 0 && k < bench_suite_count; k++)
+    if ((rc = add_case(res, &n, bench_suite[k], "built-in suite")))
+      return rc;
+  if (png && system("command -v gnuplot >/dev/null 2>&1") != 0)
+    return error(EXIT_USAGE, "--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
 
   clconv_context *ctx;
-  clconv_context_options opt = {.device = device};
-  CHECK(NULL, clconv_context_create(&opt, &ctx));
+  clconv_context_options copt = {.device = device};
+  clconv_status s = clconv_context_create(&copt, &ctx);
+  if (s != CLCONV_OK)
+    return error(EXIT_DEVICE, "%s: %s", clconv_status_string(s), clconv_last_error(NULL));
   clconv_device_info info;
-  CHECK(ctx, clconv_context_get_device_info(ctx, &info));
-  printf("clconv-bench %s on %s (%s, %s, %u compute units)\n", clconv_version_string(), info.name, info.platform,
+  bench_peak peak;
+  char err[256];
+  if ((s = clconv_context_get_device_info(ctx, &info)) != CLCONV_OK) {
+    clconv_context_destroy(ctx);
+    return error(EXIT_DEVICE, "%s", clconv_last_error(ctx));
+  }
+  fprintf(stderr, "clconv-bench: measuring the device's peak...\n");
+  if (bench_peak_measure(ctx, &peak, err, sizeof err)) {
+    clconv_context_destroy(ctx);
+    return error(EXIT_DEVICE, "%s", err);
+  }
+  printf("clconv-bench %s on %s (%s; %s; %u compute units)\n", clconv_version_string(), info.name, info.platform,
          info.version, info.compute_units);
-  printf(
-      "algorithm: direct (one work-item per output); GFLOP/s = 2*N*K*out_spatial*(C/groups)*kernel_volume / median\n");
-  printf("%-14s %9s %9s %9s %8s %5s %9s  %s\n", "case", "median_ms", "min_ms", "spread%", "cold_ms", "reps", "GFLOP/s",
-         "check (max abs err)");
+  printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak.fma_gflops, peak.fma_width,
+         peak.copy_gbps, peak.copy_mib);
+  printf("FLOP = 2*N*K*out_spatial*(C/groups)*kernel_volume (conv, layer); bytes = each tensor read or written "
+         "once (pool, act); rates from device time\n");
+  printf("algorithms: direct; peers: none (built without oneDNN)\n\n");
+  printf("%-16s %-7s %10s %10s %8s %10s %9s %5s %12s %7s%s  %s\n", "case", "algo", "median_ms", "device_ms", "spread%",
+         "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "", "check (max abs err)");
+  bool tty = isatty(fileno(stderr));
   int failed = 0;
-  for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++) {
-    bool run = n_only == 0;
-    for (int j = 0; j < n_only; j++)
-      run |= !strcmp(only[j], suite[i].name);
-    if (run)
-      failed += bench(ctx, &suite[i], min_time, min_reps, validate, 1234u + (unsigned)i);
+  for (size_t i = 0; i < n; i++) {
+    result *r = &res[i];
+    r->algorithm = "direct";
+    bench_case_format(&r->c, r->descriptor, sizeof r->descriptor);
+    bench_case_cli(&r->c, r->cli, sizeof r->cli);
+    if (tty)
+      fprintf(stderr, "\r[%zu/%zu] %-24s", i + 1, n, r->c.name);
+    double t0 = now_s();
+    if ((rc = run_case(ctx, &o, o.seed + i, &peak, r)))
+      break;
+    if (!tty)
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s: %.1f s\n", i + 1, n, r->c.name, now_s() - t0);
+    r->fastest = true; /* one algorithm so far: the fastest of itself */
   }
+  if (tty)
+    fprintf(stderr, "\r%40s\r", "");
+  size_t done_n = rc ? 0 : n;
+  if (!rc && old)
+    rc = read_compare(old, res, done_n);
+  for (size_t i = 0; i < done_n; i++) {
+    const result *r = &res[i];
+    char rate[32], check[48], vs[16] = "";
+    snprintf(rate, sizeof rate, "%.2f %s", r->rate, is_compute(r) ? "GF/s" : "GB/s");
+    if (!strcmp(r->status, "skipped"))
+      snprintf(check, sizeof check, "skipped");
+    else
+      snprintf(check, sizeof check, "%s %.2e", r->status, r->max_abs);
+    if (old && r->vs_old > 0.0)
+      snprintf(vs, sizeof vs, "  %6.2fx", r->vs_old);
+    else if (old)
+      snprintf(vs, sizeof vs, "  %7s", "-");
+    printf("%-16s %-7s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s  %s\n", r->c.name, r->algorithm,
+           r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate,
+           r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, check);
+    printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
+    failed += !strcmp(r->status, "FAIL");
+  }
+  if (done_n)
+    printf("\n* fastest algorithm for the case. vs_old: old median / new median (> 1: faster now).\n");
   clconv_context_destroy(ctx);
-  if (failed) {
-    fprintf(stderr, "clconv-bench: %d case(s) failed validation\n", failed);
-    return 1;
-  }
-  return 0;
+  if (!rc && json)
+    rc = write_json(json, &info, &peak, &o, res, done_n);
+  if (!rc && csv)
+    rc = write_csv(csv, &info, &peak, res, done_n);
+  if (!rc && png)
+    rc = plot(png, res, done_n);
+  if (!rc && failed)
+    rc = error(EXIT_CHECK, "%d case(s) failed validation", failed);
+  return rc;
 }

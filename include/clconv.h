@@ -105,6 +105,9 @@ CLCONV_API clconv_status clconv_context_create_from_cl(cl_context cl_ctx, cl_dev
                                                        const clconv_context_options *options, clconv_context **out);
 CLCONV_API void clconv_context_destroy(clconv_context *ctx); /* destroy every tensor and op of ctx first */
 CLCONV_API clconv_status clconv_context_get_device_info(clconv_context *ctx, clconv_device_info *info);
+/* The OpenCL context and device of ctx (borrowed: valid while ctx lives), for host code that enqueues its own
+ * kernels beside clconv's. ERR_INVALID_ARGUMENT on NULL. */
+CLCONV_API clconv_status clconv_context_get_cl(const clconv_context *ctx, cl_context *cl_ctx, cl_device_id *device);
 /* The queue every op of ctx is enqueued on (owned by ctx). Ops are asynchronous; tensor reads wait. */
 CLCONV_API cl_command_queue clconv_context_queue(const clconv_context *ctx);
 CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits for every enqueued op */

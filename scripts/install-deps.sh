@@ -2,11 +2,12 @@
 # Installs the Debian packages clconv needs, only those missing, so a ready machine needs no network.
 # Root runs apt-get directly, anyone else through sudo.
 #   scripts/install-deps.sh          build and run (library, CLI, bench)
-#   scripts/install-deps.sh --test   also the test tools: cmocka, NumPy (CLI round trips), clang + libFuzzer
+#   scripts/install-deps.sh --test   also the test tools: cmocka, NumPy (CLI round trips), clang + libFuzzer,
+#                                    gnuplot (clconv-bench --plot)
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev python3-numpy clang libclang-rt-14-dev)
+  pkgs+=(libcmocka-dev python3-numpy clang libclang-rt-14-dev gnuplot-nox)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

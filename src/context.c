@@ -319,6 +319,14 @@ clconv_status clconv_context_get_device_info(clconv_context *ctx, clconv_device_
   return fill_info(ctx, "context_get_device_info", ctx->device, info);
 }
 
+clconv_status clconv_context_get_cl(const clconv_context *ctx, cl_context *cl_ctx, cl_device_id *device) {
+  CLCONV__CHECK(NULL, ctx && cl_ctx && device, CLCONV_ERR_INVALID_ARGUMENT,
+                "context_get_cl: ctx, cl_ctx or device is NULL");
+  *cl_ctx = ctx->cl;
+  *device = ctx->device;
+  return CLCONV_OK;
+}
+
 cl_command_queue clconv_context_queue(const clconv_context *ctx) { return ctx ? ctx->queue : NULL; }
 
 clconv_status clconv_context_finish(clconv_context *ctx) {

@@ -30,6 +30,11 @@ static void test_devices(void **state) {
   EXPECT(clconv_device_count(NULL), CLCONV_ERR_INVALID_ARGUMENT, "count is NULL");
   assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
   assert_non_null(clconv_context_queue(ctx));
+  cl_context cl = NULL;
+  cl_device_id dev = NULL;
+  assert_int_equal(clconv_context_get_cl(ctx, &cl, &dev), CLCONV_OK);
+  assert_true(cl != NULL && dev != NULL);
+  EXPECT(clconv_context_get_cl(ctx, NULL, &dev), CLCONV_ERR_INVALID_ARGUMENT, "context_get_cl");
   assert_int_equal(clconv_context_finish(ctx), CLCONV_OK);
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# clconv-bench end to end: a tiny suite with JSON, CSV, --compare and (when gnuplot is installed) --plot; the JSON
+# is parsed back; usage errors. No timing assertions: figures on a shared machine are not test material.
+# usage: tests/bench_test.sh path/to/clconv-bench
+set -uo pipefail
+bench=$(realpath "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0
+fail=0
+check() { if "$@"; then pass=$((pass + 1)); else
+  fail=$((fail + 1))
+  echo "FAIL: $*"
+fi; }
+expect() { # expect CODE TEXT command...
+  local code=$1 text=$2 out rc
+  shift 2
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$text" <<<"$out"; then pass=$((pass + 1)); else
+    fail=$((fail + 1))
+    echo "FAIL: $* -> exit $rc (want $code), output: $out"
+  fi
+}
+
+expect 0 "conv:name=lenet_c1" "$bench" --list
+expect 0 "--compare OLD.json" "$bench" --help
+expect 2 "--case: unknown field \"colour\"" "$bench" --case conv:c=1,k=1,in=8,kernel=3,colour=red
+expect 2 "--min-reps \"0\"" "$bench" --min-reps 0
+expect 2 "unknown option \"--fast\"" "$bench" --fast 1
+printf 'pool:name=p,c=2,in=9,pool=max,window=2\nbogus\n' >bad.suite
+expect 2 "bad.suite:2:" "$bench" --suite bad.suite
+expect 4 "no-such-device" "$bench" --device no-such-device --case act:c=1,in=4,act=relu
+
+cat >tiny.suite <<'EOS'
+# one of each op, small
+conv:name=tiny_conv,n=2,c=3,k=4,in=12x10,kernel=3,stride=2,pad=1,bias=1,act=relu
+layer:name=tiny_layer,c=2,k=3,in=10,kernel=3,act=tanh,pool=avg,window=2,count_pad=1
+pool:name=tiny_pool,c=3,in=5x6x7,pool=max,window=2,ceil=1
+act:name=tiny_act,c=2,in=100,act=sigmoid   # trailing comment
+EOS
+expect 0 "tiny_layer" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --json run.json --csv run.csv
+expect 0 "vs_old" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --compare run.json --json run2.json
+check python3 -c '
+import json, csv
+for name in ("run.json", "run2.json"):
+    r = json.load(open(name))
+    assert r["tool"] == "clconv-bench" and r["device"]["name"], r
+    assert r["peak"]["fma_gflops"] > 0 and r["peak"]["copy_gbps"] > 0, r["peak"]
+    cases = r["cases"]
+    assert [c["case"] for c in cases] == ["tiny_conv", "tiny_layer", "tiny_pool", "tiny_act"], cases
+    for c in cases:
+        assert c["status"] == "ok" and c["mismatches"] == 0 and c["algorithm"] == "direct" and c["fastest"], c
+        assert c["median_ms"] > 0 and c["reps"] >= 2 and 0 < c["peak_fraction"], c
+    assert cases[0]["flop"] == 2 * 2 * 4 * 6 * 5 * 3 * 9, cases[0]["flop"]
+    assert cases[3]["bytes"] == 2 * 4 * 200 and cases[3]["gbps"] > 0, cases[3]
+rows = list(csv.DictReader(open("run.csv")))
+assert [r["case"] for r in rows] == ["tiny_conv", "tiny_layer", "tiny_pool", "tiny_act"], rows
+assert rows[0]["rate_unit"] == "GFLOP/s" and rows[2]["rate_unit"] == "GB/s", rows
+'
+# every case prints the command that reruns it alone, and that command works
+repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3 --min-time 0 --min-reps 1 2>/dev/null | sed -n "s/^    repro: //p")
+check grep -q "^clconv-bench --case 'conv:name=r,n=1,c=2,k=2" <<<"$repro"
+expect 0 "ok" bash -c "${repro/clconv-bench/$bench} --min-time 0 --min-reps 1"
+if command -v gnuplot >/dev/null; then
+  expect 0 "" "$bench" --suite tiny.suite --min-time 0 --min-reps 1 --plot run.png
+  check test -s run.png
+else
+  expect 2 "gnuplot" "$bench" --suite tiny.suite --plot run.png
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
