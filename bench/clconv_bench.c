@@ -20,6 +20,7 @@
 
 #include "case.h"
 #include "peak.h"
+#include "peer.h"
 
 enum { EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_DEVICE = 4 };
 
@@ -63,7 +64,8 @@ typedef struct result {
   const char *status;                      /* ok, FAIL (validation), skipped (no validation), error */
   double max_abs, max_rel;
   size_t mismatches;
-  double vs_old; /* old median / this median, 0 without --compare or no match */
+  double vs_old;          /* old median / this median, 0 without --compare or no match */
+  bench_peer_result peer; /* --peer onednn: medians, 0 when not run */
 } result;
 
 typedef struct runner {
@@ -137,7 +139,7 @@ static float next_value(uint64_t *s) { /* splitmix64 -> [-1, 1) */
 typedef struct options {
   double min_time;
   int min_reps;
-  bool validate;
+  bool validate, peer;
   unsigned long long seed;
 } options;
 
@@ -245,6 +247,12 @@ static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const 
   double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
   res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
 
+#ifdef CLCONV_BENCH_ONEDNN
+  if (o->peer && bench_peer_onednn(c, x, has_w ? w : NULL, has_b ? b : NULL, o->min_time, o->min_reps, &res->peer)) {
+    rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
+    goto done;
+  }
+#endif
   res->status = "skipped";
   if (o->validate) {
     clconv_tolerance tol;
@@ -356,10 +364,11 @@ static int write_json(const char *path, const clconv_device_info *info, const be
     fprintf(f,
             ", \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, \"device_ms\": %.6g, \"cold_ms\": %.6g, "
             "\"reps\": %d, \"flop\": %.6g, \"bytes\": %.6g, \"%s\": %.6g, \"peak_fraction\": %.6g, \"status\": \"%s\", "
-            "\"max_abs_err\": %.6g, \"max_rel_err\": %.6g, \"mismatches\": %zu}%s\n",
+            "\"max_abs_err\": %.6g, \"max_rel_err\": %.6g, \"mismatches\": %zu, \"onednn_ms\": %.6g, "
+            "\"onednn_nchw_ms\": %.6g}%s\n",
             r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0, r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop,
             r->bytes, is_compute(r) ? "gflops" : "gbps", r->rate, r->peak_fraction, r->status, r->max_abs, r->max_rel,
-            r->mismatches, i + 1 < n ? "," : "");
+            r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3, i + 1 < n ? "," : "");
   }
   fprintf(f, "  ]\n}\n");
   return fclose(f) == 0 ? 0 : error(EXIT_IO, "--json %s: %s", path, strerror(errno));
@@ -371,15 +380,17 @@ static int write_csv(const char *path, const clconv_device_info *info, const ben
   if (!f)
     return error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
   fprintf(f, "case,algorithm,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,rate_unit,"
-             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,device,peak_fma_gflops,peak_copy_gbps,"
-             "descriptor\n");
+             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
+             "peak_copy_gbps,descriptor\n");
   for (size_t i = 0; i < n; i++) {
     const result *r = &res[i];
-    fprintf(f, "%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,\"%s\",%.6g,%.6g,\"%s\"\n",
+    fprintf(f,
+            "%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
+            "\"%s\"\n",
             r->c.name, r->algorithm, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
             r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
-            r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, info->name, peak->fma_gflops,
-            peak->copy_gbps, r->descriptor);
+            r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, r->peer.best_s * 1e3,
+            r->peer.nchw_s * 1e3, info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
   }
   return fclose(f) == 0 ? 0 : error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
 }
@@ -444,7 +455,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: clconv-bench [--case DESC]... [--suite FILE] [--list] [--device SPEC] [--min-time S] [--min-reps N]\n"
           "                    [--no-validate] [--seed S] [--json FILE] [--csv FILE] [--plot FILE.png]\n"
-          "                    [--compare OLD.json]\n"
+          "                    [--compare OLD.json] [--peer onednn]\n"
           "Times each case (the built-in suite unless --case or --suite) on one OpenCL device, reports GFLOP/s for\n"
           "conv and layer (2 * N * K * out_spatial * (C/groups) * kernel_volume FLOP) and GB/s for pool and act\n"
           "(every tensor read or written once), each as a fraction of the device's FMA peak or copy bandwidth\n"
@@ -461,7 +472,10 @@ static void usage(FILE *f) {
           "  --seed S         input data seed (default 1)\n"
           "  --json FILE      every field as JSON; --csv FILE the same as CSV\n"
           "  --plot FILE.png  fraction of peak per case and algorithm (needs gnuplot)\n"
-          "  --compare OLD.json  per-case ratio to an earlier --json run (old median / new median)\n");
+          "  --compare OLD.json  per-case ratio to an earlier --json run (old median / new median)\n"
+          "  --peer onednn    also run each case with oneDNN on the CPU (when built with it): its best case\n"
+          "                   (preferred layouts, weights reordered once) and plain NCHW with the reorders timed;\n"
+          "                   ratios are oneDNN's median / ours (> 1: clconv is faster)\n");
 }
 
 #define MAX_CASES 256
@@ -537,6 +551,13 @@ int main(int argc, char **argv) {
       csv = v;
     } else if (!strcmp(a, "--plot")) {
       png = v;
+    } else if (!strcmp(a, "--peer")) {
+      if (strcmp(v, "onednn"))
+        return error(EXIT_USAGE, "--peer \"%s\": the only peer is onednn", v);
+#ifndef CLCONV_BENCH_ONEDNN
+      return error(EXIT_USAGE, "--peer onednn: built without oneDNN (install libdnnl-dev and configure again)");
+#endif
+      o.peer = true;
     } else if (!strcmp(a, "--compare")) {
       old = v;
     } else if (!strcmp(a, "--min-time")) {
@@ -559,9 +580,10 @@ int main(int argc, char **argv) {
   }
   if (suite && (rc = load_suite(suite, res, &n)))
     return rc;
-  for (size_t k = 0; n == 0 && k < bench_suite_count; k++)
-    if ((rc = add_case(res, &n, bench_suite[k], "built-in suite")))
-      return rc;
+  if (n == 0) /* no --case and no --suite: the built-in suite */
+    for (size_t k = 0; k < bench_suite_count; k++)
+      if ((rc = add_case(res, &n, bench_suite[k], "built-in suite")))
+        return rc;
   if (png && system("command -v gnuplot >/dev/null 2>&1") != 0)
     return error(EXIT_USAGE, "--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
 
@@ -588,9 +610,15 @@ int main(int argc, char **argv) {
          peak.copy_gbps, peak.copy_mib);
   printf("FLOP = 2*N*K*out_spatial*(C/groups)*kernel_volume (conv, layer); bytes = each tensor read or written "
          "once (pool, act); rates from device time\n");
-  printf("algorithms: direct; peers: none (built without oneDNN)\n\n");
-  printf("%-16s %-7s %10s %10s %8s %10s %9s %5s %12s %7s%s  %s\n", "case", "algo", "median_ms", "device_ms", "spread%",
-         "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "", "check (max abs err)");
+#ifdef CLCONV_BENCH_ONEDNN
+  const char *peer_line = o.peer ? "onednn (CPU, all cores, same process)" : "none (--peer onednn to add oneDNN)";
+#else
+  const char *peer_line = "none (built without oneDNN)";
+#endif
+  printf("algorithms: direct; peers: %s\n\n", peer_line);
+  printf("%-16s %-7s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "median_ms", "device_ms",
+         "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
+         o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
   bool tty = isatty(fileno(stderr));
   int failed = 0;
   for (size_t i = 0; i < n; i++) {
@@ -624,9 +652,13 @@ int main(int argc, char **argv) {
       snprintf(vs, sizeof vs, "  %6.2fx", r->vs_old);
     else if (old)
       snprintf(vs, sizeof vs, "  %7s", "-");
-    printf("%-16s %-7s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s  %s\n", r->c.name, r->algorithm,
+    char peer[64] = "";
+    if (o.peer)
+      snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
+               r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
+    printf("%-16s %-7s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, r->algorithm,
            r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate,
-           r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, check);
+           r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, peer, check);
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
     failed += !strcmp(r->status, "FAIL");
   }

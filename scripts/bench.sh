@@ -3,7 +3,7 @@
 # picks another). Arguments go to clconv-bench (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --bench
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCLCONV_BUILD_TESTS=OFF
 cmake --build build/release -j "$(nproc)"
 # Compiled kernels are cached in the build tree, not in the user's home.

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages clconv needs, only those missing, so a ready machine needs no network.
 # Root runs apt-get directly, anyone else through sudo.
-#   scripts/install-deps.sh          build and run (library, CLI, bench)
-#   scripts/install-deps.sh --test   also the test tools: cmocka, NumPy (CLI round trips), clang + libFuzzer,
-#                                    gnuplot (clconv-bench --plot)
+#   scripts/install-deps.sh          build and run the library and the CLI
+#   scripts/install-deps.sh --bench  also clconv-bench's extras: oneDNN (--peer onednn), gnuplot (--plot)
+#   scripts/install-deps.sh --test   all of the above and the test tools: cmocka, NumPy (CLI round trips),
+#                                    clang + libFuzzer
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd)
-if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev python3-numpy clang libclang-rt-14-dev gnuplot-nox)
-fi
+case "${1:-}" in
+--bench) pkgs+=(libdnnl-dev gnuplot-nox) ;;
+--test) pkgs+=(libdnnl-dev gnuplot-nox libcmocka-dev python3-numpy clang libclang-rt-14-dev) ;;
+"") ;;
+*)
+  echo "usage: $0 [--bench | --test]" >&2
+  exit 2
+  ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

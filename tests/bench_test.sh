@@ -59,10 +59,28 @@ rows = list(csv.DictReader(open("run.csv")))
 assert [r["case"] for r in rows] == ["tiny_conv", "tiny_layer", "tiny_pool", "tiny_act"], rows
 assert rows[0]["rate_unit"] == "GFLOP/s" and rows[2]["rate_unit"] == "GB/s", rows
 '
+# no --case: the whole built-in suite runs
+expect 0 "relu" "$bench" --min-time 0 --min-reps 1 --no-validate --json all.json
+check python3 -c '
+import json
+cases = json.load(open("all.json"))["cases"]
+assert len(cases) == 15 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
+'
 # every case prints the command that reruns it alone, and that command works
 repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3 --min-time 0 --min-reps 1 2>/dev/null | sed -n "s/^    repro: //p")
 check grep -q "^clconv-bench --case 'conv:name=r,n=1,c=2,k=2" <<<"$repro"
 expect 0 "ok" bash -c "${repro/clconv-bench/$bench} --min-time 0 --min-reps 1"
+# the oneDNN peer, when built with it: both figures present (no ratio is asserted)
+if "$bench" --peer onednn --list >/dev/null 2>&1; then # exit 0 only when built with oneDNN
+  expect 0 "vs_onednn" "$bench" --suite tiny.suite --min-time 0 --min-reps 1 --peer onednn --json peer.json
+  check python3 -c '
+import json
+cases = json.load(open("peer.json"))["cases"]
+assert all(c["onednn_ms"] > 0 and c["onednn_nchw_ms"] > 0 for c in cases), cases
+'
+else
+  expect 2 "built without oneDNN" "$bench" --peer onednn
+fi
 if command -v gnuplot >/dev/null; then
   expect 0 "" "$bench" --suite tiny.suite --min-time 0 --min-reps 1 --plot run.png
   check test -s run.png
