@@ -434,7 +434,8 @@ static int plot(const char *path, const result *res, size_t n) {
   for (size_t i = 0; i < n; i++)
     fprintf(d, "\"%s (%s)\" %.6g\n", res[i].c.name, res[i].algorithm, res[i].peak_fraction * 100.0);
   fprintf(g,
-          "set terminal pngcairo size 1000,600\nset output '%s'\nset style fill solid 0.8\nset boxwidth 0.7\n"
+          "set terminal pngcairo noenhanced size 1100,650\nset output '%s'\nset style fill solid 0.8\n"
+          "set boxwidth 0.7\nset bmargin 9\n"
           "set ylabel '%% of in-run peak'\n"
           "set yrange [0:*]\nset xtics rotate by -40\nset grid ytics\nunset key\n"
           "set title 'clconv-bench: %% of the in-run peak (FMA for conv and layer, copy bandwidth for pool and act)'\n"
@@ -626,8 +627,14 @@ int main(int argc, char **argv) {
     r->algorithm = "direct";
     bench_case_format(&r->c, r->descriptor, sizeof r->descriptor);
     bench_case_cli(&r->c, r->cli, sizeof r->cli);
-    if (tty)
-      fprintf(stderr, "\r[%zu/%zu] %-24s", i + 1, n, r->c.name);
+    if (tty) { /* a progress bar on a terminal, one line per case otherwise */
+      char bar[21];
+      size_t filled = 20 * i / n;
+      for (size_t b = 0; b < 20; b++)
+        bar[b] = b < filled ? '#' : '.';
+      bar[20] = '\0';
+      fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + 1, n, r->c.name);
+    }
     double t0 = now_s();
     if ((rc = run_case(ctx, &o, o.seed + i, &peak, r)))
       break;
