@@ -643,7 +643,7 @@ int main(int argc, char **argv) {
     r->fastest = true; /* one algorithm so far: the fastest of itself */
   }
   if (tty)
-    fprintf(stderr, "\r%40s\r", "");
+    fprintf(stderr, "\r%60s\r", "");
   size_t done_n = rc ? 0 : n;
   if (!rc && old)
     rc = read_compare(old, res, done_n);
