@@ -71,3 +71,72 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
   if (bias) acc += bias[k];
   dst[gid] = clconv_activate(acc, alpha, beta);
 }
+
+#ifdef KT
+/* Register-tiled variant (KT = output channels per work-item). Work-items along dimension 0 are consecutive
+ * output positions along W, so a CPU implementation vectorises across them (KT vector accumulators) and a GPU
+ * coalesces their input loads; each input value feeds KT FMAs. The weights come packed by clconv_conv_pack as
+ * [G][K/G/KT blocks][C/G][taps][KT], taps already mirrored for convolution, zeros past K/G: KT consecutive floats
+ * per tap, the same for every work-item of a group. Range: (round_up(OW), OD*OH, N*G*blocks). */
+__kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
+                                __global const float *restrict bias, /* NULL without bias */
+                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
+                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
+                                const int4 pad, const float alpha, const float beta) {
+  const int ow = (int)get_global_id(0), odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  const int blocks = (cout_g + KT - 1) / KT;
+  const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
+  const int od = odh / osz.y, oh = odh % osz.y;
+  const bool live = ow < osz.z; /* the range is rounded up to whole work-groups */
+  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow * str.z - pad.z;
+#if NDIM >= 3
+  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
+#else
+  const int2 td = (int2)(0, 1);
+#endif
+#if NDIM >= 2
+  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
+#else
+  const int2 th = (int2)(0, 1);
+#endif
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
+  __global const float *x = src + (n * groups + g) * cin_g * plane;
+  __global const float *w = wpack + gb * cin_g * kvol * KT;
+  float acc[KT];
+  for (int t = 0; t < KT; t++) acc[t] = 0.0f;
+  for (int c = 0; c < cin_g; c++, x += plane, w += kvol * KT) {
+    for (int kd = td.x; kd < td.y; kd++) {
+      for (int kh = th.x; kh < th.y; kh++) {
+        __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+        __global const float *wt = w + (kd * ksz.y + kh) * ksz.z * KT;
+        for (int kw = 0; kw < ksz.z; kw++, wt += KT) {
+          const int iw = w0 + kw * dil.z;
+          const float v = live && iw >= 0 && iw < isz.z ? row[iw] : 0.0f;
+#pragma unroll
+          for (int t = 0; t < KT; t++) acc[t] = fma(v, wt[t], acc[t]);
+        }
+      }
+    }
+  }
+  if (!live) return;
+  const int out_plane = osz.x * osz.y * osz.z, o = (od * osz.y + oh) * osz.z + ow;
+  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + o;
+  for (int t = 0; t < KT && k0 + t < cout_g; t++) {
+    float r = acc[t];
+    if (bias) r += bias[g * cout_g + k0 + t];
+    y[t * out_plane] = clconv_activate(r, alpha, beta);
+  }
+}
+
+/* Packs weights K C/G kd kh kw into [G][blocks][C/G][taps][KT] (see clconv_conv_tiled), mirroring the taps for
+ * convolution (FLIP) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
+__kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,
+                               const int cout_g, const int kvol, const int total) {
+  const int i = (int)get_global_id(0);
+  if (i >= total) return;
+  const int t = i % KT, tap = (i / KT) % kvol, c = (i / (KT * kvol)) % cin_g, gb = i / (KT * kvol * cin_g);
+  const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k = (gb % blocks) * KT + t;
+  const int src_tap = FLIP ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
+  wpack[i] = k < cout_g ? wei[((g * cout_g + k) * cin_g + c) * kvol + src_tap] : 0.0f;
+}
+#endif

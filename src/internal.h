@@ -126,13 +126,15 @@ typedef struct clconv__kernel {
 clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options, const char *name,
                                     clconv__kernel *out);
 void clconv__kernel_release(clconv__kernel *k);
-/* Sets argument i from a list of (size, pointer) pairs, then enqueues over total work-items. */
+/* Sets argument i from a list of (size, pointer) pairs, then enqueues a range of total[0..dims-1] work-items,
+ * rounded up to whole work-groups of (local0, 1, 1); kernels return early (or mask) past the totals. local0 = 0
+ * means the kernel's own local size. */
 typedef struct clconv__arg {
   size_t size;
   const void *value;
 } clconv__arg;
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
-                                    size_t n_args, size_t total);
+                                    size_t n_args, cl_uint dims, const size_t *total, size_t local0);
 
 /* Three per-axis sizes (each < 2^31, checked by validation) as the int4 the kernels take. */
 static inline cl_int4 clconv__int4(const uint32_t v[3]) {

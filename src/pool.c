@@ -158,7 +158,7 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
       {sizeof cip, &cip},     {sizeof total, &total},
   };
-  return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], g->dst_count);
+  return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 1, &(size_t){g->dst_count}, 0);
 }
 
 clconv_status clconv_pool_run(clconv_pool *op, clconv_tensor *src, clconv_tensor *dst) {

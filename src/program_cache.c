@@ -126,14 +126,13 @@ void clconv__kernel_release(clconv__kernel *k) {
 }
 
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
-                                    size_t n_args, size_t total) {
+                                    size_t n_args, cl_uint dims, const size_t *total, size_t local0) {
   for (size_t i = 0; i < n_args; i++) {
     cl_int err = CLCONV__CL(clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value));
-    if (err != CL_SUCCESS)
-      return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
+    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
   }
-  /* Round the range up to a whole number of work-groups; kernels return early past `total`. */
-  size_t local = k->local_size, global = (total + local - 1) / local * local;
-  cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, 1, NULL, &global, &local, 0, NULL, NULL));
+  size_t local[3] = {local0 && local0 < k->local_size ? local0 : k->local_size, 1, 1}, global[3];
+  for (cl_uint d = 0; d < dims; d++) global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
+  cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, dims, NULL, global, local, 0, NULL, NULL));
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
 }

@@ -88,7 +88,7 @@ void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exac
   memset(d, 0, sizeof *d);
   d->ndim = ndim ? ndim : sweep_int(r, 1, 3);
   d->batch = sweep_chance(r, 0.25) ? sweep_int(r, 2, 3) : sweep_int(r, 0, 1);
-  switch (sweep_int(r, 0, 5)) {
+  switch (sweep_int(r, 0, 7)) {
   case 0: /* depthwise */
     d->groups = d->in_channels = d->out_channels = sweep_int(r, 1, 6);
     break;
@@ -103,6 +103,13 @@ void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exac
     d->in_channels = sweep_int(r, 16, d->ndim == 3 ? 100 : 160);
     d->out_channels = sweep_int(r, 1, 5);
     break;
+  case 3: { /* many output channels per group: every tile width of the tiled kernel, with partial last tiles */
+    uint32_t g = sweep_int(r, 1, 2);
+    d->groups = g;
+    d->in_channels = g * sweep_int(r, 1, 4);
+    d->out_channels = g * sweep_int(r, 4, 40);
+    break;
+  }
   default:
     d->groups = sweep_int(r, 0, 1);
     d->in_channels = sweep_int(r, 1, 6);

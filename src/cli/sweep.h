@@ -26,6 +26,7 @@ void sweep_pool_str(const clconv_pool_desc *d, char *buf, size_t cap);
 void sweep_index_str(size_t i, const uint32_t *dims, uint32_t ndim, char *buf, size_t cap);
 
 /* Random descriptors: every axis count, stride 1-4, asymmetric padding, dilation, groups and depthwise, 1x1,
+ * 1 to 40 output channels per group (so every conv kernel variant and tile width is drawn),
  * kernels as large as the padded input, batch 1-3, odd sizes, both modes, every activation (exact: identity or
  * relu only). ndim 0 picks 1..3 at random. The reduction length C/groups * kernel volume stays <= 4096. */
 void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exact);
