@@ -73,22 +73,35 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
 }
 
 #ifdef KT
-/* Register-tiled variant (KT = output channels per work-item). Work-items along dimension 0 are consecutive
- * output positions along W, so a CPU implementation vectorises across them (KT vector accumulators) and a GPU
- * coalesces their input loads; each input value feeds KT FMAs. The weights come packed by clconv_conv_pack as
- * [G][K/G/KT blocks][C/G][taps][KT], taps already mirrored for convolution, zeros past K/G: KT consecutive floats
- * per tap, the same for every work-item of a group. Range: (round_up(OW), OD*OH, N*G*blocks). */
+/* Register-tiled variant: each work-item computes KT output channels (one floatKT vector: KT = 4, 8 or 16) at WT
+ * consecutive output positions along W, in WT vector accumulators; each packed weight vector feeds WT FMAs and
+ * each input value KT. Explicit vectors map onto SIMD registers on CPUs and onto KT registers per accumulator on
+ * GPUs. The weights come packed by clconv_conv_pack as [G][K/G/KT blocks][C/G][taps][KT], taps already mirrored
+ * for convolution, zeros past K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
+#ifndef WT
+#define WT 8
+#endif
+#define VT_(k) float##k
+#define VT_X(k) VT_(k)
+#define VT VT_X(KT)
+#define VLOAD_(k) vload##k
+#define VLOAD_X(k) VLOAD_(k)
+#define VLOAD VLOAD_X(KT)
+#define VSTORE_(k) vstore##k
+#define VSTORE_X(k) VSTORE_(k)
+#define VSTORE VSTORE_X(KT)
+
 __kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
                                 __global const float *restrict bias, /* NULL without bias */
                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                 const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                 const int4 pad, const float alpha, const float beta) {
-  const int ow = (int)get_global_id(0), odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  if (ow0 >= osz.z) return; /* the range is rounded up to whole work-groups */
   const int blocks = (cout_g + KT - 1) / KT;
   const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
   const int od = odh / osz.y, oh = odh % osz.y;
-  const bool live = ow < osz.z; /* the range is rounded up to whole work-groups */
-  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow * str.z - pad.z;
+  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 * str.z - pad.z;
 #if NDIM >= 3
   const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
 #else
@@ -99,11 +112,12 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 #else
   const int2 th = (int2)(0, 1);
 #endif
-  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * cin_g * kvol * KT;
-  float acc[KT];
-  for (int t = 0; t < KT; t++) acc[t] = 0.0f;
+  VT acc[WT];
+#pragma unroll
+  for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
   for (int c = 0; c < cin_g; c++, x += plane, w += kvol * KT) {
     for (int kd = td.x; kd < td.y; kd++) {
       for (int kh = th.x; kh < th.y; kh++) {
@@ -111,20 +125,28 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
         __global const float *wt = w + (kd * ksz.y + kh) * ksz.z * KT;
         for (int kw = 0; kw < ksz.z; kw++, wt += KT) {
           const int iw = w0 + kw * dil.z;
-          const float v = live && iw >= 0 && iw < isz.z ? row[iw] : 0.0f;
+          const VT wv = VLOAD(0, wt);
+          if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
 #pragma unroll
-          for (int t = 0; t < KT; t++) acc[t] = fma(v, wt[t], acc[t]);
+            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(row[iw + j * str.z]), wv, acc[j]);
+          } else {
+#pragma unroll
+            for (int j = 0; j < WT; j++) {
+              const int i = iw + j * str.z;
+              acc[j] = fma((VT)(i >= 0 && i < isz.z ? row[i] : 0.0f), wv, acc[j]);
+            }
+          }
         }
       }
     }
   }
-  if (!live) return;
-  const int out_plane = osz.x * osz.y * osz.z, o = (od * osz.y + oh) * osz.z + ow;
-  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + o;
-  for (int t = 0; t < KT && k0 + t < cout_g; t++) {
-    float r = acc[t];
-    if (bias) r += bias[g * cout_g + k0 + t];
-    y[t * out_plane] = clconv_activate(r, alpha, beta);
+  const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
+  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
+  float b[KT], r[KT];
+  for (int t = 0; t < KT; t++) b[t] = bias && t < kn ? bias[g * cout_g + k0 + t] : 0.0f;
+  for (int j = 0; j < nw; j++) {
+    VSTORE(acc[j], 0, r);
+    for (int t = 0; t < kn; t++) y[t * out_plane + j] = clconv_activate(r[t] + b[t], alpha, beta);
   }
 }
 

@@ -197,6 +197,7 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  * work-item, weights packed on the device at each run) where a group has enough output channels to fill a tile.
  * Both pass the same sweeps: tests draw shapes on both sides of the threshold. */
 #define CLCONV__TILED_MIN_COUT_G 4
+#define CLCONV__TILE_W 8 /* output positions along W per work-item */
 
 struct clconv_conv {
   clconv_context *ctx;
@@ -206,16 +207,18 @@ struct clconv_conv {
   clconv__kernel kernel;
   /* tiled variant only */
   clconv__kernel pack;
-  int kt;          /* output channels per work-item, 0 for direct */
-  cl_mem wpack;    /* packed weights */
+  int kt;       /* output channels per work-item, 0 for direct */
+  cl_mem wpack; /* packed weights */
   size_t wpack_count;
 };
 
 /* Output channels per work-item: the largest tile a group fills at least once (16 accumulators at most, as more
  * spill on CPUs); 0 = the direct kernel. */
 static int tile_width(uint32_t cout_g) {
-  if (cout_g >= 16) return 16;
-  if (cout_g >= 8) return 8;
+  if (cout_g >= 16)
+    return 16;
+  if (cout_g >= 8)
+    return 8;
   return cout_g >= CLCONV__TILED_MIN_COUT_G ? 4 : 0;
 }
 
@@ -245,23 +248,23 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
-  if (op->kt && (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS ||
-                 (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
-                 (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
+  if (op->kt &&
+      (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
+       (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
     op->kt = 0; /* too large to pack: the direct kernel needs no copy */
   char options[80];
   int n = snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
                    desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
   if (op->kt)
-    snprintf(options + n, sizeof options - (size_t)n, " -DKT=%d", op->kt);
+    snprintf(options + n, sizeof options - (size_t)n, " -DKT=%d -DWT=%d", op->kt, CLCONV__TILE_W);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
                                           op->kt ? "clconv_conv_tiled" : "clconv_conv_direct", &op->kernel);
   if (s == CLCONV_OK && op->kt)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_pack", &op->pack);
   if (s == CLCONV_OK && op->kt) {
     cl_int err;
-    op->wpack = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->wpack_count * sizeof(float),
-                                                   NULL, &err));
+    op->wpack =
+        CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->wpack_count * sizeof(float), NULL, &err));
     if (!op->wpack)
       s = clconv__fail_cl(ctx, "conv_create", "clCreateBuffer (packed weights)", err);
   }
@@ -283,7 +286,7 @@ void clconv_conv_destroy(clconv_conv *op) {
   clconv__free(op);
 }
 
-/* Work-group width along W for the tiled kernel: the output row rounded up to a power of two, at most 64. */
+/* Work-group width along W for the tiled kernel: the row's tiles rounded up to a power of two, at most 64. */
 static size_t row_local(uint32_t ow) {
   size_t l = 1;
   while (l < ow && l < 64)
@@ -315,33 +318,54 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   cl_mem bmem = bias ? bias->mem : NULL;
   if (!op->kt) {
     const clconv__arg args[] = {
-        {sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), bias ? &bmem : NULL},
-        {sizeof(cl_mem), &dst->mem}, {sizeof cin_g, &cin_g},           {sizeof cout, &cout},
-        {sizeof cout_g, &cout_g},    {sizeof isz, &isz},               {sizeof osz, &osz},
-        {sizeof ksz, &ksz},          {sizeof str, &str},               {sizeof dil, &dil},
-        {sizeof pad, &pad},          {sizeof(float), &op->act.alpha},  {sizeof(float), &op->act.beta},
+        {sizeof(cl_mem), &src->mem},
+        {sizeof(cl_mem), &weights->mem},
+        {sizeof(cl_mem), bias ? &bmem : NULL},
+        {sizeof(cl_mem), &dst->mem},
+        {sizeof cin_g, &cin_g},
+        {sizeof cout, &cout},
+        {sizeof cout_g, &cout_g},
+        {sizeof isz, &isz},
+        {sizeof osz, &osz},
+        {sizeof ksz, &ksz},
+        {sizeof str, &str},
+        {sizeof dil, &dil},
+        {sizeof pad, &pad},
+        {sizeof(float), &op->act.alpha},
+        {sizeof(float), &op->act.beta},
         {sizeof total, &total},
     };
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
                                  &(size_t){g->dst_count}, 0);
   }
   cl_int pack_total = (cl_int)op->wpack_count;
-  const clconv__arg pack_args[] = {{sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), &op->wpack},
-                                   {sizeof cin_g, &cin_g},          {sizeof cout_g, &cout_g},
-                                   {sizeof kvol, &kvol},            {sizeof pack_total, &pack_total}};
+  const clconv__arg pack_args[] = {
+      {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), &op->wpack}, {sizeof cin_g, &cin_g},
+      {sizeof cout_g, &cout_g},        {sizeof kvol, &kvol},         {sizeof pack_total, &pack_total}};
   CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &op->pack, pack_args, sizeof pack_args / sizeof pack_args[0], 1,
                                     &op->wpack_count, 0));
   const clconv__arg args[] = {
-      {sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &op->wpack},   {sizeof(cl_mem), bias ? &bmem : NULL},
-      {sizeof(cl_mem), &dst->mem}, {sizeof cin_g, &cin_g},         {sizeof cout_g, &cout_g},
-      {sizeof groups, &groups},    {sizeof isz, &isz},             {sizeof osz, &osz},
-      {sizeof ksz, &ksz},          {sizeof str, &str},             {sizeof dil, &dil},
-      {sizeof pad, &pad},          {sizeof(float), &op->act.alpha}, {sizeof(float), &op->act.beta},
+      {sizeof(cl_mem), &src->mem},
+      {sizeof(cl_mem), &op->wpack},
+      {sizeof(cl_mem), bias ? &bmem : NULL},
+      {sizeof(cl_mem), &dst->mem},
+      {sizeof cin_g, &cin_g},
+      {sizeof cout_g, &cout_g},
+      {sizeof groups, &groups},
+      {sizeof isz, &isz},
+      {sizeof osz, &osz},
+      {sizeof ksz, &ksz},
+      {sizeof str, &str},
+      {sizeof dil, &dil},
+      {sizeof pad, &pad},
+      {sizeof(float), &op->act.alpha},
+      {sizeof(float), &op->act.beta},
   };
   size_t blocks = ((size_t)cout_g + (size_t)op->kt - 1) / (size_t)op->kt;
-  const size_t range[3] = {g->out[2], (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
+  size_t tiles = (g->out[2] + CLCONV__TILE_W - 1) / CLCONV__TILE_W;
+  const size_t range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range,
-                               row_local(g->out[2]));
+                               row_local((uint32_t)tiles));
 }
 
 clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
