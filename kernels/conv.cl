@@ -76,7 +76,7 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
 /* Register-tiled variant: each work-item computes KT output channels (one floatKT vector: KT = 4, 8 or 16) at WT
  * consecutive output positions along W, in WT vector accumulators; each packed weight vector feeds WT FMAs and
  * each input value KT. Explicit vectors map onto SIMD registers on CPUs and onto KT registers per accumulator on
- * GPUs. The weights come packed by clconv_conv_pack as [G][K/G/KT blocks][C/G][taps][KT], taps already mirrored
+ * GPUs. The weights come packed by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored
  * for convolution, zeros past K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
 #ifndef WT
 #define WT 8
@@ -114,27 +114,39 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 #endif
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * cin_g * plane;
-  __global const float *w = wpack + gb * cin_g * kvol * KT;
+  __global const float *w = wpack + gb * kvol * cin_g * KT;
   VT acc[WT];
 #pragma unroll
   for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
-  for (int c = 0; c < cin_g; c++, x += plane, w += kvol * KT) {
-    for (int kd = td.x; kd < td.y; kd++) {
-      for (int kh = th.x; kh < th.y; kh++) {
-        __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
-        __global const float *wt = w + (kd * ksz.y + kh) * ksz.z * KT;
-        for (int kw = 0; kw < ksz.z; kw++, wt += KT) {
-          const int iw = w0 + kw * dil.z;
-          const VT wv = VLOAD(0, wt);
-          if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
+  /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
+  for (int kd = td.x; kd < td.y; kd++) {
+    for (int kh = th.x; kh < th.y; kh++) {
+      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      for (int kw = 0; kw < ksz.z; kw++) {
+        const int iw = w0 + kw * dil.z;
+        __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
+        if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
+          __global const float *p = row + iw;
+          for (int c = 0; c < cin_g; c++, p += plane) {
+            const VT wv = VLOAD(c, wt);
 #pragma unroll
-            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(row[iw + j * str.z]), wv, acc[j]);
-          } else {
+            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(p[j * str.z]), wv, acc[j]);
+          }
+        } else { /* an edge tile: read a valid address and scale by 0 where the tap falls in the padding */
+          int off[WT];
+          float m[WT];
 #pragma unroll
-            for (int j = 0; j < WT; j++) {
-              const int i = iw + j * str.z;
-              acc[j] = fma((VT)(i >= 0 && i < isz.z ? row[i] : 0.0f), wv, acc[j]);
-            }
+          for (int j = 0; j < WT; j++) {
+            const int i = iw + j * str.z;
+            const bool in = i >= 0 && i < isz.z;
+            off[j] = in ? i : 0;
+            m[j] = in ? 1.0f : 0.0f;
+          }
+          __global const float *p = row;
+          for (int c = 0; c < cin_g; c++, p += plane) {
+            const VT wv = VLOAD(c, wt);
+#pragma unroll
+            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(p[off[j]] * m[j]), wv, acc[j]);
           }
         }
       }
@@ -150,13 +162,13 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
 }
 
-/* Packs weights K C/G kd kh kw into [G][blocks][C/G][taps][KT] (see clconv_conv_tiled), mirroring the taps for
+/* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
  * convolution (FLIP) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
 __kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,
                                const int cout_g, const int kvol, const int total) {
   const int i = (int)get_global_id(0);
   if (i >= total) return;
-  const int t = i % KT, tap = (i / KT) % kvol, c = (i / (KT * kvol)) % cin_g, gb = i / (KT * kvol * cin_g);
+  const int t = i % KT, c = (i / KT) % cin_g, tap = (i / (KT * cin_g)) % kvol, gb = i / (KT * cin_g * kvol);
   const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k = (gb % blocks) * KT + t;
   const int src_tap = FLIP ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
   wpack[i] = k < cout_g ? wei[((g * cout_g + k) * cin_g + c) * kvol + src_tap] : 0.0f;
