@@ -79,7 +79,7 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
  * GPUs. The weights come packed by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored
  * for convolution, zeros past K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
 #ifndef WT
-#define WT 8
+#error "WT (output positions per work-item) must be defined with KT"
 #endif
 #define VT_(k) float##k
 #define VT_X(k) VT_(k)
@@ -163,14 +163,14 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 }
 
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
- * convolution (FLIP) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
+ * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
 __kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,
-                               const int cout_g, const int kvol, const int total) {
+                               const int cout_g, const int kvol, const int flip, const int total) {
   const int i = (int)get_global_id(0);
   if (i >= total) return;
   const int t = i % KT, c = (i / KT) % cin_g, tap = (i / (KT * cin_g)) % kvol, gb = i / (KT * cin_g * kvol);
   const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k = (gb % blocks) * KT + t;
-  const int src_tap = FLIP ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
+  const int src_tap = flip ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
   wpack[i] = k < cout_g ? wei[((g * cout_g + k) * cin_g + c) * kvol + src_tap] : 0.0f;
 }
 #endif
