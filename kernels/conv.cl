@@ -162,6 +162,70 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
 }
 
+/* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) and stride 1 along W:
+ * each work-item computes 16 consecutive outputs along W (one float16 per channel) for KT = 4 channels, with the
+ * same packed weights as clconv_conv_tiled broadcast across the vector; each input vector load feeds KT FMAs.
+ * Range: (round_up(ceil(OW / 16)), OD*OH, N*G*blocks). */
+__kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,
+                               __global const float *restrict bias, /* NULL without bias */
+                               __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
+                               const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
+                               const int4 pad, const float alpha, const float beta) {
+  const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  if (ow0 >= osz.z) return;
+  const int blocks = (cout_g + KT - 1) / KT;
+  const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
+  const int od = odh / osz.y, oh = odh % osz.y;
+  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 - pad.z; /* stride 1 along W */
+#if NDIM >= 3
+  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
+#else
+  const int2 td = (int2)(0, 1);
+#endif
+#if NDIM >= 2
+  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
+#else
+  const int2 th = (int2)(0, 1);
+#endif
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(16, osz.z - ow0);
+  __global const float *x = src + (n * groups + g) * cin_g * plane;
+  __global const float *w = wpack + gb * kvol * cin_g * KT;
+  float16 acc[KT];
+#pragma unroll
+  for (int t = 0; t < KT; t++) acc[t] = (float16)(0.0f);
+  for (int kd = td.x; kd < td.y; kd++) {
+    for (int kh = th.x; kh < th.y; kh++) {
+      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      for (int kw = 0; kw < ksz.z; kw++) {
+        const int iw = w0 + kw * dil.z;
+        __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
+        const bool inside = iw >= 0 && iw + 15 < isz.z;
+        for (int c = 0; c < cin_g; c++, wt += KT) {
+          __global const float *p = row + c * plane;
+          float16 v;
+          if (inside) {
+            v = vload16(0, p + iw);
+          } else { /* an edge tile: element by element, zeros in the padding */
+            float e[16];
+            for (int j = 0; j < 16; j++) e[j] = iw + j >= 0 && iw + j < isz.z ? p[iw + j] : 0.0f;
+            v = vload16(0, e);
+          }
+#pragma unroll
+          for (int t = 0; t < KT; t++) acc[t] = fma(v, (float16)(wt[t]), acc[t]);
+        }
+      }
+    }
+  }
+  const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
+  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
+  for (int t = 0; t < kn; t++) {
+    float r[16];
+    vstore16(acc[t], 0, r);
+    const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+    for (int j = 0; j < nw; j++) y[t * out_plane + j] = clconv_activate(r[j] + b, alpha, beta);
+  }
+}
+
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
  * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
 __kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,

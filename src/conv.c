@@ -193,9 +193,12 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 }
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
-/* Two kernels: "direct", one work-item per output, for every shape; and "tiled" (KT output channels per
- * work-item, weights packed on the device at each run) where a group has enough output channels to fill a tile.
- * Both pass the same sweeps: tests draw shapes on both sides of the threshold. */
+/* Three kernels, all in kernels/conv.cl and all drawn by the tests' sweeps:
+ *  - tiled: KT (4, 8, 16) output channels x 7 or 8 positions along W per work-item, where a group has >= 4
+ *    output channels; weights packed (and mirrored for convolution) on the device at each run;
+ *  - wide: 16 positions along W x 4 channels per work-item, for fewer channels per group with stride 1 along W
+ *    (depthwise); same packing;
+ *  - direct: one work-item per output, for everything else (few channels with a W stride). */
 #define CLCONV__TILED_MIN_COUT_G 4
 
 struct clconv_conv {
@@ -207,13 +210,14 @@ struct clconv_conv {
   /* tiled variant only */
   clconv__kernel pack;
   int kt;       /* output channels per work-item, 0 for direct */
+  bool wide;    /* the width-vectorised kernel (then kt = 4) */
   int wt;       /* output positions along W per work-item (tiled) */
   cl_mem wpack; /* packed weights */
   size_t wpack_count;
 };
 
-/* Output channels per work-item: the largest tile a group fills at least once (16 accumulators at most, as more
- * spill on CPUs); 0 = the direct kernel. */
+/* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once (16
+ * accumulators at most: more spill on CPUs); 0 = not tiled. */
 static int tile_width(uint32_t cout_g) {
   if (cout_g >= 16)
     return 16;
@@ -252,6 +256,9 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
   op->kt = tile_width(cout_g);
+  op->wide = op->kt == 0 && g.stride[2] == 1;
+  if (op->wide)
+    op->kt = 4;
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
@@ -261,7 +268,7 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
     op->kt = 0; /* too large to pack: the direct kernel needs no copy */
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[80];
-  op->wt = tile_positions(g.out[2]);
+  op->wt = op->wide ? 16 : tile_positions(g.out[2]);
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d", g.ndim, (int)op->act.kind,
              op->kt, op->wt);
@@ -269,7 +276,10 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                          op->kt ? "clconv_conv_tiled" : "clconv_conv_direct", &op->kernel);
+                                          op->wide ? "clconv_conv_wide"
+                                          : op->kt ? "clconv_conv_tiled"
+                                                   : "clconv_conv_direct",
+                                          &op->kernel);
   if (s == CLCONV_OK && op->kt)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_pack", &op->pack);
   if (s == CLCONV_OK && op->kt) {
