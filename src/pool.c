@@ -152,13 +152,19 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
   const clconv__pool_geom *g = &op->g;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), win = clconv__int4(g->win),
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
-  cl_int cip = op->desc.count_include_pad ? 1 : 0, total = (cl_int)g->dst_count;
+  cl_int cip = op->desc.count_include_pad ? 1 : 0;
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof isz, &isz}, {sizeof osz, &osz},
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
-      {sizeof cip, &cip},     {sizeof total, &total},
+      {sizeof cip, &cip},
   };
-  return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 1, &(size_t){g->dst_count}, 0);
+  /* PW = 8 outputs along W per work-item (kernels/pool.cl) */
+  const size_t tiles = ((size_t)g->out[2] + 7) / 8,
+               range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->c};
+  size_t local = 1;
+  while (local < tiles && local < 64)
+    local *= 2;
+  return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 
 clconv_status clconv_pool_run(clconv_pool *op, clconv_tensor *src, clconv_tensor *dst) {
