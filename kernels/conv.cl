@@ -97,7 +97,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
                                 const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                 const int4 pad, const float alpha, const float beta) {
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
-  if (ow0 >= osz.z) return; /* the range is rounded up to whole work-groups */
+  if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
   const int blocks = (cout_g + KT - 1) / KT;
   const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
   const int od = odh / osz.y, oh = odh % osz.y;
@@ -172,7 +172,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                const int4 pad, const float alpha, const float beta) {
   const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
-  if (ow0 >= osz.z) return;
+  if (ow0 >= osz.z || odh >= osz.x * osz.y) return;
   const int blocks = (cout_g + KT - 1) / KT;
   const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
   const int od = odh / osz.y, oh = odh % osz.y;

@@ -19,7 +19,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad) {
   const int ow0 = (int)get_global_id(0) * PW, odh = (int)get_global_id(1), nc = (int)get_global_id(2);
-  if (ow0 >= osz.z) return; /* the range is rounded up to whole work-groups */
+  if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
   const int od = odh / osz.y, oh = odh % osz.y;
   /* Window [s, s + win) in input coordinates; the part inside the input is [lo, hi), the part inside the padded
    * input (what count_include_pad divides by) ends at min(s + win, in + pad_after). */

@@ -307,14 +307,6 @@ void clconv_conv_destroy(clconv_conv *op) {
   clconv__free(op);
 }
 
-/* Work-group width along W for the tiled kernel: the row's tiles rounded up to a power of two, at most 64. */
-static size_t row_local(uint32_t ow) {
-  size_t l = 1;
-  while (l < ow && l < 64)
-    l *= 2;
-  return l;
-}
-
 clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
                               clconv_tensor *dst) {
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_run: op is NULL");
@@ -357,7 +349,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
         {sizeof total, &total},
     };
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
-                                 &(size_t){g->dst_count}, 0);
+                                 &(size_t){g->dst_count}, NULL);
   }
   cl_int pack_total = (cl_int)op->wpack_count, flip = op->desc.mode == CLCONV_MODE_CONV;
   const clconv__arg pack_args[] = {
@@ -365,7 +357,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
       {sizeof cout_g, &cout_g},        {sizeof kvol, &kvol},         {sizeof flip, &flip},
       {sizeof pack_total, &pack_total}};
   CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &op->pack, pack_args, sizeof pack_args / sizeof pack_args[0], 1,
-                                    &op->wpack_count, 0));
+                                    &op->wpack_count, NULL));
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src->mem},
       {sizeof(cl_mem), &op->wpack},
@@ -386,8 +378,9 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   size_t blocks = ((size_t)cout_g + (size_t)op->kt - 1) / (size_t)op->kt;
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
-  return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range,
-                               row_local((uint32_t)tiles));
+  size_t local[3];
+  clconv__row_local(range[0], range[1], local);
+  return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 
 clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,

@@ -127,14 +127,20 @@ clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, 
                                     clconv__kernel *out);
 void clconv__kernel_release(clconv__kernel *k);
 /* Sets argument i from a list of (size, pointer) pairs, then enqueues a range of total[0..dims-1] work-items,
- * rounded up to whole work-groups of (local0, 1, 1); kernels return early (or mask) past the totals. local0 = 0
- * means the kernel's own local size. */
+ * rounded up to whole work-groups of local[0..dims-1] (NULL: the kernel's own size along the first axis), shrunk
+ * to the kernel's limit; kernels return early past the totals in every dimension. */
 typedef struct clconv__arg {
   size_t size;
   const void *value;
 } clconv__arg;
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
-                                    size_t n_args, cl_uint dims, const size_t *total, size_t local0);
+                                    size_t n_args, cl_uint dims, const size_t *total, const size_t *local);
+
+/* Work-group shape for kernels over (row tiles, rows, planes): the tiles of a row rounded up to a power of two (at
+ * most 64), then as many rows as keep the group within CLCONV__ROW_GROUP work-items: one row of a 28-wide
+ * image is only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). */
+#define CLCONV__ROW_GROUP 64 /* 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
+void clconv__row_local(size_t tiles, size_t rows, size_t local[3]);
 
 /* Three per-axis sizes (each < 2^31, checked by validation) as the int4 the kernels take. */
 static inline cl_int4 clconv__int4(const uint32_t v[3]) {

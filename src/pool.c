@@ -161,9 +161,8 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
   /* PW = 8 outputs along W per work-item (kernels/pool.cl) */
   const size_t tiles = ((size_t)g->out[2] + 7) / 8,
                range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->c};
-  size_t local = 1;
-  while (local < tiles && local < 64)
-    local *= 2;
+  size_t local[3];
+  clconv__row_local(range[0], range[1], local);
   return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 

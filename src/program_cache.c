@@ -126,13 +126,34 @@ void clconv__kernel_release(clconv__kernel *k) {
 }
 
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
-                                    size_t n_args, cl_uint dims, const size_t *total, size_t local0) {
+                                    size_t n_args, cl_uint dims, const size_t *total, const size_t *local_in) {
   for (size_t i = 0; i < n_args; i++) {
     cl_int err = CLCONV__CL(clSetKernelArg(k->kernel, (cl_uint)i, args[i].size, args[i].value));
-    if (err != CL_SUCCESS) return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, what, "clSetKernelArg", err);
   }
-  size_t local[3] = {local0 && local0 < k->local_size ? local0 : k->local_size, 1, 1}, global[3];
-  for (cl_uint d = 0; d < dims; d++) global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
+  size_t local[3] = {k->local_size, 1, 1}, global[3];
+  if (local_in) {
+    /* the caller's shape, shrunk along its first axis to what this kernel may run */
+    memcpy(local, local_in, dims * sizeof *local);
+    while (local[0] > 1 && local[0] * local[1] * local[2] > k->local_size)
+      local[0] /= 2;
+    while (local[1] > 1 && local[0] * local[1] * local[2] > k->local_size)
+      local[1] /= 2;
+  }
+  for (cl_uint d = 0; d < dims; d++)
+    global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
   cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, dims, NULL, global, local, 0, NULL, NULL));
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
+}
+
+void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
+  size_t l0 = 1, l1 = 1;
+  while (l0 < tiles && l0 < 64)
+    l0 *= 2;
+  while (l1 < rows && l0 * l1 * 2 <= CLCONV__ROW_GROUP)
+    l1 *= 2;
+  local[0] = l0;
+  local[1] = l1;
+  local[2] = 1;
 }
