@@ -28,17 +28,49 @@ inline int2 clconv_taps(int s, int d, int n, int k) {
   return (int2)(lo, hi);
 }
 
+/* Where a row-tiled work-item (dims: row tiles, OD*OH rows, N*G*blocks of KT channels) sits, and which taps of
+ * its window along D and H read inside the input; shared by the tiled and the wide kernels. */
+typedef struct clconv_tile {
+  int n, g, gb, k0, od, oh, d0, h0;
+  int2 td, th;
+} clconv_tile;
+
+inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, const int cout_g, const int groups,
+                                  const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
+                                  const int4 pad) {
+  clconv_tile t;
+  const int blocks = (cout_g + kt - 1) / kt;
+  t.n = nb / (groups * blocks);
+  t.gb = nb % (groups * blocks);
+  t.g = t.gb / blocks;
+  t.k0 = (t.gb % blocks) * kt;
+  t.od = odh / osz.y;
+  t.oh = odh % osz.y;
+  t.d0 = t.od * str.x - pad.x;
+  t.h0 = t.oh * str.y - pad.y;
+#if NDIM >= 3
+  t.td = clconv_taps(t.d0, dil.x, isz.x, ksz.x);
+#else
+  t.td = (int2)(0, 1);
+#endif
+#if NDIM >= 2
+  t.th = clconv_taps(t.h0, dil.y, isz.y, ksz.y);
+#else
+  t.th = (int2)(0, 1);
+#endif
+  return t;
+}
+
 __kernel void clconv_conv_direct(__global const float *restrict src, __global const float *restrict wei,
                                  __global const float *restrict bias, /* NULL without bias */
-                                 __global float *restrict dst, const int cin_g, const int cout, const int cout_g,
+                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                  const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                  const int4 pad, const float alpha, const float beta, const int total) {
   const int gid = (int)get_global_id(0);
   if (gid >= total) return;
   const int4 o = clconv_unflatten(gid, osz);
   const int od = o.x, oh = o.y, ow = o.z, t = o.w;
-  const int k = t % cout, n = t / cout;
-  const int groups = cout / cout_g, g = k / cout_g;
+  const int cout = cout_g * groups, k = t % cout, n = t / cout, g = k / cout_g;
 
   const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow * str.z - pad.z;
 #if NDIM >= 3
@@ -95,23 +127,13 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
                                 __global const float *restrict bias, /* NULL without bias */
                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                 const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                                const int4 pad, const float alpha, const float beta) {
+                                const int4 pad, const float alpha, const float beta, const int total) {
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
-  const int blocks = (cout_g + KT - 1) / KT;
-  const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
-  const int od = odh / osz.y, oh = odh % osz.y;
-  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 * str.z - pad.z;
-#if NDIM >= 3
-  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
-#else
-  const int2 td = (int2)(0, 1);
-#endif
-#if NDIM >= 2
-  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
-#else
-  const int2 th = (int2)(0, 1);
-#endif
+  const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
+  const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
+  const int2 td = ti.td, th = ti.th;
+  const int w0 = ow0 * str.z - pad.z;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;
@@ -170,23 +192,13 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
                                __global const float *restrict bias, /* NULL without bias */
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                               const int4 pad, const float alpha, const float beta) {
+                               const int4 pad, const float alpha, const float beta, const int total) {
   const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= osz.x * osz.y) return;
-  const int blocks = (cout_g + KT - 1) / KT;
-  const int n = nb / (groups * blocks), gb = nb % (groups * blocks), g = gb / blocks, k0 = (gb % blocks) * KT;
-  const int od = odh / osz.y, oh = odh % osz.y;
-  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 - pad.z; /* stride 1 along W */
-#if NDIM >= 3
-  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
-#else
-  const int2 td = (int2)(0, 1);
-#endif
-#if NDIM >= 2
-  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
-#else
-  const int2 th = (int2)(0, 1);
-#endif
+  const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
+  const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
+  const int2 td = ti.td, th = ti.th;
+  const int w0 = ow0 - pad.z; /* stride 1 along W */
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(16, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;

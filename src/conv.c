@@ -324,43 +324,24 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   }
   CLCONV__CHECK(ctx, dst->mem != src->mem && dst->mem != weights->mem && (!bias || dst->mem != bias->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "conv_run: dst aliases an input; convolution cannot run in place");
-  cl_int cin_g = (cl_int)(g->c / g->groups), cout = (cl_int)g->k, cout_g = (cl_int)(g->k / g->groups),
-         groups = (cl_int)g->groups, kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)g->dst_count;
+  cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
+         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)g->dst_count;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
           str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
   cl_mem bmem = bias ? bias->mem : NULL;
-  if (!op->kt) {
-    const clconv__arg args[] = {
-        {sizeof(cl_mem), &src->mem},
-        {sizeof(cl_mem), &weights->mem},
-        {sizeof(cl_mem), bias ? &bmem : NULL},
-        {sizeof(cl_mem), &dst->mem},
-        {sizeof cin_g, &cin_g},
-        {sizeof cout, &cout},
-        {sizeof cout_g, &cout_g},
-        {sizeof isz, &isz},
-        {sizeof osz, &osz},
-        {sizeof ksz, &ksz},
-        {sizeof str, &str},
-        {sizeof dil, &dil},
-        {sizeof pad, &pad},
-        {sizeof(float), &op->act.alpha},
-        {sizeof(float), &op->act.beta},
-        {sizeof total, &total},
-    };
-    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
-                                 &(size_t){g->dst_count}, NULL);
+  if (op->kt) { /* tiled and wide kernels read the weights packed (and mirrored) into their layout */
+    cl_int pack_total = (cl_int)op->wpack_count, flip = op->desc.mode == CLCONV_MODE_CONV;
+    const clconv__arg pack_args[] = {
+        {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), &op->wpack}, {sizeof cin_g, &cin_g},
+        {sizeof cout_g, &cout_g},        {sizeof kvol, &kvol},         {sizeof flip, &flip},
+        {sizeof pack_total, &pack_total}};
+    CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &op->pack, pack_args, sizeof pack_args / sizeof pack_args[0], 1,
+                                      &op->wpack_count, NULL));
   }
-  cl_int pack_total = (cl_int)op->wpack_count, flip = op->desc.mode == CLCONV_MODE_CONV;
-  const clconv__arg pack_args[] = {
-      {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), &op->wpack}, {sizeof cin_g, &cin_g},
-      {sizeof cout_g, &cout_g},        {sizeof kvol, &kvol},         {sizeof flip, &flip},
-      {sizeof pack_total, &pack_total}};
-  CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &op->pack, pack_args, sizeof pack_args / sizeof pack_args[0], 1,
-                                    &op->wpack_count, NULL));
+  /* every conv kernel takes the same arguments (kernels/conv.cl) */
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src->mem},
-      {sizeof(cl_mem), &op->wpack},
+      {sizeof(cl_mem), op->kt ? &op->wpack : &weights->mem},
       {sizeof(cl_mem), bias ? &bmem : NULL},
       {sizeof(cl_mem), &dst->mem},
       {sizeof cin_g, &cin_g},
@@ -374,7 +355,11 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
       {sizeof pad, &pad},
       {sizeof(float), &op->act.alpha},
       {sizeof(float), &op->act.beta},
+      {sizeof total, &total},
   };
+  if (!op->kt)
+    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
+                                 &(size_t){g->dst_count}, NULL);
   size_t blocks = ((size_t)cout_g + (size_t)op->kt - 1) / (size_t)op->kt;
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
