@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "case.h"
 #include "peak.h"
 #include "peer.h"
+#include "timing.h"
 
 enum { EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_DEVICE = 4 };
 
@@ -32,17 +32,6 @@ static int error(int code, const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
   return code;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 static size_t prod(const uint32_t *v, uint32_t n) {
@@ -108,14 +97,14 @@ static clconv_status run_op(runner *r) {
 static clconv_status timed_call(runner *r, double *wall, double *device) {
   cl_command_queue q = clconv_context_queue(r->ctx);
   cl_event e0 = NULL, e1 = NULL;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   cl_int err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e0);
   clconv_status s = run_op(r);
   if (err == CL_SUCCESS)
     err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e1);
   if (s == CLCONV_OK)
     s = clconv_context_finish(r->ctx);
-  *wall = now_s() - t0;
+  *wall = bench_now_s() - t0;
   cl_ulong a = 0, b = 0;
   if (err == CL_SUCCESS)
     err = clGetEventProfilingInfo(e0, CL_PROFILING_COMMAND_END, sizeof a, &a, NULL);
@@ -199,12 +188,12 @@ static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const 
     s = clconv_tensor_write(r.b, b, k);
   if (s == CLCONV_OK)
     s = clconv_tensor_create(ctx, nd, ys, &r.y);
-  double t0 = now_s(), wall, device;
+  double t0 = bench_now_s(), wall, device;
   if (s == CLCONV_OK)
     s = create_op(&r);
   if (s == CLCONV_OK)
     s = timed_call(&r, &wall, &device);
-  res->cold_s = now_s() - t0;
+  res->cold_s = bench_now_s() - t0;
   if (s == CLCONV_OK)
     s = timed_call(&r, &wall, &device); /* warm-up */
   int cap = 0;
@@ -231,8 +220,8 @@ static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const 
     res->status = "error";
     goto done;
   }
-  qsort(times, (size_t)res->reps, sizeof *times, cmp_double);
-  qsort(dev, (size_t)res->reps, sizeof *dev, cmp_double);
+  qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
+  qsort(dev, (size_t)res->reps, sizeof *dev, bench_cmp_double);
   res->median_s = times[res->reps / 2];
   res->min_s = times[0];
   /* interquartile range over the median: robust to the odd preempted call on a shared machine */
@@ -635,11 +624,11 @@ int main(int argc, char **argv) {
       bar[20] = '\0';
       fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + 1, n, r->c.name);
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if ((rc = run_case(ctx, &o, o.seed + i, &peak, r)))
       break;
     if (!tty)
-      fprintf(stderr, "clconv-bench: [%zu/%zu] %s: %.1f s\n", i + 1, n, r->c.name, now_s() - t0);
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s: %.1f s\n", i + 1, n, r->c.name, bench_now_s() - t0);
     r->fastest = true; /* one algorithm so far: the fastest of itself */
   }
   if (tty)

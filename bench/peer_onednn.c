@@ -9,12 +9,12 @@
  * as cross-correlation: flipping the weights costs nothing at run time. */
 #define _POSIX_C_SOURCE 200809L
 #include "peer.h"
+#include "timing.h"
 
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_PRIMS 6
 
@@ -41,17 +41,6 @@ typedef struct plan {
       goto fail;                                                                                                       \
     }                                                                                                                  \
   } while (0)
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static dnnl_memory_t new_mem(plan *pl, const dnnl_memory_desc_t *md, const float *init, size_t count) {
   dnnl_memory_t m = NULL;
@@ -379,11 +368,11 @@ static int time_plan(plan *pl, double min_time, int min_reps, double *median, ch
   double *t = NULL, spent = 0.0;
   int n = 0, capn = 0;
   for (int warm = 0; warm < 2 || n < min_reps || spent < min_time; warm++) {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < pl->n_steps; i++)
       TRY(dnnl_primitive_execute(pl->steps[i].p, pl->stream, pl->steps[i].n_args, pl->steps[i].args));
     TRY(dnnl_stream_wait(pl->stream));
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     if (warm < 2)
       continue; /* the first calls pay for lazy initialisation */
     if (n == capn) {
@@ -398,7 +387,7 @@ static int time_plan(plan *pl, double min_time, int min_reps, double *median, ch
     t[n++] = dt;
     spent += dt;
   }
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
   *median = t[n / 2];
   free(t);
   return 0;

@@ -157,7 +157,7 @@ typedef struct job {
   clconv_activation act;
   const npy_array *x, *w, *b;
   uint32_t out_ndim, out_dims[CLCONV_MAX_DIMS];
-  size_t out_count;
+  size_t out_count; /* set by execute() from out_dims */
 } job;
 
 static clconv_status run_reference(const job *j, float *y, float *mag) {
@@ -235,7 +235,10 @@ static int run_device(const job *j, const char *device, float *y) {
 }
 
 /* Runs the job as the flags say and writes the output; returns the exit code. */
-static int execute(const job *j, opt *opts, size_t n_opts, const char *out_path) {
+static int execute(job *j, opt *opts, size_t n_opts, const char *out_path) {
+  j->out_count = 1;
+  for (uint32_t i = 0; i < j->out_ndim; i++)
+    j->out_count *= j->out_dims[i];
   bool cpu = find(opts, n_opts, "cpu")->seen, check = find(opts, n_opts, "check")->seen;
   const char *device = find(opts, n_opts, "device")->value;
   if (cpu && check)
@@ -496,9 +499,6 @@ static int cmd_conv(int argc, char **argv) {
     goto done;
   }
   j.out_ndim = d->ndim + 2;
-  j.out_count = 1;
-  for (uint32_t i = 0; i < j.out_ndim; i++)
-    j.out_count *= j.out_dims[i];
   rc = execute(&j, opts, sizeof opts / sizeof opts[0], OPT("output")->value);
 done:
   npy_free(&x);
@@ -549,9 +549,6 @@ static int cmd_pool(int argc, char **argv) {
     goto done;
   }
   j.out_ndim = x.ndim;
-  j.out_count = 1;
-  for (uint32_t i = 0; i < j.out_ndim; i++)
-    j.out_count *= j.out_dims[i];
   rc = execute(&j, opts, sizeof opts / sizeof opts[0], OPT("output")->value);
 done:
   npy_free(&x);
@@ -579,7 +576,6 @@ static int cmd_act(int argc, char **argv) {
   j.out_ndim = x.ndim;
   for (uint32_t i = 0; i < x.ndim; i++)
     j.out_dims[i] = (uint32_t)x.shape[i];
-  j.out_count = x.count;
   rc = execute(&j, opts, sizeof opts / sizeof opts[0], OPT("output")->value);
 done:
   npy_free(&x);
