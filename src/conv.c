@@ -214,6 +214,8 @@ struct clconv_conv {
   int wt;       /* output positions along W per work-item (tiled) */
   cl_mem wpack; /* packed weights */
   size_t wpack_count;
+  /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
+  cl_mem wset, bset;
 };
 
 /* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once (16
@@ -304,7 +306,62 @@ void clconv_conv_destroy(clconv_conv *op) {
   clconv__kernel_release(&op->pack);
   if (op->wpack)
     clReleaseMemObject(op->wpack);
+  if (op->wset)
+    clReleaseMemObject(op->wset);
+  if (op->bset)
+    clReleaseMemObject(op->bset);
   clconv__free(op);
+}
+
+/* Checks weights and bias against op; bias must be NULL unless has_bias. */
+static clconv_status check_weights(clconv_conv *op, const char *call, clconv_tensor *weights, clconv_tensor *bias) {
+  uint32_t ss[5], ws[5], ds[5];
+  clconv_conv_shapes(&op->desc, ss, ws, ds);
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, call, "weights", weights, op->g.ndim + 2, ws));
+  if (op->desc.has_bias)
+    return clconv__tensor_expect(op->ctx, call, "bias", bias, 1, &op->g.k);
+  CLCONV__CHECK(op->ctx, bias == NULL, CLCONV_ERR_INVALID_ARGUMENT, "%s: bias given but has_bias = false", call);
+  return CLCONV_OK;
+}
+
+/* Writes weights into out in the layout op's kernel reads: packed and mirrored for tiled and wide, as they are for
+ * direct (which mirrors by itself). */
+static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem weights, cl_mem out) {
+  const clconv__conv_geom *g = &op->g;
+  if (!op->kt) {
+    cl_int err = CLCONV__CL(
+        clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0, g->wei_count * sizeof(float), 0, NULL, NULL));
+    return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(op->ctx, call, "clEnqueueCopyBuffer", err);
+  }
+  cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
+         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)op->wpack_count,
+         flip = op->desc.mode == CLCONV_MODE_CONV;
+  const clconv__arg args[] = {{sizeof(cl_mem), &weights}, {sizeof(cl_mem), &out}, {sizeof cin_g, &cin_g},
+                              {sizeof cout_g, &cout_g},   {sizeof kvol, &kvol},   {sizeof flip, &flip},
+                              {sizeof total, &total}};
+  return clconv__kernel_launch(op->ctx, call, &op->pack, args, sizeof args / sizeof args[0], 1, &op->wpack_count, NULL);
+}
+
+clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, clconv_tensor *bias) {
+  CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_set_weights: op is NULL");
+  clconv_context *ctx = op->ctx;
+  CLCONV__TRY(check_weights(op, "conv_set_weights", weights, bias));
+  size_t wcount = op->kt ? op->wpack_count : op->g.wei_count;
+  cl_int err = CL_SUCCESS;
+  if (!op->wset)
+    op->wset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, wcount * sizeof(float), NULL, &err));
+  if (op->wset && bias && !op->bset)
+    op->bset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->g.k * sizeof(float), NULL, &err));
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(ctx, "conv_set_weights", "clCreateBuffer", err);
+  CLCONV__TRY(prepare_weights(op, "conv_set_weights", weights->mem, op->wset));
+  if (bias) {
+    err =
+        CLCONV__CL(clEnqueueCopyBuffer(ctx->queue, bias->mem, op->bset, 0, 0, op->g.k * sizeof(float), 0, NULL, NULL));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, "conv_set_weights", "clEnqueueCopyBuffer", err);
+  }
+  return CLCONV_OK;
 }
 
 clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
@@ -315,34 +372,35 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   uint32_t ss[5], ws[5], ds[5], n = g->ndim + 2;
   clconv_conv_shapes(&op->desc, ss, ws, ds);
   CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, n, ss));
-  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "weights", weights, n, ws));
   CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, ds));
-  if (op->desc.has_bias) {
-    CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "bias", bias, 1, &g->k));
+  bool preset = weights == NULL;
+  if (preset) {
+    CLCONV__CHECK(ctx, op->wset, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_run: weights is NULL and none were set with conv_set_weights");
+    CLCONV__CHECK(ctx, bias == NULL, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_run: bias given without weights (the set weights bring their bias)");
   } else {
-    CLCONV__CHECK(ctx, bias == NULL, CLCONV_ERR_INVALID_ARGUMENT, "conv_run: bias given but has_bias = false");
+    CLCONV__TRY(check_weights(op, "conv_run", weights, bias));
   }
-  CLCONV__CHECK(ctx, dst->mem != src->mem && dst->mem != weights->mem && (!bias || dst->mem != bias->mem),
+  CLCONV__CHECK(ctx, dst->mem != src->mem && (preset || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "conv_run: dst aliases an input; convolution cannot run in place");
+  cl_mem wmem = preset   ? op->wset
+                : op->kt ? op->wpack
+                         : weights->mem,
+         bmem = preset ? op->bset
+                : bias ? bias->mem
+                       : NULL;
+  if (!preset && op->kt)
+    CLCONV__TRY(prepare_weights(op, "conv_run", weights->mem, op->wpack));
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
-         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)g->dst_count;
+         total = (cl_int)g->dst_count;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
           str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
-  cl_mem bmem = bias ? bias->mem : NULL;
-  if (op->kt) { /* tiled and wide kernels read the weights packed (and mirrored) into their layout */
-    cl_int pack_total = (cl_int)op->wpack_count, flip = op->desc.mode == CLCONV_MODE_CONV;
-    const clconv__arg pack_args[] = {
-        {sizeof(cl_mem), &weights->mem}, {sizeof(cl_mem), &op->wpack}, {sizeof cin_g, &cin_g},
-        {sizeof cout_g, &cout_g},        {sizeof kvol, &kvol},         {sizeof flip, &flip},
-        {sizeof pack_total, &pack_total}};
-    CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &op->pack, pack_args, sizeof pack_args / sizeof pack_args[0], 1,
-                                      &op->wpack_count, NULL));
-  }
   /* every conv kernel takes the same arguments (kernels/conv.cl) */
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src->mem},
-      {sizeof(cl_mem), op->kt ? &op->wpack : &weights->mem},
-      {sizeof(cl_mem), bias ? &bmem : NULL},
+      {sizeof(cl_mem), &wmem},
+      {sizeof(cl_mem), bmem ? &bmem : NULL},
       {sizeof(cl_mem), &dst->mem},
       {sizeof cin_g, &cin_g},
       {sizeof cout_g, &cout_g},

@@ -138,6 +138,74 @@ static void test_hand_cases(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* clconv_conv_set_weights: runs with weights = NULL give the same bits as runs with the weights, even after the
+ * caller's tensors are overwritten; every kernel variant, through random shapes. */
+static void test_set_weights(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x5E7;
+  sweep_rng r = {seed};
+  uint32_t n = test_count(500) / 5;
+  for (uint32_t i = 0; i < n; i++) {
+    clconv_conv_desc d;
+    sweep_conv_desc(&r, &d, 0, false);
+    uint32_t ss[5], ws[5], ds[5], nd = d.ndim + 2, k;
+    assert_int_equal(clconv_conv_shapes(&d, ss, ws, ds), CLCONV_OK);
+    k = ds[1];
+    size_t sc = 1, wc = 1, dc = 1;
+    for (uint32_t a = 0; a < nd; a++) {
+      sc *= ss[a];
+      wc *= ws[a];
+      dc *= ds[a];
+    }
+    float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *y1 = test_alloc(dc), *y2 = test_alloc(dc),
+          *zeros = test_alloc(wc > k ? wc : k);
+    sweep_fill(&r, x, sc, -1, 1);
+    sweep_fill(&r, w, wc, -1, 1);
+    sweep_fill(&r, b, k, -1, 1);
+    memset(zeros, 0, (wc > k ? wc : k) * sizeof *zeros);
+    clconv_tensor *tx = upload(ctx, nd, ss, x), *tw = upload(ctx, nd, ws, w),
+                  *tb = d.has_bias ? upload(ctx, 1, &k, b) : NULL, *ty = upload(ctx, nd, ds, NULL);
+    clconv_conv *op;
+    assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clconv_last_error(ctx), "none were set with conv_set_weights"));
+    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
+    download(ty, y1);
+    assert_int_equal(clconv_conv_set_weights(op, tw, tb), CLCONV_OK);
+    assert_int_equal(clconv_tensor_write(tw, zeros, wc), CLCONV_OK); /* the set copy must not see this */
+    if (tb)
+      assert_int_equal(clconv_tensor_write(tb, zeros, k), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_OK);
+    download(ty, y2);
+    if (memcmp(y1, y2, dc * sizeof *y1)) {
+      char cfg[512];
+      sweep_conv_str(&d, cfg, sizeof cfg);
+      fail_msg("set weights differ from explicit weights (CLCONV_TEST_SEED=%llu): %s", (unsigned long long)test_seed(),
+               cfg);
+    }
+    if (tb) {
+      assert_int_equal(clconv_conv_run(op, tx, NULL, tb, ty), CLCONV_ERR_INVALID_ARGUMENT);
+      assert_non_null(strstr(clconv_last_error(ctx), "bias given without weights"));
+    }
+    uint32_t one = 1;
+    clconv_tensor *tbad = upload(ctx, 1, &one, NULL);
+    assert_int_equal(clconv_conv_set_weights(op, tbad, tb), CLCONV_ERR_SHAPE_MISMATCH);
+    clconv_tensor_destroy(tbad);
+    clconv_conv_destroy(op);
+    clconv_tensor_destroy(tx);
+    clconv_tensor_destroy(tw);
+    clconv_tensor_destroy(tb);
+    clconv_tensor_destroy(ty);
+    free(x);
+    free(w);
+    free(b);
+    free(y1);
+    free(y2);
+    free(zeros);
+  }
+  print_message("conv set_weights: %u configurations, identical to runs with explicit weights\n", n);
+}
+
 /* Integer data whose every partial sum is exact in fp32: the device must equal the reference bit for bit. */
 static void test_exact_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
@@ -172,8 +240,9 @@ static void test_random_sweep(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flip_1d),    cmocka_unit_test(test_flip_2d_3d),  cmocka_unit_test(test_padding_bias_relu),
-      cmocka_unit_test(test_hand_cases), cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_flip_1d),      cmocka_unit_test(test_flip_2d_3d),  cmocka_unit_test(test_padding_bias_relu),
+      cmocka_unit_test(test_hand_cases),   cmocka_unit_test(test_set_weights), cmocka_unit_test(test_exact_sweep),
+      cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
