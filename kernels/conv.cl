@@ -239,14 +239,17 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 }
 
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
- * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per packed value. */
+ * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per
+ * (block, tap, channel) writes its KT values; total = G * blocks * taps * C/G. */
 __kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,
                                const int cout_g, const int kvol, const int flip, const int total) {
   const int i = (int)get_global_id(0);
   if (i >= total) return;
-  const int t = i % KT, c = (i / KT) % cin_g, tap = (i / (KT * cin_g)) % kvol, gb = i / (KT * cin_g * kvol);
-  const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k = (gb % blocks) * KT + t;
+  const int c = i % cin_g, tap = (i / cin_g) % kvol, gb = i / (cin_g * kvol);
+  const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k0 = (gb % blocks) * KT;
   const int src_tap = flip ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
-  wpack[i] = k < cout_g ? wei[((g * cout_g + k) * cin_g + c) * kvol + src_tap] : 0.0f;
+  __global const float *w = wei + ((g * cout_g + k0) * cin_g + c) * kvol + src_tap;
+  __global float *out = wpack + i * KT;
+  for (int t = 0; t < KT; t++) out[t] = k0 + t < cout_g ? w[t * cin_g * kvol] : 0.0f;
 }
 #endif

@@ -334,12 +334,14 @@ static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem w
     return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(op->ctx, call, "clEnqueueCopyBuffer", err);
   }
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
-         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)op->wpack_count,
+         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)(op->wpack_count / (size_t)op->kt),
          flip = op->desc.mode == CLCONV_MODE_CONV;
   const clconv__arg args[] = {{sizeof(cl_mem), &weights}, {sizeof(cl_mem), &out}, {sizeof cin_g, &cin_g},
                               {sizeof cout_g, &cout_g},   {sizeof kvol, &kvol},   {sizeof flip, &flip},
                               {sizeof total, &total}};
-  return clconv__kernel_launch(op->ctx, call, &op->pack, args, sizeof args / sizeof args[0], 1, &op->wpack_count, NULL);
+  /* one work-item per (block, tap, channel): KT values each */
+  return clconv__kernel_launch(op->ctx, call, &op->pack, args, sizeof args / sizeof args[0], 1,
+                               &(size_t){(size_t)total}, NULL);
 }
 
 clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, clconv_tensor *bias) {
