@@ -154,21 +154,21 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 #pragma unroll
             for (int j = 0; j < WT; j++) acc[j] = fma((VT)(p[j * str.z]), wv, acc[j]);
           }
-        } else { /* an edge tile: read a valid address and scale by 0 where the tap falls in the padding */
+        } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
+                    tap falls in the padding */
           int off[WT];
-          float m[WT];
+          bool in[WT];
 #pragma unroll
           for (int j = 0; j < WT; j++) {
             const int i = iw + j * str.z;
-            const bool in = i >= 0 && i < isz.z;
-            off[j] = in ? i : 0;
-            m[j] = in ? 1.0f : 0.0f;
+            in[j] = i >= 0 && i < isz.z;
+            off[j] = in[j] ? i : 0;
           }
           __global const float *p = row;
           for (int c = 0; c < cin_g; c++, p += plane) {
             const VT wv = VLOAD(c, wt);
 #pragma unroll
-            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(p[off[j]] * m[j]), wv, acc[j]);
+            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(in[j] ? p[off[j]] : 0.0f), wv, acc[j]);
           }
         }
       }
@@ -211,13 +211,21 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       for (int kw = 0; kw < ksz.z; kw++) {
         const int iw = w0 + kw * dil.z;
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
-        const bool inside = iw >= 0 && iw + 15 < isz.z;
+        /* Lanes past either end of the row are selected away. The 16 loads themselves may run into the
+         * neighbouring rows, which is safe while they stay inside this image's channel slice [0, cin_g * plane):
+         * only the first row's left edge and the last row's right edge need the element-wise path. */
+        const int rowoff = (int)(row - x);
+        const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(isz.z));
+        const bool inside = iw >= 0 && iw + 15 < isz.z, loadable = rowoff + iw >= 0 && rowoff + iw + 15 < plane;
         for (int c = 0; c < cin_g; c++, wt += KT) {
           __global const float *p = row + c * plane;
           float16 v;
           if (inside) {
             v = vload16(0, p + iw);
-          } else { /* an edge tile: element by element, zeros in the padding */
+          } else if (loadable) {
+            v = select((float16)(0.0f), vload16(0, p + iw), lane_in);
+          } else {
             float e[16];
             for (int j = 0; j < 16; j++) e[j] = iw + j >= 0 && iw + j < isz.z ? p[iw + j] : 0.0f;
             v = vload16(0, e);

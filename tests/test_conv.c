@@ -138,6 +138,72 @@ static void test_hand_cases(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* Non-finite inputs: an inf or NaN must reach exactly the outputs whose windows read it, in every kernel variant
+ * (padding is selected, never multiplied: inf * 0 would be NaN). */
+static void test_non_finite_inputs(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x1AF;
+  sweep_rng r = {seed};
+  const float specials[3] = {INFINITY, -INFINITY, NAN};
+  uint32_t n = test_count(500) / 5, bad = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    clconv_conv_desc d;
+    sweep_conv_desc(&r, &d, 0, false);
+    uint32_t ss[5], ws[5], ds[5], nd = d.ndim + 2, k;
+    assert_int_equal(clconv_conv_shapes(&d, ss, ws, ds), CLCONV_OK);
+    k = ds[1];
+    size_t sc = 1, wc = 1, dc = 1;
+    for (uint32_t a = 0; a < nd; a++) {
+      sc *= ss[a];
+      wc *= ws[a];
+      dc *= ds[a];
+    }
+    float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *got = test_alloc(dc), *ref = test_alloc(dc),
+          *mag = test_alloc(dc);
+    sweep_fill(&r, x, sc, -1, 1);
+    sweep_fill(&r, w, wc, 0.25f, 1); /* no zero weight: inf * 0 = NaN would be right, but hides the sign */
+    sweep_fill(&r, b, k, -1, 1);
+    for (int s = 0; s < 3; s++) {
+      /* at a row's first or last element, where edge tiles read, or anywhere */
+      size_t at = sweep_int(&r, 0, (uint32_t)sc - 1), wdt = ss[nd - 1];
+      if (s == 0)
+        at -= at % wdt;
+      if (s == 1)
+        at += wdt - 1 - at % wdt;
+      x[at] = specials[sweep_int(&r, 0, 2)];
+    }
+    clconv_tensor *tx = upload(ctx, nd, ss, x), *tw = upload(ctx, nd, ws, w),
+                  *tb = d.has_bias ? upload(ctx, 1, &k, b) : NULL, *ty = upload(ctx, nd, ds, NULL);
+    assert_int_equal(clconv_conv_forward(ctx, &d, tx, tw, tb, ty), CLCONV_OK);
+    download(ty, got);
+    assert_int_equal(clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref, mag), CLCONV_OK);
+    clconv_tolerance tol;
+    clconv_compare_result res;
+    assert_int_equal(clconv_conv_tolerance(&d, &tol), CLCONV_OK);
+    assert_int_equal(clconv_compare(got, ref, mag, dc, &tol, &res), CLCONV_OK);
+    if (res.mismatches) {
+      char cfg[512];
+      sweep_conv_str(&d, cfg, sizeof cfg);
+      fprintf(stderr, "non-finite MISMATCH (CLCONV_TEST_SEED=%llu): %s: element %zu got %g ref %g\n",
+              (unsigned long long)test_seed(), cfg, res.first_mismatch, (double)got[res.first_mismatch],
+              (double)ref[res.first_mismatch]);
+      bad++;
+    }
+    clconv_tensor_destroy(tx);
+    clconv_tensor_destroy(tw);
+    clconv_tensor_destroy(tb);
+    clconv_tensor_destroy(ty);
+    free(x);
+    free(w);
+    free(b);
+    free(got);
+    free(ref);
+    free(mag);
+  }
+  print_message("conv non-finite inputs: %u configurations, %u failed\n", n, bad);
+  assert_int_equal(bad, 0);
+}
+
 /* clconv_conv_set_weights: runs with weights = NULL give the same bits as runs with the weights, even after the
  * caller's tensors are overwritten; every kernel variant, through random shapes. */
 static void test_set_weights(void **state) {
@@ -240,9 +306,9 @@ static void test_random_sweep(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flip_1d),      cmocka_unit_test(test_flip_2d_3d),  cmocka_unit_test(test_padding_bias_relu),
-      cmocka_unit_test(test_hand_cases),   cmocka_unit_test(test_set_weights), cmocka_unit_test(test_exact_sweep),
-      cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_flip_1d),     cmocka_unit_test(test_flip_2d_3d),   cmocka_unit_test(test_padding_bias_relu),
+      cmocka_unit_test(test_hand_cases),  cmocka_unit_test(test_set_weights),  cmocka_unit_test(test_non_finite_inputs),
+      cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
