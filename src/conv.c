@@ -194,11 +194,13 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
 /* Three kernels, all in kernels/conv.cl and all drawn by the tests' sweeps:
- *  - tiled: KT (4, 8, 16) output channels x 7 or 8 positions along W per work-item, where a group has >= 4
- *    output channels; weights packed (and mirrored for convolution) on the device at each run;
- *  - wide: 16 positions along W x 4 channels per work-item, for fewer channels per group with stride 1 along W
- *    (depthwise); same packing;
- *  - direct: one work-item per output, for everything else (few channels with a W stride). */
+ *  - wide: 16 positions along W x 4 or 8 channels per work-item, vectorised along W, for < 8 output channels
+ *    per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
+ *  - tiled: 4, 8 or 16 output channels x 7 or 8 positions along W per work-item, vectorised along channels, for
+ *    the rest with >= 4 channels per group;
+ *  - direct: one work-item per output, for everything else (few channels with a W stride).
+ * tiled and wide read weights packed (and mirrored for convolution) on the device: at every run, or once with
+ * clconv_conv_set_weights. */
 #define CLCONV__TILED_MIN_COUT_G 4
 
 struct clconv_conv {
@@ -258,9 +260,9 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
   op->kt = tile_width(cout_g);
-  op->wide = op->kt == 0 && g.stride[2] == 1;
+  op->wide = cout_g < 8 && g.stride[2] == 1;
   if (op->wide)
-    op->kt = 4;
+    op->kt = cout_g > 4 ? 8 : 4;
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
