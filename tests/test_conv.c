@@ -138,6 +138,23 @@ static void test_hand_cases(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* The tensor shapes of a descriptor and their element counts. */
+typedef struct conv_shapes {
+  uint32_t src[5], wei[5], dst[5], nd;
+  size_t src_count, wei_count, dst_count;
+} conv_shapes;
+
+static conv_shapes conv_shapes_of(const clconv_conv_desc *d) {
+  conv_shapes sh = {.nd = d->ndim + 2, .src_count = 1, .wei_count = 1, .dst_count = 1};
+  assert_int_equal(clconv_conv_shapes(d, sh.src, sh.wei, sh.dst), CLCONV_OK);
+  for (uint32_t a = 0; a < sh.nd; a++) {
+    sh.src_count *= sh.src[a];
+    sh.wei_count *= sh.wei[a];
+    sh.dst_count *= sh.dst[a];
+  }
+  return sh;
+}
+
 /* Non-finite inputs: an inf or NaN must reach exactly the outputs whose windows read it, in every kernel variant
  * (padding is selected, never multiplied: inf * 0 would be NaN). */
 static void test_non_finite_inputs(void **state) {
@@ -149,15 +166,9 @@ static void test_non_finite_inputs(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
-    uint32_t ss[5], ws[5], ds[5], nd = d.ndim + 2, k;
-    assert_int_equal(clconv_conv_shapes(&d, ss, ws, ds), CLCONV_OK);
-    k = ds[1];
-    size_t sc = 1, wc = 1, dc = 1;
-    for (uint32_t a = 0; a < nd; a++) {
-      sc *= ss[a];
-      wc *= ws[a];
-      dc *= ds[a];
-    }
+    conv_shapes sh = conv_shapes_of(&d);
+    uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
+    size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
     float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *got = test_alloc(dc), *ref = test_alloc(dc),
           *mag = test_alloc(dc);
     sweep_fill(&r, x, sc, -1, 1);
@@ -214,15 +225,9 @@ static void test_set_weights(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
-    uint32_t ss[5], ws[5], ds[5], nd = d.ndim + 2, k;
-    assert_int_equal(clconv_conv_shapes(&d, ss, ws, ds), CLCONV_OK);
-    k = ds[1];
-    size_t sc = 1, wc = 1, dc = 1;
-    for (uint32_t a = 0; a < nd; a++) {
-      sc *= ss[a];
-      wc *= ws[a];
-      dc *= ds[a];
-    }
+    conv_shapes sh = conv_shapes_of(&d);
+    uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
+    size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
     float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *y1 = test_alloc(dc), *y2 = test_alloc(dc),
           *zeros = test_alloc(wc > k ? wc : k);
     sweep_fill(&r, x, sc, -1, 1);
