@@ -167,6 +167,16 @@ CLCONV_API clconv_status clconv_act_parse(const char *text, clconv_activation *a
  * Convolution: the same with the kernel flipped in every spatial axis, w[k, c, kernel-1-t]. */
 typedef enum clconv_conv_mode { CLCONV_MODE_XCORR = 0, CLCONV_MODE_CONV = 1 } clconv_conv_mode;
 
+/* How a convolution is computed; every algorithm gives the same result within clconv_conv_tolerance.
+ * - direct: clconv's own kernels (kernels/conv.cl).
+ * - gemm: im2col into a workspace (kernels/conv.cl), then CLBlast SGEMM (strided-batched over groups), then bias and
+ *   activation in one pass. A 1x1 kernel with stride 1 and no padding multiplies the input directly.
+ * - auto: the faster one for this device and shape as measured by `clconv tune` (see clconv_tune_*), else direct,
+ *   which the bench suite measured ahead on every case of a CPU device (docs/PERFORMANCE.md). */
+typedef enum clconv_conv_algo { CLCONV_ALGO_AUTO = 0, CLCONV_ALGO_DIRECT = 1, CLCONV_ALGO_GEMM = 2 } clconv_conv_algo;
+#define CLCONV_ALGO_COUNT 3
+CLCONV_API const char *clconv_algo_name(clconv_conv_algo algo); /* "auto", "direct", "gemm"; NULL if out of range */
+
 typedef struct clconv_conv_desc {
   uint32_t ndim;                        /* spatial dims, 1..3; required */
   uint32_t batch;                       /* N; 0 = 1 */
@@ -179,6 +189,7 @@ typedef struct clconv_conv_desc {
   clconv_conv_mode mode;                /* 0 = cross-correlation */
   bool has_bias;                        /* bias is float[K] */
   clconv_activation activation;         /* fused after bias; zero = identity */
+  clconv_conv_algo algorithm;           /* 0 = auto */
 } clconv_conv_desc;
 
 /* Checks d (no device needed). ERR_INVALID_ARGUMENT naming the field, or ERR_SIZE_OVERFLOW. */
@@ -207,6 +218,15 @@ CLCONV_API clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, cl
  * calling again replaces them. Runs with explicit weights do not touch the set ones. */
 CLCONV_API clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, clconv_tensor *bias);
 CLCONV_API void clconv_conv_destroy(clconv_conv *op);
+/* The algorithm op runs: the descriptor's, or auto's choice. */
+CLCONV_API clconv_conv_algo clconv_conv_algorithm(const clconv_conv *op);
+/* Device workspace of the gemm algorithm, in bytes: *min_bytes for one image (the least a run can chunk down to),
+ * *full_bytes for the whole batch in one pass. Both 0 for direct and for a 1x1 gemm that needs none. */
+CLCONV_API clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_t *min_bytes, size_t *full_bytes);
+/* Runs use mem (of op's OpenCL context, at least min_bytes, retained until replaced or op is destroyed) as the
+ * workspace instead of the context's own, chunking the batch to what bytes holds. mem = NULL goes back to the
+ * context's workspace, which grows on demand up to the device's max allocation and is shared by the ops of ctx. */
+CLCONV_API clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t bytes);
 /* One-shot: create, run, destroy (programs stay cached in ctx). */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);

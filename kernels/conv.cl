@@ -104,6 +104,36 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
   dst[gid] = clconv_activate(acc, alpha, beta);
 }
 
+/* The gemm algorithm's column matrix, for images n0.. of a chunk: col[b][c][tap][p] = the input value tap t of
+ * channel c meets at output position p (0 in the padding), taps mirrored for convolution, so that for each group
+ * weights [K/G][C/G * taps] x col [C/G * taps][P] = dst [K/G][P]. Range: (P, C * taps, images in the chunk). */
+__kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int cin,
+                            const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
+                            const int4 dil, const int4 pad) {
+  const int p = (int)get_global_id(0), r = (int)get_global_id(1), b = (int)get_global_id(2);
+  const int npos = osz.x * osz.y * osz.z, kvol = ksz.x * ksz.y * ksz.z;
+  if (p >= npos || r >= cin * kvol) return;
+  const int4 o = clconv_unflatten(p, osz), t = clconv_unflatten(r, ksz); /* t.w is the channel */
+  const int id = o.x * str.x - pad.x + TAP(t.x, ksz.x) * dil.x, ih = o.y * str.y - pad.y + TAP(t.y, ksz.y) * dil.y,
+            iw = o.z * str.z - pad.z + TAP(t.z, ksz.z) * dil.z;
+  const bool inside = id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
+  const int plane = isz.x * isz.y * isz.z;
+  col[(b * cin * kvol + r) * npos + p] =
+      inside ? src[((n0 + b) * cin + t.w) * plane + (id * isz.y + ih) * isz.z + iw] : 0.0f;
+}
+
+/* The gemm algorithm's epilogue: dst[to + i] = f(out[from + i] + bias) for a chunk of whole images (N K P), from
+ * the GEMM's output staged in the workspace; bias is NULL without. */
+__kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *restrict dst,
+                                   __global const float *restrict bias, const int from, const int to,
+                                   const int cout, const int npos, const float alpha, const float beta,
+                                   const int total) {
+  const int i = (int)get_global_id(0);
+  if (i >= total) return;
+  const float v = ws[from + i];
+  dst[to + i] = clconv_activate(bias ? v + bias[i / npos % cout] : v, alpha, beta);
+}
+
 #ifdef KT
 /* Register-tiled variant: each work-item computes KT output channels (one floatKT vector: KT = 4, 8 or 16) at WT
  * consecutive output positions along W, in WT vector accumulators; each packed weight vector feeds WT FMAs and

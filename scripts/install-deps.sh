@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh --test   all of the above and the test tools: cmocka, NumPy (CLI round trips),
 #                                    clang + libFuzzer
 set -euo pipefail
-pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd)
+pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev)
 case "${1:-}" in
 --bench) pkgs+=(libdnnl-dev gnuplot-nox) ;;
 --test) pkgs+=(libdnnl-dev gnuplot-nox libcmocka-dev python3-numpy clang libclang-rt-14-dev) ;;

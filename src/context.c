@@ -303,6 +303,8 @@ void clconv_context_destroy(clconv_context *ctx) {
   if (!ctx)
     return;
   clconv__program_cache_clear(ctx);
+  if (ctx->workspace)
+    clReleaseMemObject(ctx->workspace);
   /* Release calls are not routed through the fault layer: cleanup must not fail halfway. */
   if (ctx->queue)
     clReleaseCommandQueue(ctx->queue);

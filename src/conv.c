@@ -41,6 +41,8 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                 "%s: groups = %u must divide in_channels = %u and out_channels = %u", call, g->groups, g->c, g->k);
   CLCONV__CHECK(ctx, d->mode == CLCONV_MODE_XCORR || d->mode == CLCONV_MODE_CONV, CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: mode = %d, must be 0 (cross-correlation) or 1 (convolution)", call, (int)d->mode);
+  CLCONV__CHECK(ctx, (unsigned)d->algorithm < CLCONV_ALGO_COUNT, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: algorithm = %d, must be 0 (auto), 1 (direct) or 2 (gemm)", call, (int)d->algorithm);
   clconv_activation eff;
   CLCONV__TRY(clconv__act_check(ctx, call, &d->activation, &eff));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "in_size", d->in_size, d->ndim));
@@ -208,7 +210,9 @@ struct clconv_conv {
   clconv_conv_desc desc;
   clconv__conv_geom g;
   clconv_activation act;
-  clconv__kernel kernel;
+  clconv_conv_algo algo; /* direct or gemm */
+  clconv__gemm gemm;     /* gemm only */
+  clconv__kernel kernel; /* direct only */
   /* tiled variant only */
   clconv__kernel pack;
   int kt;       /* output channels per work-item, 0 for direct */
@@ -258,9 +262,11 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   op->desc = *desc;
   op->g = g;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
+  op->algo = desc->algorithm == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
+  bool gemm = op->algo == CLCONV_ALGO_GEMM;
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
-  op->kt = tile_width(cout_g);
-  op->wide = cout_g < 8 && g.stride[2] == 1;
+  op->kt = gemm ? 0 : tile_width(cout_g);
+  op->wide = !gemm && cout_g < 8 && g.stride[2] == 1;
   if (op->wide)
     op->kt = cout_g > 4 ? 8 : 4;
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
@@ -279,11 +285,12 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
-  clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                          op->wide ? "clconv_conv_wide"
-                                          : op->kt ? "clconv_conv_tiled"
-                                                   : "clconv_conv_direct",
-                                          &op->kernel);
+  clconv_status s = gemm ? clconv__gemm_create(ctx, &g, options, &op->gemm)
+                         : clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
+                                                 op->wide ? "clconv_conv_wide"
+                                                 : op->kt ? "clconv_conv_tiled"
+                                                          : "clconv_conv_direct",
+                                                 &op->kernel);
   if (s == CLCONV_OK && op->kt)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_pack", &op->pack);
   if (s == CLCONV_OK && op->kt) {
@@ -306,6 +313,7 @@ void clconv_conv_destroy(clconv_conv *op) {
     return;
   clconv__kernel_release(&op->kernel);
   clconv__kernel_release(&op->pack);
+  clconv__gemm_release(&op->gemm);
   if (op->wpack)
     clReleaseMemObject(op->wpack);
   if (op->wset)
@@ -394,6 +402,8 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
          bmem = preset ? op->bset
                 : bias ? bias->mem
                        : NULL;
+  if (op->algo == CLCONV_ALGO_GEMM)
+    return clconv__gemm_run(ctx, &op->gemm, g, &op->act, src->mem, wmem, bmem, dst->mem);
   if (!preset && op->kt)
     CLCONV__TRY(prepare_weights(op, "conv_run", weights->mem, op->wpack));
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
@@ -428,6 +438,54 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   size_t local[3];
   clconv__row_local(range[0], range[1], local);
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
+}
+
+clconv_conv_algo clconv_conv_algorithm(const clconv_conv *op) { return op ? op->algo : CLCONV_ALGO_AUTO; }
+
+const char *clconv_algo_name(clconv_conv_algo algo) {
+  static const char *const names[CLCONV_ALGO_COUNT] = {"auto", "direct", "gemm"};
+  return (unsigned)algo < CLCONV_ALGO_COUNT ? names[algo] : NULL;
+}
+
+clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_t *min_bytes, size_t *full_bytes) {
+  CLCONV__CHECK(NULL, op && min_bytes && full_bytes, CLCONV_ERR_INVALID_ARGUMENT,
+                "conv_workspace_size: op, min_bytes or full_bytes is NULL");
+  *min_bytes = *full_bytes = 0;
+  if (op->algo == CLCONV_ALGO_GEMM)
+    clconv__gemm_workspace(&op->gemm, &op->g, min_bytes, full_bytes);
+  return CLCONV_OK;
+}
+
+clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t bytes) {
+  CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_set_workspace: op is NULL");
+  clconv_context *ctx = op->ctx;
+  CLCONV__CHECK(ctx, op->algo == CLCONV_ALGO_GEMM, CLCONV_ERR_INVALID_ARGUMENT,
+                "conv_set_workspace: the op runs the %s algorithm, which needs no workspace",
+                clconv_algo_name(op->algo));
+  if (mem) {
+    size_t min_bytes, full_bytes, size = 0;
+    cl_context owner = NULL;
+    clconv__gemm_workspace(&op->gemm, &op->g, &min_bytes, &full_bytes);
+    CLCONV__CHECK(ctx, bytes >= min_bytes, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_set_workspace: bytes = %zu, must be at least %zu (one image)", bytes, min_bytes);
+    cl_int err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL));
+    if (err == CL_SUCCESS)
+      err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, "conv_set_workspace", "clGetMemObjectInfo", err);
+    CLCONV__CHECK(ctx, owner == ctx->cl, CLCONV_ERR_WRONG_CONTEXT,
+                  "conv_set_workspace: mem belongs to another OpenCL context");
+    CLCONV__CHECK(ctx, size >= bytes, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_set_workspace: bytes = %zu exceeds the buffer's %zu", bytes, size);
+    err = CLCONV__CL(clRetainMemObject(mem));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, "conv_set_workspace", "clRetainMemObject", err);
+  }
+  if (op->gemm.user_ws)
+    clReleaseMemObject(op->gemm.user_ws);
+  op->gemm.user_ws = mem;
+  op->gemm.user_ws_bytes = mem ? bytes : 0;
+  return CLCONV_OK;
 }
 
 clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,

@@ -97,6 +97,8 @@ struct clconv_context {
   cl_ulong max_alloc_bytes;
   char *build_options; /* user's extra options, may be NULL */
   clconv__program *programs;
+  cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
+  size_t workspace_bytes;
   clconv__errbuf err;
 };
 
@@ -198,6 +200,23 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
 
 clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
                                 clconv_activation *eff);
+
+/* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
+typedef struct clconv__gemm {
+  clconv__kernel im2col, epilogue;
+  size_t col_per_image; /* column-matrix floats per image; 0 when the input is the column matrix (1x1) */
+  size_t out_per_image; /* output floats per image, staged in the workspace before the epilogue writes dst */
+  cl_mem user_ws;       /* clconv_conv_set_workspace's buffer, or NULL for the context's */
+  size_t user_ws_bytes;
+} clconv__gemm;
+/* options: the direct kernel's (NDIM, FLIP, ACT), whose program holds im2col and the epilogue. */
+clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
+                                  clconv__gemm *out);
+void clconv__gemm_release(clconv__gemm *gm);
+/* Bytes of workspace for one image and for the whole batch. */
+void clconv__gemm_workspace(const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes, size_t *full_bytes);
+clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
+                               const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst);
 /* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */
 #define CLCONV__ACT_OPTION_FMT "-DACT=%d"
 double clconv__act_apply(const clconv_activation *eff, double x);

@@ -1,4 +1,5 @@
-/* Convolution and cross-correlation on the device against the CPU reference. */
+/* Convolution and cross-correlation on the device against the CPU reference. Every test runs the algorithm named
+ * by the first argument ("direct", the default, or "gemm"): ctest runs the program once per algorithm. */
 #include "common.h"
 
 #include <math.h>
@@ -6,8 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static clconv_conv_algo algo = CLCONV_ALGO_DIRECT;
+
+/* d with the algorithm under test. */
+static clconv_conv_desc with_algo(clconv_conv_desc d) {
+  d.algorithm = algo;
+  return d;
+}
+
 /* Runs d on the device with the given host data and returns the output (caller frees). */
-static float *run_conv(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w, const float *b) {
+static float *run_conv(clconv_context *ctx, const clconv_conv_desc *d_in, const float *x, const float *w,
+                       const float *b) {
+  clconv_conv_desc dd = with_algo(*d_in), *d = &dd;
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
   assert_int_equal(clconv_conv_shapes(d, ss, ws, ds), CLCONV_OK);
   clconv_tensor *tx = upload(ctx, n, ss, x), *tw = upload(ctx, n, ws, w), *tb = b ? upload(ctx, 1, &ds[1], b) : NULL,
@@ -129,8 +140,9 @@ static void test_hand_cases(void **state) {
     /* exact integer sums only where the activation adds no rounding of its own */
     clconv_act_kind k = cases[i].d.activation.kind;
     bool exact_ok = k == CLCONV_ACT_IDENTITY || k == CLCONV_ACT_RELU;
-    int b = (sweep_check_conv(ctx, &cases[i].d, &r, false, true, stderr, test_replay(seed)) != 0) +
-            (exact_ok && sweep_check_conv(ctx, &cases[i].d, &r, true, false, stderr, test_replay(seed)) != 0);
+    clconv_conv_desc d = with_algo(cases[i].d);
+    int b = (sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0) +
+            (exact_ok && sweep_check_conv(ctx, &d, &r, true, false, stderr, test_replay(seed)) != 0);
     if (b)
       fprintf(stderr, "  hand case \"%s\" failed\n", cases[i].name);
     bad += b;
@@ -166,6 +178,7 @@ static void test_non_finite_inputs(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
+    d.algorithm = algo;
     conv_shapes sh = conv_shapes_of(&d);
     uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
     size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
@@ -225,6 +238,7 @@ static void test_set_weights(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
+    d.algorithm = algo;
     conv_shapes sh = conv_shapes_of(&d);
     uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
     size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
@@ -286,6 +300,7 @@ static void test_exact_sweep(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, true);
+    d.algorithm = algo;
     bad += sweep_check_conv(ctx, &d, &r, true, false, stderr, test_replay(seed)) != 0;
   }
   print_message("conv exact sweep: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);
@@ -301,6 +316,7 @@ static void test_random_sweep(void **state) {
   for (uint32_t i = 0; i < n; i++) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
+    d.algorithm = algo;
     per_ndim[d.ndim]++;
     bad += sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0;
   }
@@ -309,7 +325,14 @@ static void test_random_sweep(void **state) {
   assert_int_equal(bad, 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "gemm") == 0)
+    algo = CLCONV_ALGO_GEMM;
+  else if (argc > 1 && strcmp(argv[1], "direct") != 0) {
+    fprintf(stderr, "usage: %s [direct | gemm]\n", argv[0]);
+    return 2;
+  }
+  print_message("algorithm: %s\n", clconv_algo_name(algo));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flip_1d),     cmocka_unit_test(test_flip_2d_3d),   cmocka_unit_test(test_padding_bias_relu),
       cmocka_unit_test(test_hand_cases),  cmocka_unit_test(test_set_weights),  cmocka_unit_test(test_non_finite_inputs),
