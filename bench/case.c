@@ -64,21 +64,23 @@ enum {
   F_POOL_PAD,
   F_COUNT_PAD,
   F_CEIL,
+  F_ALGO,
   F_COUNT
 };
 
-static const char *const keys[F_COUNT] = {"name",   "n",    "c",      "k",           "groups",    "in",        "kernel",
-                                          "stride", "dil",  "pad",    "pad_before",  "pad_after", "mode",      "bias",
-                                          "act",    "pool", "window", "pool_stride", "pool_pad",  "count_pad", "ceil"};
+static const char *const keys[F_COUNT] = {"name",     "n",         "c",    "k",    "groups",     "in",
+                                          "kernel",   "stride",    "dil",  "pad",  "pad_before", "pad_after",
+                                          "mode",     "bias",      "act",  "pool", "window",     "pool_stride",
+                                          "pool_pad", "count_pad", "ceil", "algo"};
 
 /* Which fields each op takes (bit i = field i). */
 #define B(f) (1u << (f))
 static const unsigned allowed[4] = {
     [BENCH_CONV] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) | B(F_DIL) |
-                   B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT),
+                   B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) | B(F_ALGO),
     [BENCH_LAYER] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) |
                     B(F_DIL) | B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) |
-                    B(F_POOL) | B(F_WINDOW) | B(F_POOL_STRIDE) | B(F_POOL_PAD) | B(F_COUNT_PAD) | B(F_CEIL),
+                    B(F_POOL) | B(F_WINDOW) | B(F_POOL_STRIDE) | B(F_POOL_PAD) | B(F_COUNT_PAD) | B(F_CEIL) | B(F_ALGO),
     [BENCH_POOL] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_POOL) | B(F_WINDOW) | B(F_STRIDE) | B(F_PAD) |
                    B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_COUNT_PAD) | B(F_CEIL),
     [BENCH_ACT] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_ACT),
@@ -293,6 +295,15 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
       return fail(err, cap, "mode=%s: xcorr or conv", f[F_MODE].value);
     d->mode = strcmp(f[F_MODE].value, "conv") ? CLCONV_MODE_XCORR : CLCONV_MODE_CONV;
   }
+  if (f[F_ALGO].seen) {
+    int a = -1;
+    for (int i = 0; i < CLCONV_ALGO_COUNT; i++)
+      if (!strcmp(f[F_ALGO].value, clconv_algo_name((clconv_conv_algo)i)))
+        a = i;
+    if (a < 0)
+      return fail(err, cap, "algo=%s: auto, direct or gemm", f[F_ALGO].value);
+    d->algorithm = (clconv_conv_algo)a;
+  }
   clconv_status s = op == BENCH_LAYER ? clconv_layer_validate(&c.layer) : clconv_conv_validate(d);
   if (s != CLCONV_OK)
     return fail(err, cap, "%s", clconv_last_error(NULL));
@@ -364,6 +375,8 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap) {
     put_axes(&o, ",pad_after=", d->pad_after, d->ndim, "x");
     put(&o, ",mode=%s,bias=%d", d->mode == CLCONV_MODE_CONV ? "conv" : "xcorr", d->has_bias);
     put_act(&o, ",act=", &d->activation);
+    if (d->algorithm)
+      put(&o, ",algo=%s", clconv_algo_name(d->algorithm));
   }
   if (c->op == BENCH_CONV)
     return;
@@ -414,6 +427,8 @@ void bench_case_cli(const bench_case *c, char *buf, size_t cap) {
     put(&o, " --groups %u --mode %s", axis_or(d->groups, 1), d->mode == CLCONV_MODE_CONV ? "conv" : "xcorr");
     if (d->activation.kind)
       put_act(&o, " --activation ", &d->activation);
+    if (d->algorithm)
+      put(&o, " --algorithm %s", clconv_algo_name(d->algorithm));
     if (c->op == BENCH_LAYER) {
       put(&o, " --pool %s", p->kind == CLCONV_POOL_AVG ? "avg" : "max");
       put_axes(&o, " --window ", p->window, d->ndim, ",");

@@ -23,6 +23,7 @@ typedef struct bench_case {
  *   in=     spatial input size, outermost first: 16000 | 56x56 | 8x56x56  (sets the number of spatial dims)
  *   kernel= stride= dil= pad= pad_before= pad_after=   conv per-axis: one value for every axis or AxB[xC]
  *   mode=xcorr|conv  bias=0|1  act=NAME[:ALPHA]  (conv/layer; act= also names an act case's function)
+ *   algo=auto|direct|gemm  (conv/layer; default auto; clconv-bench runs a conv case without it once per algorithm)
  *   pool=max|avg window= pool_stride= pool_pad= count_pad=0|1 ceil=0|1   (layer; for pool: kind= window= stride=
  *   pad= pad_before= pad_after= count_pad= ceil=)
  * Required: in=, and c= (k= and kernel= for conv/layer, window= for pool, act= for act). Defaults: n=1, groups=1,

@@ -45,7 +45,9 @@ static size_t prod(const uint32_t *v, uint32_t n) {
 typedef struct result {
   bench_case c;
   char descriptor[512], cli[640];
-  const char *algorithm;
+  const char *algorithm; /* conv and layer: as asked (auto, direct or gemm); pool and act: direct */
+  const char *chosen;    /* what the op ran: auto's choice */
+  size_t first;          /* index of the case's first row: a conv case without algo= has one row per algorithm */
   bool fastest;
   double median_s, min_s, spread, kernel_s, cold_s;
   int reps;
@@ -135,7 +137,8 @@ typedef struct options {
 } options;
 
 /* Runs one case; returns 0, or an exit code for a device error (reported). */
-static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const bench_peak *peak, result *res) {
+static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t seed, const bench_peak *peak,
+                    result *res) {
   const bench_case *c = &res->c;
   uint32_t xs[5], ws[5] = {0}, ys[5], nd, k = 0;
   clconv_status s;
@@ -193,6 +196,8 @@ static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const 
   double t0 = bench_now_s(), wall, device;
   if (s == CLCONV_OK)
     s = create_op(&r);
+  if (s == CLCONV_OK && r.conv)
+    res->chosen = clconv_algo_name(clconv_conv_algorithm(r.conv));
   if (s == CLCONV_OK)
     s = timed_call(&r, &wall, &device);
   res->cold_s = bench_now_s() - t0;
@@ -239,7 +244,7 @@ static int run_case(clconv_context *ctx, const options *o, uint64_t seed, const 
   res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
 
 #ifdef CLCONV_BENCH_ONEDNN
-  if (o->peer && bench_peer_onednn(c, x, has_w ? w : NULL, has_b ? b : NULL, o->min_time, o->min_reps, &res->peer)) {
+  if (peer && bench_peer_onednn(c, x, has_w ? w : NULL, has_b ? b : NULL, o->min_time, o->min_reps, &res->peer)) {
     rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
     goto done;
   }
@@ -349,8 +354,8 @@ static int write_json(const char *path, const clconv_device_info *info, const be
     const result *r = &res[i];
     fprintf(f, "    {\"case\": ");
     json_str(f, r->c.name);
-    fprintf(f, ", \"algorithm\": \"%s\", \"fastest\": %s, \"descriptor\": ", r->algorithm,
-            r->fastest ? "true" : "false");
+    fprintf(f, ", \"algorithm\": \"%s\", \"chosen\": \"%s\", \"fastest\": %s, \"descriptor\": ", r->algorithm,
+            r->chosen, r->fastest ? "true" : "false");
     json_str(f, r->descriptor);
     fprintf(f,
             ", \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, \"device_ms\": %.6g, \"cold_ms\": %.6g, "
@@ -370,18 +375,20 @@ static int write_csv(const char *path, const clconv_device_info *info, const ben
   FILE *f = fopen(path, "w");
   if (!f)
     return error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
-  fprintf(f, "case,algorithm,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,rate_unit,"
-             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
-             "peak_copy_gbps,descriptor\n");
+  fprintf(f,
+          "case,algorithm,chosen,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,rate_unit,"
+          "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
+          "peak_copy_gbps,descriptor\n");
   for (size_t i = 0; i < n; i++) {
     const result *r = &res[i];
-    fprintf(f,
-            "%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
-            "\"%s\"\n",
-            r->c.name, r->algorithm, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
-            r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
-            r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, r->peer.best_s * 1e3,
-            r->peer.nchw_s * 1e3, info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
+    fprintf(
+        f,
+        "%s,%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
+        "\"%s\"\n",
+        r->c.name, r->algorithm, r->chosen, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
+        r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
+        r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3,
+        info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
   }
   return fclose(f) == 0 ? 0 : error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
 }
@@ -472,14 +479,27 @@ static void usage(FILE *f) {
 
 #define MAX_CASES 256
 
+/* Adds the case's rows: a conv case without algo= once per algorithm (direct, gemm, then auto). */
 static int add_case(result *res, size_t *n, const char *text, const char *where) {
   char err[256];
-  if (*n == MAX_CASES)
-    return error(EXIT_USAGE, "more than %d cases", MAX_CASES);
-  memset(&res[*n], 0, sizeof res[*n]);
-  if (bench_case_parse(text, &res[*n].c, err, sizeof err))
+  bench_case c;
+  if (bench_case_parse(text, &c, err, sizeof err))
     return error(EXIT_USAGE, "%s: %s", where, err);
-  (*n)++;
+  static const clconv_conv_algo every[] = {CLCONV_ALGO_DIRECT, CLCONV_ALGO_GEMM, CLCONV_ALGO_AUTO};
+  bool all = c.op == BENCH_CONV && c.layer.conv.algorithm == CLCONV_ALGO_AUTO;
+  size_t rows = all ? 3 : 1, first = *n;
+  if (*n + rows > MAX_CASES)
+    return error(EXIT_USAGE, "more than %d cases (a conv case counts once per algorithm)", MAX_CASES);
+  for (size_t i = 0; i < rows; i++) {
+    result *r = &res[(*n)++];
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->first = first;
+    if (all)
+      r->c.layer.conv.algorithm = every[i];
+    bool conv = c.op == BENCH_CONV || c.op == BENCH_LAYER;
+    r->algorithm = r->chosen = conv ? clconv_algo_name(r->c.layer.conv.algorithm) : "direct";
+  }
   return 0;
 }
 
@@ -607,15 +627,15 @@ int main(int argc, char **argv) {
 #else
   const char *peer_line = "none (built without oneDNN)";
 #endif
-  printf("algorithms: direct; peers: %s\n\n", peer_line);
-  printf("%-16s %-7s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "median_ms", "device_ms",
+  printf("algorithms: direct, gemm (im2col + CLBlast SGEMM), auto (its choice after the colon); peers: %s\n\n",
+         peer_line);
+  printf("%-16s %-11s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "median_ms", "device_ms",
          "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
          o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
   bool tty = isatty(fileno(stderr));
   int failed = 0;
   for (size_t i = 0; i < n; i++) {
     result *r = &res[i];
-    r->algorithm = "direct";
     bench_case_format(&r->c, r->descriptor, sizeof r->descriptor);
     bench_case_cli(&r->c, r->cli, sizeof r->cli);
     if (tty) { /* a progress bar on a terminal, one line per case otherwise */
@@ -627,11 +647,19 @@ int main(int argc, char **argv) {
       fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + 1, n, r->c.name);
     }
     double t0 = bench_now_s();
-    if ((rc = run_case(ctx, &o, o.seed + i, &peak, r)))
+    /* every row of a case gets the same data (seed) and one peer run */
+    if ((rc = run_case(ctx, &o, o.peer && r->first == i, o.seed + r->first, &peak, r)))
       break;
+    r->peer = res[r->first].peer;
     if (!tty)
-      fprintf(stderr, "clconv-bench: [%zu/%zu] %s: %.1f s\n", i + 1, n, r->c.name, bench_now_s() - t0);
-    r->fastest = true; /* one algorithm so far: the fastest of itself */
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s): %.1f s\n", i + 1, n, r->c.name, r->chosen, bench_now_s() - t0);
+  }
+  for (size_t i = 0; i < n && !rc; i++) { /* the fastest row of each case */
+    size_t best = i;
+    for (size_t j = res[i].first; j < n && res[j].first == res[i].first; j++)
+      if (res[j].median_s < res[best].median_s)
+        best = j;
+    res[i].fastest = best == i;
   }
   if (tty)
     fprintf(stderr, "\r%60s\r", "");
@@ -654,7 +682,10 @@ int main(int argc, char **argv) {
     if (o.peer)
       snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
                r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
-    printf("%-16s %-7s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, r->algorithm,
+    char algo[24];
+    snprintf(algo, sizeof algo, "%s%s%s", r->algorithm, strcmp(r->algorithm, r->chosen) ? ":" : "",
+             strcmp(r->algorithm, r->chosen) ? r->chosen : "");
+    printf("%-16s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, algo,
            r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate,
            r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, peer, check);
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);

@@ -27,6 +27,7 @@ expect() { # expect CODE TEXT command...
 expect 0 "conv:name=lenet_c1" "$bench" --list
 expect 0 "--compare OLD.json" "$bench" --help
 expect 2 "--case: unknown field \"colour\"" "$bench" --case conv:c=1,k=1,in=8,kernel=3,colour=red
+expect 2 "algo=fast: auto, direct or gemm" "$bench" --case conv:c=1,k=1,in=8,kernel=3,algo=fast
 expect 2 "--min-reps \"0\"" "$bench" --min-reps 0
 expect 2 "unknown option \"--fast\"" "$bench" --fast 1
 printf 'pool:name=p,c=2,in=9,pool=max,window=2\nbogus\n' >bad.suite
@@ -44,31 +45,39 @@ expect 0 "tiny_layer" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --js
 expect 0 "vs_old" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --compare run.json --json run2.json
 check python3 -c '
 import json, csv
+names = ["tiny_conv"] * 3 + ["tiny_layer", "tiny_pool", "tiny_act"]
 for name in ("run.json", "run2.json"):
     r = json.load(open(name))
     assert r["tool"] == "clconv-bench" and r["device"]["name"], r
     assert r["peak"]["fma_gflops"] > 0 and r["peak"]["copy_gbps"] > 0, r["peak"]
     cases = r["cases"]
-    assert [c["case"] for c in cases] == ["tiny_conv", "tiny_layer", "tiny_pool", "tiny_act"], cases
+    assert [c["case"] for c in cases] == names, cases
+    # a conv case without algo= runs once per algorithm; auto reports its choice
+    assert [c["algorithm"] for c in cases[:3]] == ["direct", "gemm", "auto"], cases
+    assert [c["chosen"] for c in cases[:2]] == ["direct", "gemm"] and cases[2]["chosen"] in ("direct", "gemm"), cases
+    assert "algo=gemm" in cases[1]["descriptor"] and "algo=" not in cases[3]["descriptor"], cases
+    assert sum(c["fastest"] for c in cases[:3]) == 1 and all(c["fastest"] for c in cases[3:]), cases
     for c in cases:
-        assert c["status"] == "ok" and c["mismatches"] == 0 and c["algorithm"] == "direct" and c["fastest"], c
+        assert c["status"] == "ok" and c["mismatches"] == 0, c
         assert c["median_ms"] > 0 and c["reps"] >= 2 and 0 < c["peak_fraction"], c
     assert cases[0]["flop"] == 2 * 2 * 4 * 6 * 5 * 3 * 9, cases[0]["flop"]
-    assert cases[3]["bytes"] == 2 * 4 * 200 and cases[3]["gbps"] > 0, cases[3]
+    assert cases[5]["bytes"] == 2 * 4 * 200 and cases[5]["gbps"] > 0, cases[5]
 rows = list(csv.DictReader(open("run.csv")))
-assert [r["case"] for r in rows] == ["tiny_conv", "tiny_layer", "tiny_pool", "tiny_act"], rows
-assert rows[0]["rate_unit"] == "GFLOP/s" and rows[2]["rate_unit"] == "GB/s", rows
+assert [r["case"] for r in rows] == names, rows
+assert rows[0]["rate_unit"] == "GFLOP/s" and rows[4]["rate_unit"] == "GB/s" and rows[1]["chosen"] == "gemm", rows
 '
 # no --case: the whole built-in suite runs
 expect 0 "relu" "$bench" --min-time 0 --min-reps 1 --no-validate --json all.json
 check python3 -c '
 import json
 cases = json.load(open("all.json"))["cases"]
-assert len(cases) == 15 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
+# 15 cases, the 11 conv ones once per algorithm
+assert len(cases) == 15 + 2 * 11 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
 '
 # every case prints the command that reruns it alone, and that command works
-repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3 --min-time 0 --min-reps 1 2>/dev/null | sed -n "s/^    repro: //p")
-check grep -q "^clconv-bench --case 'conv:name=r,n=1,c=2,k=2" <<<"$repro"
+repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3,algo=gemm --min-time 0 --min-reps 1 2>/dev/null |
+  sed -n "s/^    repro: //p")
+check grep -q "^clconv-bench --case 'conv:name=r,n=1,c=2,k=2.*,algo=gemm'$" <<<"$repro"
 expect 0 "ok" bash -c "${repro/clconv-bench/$bench} --min-time 0 --min-reps 1"
 # the oneDNN peer, when built with it: both figures present (no ratio is asserted)
 if "$bench" --peer onednn --list >/dev/null 2>&1; then # exit 0 only when built with oneDNN

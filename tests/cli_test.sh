@@ -95,6 +95,8 @@ if [ -n "$PY" ]; then
   expect 0 "" -- "$clconv" conv --input x.npy --weights w.npy --output y_same.npy --pad same --cpu
   expect 0 "passed" -- "$clconv" conv --input x1d.npy --weights w1d.npy --output y1d.npy --stride 3 --check
   expect 0 "passed" -- "$clconv" conv --input x3d.npy --weights w3d.npy --output y3d.npy --groups 2 --pad 1 --check
+  expect 0 "passed" -- "$clconv" conv --input x3d.npy --weights w3d.npy --output y3g.npy --groups 2 --pad 1 \
+    --algorithm gemm --mode conv --check
   expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --bias b.npy --output layer.npy \
     --activation relu --pool max --window 2 --check
   expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --output layer_avg.npy --activation tanh \
@@ -162,6 +164,7 @@ EOF
   expect 2 "--input is required" -- "$clconv" conv --weights w.npy --output o.npy
   expect 2 "need --pool" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --window 2
   expect 2 "--mode \"flip\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --mode flip
+  expect 2 "--algorithm \"fft\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --algorithm fft
   expect 2 "unknown activation \"swish\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --activation swish
   expect 2 "--cpu and --check" -- "$clconv" act --kind relu --input x.npy --output o.npy --cpu --check
   expect 2 "--kind \"mean\"" -- "$clconv" pool --kind mean --input x.npy --output o.npy --window 2

@@ -82,6 +82,13 @@ static void test_fields(void **state) {
   assert_non_null(strstr(cli, "clconv conv --input X.npy --weights W.npy --bias B.npy --output Y.npy --stride 2,1"));
   assert_non_null(strstr(cli, "--dilation 1,2 --pad-before 1,0 --pad-after 0,2 --groups 2 --mode conv"));
   assert_non_null(strstr(cli, "--activation clip:-1,2 --check"));
+  /* algo= round-trips and reaches the CLI line */
+  assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3,algo=gemm", &c, err, sizeof err), 0);
+  assert_int_equal(c.layer.conv.algorithm, CLCONV_ALGO_GEMM);
+  bench_case_format(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, ",algo=gemm"));
+  bench_case_cli(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, " --algorithm gemm"));
   /* pool cases use stride= and pad=; layer cases pool_stride= and pool_pad= */
   assert_int_equal(
       bench_case_parse("pool:c=3,in=10,pool=avg,window=3,stride=2,pad=1,count_pad=1,ceil=1", &c, err, sizeof err), 0);
@@ -122,6 +129,8 @@ static void test_bad_descriptors(void **state) {
       {"conv:c=1,k=1,in=8,kernel=3,pad=1,pad_before=1", "pad= excludes"},
       {"conv:c=1,k=1,in=8,kernel=3,bias=yes", "bias=yes: expected 0 or 1"},
       {"conv:c=1,k=1,in=8,kernel=3,mode=flip", "mode=flip"},
+      {"conv:c=1,k=1,in=8,kernel=3,algo=fft", "algo=fft: auto, direct or gemm"},
+      {"pool:c=1,in=8,pool=max,window=2,algo=gemm", "pool cases take no field algo"},
       {"conv:c=1,k=1,in=8,kernel=3,act=swish", "act=swish"},
       {"conv:c=1,k=1,in=8,kernel=30", "exceeds padded input"},
       {"conv:c=3,k=4,groups=2,in=8,kernel=3", "groups = 2 must divide"},

@@ -325,6 +325,110 @@ static void test_random_sweep(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* The gemm workspace: its size query, a host-owned buffer that holds one or two images so that the batch runs in
+ * chunks (results checked against the reference), and the misuse errors. Runs under either algorithm argument. */
+static void test_gemm_workspace(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x3C;
+  sweep_rng r = {seed};
+  cl_context cl;
+  cl_device_id dev;
+  assert_int_equal(clconv_context_get_cl(ctx, &cl, &dev), CLCONV_OK);
+  uint32_t n = test_count(500) / 10, bad = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    clconv_conv_desc d;
+    sweep_conv_desc(&r, &d, 0, false);
+    d.batch = 3 + i % 3;
+    d.algorithm = CLCONV_ALGO_GEMM;
+    conv_shapes sh = conv_shapes_of(&d);
+    clconv_conv *op;
+    assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+    assert_int_equal(clconv_conv_algorithm(op), CLCONV_ALGO_GEMM);
+    size_t min_bytes, full_bytes;
+    assert_int_equal(clconv_conv_workspace_size(op, &min_bytes, &full_bytes), CLCONV_OK);
+    assert_true(min_bytes >= sh.dst_count / d.batch * sizeof(float));
+    assert_int_equal(full_bytes, min_bytes * d.batch);
+    /* chunks of 1 image, then 2 (the last chunk partial when the batch is odd) */
+    size_t images = 1 + i % 2, bytes = images * min_bytes + min_bytes / 2;
+    cl_int err;
+    cl_mem ws = clCreateBuffer(cl, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clconv_conv_set_workspace(op, ws, min_bytes - 1), CLCONV_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clconv_last_error(ctx), "must be at least"));
+    assert_int_equal(clconv_conv_set_workspace(op, ws, bytes + 1), CLCONV_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clconv_last_error(ctx), "exceeds the buffer"));
+    assert_int_equal(clconv_conv_set_workspace(op, ws, bytes), CLCONV_OK);
+    clReleaseMemObject(ws); /* the op holds its own reference */
+    float *x = test_alloc(sh.src_count), *w = test_alloc(sh.wei_count), *b = test_alloc(sh.dst[1]),
+          *got = test_alloc(sh.dst_count), *ref = test_alloc(sh.dst_count), *mag = test_alloc(sh.dst_count);
+    sweep_fill(&r, x, sh.src_count, -1, 1);
+    sweep_fill(&r, w, sh.wei_count, -1, 1);
+    sweep_fill(&r, b, sh.dst[1], -1, 1);
+    clconv_tensor *tx = upload(ctx, sh.nd, sh.src, x), *tw = upload(ctx, sh.nd, sh.wei, w),
+                  *tb = d.has_bias ? upload(ctx, 1, &sh.dst[1], b) : NULL, *ty = upload(ctx, sh.nd, sh.dst, NULL);
+    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
+    download(ty, got);
+    assert_int_equal(clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref, mag), CLCONV_OK);
+    clconv_tolerance tol;
+    clconv_compare_result res;
+    assert_int_equal(clconv_conv_tolerance(&d, &tol), CLCONV_OK);
+    assert_int_equal(clconv_compare(got, ref, mag, sh.dst_count, &tol, &res), CLCONV_OK);
+    if (res.mismatches) {
+      char cfg[512];
+      sweep_conv_str(&d, cfg, sizeof cfg);
+      fprintf(stderr, "chunked gemm MISMATCH (%s): %s, %zu images per chunk: element %zu got %g ref %g\n",
+              test_replay(seed), cfg, images, res.first_mismatch, (double)got[res.first_mismatch],
+              (double)ref[res.first_mismatch]);
+      bad++;
+    }
+    assert_int_equal(clconv_conv_set_workspace(op, NULL, 0), CLCONV_OK); /* back to the context's */
+    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
+    clconv_conv_destroy(op);
+    clconv_tensor_destroy(tx);
+    clconv_tensor_destroy(tw);
+    clconv_tensor_destroy(tb);
+    clconv_tensor_destroy(ty);
+    free(x);
+    free(w);
+    free(b);
+    free(got);
+    free(ref);
+    free(mag);
+  }
+  print_message("gemm workspace: %u batched configurations in chunks of 1 or 2 images, %u failed\n", n, bad);
+  assert_int_equal(bad, 0);
+
+  /* a direct op has no workspace; a buffer of another OpenCL context is refused */
+  clconv_conv_desc d = {.ndim = 1,
+                        .in_channels = 2,
+                        .out_channels = 3,
+                        .in_size = {9},
+                        .kernel_size = {3},
+                        .algorithm = CLCONV_ALGO_DIRECT};
+  clconv_conv *op;
+  size_t min_bytes, full_bytes;
+  assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+  assert_int_equal(clconv_conv_workspace_size(op, &min_bytes, &full_bytes), CLCONV_OK);
+  assert_true(min_bytes == 0 && full_bytes == 0);
+  assert_int_equal(clconv_conv_set_workspace(op, NULL, 0), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(ctx), "needs no workspace"));
+  clconv_conv_destroy(op);
+  d.algorithm = CLCONV_ALGO_GEMM;
+  assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+  cl_int err;
+  cl_context other = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
+  assert_int_equal(err, CL_SUCCESS);
+  cl_mem foreign = clCreateBuffer(other, CL_MEM_READ_WRITE, 4096, NULL, &err);
+  assert_int_equal(err, CL_SUCCESS);
+  assert_int_equal(clconv_conv_set_workspace(op, foreign, 4096), CLCONV_ERR_WRONG_CONTEXT);
+  clReleaseMemObject(foreign);
+  clReleaseContext(other);
+  d.algorithm = (clconv_conv_algo)7;
+  assert_int_equal(clconv_conv_validate(&d), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(NULL), "algorithm = 7"));
+  clconv_conv_destroy(op);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "gemm") == 0)
     algo = CLCONV_ALGO_GEMM;
@@ -336,7 +440,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flip_1d),     cmocka_unit_test(test_flip_2d_3d),   cmocka_unit_test(test_padding_bias_relu),
       cmocka_unit_test(test_hand_cases),  cmocka_unit_test(test_set_weights),  cmocka_unit_test(test_non_finite_inputs),
-      cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_gemm_workspace),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }

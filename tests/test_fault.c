@@ -32,6 +32,11 @@ static const clconv_layer_desc layer_d = {.conv = conv_d, .pool = {.window = {2,
 static clconv_status run_conv(clconv_context *ctx, clconv_tensor **io) {
   return clconv_conv_forward(ctx, &conv_d, io[0], io[1], io[2], io[3]);
 }
+static clconv_status run_conv_gemm(clconv_context *ctx, clconv_tensor **io) {
+  clconv_conv_desc d = conv_d;
+  d.algorithm = CLCONV_ALGO_GEMM;
+  return clconv_conv_forward(ctx, &d, io[0], io[1], io[2], io[3]);
+}
 static clconv_status run_pool(clconv_context *ctx, clconv_tensor **io) {
   return clconv_pool_forward(ctx, &pool_d, io[0], io[4]);
 }
@@ -108,11 +113,11 @@ static void sweep(const scenario *sc, int *points) {
 
 static void test_ops(void **state) {
   (void)TEST_CONTEXT(state);
-  static const scenario scs[] = {{"conv", run_conv}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
+  static const scenario scs[] = {{"conv", run_conv}, {"conv gemm", run_conv_gemm}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
   int points = 0;
   for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
     sweep(&scs[i], &points);
-  print_message("fault injection: %d failing calls across conv, pool, layer and act, all handled\n", points);
+  print_message("fault injection: %d failing calls across conv (direct, gemm), pool, layer and act, all handled\n", points);
   assert_true(points > 20);
 }
 

@@ -305,6 +305,7 @@ static const char conv_help[] =
     "  --dilation D          dilation per axis, >= 1 (default 1)\n"
     "  --groups G            groups, dividing C and K (default 1; G = C = K is depthwise)\n"
     "  --mode xcorr|conv     cross-correlation (default) or convolution (kernel flipped in every axis)\n"
+    "  --algorithm auto|direct|gemm   how the device computes it (default auto; gemm: im2col + CLBlast)\n"
     "  --activation NAME[:ALPHA]  identity, relu, leaky_relu[:0.01], elu[:1], relu6, clip:LO,HI, sigmoid, tanh,\n"
     "                        softplus (applied after the bias)\n"
     "  --pool max|avg        then pool: runs the whole layer conv -> activation -> pool\n"
@@ -391,7 +392,7 @@ static int cmd_conv(int argc, char **argv) {
   opt opts[] = {O("input"),      O("weights"),   O("bias"),        O("output"),   O("stride"),    O("pad"),
                 O("pad-before"), O("pad-after"), O("dilation"),    O("groups"),   O("mode"),      O("activation"),
                 O("pool"),       O("window"),    O("pool-stride"), O("pool-pad"), F("count-pad"), F("ceil"),
-                F("cpu"),        F("check"),     O("device")};
+                F("cpu"),        F("check"),     O("device"),      O("algorithm")};
   int rc = parse_opts(cmd, argc, argv, opts, sizeof opts / sizeof opts[0]);
   if (rc || (rc = require(cmd, OPT("input"))) || (rc = require(cmd, OPT("weights"))) ||
       (rc = require(cmd, OPT("output"))))
@@ -462,6 +463,18 @@ static int cmd_conv(int argc, char **argv) {
       goto done;
     }
     d->mode = strcmp(m, "conv") ? CLCONV_MODE_XCORR : CLCONV_MODE_CONV;
+  }
+  if (OPT("algorithm")->seen) {
+    const char *a = OPT("algorithm")->value;
+    int found = -1;
+    for (int i = 0; i < CLCONV_ALGO_COUNT; i++)
+      if (!strcmp(a, clconv_algo_name((clconv_conv_algo)i)))
+        found = i;
+    if (found < 0) {
+      rc = error(EXIT_USAGE, cmd, "--algorithm \"%s\": auto, direct or gemm", a);
+      goto done;
+    }
+    d->algorithm = (clconv_conv_algo)found;
   }
   if (OPT("activation")->seen && clconv_act_parse(OPT("activation")->value, &d->activation) != CLCONV_OK) {
     rc = error(EXIT_USAGE, cmd, "--activation: %s", clconv_last_error(NULL));
