@@ -454,7 +454,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: clconv-bench [--case DESC]... [--suite FILE] [--list] [--device SPEC] [--min-time S] [--min-reps N]\n"
           "                    [--no-validate] [--seed S] [--json FILE] [--csv FILE] [--plot FILE.png]\n"
-          "                    [--compare OLD.json] [--peer onednn]\n"
+          "                    [--compare OLD.json] [--peer onednn] [--tune [--tune-budget S]]\n"
           "Times each case (the built-in suite unless --case or --suite) on one OpenCL device, reports GFLOP/s for\n"
           "conv and layer (2 * N * K * out_spatial * (C/groups) * kernel_volume FLOP) and GB/s for pool and act\n"
           "(every tensor read or written once), each as a fraction of the device's FMA peak or copy bandwidth\n"
@@ -474,7 +474,11 @@ static void usage(FILE *f) {
           "  --compare OLD.json  per-case ratio to an earlier --json run (old median / new median)\n"
           "  --peer onednn    also run each case with oneDNN on the CPU (when built with it): its best case\n"
           "                   (preferred layouts, weights reordered once) and plain NCHW with the reorders timed;\n"
-          "                   ratios are oneDNN's median / ours (> 1: clconv is faster)\n");
+          "                   ratios are oneDNN's median / ours (> 1: clconv is faster)\n"
+          "  --tune           instead of timing: tune CLBlast's GEMM for the conv cases' shapes (each candidate\n"
+          "                   validated), time direct against gemm per shape, and save both in the device's\n"
+          "                   tuning file, which later runs load (gemm rows and auto's choice); minutes on a CPU\n"
+          "  --tune-budget S  seconds for the GEMM parameter search (default 120)\n");
 }
 
 #define MAX_CASES 256
@@ -529,10 +533,46 @@ static int load_suite(const char *path, result *res, size_t *n) {
   return rc;
 }
 
+/* --tune: CLBlast GEMM parameters and auto's choice for the conv cases (each shape once), saved per device. */
+static int run_tune(clconv_context *ctx, const result *res, size_t n, double budget, int reps) {
+  clconv_conv_desc descs[MAX_CASES];
+  const char *names[MAX_CASES];
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (res[i].c.op == BENCH_CONV && res[i].first == i) {
+      descs[m] = res[i].c.layer.conv;
+      descs[m].algorithm = CLCONV_ALGO_AUTO;
+      names[m++] = res[i].c.name;
+    }
+  if (m == 0)
+    return error(EXIT_USAGE, "--tune: no conv case to tune");
+  clconv_tune_options to = {.budget_s = budget, .reps = (uint32_t)reps};
+  clconv_tune_shape per[MAX_CASES];
+  clconv_tune_report rep;
+  fprintf(stderr, "clconv-bench: tuning %zu conv shapes (budget %.0f s for the parameter search)...\n", m,
+          budget > 0.0 ? budget : 120.0);
+  double t0 = bench_now_s();
+  clconv_status s = clconv_tune(ctx, descs, m, &to, per, &rep);
+  if (s != CLCONV_OK)
+    return error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "--tune: %s: %s", clconv_status_string(s),
+                 clconv_last_error(ctx));
+  printf("clconv-bench --tune: %.0f s, %u CLBlast GEMM candidates tried, %u wrong (rejected); %s\n", bench_now_s() - t0,
+         rep.candidates_tried, rep.candidates_wrong,
+         rep.gemm_tuned ? "a tuned set is in use" : "no set beat CLBlast's defaults on every shape");
+  printf("tuning: %s\n\n%-16s %12s %12s %8s %12s  %s\n", clconv_context_tuning(ctx), "case", "gemm_untuned",
+         "gemm_tuned", "speedup", "direct", "auto");
+  for (size_t i = 0; i < m; i++)
+    printf("%-16s %9.3f ms %9.3f ms %7.2fx %9.3f ms  %s\n", names[i], per[i].untuned_ms, per[i].tuned_ms,
+           per[i].untuned_ms / per[i].tuned_ms, per[i].direct_ms, clconv_algo_name(per[i].algo));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static result res[MAX_CASES];
   size_t n = 0;
   options o = {.min_time = 0.5, .min_reps = 5, .validate = true, .seed = 1};
+  bool tune = false;
+  double tune_budget = 0.0;
   const char *device = NULL, *json = NULL, *csv = NULL, *png = NULL, *old = NULL, *suite = NULL;
   int rc = 0;
   for (int i = 1; i < argc; i++) {
@@ -547,6 +587,9 @@ int main(int argc, char **argv) {
       return 0;
     } else if (!strcmp(a, "--no-validate")) {
       o.validate = false;
+      continue;
+    } else if (!strcmp(a, "--tune")) {
+      tune = true;
       continue;
     } else if (!v) {
       return error(EXIT_USAGE, "unknown option or missing value: \"%s\" (see --help)", a);
@@ -581,6 +624,10 @@ int main(int argc, char **argv) {
       if (*end || r < 1 || r > 1000000)
         return error(EXIT_USAGE, "--min-reps \"%s\": an integer in 1..1000000", v);
       o.min_reps = (int)r;
+    } else if (!strcmp(a, "--tune-budget")) {
+      tune_budget = strtod(v, &end);
+      if (*end || !(tune_budget > 0.0) || tune_budget > 86400.0)
+        return error(EXIT_USAGE, "--tune-budget \"%s\": seconds in (0, 86400]", v);
     } else if (!strcmp(a, "--seed")) {
       o.seed = strtoull(v, &end, 0);
       if (*end || !*v || *v == '-')
@@ -600,10 +647,15 @@ int main(int argc, char **argv) {
     return error(EXIT_USAGE, "--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
 
   clconv_context *ctx;
-  clconv_context_options copt = {.device = device};
+  clconv_context_options copt = {.device = device, .ignore_tuning = tune};
   clconv_status s = clconv_context_create(&copt, &ctx);
   if (s != CLCONV_OK)
     return error(EXIT_DEVICE, "%s: %s", clconv_status_string(s), clconv_last_error(NULL));
+  if (tune) {
+    rc = run_tune(ctx, res, n, tune_budget, o.min_reps);
+    clconv_context_destroy(ctx);
+    return rc;
+  }
   clconv_device_info info;
   bench_peak peak;
   char err[256];
@@ -620,6 +672,7 @@ int main(int argc, char **argv) {
          info.version, info.compute_units);
   printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak.fma_gflops, peak.fma_width,
          peak.copy_gbps, peak.copy_mib);
+  printf("tuning: %s\n", clconv_context_tuning(ctx));
   printf("FLOP = 2*N*K*out_spatial*(C/groups)*kernel_volume (conv, layer); bytes = each tensor read or written "
          "once (pool, act); rates from device time\n");
 #ifdef CLCONV_BENCH_ONEDNN

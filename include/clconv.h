@@ -93,6 +93,9 @@ typedef struct clconv_context_options {
   /* Appended to every program's build options, after the library's own -D macros (so a -D here overrides
    * them). NULL = the CLCONV_BUILD_OPTIONS environment variable if set, else none. */
   const char *build_options;
+  /* true: do not load the device's tuning file (see clconv_tune): CLBlast's own GEMM parameters, and auto = direct.
+   * clconv_tune needs it, to measure the untuned baseline. */
+  bool ignore_tuning;
 } clconv_context_options;
 
 /* options may be NULL. Creates its own OpenCL context and an in-order queue with profiling enabled.
@@ -111,6 +114,9 @@ CLCONV_API clconv_status clconv_context_get_cl(const clconv_context *ctx, cl_con
 /* The queue every op of ctx is enqueued on (owned by ctx). Ops are asynchronous; tensor reads wait. */
 CLCONV_API cl_command_queue clconv_context_queue(const clconv_context *ctx);
 CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits for every enqueued op */
+/* Where ctx's tuning came from, one line for logs: "none (...)", "loaded PATH: ...", "ignored PATH: <why>" (a
+ * corrupt, foreign or unreadable file is ignored, never an error), or what the last clconv_tune did. Static in ctx. */
+CLCONV_API const char *clconv_context_tuning(const clconv_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Tensors: float32, 1 to 5 dims, row-major on the device of a context. */
@@ -171,7 +177,7 @@ typedef enum clconv_conv_mode { CLCONV_MODE_XCORR = 0, CLCONV_MODE_CONV = 1 } cl
  * - direct: clconv's own kernels (kernels/conv.cl).
  * - gemm: im2col into a workspace (kernels/conv.cl), then CLBlast SGEMM (strided-batched over groups), then bias and
  *   activation in one pass. A 1x1 kernel with stride 1 and no padding multiplies the input directly.
- * - auto: the faster one for this device and shape as measured by `clconv tune` (see clconv_tune_*), else direct,
+ * - auto: the faster one for this device and shape as measured by clconv_tune (clconv-bench --tune), else direct,
  *   which the bench suite measured ahead on every case of a CPU device (docs/PERFORMANCE.md). */
 typedef enum clconv_conv_algo { CLCONV_ALGO_AUTO = 0, CLCONV_ALGO_DIRECT = 1, CLCONV_ALGO_GEMM = 2 } clconv_conv_algo;
 #define CLCONV_ALGO_COUNT 3
@@ -227,6 +233,40 @@ CLCONV_API clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_
  * workspace instead of the context's own, chunking the batch to what bytes holds. mem = NULL goes back to the
  * context's workspace, which grows on demand up to the device's max allocation and is shared by the ops of ctx. */
 CLCONV_API clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t bytes);
+/* Tuning, per device. The tuning file lives in $CLCONV_CACHE_DIR, else $XDG_CACHE_HOME/clconv, else
+ * $HOME/.cache/clconv, named after a hash of the device, driver and library versions (a change of any starts a new
+ * file). It holds CLBlast GEMM parameters, applied with CLBlastOverrideParameters when a context is created (they
+ * then hold for that device in the whole process: CLBlast keeps them globally), and the faster algorithm per
+ * measured convolution shape, which auto follows. Written atomically; when it cannot be written, the results hold
+ * for ctx only and clconv_context_tuning says why.
+ *
+ * clconv_tune: (1) times the gemm algorithm with CLBlast's defaults on each descriptor's shape; (2) searches
+ * CLBlast's Xgemm parameters (a grid of legal work-group and vector sizes, in a fixed order, until budget_s runs
+ * out) and the size at which CLBlast switches from its direct to its tiled kernel, timing every candidate on every
+ * shape and validating its output against the CPU reference first: a wrong candidate is never timed or kept; (3)
+ * keeps the best only if it is no slower than the defaults on any shape (within 10% noise); (4) times direct against
+ * the final gemm per shape for auto. ctx must be created with ignore_tuning, first in the process to touch CLBlast's
+ * parameters for its device (CLBlast cannot restore its defaults once overridden). Takes minutes on a CPU device:
+ * every candidate rebuilds CLBlast's kernels. */
+typedef struct clconv_tune_options {
+  double budget_s; /* parameter search time; 0 = 120 */
+  uint32_t reps;   /* timed runs per shape and candidate (median); 0 = 5 */
+} clconv_tune_options;
+typedef struct clconv_tune_shape {
+  double untuned_ms, tuned_ms, direct_ms; /* gemm with CLBlast's defaults, gemm as tuned, the direct algorithm */
+  clconv_conv_algo algo;                  /* auto's choice from now on */
+} clconv_tune_shape;
+typedef struct clconv_tune_report {
+  uint32_t candidates_tried, candidates_wrong; /* wrong: output outside tolerance, never kept */
+  bool gemm_tuned;                             /* a parameter set beat the defaults and is in use */
+  bool saved;                                  /* written to path; else see clconv_context_tuning */
+  char path[1024];
+} clconv_tune_report;
+/* per_shape (n entries) may be NULL. */
+CLCONV_API clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, size_t n,
+                                     const clconv_tune_options *options, clconv_tune_shape *per_shape,
+                                     clconv_tune_report *report);
+
 /* One-shot: create, run, destroy (programs stay cached in ctx). */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);

@@ -244,9 +244,15 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
     clconv_context_destroy(ctx);
     return s;
   }
+  if (opt && opt->ignore_tuning)
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (ignore_tuning)");
+  else
+    clconv__tuning_load(ctx);
   *out = ctx;
   return CLCONV_OK;
 }
+
+const char *clconv_context_tuning(const clconv_context *ctx) { return ctx ? ctx->tuning_note : ""; }
 
 clconv_status clconv_context_create(const clconv_context_options *opt, clconv_context **out) {
   CLCONV__CHECK(NULL, out, CLCONV_ERR_INVALID_ARGUMENT, "context_create: out is NULL");
@@ -303,6 +309,7 @@ void clconv_context_destroy(clconv_context *ctx) {
   if (!ctx)
     return;
   clconv__program_cache_clear(ctx);
+  clconv__tuning_free(ctx);
   if (ctx->workspace)
     clReleaseMemObject(ctx->workspace);
   /* Release calls are not routed through the fault layer: cleanup must not fail halfway. */

@@ -262,7 +262,9 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   op->desc = *desc;
   op->g = g;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
-  op->algo = desc->algorithm == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
+  op->algo = desc->algorithm;
+  if (op->algo == CLCONV_ALGO_AUTO) /* measured by clconv_tune on this device, else direct */
+    op->algo = clconv__tuned_algo(ctx, &g) == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
   bool gemm = op->algo == CLCONV_ALGO_GEMM;
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
   op->kt = gemm ? 0 : tile_width(cout_g);

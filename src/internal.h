@@ -88,6 +88,7 @@ char *clconv__strdup(const char *s);
 
 /* ---- context ------------------------------------------------------------------------------------------------ */
 typedef struct clconv__program clconv__program; /* cache entry, program_cache.c */
+typedef struct clconv__tuning clconv__tuning;   /* tune.c */
 
 struct clconv_context {
   cl_context cl;
@@ -99,6 +100,8 @@ struct clconv_context {
   clconv__program *programs;
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
   size_t workspace_bytes;
+  clconv__tuning *tuning; /* tune.c; NULL when none was loaded or measured */
+  char tuning_note[1400];
   clconv__errbuf err;
 };
 
@@ -200,6 +203,13 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
 
 clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
                                 clconv_activation *eff);
+
+/* ---- tuning (tune.c) ------------------------------------------------------------------------------------------ */
+/* Loads the device's tuning file into ctx and applies its CLBlast parameters; never fails (see ctx->tuning_note). */
+void clconv__tuning_load(clconv_context *ctx);
+void clconv__tuning_free(clconv_context *ctx);
+/* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
+clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
 
 /* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
 typedef struct clconv__gemm {

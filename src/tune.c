@@ -1,0 +1,670 @@
+/* Per-device tuning: CLBlast's GEMM parameters for the gemm algorithm and auto's algorithm per shape, searched by
+ * clconv_tune with every candidate validated against the CPU reference, kept in a versioned per-device file.
+ *
+ * File format (text, one item per line; any deviation and the whole file is ignored):
+ *   clconv-tuning 1
+ *   key <device key>                        must equal this device's (name, vendor, driver, versions)
+ *   xgemm <16 values, in xgemm_names order>  optional
+ *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
+ *   algo <direct|gemm> <shape key>          any number */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, mkdir, getpid */
+#include "internal.h"
+
+#include <clblast_c.h>
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FORMAT_LINE "clconv-tuning 1"
+#define XGEMM_N 16
+static const char *const xgemm_names[XGEMM_N] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
+                                                 "NDIMC", "NWG",  "SA",  "SB",  "STRM",  "STRN",  "VWM", "VWN"};
+enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB, STRM, STRN, VWM, VWN };
+#define SHAPE_KEY 192
+/* XGEMM_MIN_INDIRECT_SIZE values that send every GEMM to CLBlast's direct kernel, or to its tiled one */
+#define ALL_DIRECT 100000u
+#define ALL_TILED 1u
+
+typedef struct tuned_shape {
+  char key[SHAPE_KEY];
+  clconv_conv_algo algo;
+} tuned_shape;
+
+struct clconv__tuning {
+  bool has_xgemm;
+  size_t xgemm[XGEMM_N];
+  size_t min_indirect; /* 0: not set */
+  size_t n_shapes;
+  tuned_shape *shapes;
+};
+
+/* CLBlast keeps overrides per device for the whole process, with no way back to its defaults. */
+static atomic_bool blas_overridden;
+
+static void shape_key(const clconv__conv_geom *g, char *buf, size_t cap) {
+  snprintf(buf, cap, "nd%u n%u c%u k%u g%u in%ux%ux%u ker%ux%ux%u s%ux%ux%u d%ux%ux%u p%ux%ux%u out%ux%ux%u", g->ndim,
+           g->n, g->c, g->k, g->groups, g->in[0], g->in[1], g->in[2], g->ker[0], g->ker[1], g->ker[2], g->stride[0],
+           g->stride[1], g->stride[2], g->dil[0], g->dil[1], g->dil[2], g->pad[0], g->pad[1], g->pad[2], g->out[0],
+           g->out[1], g->out[2]);
+}
+
+clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g) {
+  if (!ctx->tuning)
+    return CLCONV_ALGO_AUTO;
+  char key[SHAPE_KEY];
+  shape_key(g, key, sizeof key);
+  for (size_t i = 0; i < ctx->tuning->n_shapes; i++)
+    if (!strcmp(ctx->tuning->shapes[i].key, key))
+      return ctx->tuning->shapes[i].algo;
+  return CLCONV_ALGO_AUTO;
+}
+
+void clconv__tuning_free(clconv_context *ctx) {
+  if (ctx->tuning)
+    clconv__free(ctx->tuning->shapes);
+  clconv__free(ctx->tuning);
+  ctx->tuning = NULL;
+}
+
+/* ---- the file's name and key ----------------------------------------------------------------------------------- */
+static void device_key(clconv_context *ctx, char *buf, size_t cap) {
+  char name[256] = "", vendor[256] = "", driver[256] = "", version[256] = "";
+  clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name, name, NULL);
+  clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor, vendor, NULL);
+  clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
+  clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
+  name[255] = vendor[255] = driver[255] = version[255] = '\0';
+  snprintf(buf, cap, "clconv %s, CLBlast 1.x | %s | %s | %s | %s", clconv_version_string(), name, vendor, driver,
+           version);
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+}
+
+/* dir and path of the tuning file; false when no directory is known (no HOME). */
+static bool tuning_path(const char *key, char *dir, size_t dcap, char *path, size_t pcap) {
+  const char *d = getenv("CLCONV_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  if (d && *d)
+    snprintf(dir, dcap, "%s", d);
+  else if (xdg && *xdg)
+    snprintf(dir, dcap, "%s/clconv", xdg);
+  else if (home && *home)
+    snprintf(dir, dcap, "%s/.cache/clconv", home);
+  else
+    return false;
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (const char *p = key; *p; p++)
+    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return (size_t)snprintf(path, pcap, "%.1023s/tuning-%016llx.txt", dir, (unsigned long long)h) < pcap;
+}
+
+/* ---- applying --------------------------------------------------------------------------------------------------- */
+static CLBlastStatusCode override_xgemm(cl_device_id dev, const size_t v[XGEMM_N]) {
+  atomic_store(&blas_overridden, true);
+  return CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, XGEMM_N, (const char **)xgemm_names, v);
+}
+static CLBlastStatusCode override_min_indirect(cl_device_id dev, size_t v) {
+  const char *name = "XGEMM_MIN_INDIRECT_SIZE";
+  atomic_store(&blas_overridden, true);
+  return CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name, &v);
+}
+
+/* ---- loading ---------------------------------------------------------------------------------------------------- */
+static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, size_t cap) {
+  char line[1024];
+  size_t cap_shapes = 0;
+  for (int ln = 1; fgets(line, sizeof line, f); ln++) {
+    size_t len = strlen(line);
+    if (len == 0 || line[len - 1] != '\n') {
+      snprintf(why, cap, "line %d: truncated or too long", ln);
+      return false;
+    }
+    line[--len] = '\0';
+    if (ln == 1 && strcmp(line, FORMAT_LINE)) {
+      snprintf(why, cap, "line 1: not \"" FORMAT_LINE "\"");
+      return false;
+    }
+    if (ln == 2 && (strncmp(line, "key ", 4) || strcmp(line + 4, key))) {
+      snprintf(why, cap, "written for another device, driver or version");
+      return false;
+    }
+    if (ln <= 2)
+      continue;
+    int used = 0;
+    if (!strncmp(line, "xgemm ", 6)) {
+      const char *p = line + 6;
+      for (int i = 0; i < XGEMM_N; i++) {
+        unsigned long v;
+        int n;
+        if (sscanf(p, "%lu%n", &v, &n) != 1 || v > 4096) {
+          snprintf(why, cap, "line %d: xgemm needs %d values 0..4096", ln, XGEMM_N);
+          return false;
+        }
+        t->xgemm[i] = v;
+        p += n;
+      }
+      used = (int)(p - line);
+      t->has_xgemm = true;
+    } else if (!strncmp(line, "min_indirect ", 13)) {
+      unsigned long v;
+      if (sscanf(line + 13, "%lu%n", &v, &used) != 1 || v < 1 || v > ALL_DIRECT) {
+        snprintf(why, cap, "line %d: min_indirect needs a value 1..%u", ln, ALL_DIRECT);
+        return false;
+      }
+      t->min_indirect = v;
+      used += 13;
+    } else if (!strncmp(line, "algo ", 5)) {
+      clconv_conv_algo a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
+                           : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
+                                                            : CLCONV_ALGO_AUTO;
+      const char *k = line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
+      if (a == CLCONV_ALGO_AUTO || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
+        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\"", ln);
+        return false;
+      }
+      if (t->n_shapes == cap_shapes) {
+        cap_shapes = cap_shapes ? 2 * cap_shapes : 16;
+        tuned_shape *ns = clconv__malloc(cap_shapes * sizeof *ns);
+        if (!ns) {
+          snprintf(why, cap, "out of host memory");
+          return false;
+        }
+        if (t->n_shapes)
+          memcpy(ns, t->shapes, t->n_shapes * sizeof *ns);
+        clconv__free(t->shapes);
+        t->shapes = ns;
+      }
+      snprintf(t->shapes[t->n_shapes].key, SHAPE_KEY, "%s", k);
+      t->shapes[t->n_shapes++].algo = a;
+      continue;
+    } else {
+      snprintf(why, cap, "line %d: unknown item", ln);
+      return false;
+    }
+    if (line[used] != '\0') {
+      snprintf(why, cap, "line %d: trailing text", ln);
+      return false;
+    }
+  }
+  if (ferror(f)) {
+    snprintf(why, cap, "read error");
+    return false;
+  }
+  return true;
+}
+
+void clconv__tuning_load(clconv_context *ctx) {
+  char key[1200], dir[1024], path[1100], why[160];
+  device_key(ctx, key, sizeof key);
+  if (!tuning_path(key, dir, sizeof dir, path, sizeof path)) {
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME)");
+    return;
+  }
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (%s: %s)", path, strerror(errno));
+    return;
+  }
+  clconv__tuning *t = clconv__calloc(1, sizeof *t);
+  bool ok = t && parse_file(f, key, t, why, sizeof why);
+  fclose(f);
+  if (!t)
+    snprintf(why, sizeof why, "out of host memory");
+  CLBlastStatusCode st = CLBlastSuccess;
+  if (ok && t->has_xgemm)
+    st = override_xgemm(ctx->device, t->xgemm);
+  if (ok && st == CLBlastSuccess && t->min_indirect)
+    st = override_min_indirect(ctx->device, t->min_indirect);
+  if (ok && st != CLBlastSuccess) {
+    snprintf(why, sizeof why, "CLBlast refused its parameters (status %d)", (int)st);
+    ok = false;
+  }
+  if (!ok) {
+    if (t)
+      clconv__free(t->shapes);
+    clconv__free(t);
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "ignored %s: %s", path, why);
+    return;
+  }
+  ctx->tuning = t;
+  snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "loaded %s: %s, %zu shapes", path,
+           t->has_xgemm ? "tuned CLBlast GEMM" : "CLBlast defaults", t->n_shapes);
+}
+
+/* Writes t atomically (a temporary file renamed over the old one). false with why on failure. */
+static bool save(const char *dir, const char *path, const char *key, const clconv__tuning *t, char *why, size_t cap) {
+  char tmp[1140];
+  /* the directory and its parent (~/.cache may not exist yet) */
+  char parent[1024];
+  snprintf(parent, sizeof parent, "%s", dir);
+  char *slash = strrchr(parent, '/');
+  if (slash && slash != parent) {
+    *slash = '\0';
+    mkdir(parent, 0755);
+  }
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    snprintf(why, cap, "cannot create %s: %s", dir, strerror(errno));
+    return false;
+  }
+  snprintf(tmp, sizeof tmp, "%.1100s.%ld.tmp", path, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    snprintf(why, cap, "cannot write %s: %s", tmp, strerror(errno));
+    return false;
+  }
+  fprintf(f, FORMAT_LINE "\nkey %s\n", key);
+  if (t->has_xgemm) {
+    fprintf(f, "xgemm");
+    for (int i = 0; i < XGEMM_N; i++)
+      fprintf(f, " %zu", t->xgemm[i]);
+    fprintf(f, "\n");
+  }
+  if (t->min_indirect)
+    fprintf(f, "min_indirect %zu\n", t->min_indirect);
+  for (size_t i = 0; i < t->n_shapes; i++)
+    fprintf(f, "algo %s %s\n", clconv_algo_name(t->shapes[i].algo), t->shapes[i].key);
+  bool ok = !ferror(f);
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    snprintf(why, cap, "cannot write %s: %s", path, strerror(errno));
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+/* ---- the search ------------------------------------------------------------------------------------------------- */
+typedef struct tune_case {
+  clconv_conv_desc d;
+  clconv__conv_geom g;
+  clconv_tensor *x, *w, *b, *y;
+  float *ref, *mag, *got, *nan;
+  clconv_tolerance tol;
+  clconv_conv *gemm, *direct;
+  double mnk;                                         /* the GEMM's m * n * k, for CLBlast's direct/tiled switch */
+  double untuned, all_direct, best, final, direct_ms; /* milliseconds */
+} tune_case;
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* One validated measurement: a first run (which may compile) checked against the reference on an output filled
+ * with NaN beforehand, then reps timed runs; *ms = the median, or INFINITY when the output was wrong. */
+static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op, uint32_t reps, double *ms) {
+  size_t n = tc->g.dst_count;
+  CLCONV__TRY(clconv_tensor_write(tc->y, tc->nan, n));
+  CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
+  CLCONV__TRY(clconv_tensor_read(tc->y, tc->got, n));
+  clconv_compare_result res;
+  CLCONV__TRY(clconv_compare(tc->got, tc->ref, tc->mag, n, &tc->tol, &res));
+  if (res.mismatches) {
+    *ms = INFINITY;
+    return CLCONV_OK;
+  }
+  double t[64];
+  if (reps > 64)
+    reps = 64;
+  for (uint32_t r = 0; r < reps; r++) {
+    double t0 = now_s();
+    CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
+    CLCONV__TRY(clconv_context_finish(ctx));
+    t[r] = (now_s() - t0) * 1e3;
+  }
+  qsort(t, reps, sizeof *t, cmp_double);
+  *ms = t[reps / 2];
+  return CLCONV_OK;
+}
+
+static clconv_status case_setup(clconv_context *ctx, tune_case *tc, uint64_t *seed) {
+  uint32_t ss[5], ws[5], ds[5], nd = tc->g.ndim + 2;
+  CLCONV__TRY(clconv_conv_shapes(&tc->d, ss, ws, ds));
+  size_t sc = tc->g.src_count, wc = tc->g.wei_count, dc = tc->g.dst_count, k = tc->g.k;
+  float *x = clconv__malloc(sc * sizeof *x), *w = clconv__malloc(wc * sizeof *w), *b = clconv__malloc(k * sizeof *b);
+  tc->ref = clconv__malloc(dc * sizeof(float));
+  tc->mag = clconv__malloc(dc * sizeof(float));
+  tc->got = clconv__malloc(dc * sizeof(float));
+  tc->nan = clconv__malloc(dc * sizeof(float));
+  clconv_status s = CLCONV_OK;
+  if (!x || !w || !b || !tc->ref || !tc->mag || !tc->got || !tc->nan)
+    s = clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+  for (size_t i = 0; s == CLCONV_OK && i < sc + wc + k; i++) {
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    float v = (float)((double)(*seed >> 40) * 0x1p-23 - 1.0); /* [-1, 1) */
+    if (i < sc)
+      x[i] = v;
+    else if (i < sc + wc)
+      w[i - sc] = v;
+    else
+      b[i - sc - wc] = v;
+  }
+  for (size_t i = 0; s == CLCONV_OK && i < dc; i++)
+    tc->nan[i] = NAN;
+  if (s == CLCONV_OK)
+    s = clconv_ref_conv(&tc->d, x, w, tc->d.has_bias ? b : NULL, tc->ref, tc->mag);
+  if (s == CLCONV_OK)
+    s = clconv_conv_tolerance(&tc->d, &tc->tol);
+  if (s != CLCONV_OK && s != CLCONV_ERR_OUT_OF_MEMORY) /* the reference reports on the thread's error */
+    s = clconv__fail(ctx, s, "tune: reference: %s", clconv_last_error(NULL));
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(ctx, nd, ss, &tc->x);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_write(tc->x, x, sc);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(ctx, nd, ws, &tc->w);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_write(tc->w, w, wc);
+  if (s == CLCONV_OK && tc->d.has_bias)
+    s = clconv_tensor_create(ctx, 1, &ds[1], &tc->b);
+  if (s == CLCONV_OK && tc->d.has_bias)
+    s = clconv_tensor_write(tc->b, b, k);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(ctx, nd, ds, &tc->y);
+  clconv_conv_desc d = tc->d;
+  d.algorithm = CLCONV_ALGO_GEMM;
+  if (s == CLCONV_OK)
+    s = clconv_conv_create(ctx, &d, &tc->gemm);
+  if (s == CLCONV_OK)
+    s = clconv_conv_set_weights(tc->gemm, tc->w, tc->b);
+  d.algorithm = CLCONV_ALGO_DIRECT;
+  if (s == CLCONV_OK)
+    s = clconv_conv_create(ctx, &d, &tc->direct);
+  if (s == CLCONV_OK)
+    s = clconv_conv_set_weights(tc->direct, tc->w, tc->b);
+  clconv__free(x);
+  clconv__free(w);
+  clconv__free(b);
+  const clconv__conv_geom *g = &tc->g;
+  tc->mnk = (double)(g->k / g->groups) * ((double)g->out[0] * g->out[1] * g->out[2]) *
+            ((double)(g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2]);
+  return s;
+}
+
+static void case_free(tune_case *tc) {
+  clconv_conv_destroy(tc->gemm);
+  clconv_conv_destroy(tc->direct);
+  clconv_tensor_destroy(tc->x);
+  clconv_tensor_destroy(tc->w);
+  clconv_tensor_destroy(tc->b);
+  clconv_tensor_destroy(tc->y);
+  clconv__free(tc->ref);
+  clconv__free(tc->mag);
+  clconv__free(tc->got);
+  clconv__free(tc->nan);
+}
+
+/* Candidate k of the Xgemm search, in a fixed order: first five starting points (the four fastest sets CLBlast's
+ * own tuner found for a 256^3 SGEMM on a 2-core AVX-512 CPU, and a GPU-style set with local memory), then the grid
+ * MWG, NWG in {32, 64, 128}, KWG in {16, 32}, MDIMC = MDIMA and NDIMC = NDIMB in {8, 16}, VWM, VWN in {2, 4, 8},
+ * SA = SB in {0, 1}, visited with a stride coprime to its size. false when k is past the end. Sets that break
+ * CLBlast's constraints or the device's limits are skipped by the caller. Values in xgemm_names order. */
+static bool candidate(size_t k, size_t v[XGEMM_N]) {
+  static const size_t seeds[5][XGEMM_N] = {
+      /* GEMMK KREG KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
+      {0, 1, 16, 2, 16, 8, 128, 8, 8, 64, 0, 0, 0, 0, 4, 2},   {0, 1, 32, 2, 8, 8, 64, 32, 8, 128, 0, 0, 0, 0, 8, 4},
+      {0, 1, 32, 2, 8, 8, 128, 8, 8, 64, 1, 0, 1, 0, 8, 8},    {0, 1, 32, 2, 8, 8, 64, 8, 8, 32, 0, 0, 0, 0, 4, 4},
+      {0, 1, 16, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 2, 2},
+  };
+  static const size_t wg[3] = {32, 64, 128}, kw[2] = {16, 32}, dim[2] = {8, 16}, vw[3] = {2, 4, 8};
+  const size_t nseeds = sizeof seeds / sizeof seeds[0], grid = 3 * 3 * 2 * 2 * 2 * 3 * 3 * 2;
+  if (k < nseeds) {
+    memcpy(v, seeds[k], sizeof seeds[k]);
+    return true;
+  }
+  if (k - nseeds >= grid)
+    return false;
+  memset(v, 0, XGEMM_N * sizeof *v);
+  v[KREG] = 1;
+  v[KWI] = 2;
+  size_t i = (k - nseeds) * 389 % grid; /* 389 is prime and does not divide the grid size (1296) */
+  v[MWG] = wg[i % 3];
+  i /= 3;
+  v[NWG] = wg[i % 3];
+  i /= 3;
+  v[KWG] = kw[i % 2];
+  i /= 2;
+  v[MDIMC] = v[MDIMA] = dim[i % 2];
+  i /= 2;
+  v[NDIMC] = v[NDIMB] = dim[i % 2];
+  i /= 2;
+  v[VWM] = vw[i % 3];
+  i /= 3;
+  v[VWN] = vw[i % 3];
+  i /= 3;
+  v[SA] = v[SB] = i % 2;
+  return true;
+}
+
+/* CLBlast's Xgemm constraints (its tuner's), and the device's work-group and local memory limits. */
+static bool legal(const size_t v[XGEMM_N], size_t max_wg, cl_ulong local_bytes) {
+  return v[MWG] % (v[MDIMC] * v[VWM]) == 0 && v[NWG] % (v[NDIMC] * v[VWN]) == 0 && v[MWG] % (v[MDIMA] * v[VWM]) == 0 &&
+         v[NWG] % (v[NDIMB] * v[VWN]) == 0 && v[KWG] % (v[MDIMC] * v[NDIMC] / v[MDIMA]) == 0 &&
+         v[KWG] % (v[MDIMC] * v[NDIMC] / v[NDIMB]) == 0 && v[KWG] % v[KWI] == 0 && v[MDIMC] * v[NDIMC] <= max_wg &&
+         (cl_ulong)(v[SA] * v[MWG] + v[SB] * v[NWG]) * v[KWG] * sizeof(float) <= local_bytes;
+}
+
+/* The smallest switch size s with s^3 > mnk: GEMMs at most mnk go to CLBlast's direct kernel. */
+static size_t switch_above(double mnk) {
+  size_t s = (size_t)cbrt(mnk);
+  while ((double)s * s * s <= mnk)
+    s++;
+  return s;
+}
+
+static clconv_status blas_check(clconv_context *ctx, CLBlastStatusCode st) {
+  return st == CLBlastSuccess ? CLCONV_OK
+                              : clconv__fail(ctx, CLCONV_ERR_OPENCL,
+                                             "tune: CLBlastOverrideParameters failed (CLBlast status %d)", (int)st);
+}
+
+/* Times every case with the current parameters into field `at` of each (offsetof); counts a wrong output. */
+static clconv_status time_all(clconv_context *ctx, tune_case *tc, size_t n, uint32_t reps, size_t at, bool *wrong) {
+  *wrong = false;
+  for (size_t i = 0; i < n; i++) {
+    double *ms = (double *)((char *)&tc[i] + at);
+    CLCONV__TRY(measure(ctx, &tc[i], tc[i].gemm, reps, ms));
+    *wrong = *wrong || isinf(*ms);
+  }
+  return CLCONV_OK;
+}
+
+/* A shape is no slower than with CLBlast's defaults: within 10% and 20 us of noise. */
+static bool no_slower(double ms, double untuned) { return ms <= 1.1 * untuned + 0.02; }
+
+/* For one candidate's times on the tiled kernel: the switch size that puts the shapes with the j smallest m*n*k on
+ * the direct kernel and the rest on the tiled one, for the j with the lowest total time relative to the defaults
+ * among the splits where no shape is slower (a split between equal m*n*k cannot be expressed). false: none. */
+static bool best_split(const tune_case *tc, const size_t *order, size_t n, const double *tiled, double *total,
+                       size_t *min_indirect) {
+  *total = INFINITY;
+  for (size_t j = 0; j <= n; j++) {
+    if (j > 0 && j < n && tc[order[j - 1]].mnk == tc[order[j]].mnk)
+      continue;
+    double sum = 0.0;
+    bool ok = true;
+    for (size_t r = 0; r < n && ok; r++) {
+      double ms = r < j ? tc[order[r]].all_direct : tiled[order[r]];
+      ok = no_slower(ms, tc[order[r]].untuned);
+      sum += ms / tc[order[r]].untuned;
+    }
+    if (ok && sum < *total) {
+      *total = sum;
+      *min_indirect = j == 0 ? ALL_TILED : j == n ? ALL_DIRECT : switch_above(tc[order[j - 1]].mnk);
+    }
+  }
+  return isfinite(*total);
+}
+
+#define KEEP 3 /* the best candidates verified at the end, in order, until one holds */
+typedef struct ranked {
+  size_t v[XGEMM_N], min_indirect;
+  double total;
+} ranked;
+
+static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const clconv_tune_options *o,
+                            clconv__tuning *t, clconv_tune_report *rep) {
+  uint32_t reps = o->reps;
+  bool wrong;
+  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), &wrong));
+  CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: the gemm algorithm with CLBlast's defaults gives wrong results");
+  CLCONV__TRY(blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT)));
+  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), &wrong));
+  CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
+  size_t *order = clconv__malloc(n * sizeof *order);
+  double *times = clconv__malloc(n * sizeof *times);
+  if (!order || !times) {
+    clconv__free(order);
+    clconv__free(times);
+    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+  }
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  for (size_t i = 1; i < n; i++) /* insertion sort by m*n*k: a handful of shapes */
+    for (size_t j = i; j > 0 && tc[order[j]].mnk < tc[order[j - 1]].mnk; j--) {
+      size_t x = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = x;
+    }
+  /* every candidate with every GEMM on the tiled kernel, validated, then ranked by its best split */
+  clconv_status s = blas_check(ctx, override_min_indirect(ctx->device, ALL_TILED));
+  size_t v[XGEMM_N];
+  cl_ulong local_bytes = 0;
+  clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes, NULL);
+  ranked top[KEEP];
+  size_t ntop = 0;
+  double t0 = now_s();
+  for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && now_s() - t0 < o->budget_s; k++) {
+    if (!legal(v, ctx->max_work_group_size, local_bytes) || override_xgemm(ctx->device, v) != CLBlastSuccess)
+      continue; /* not a candidate for this device */
+    rep->candidates_tried++;
+    bool bad = false;
+    for (size_t i = 0; i < n && s == CLCONV_OK && !bad; i++) {
+      s = measure(ctx, &tc[i], tc[i].gemm, reps, &times[i]);
+      bad = s == CLCONV_OK && isinf(times[i]);
+    }
+    if (s == CLCONV_ERR_BUILD_FAILED || s == CLCONV_ERR_UNSUPPORTED)
+      s = CLCONV_OK; /* CLBlast cannot build or run this set here: skip it */
+    else if (s != CLCONV_OK)
+      break; /* a device failure, not a bad candidate */
+    rep->candidates_wrong += bad;
+    ranked c;
+    if (bad || !best_split(tc, order, n, times, &c.total, &c.min_indirect))
+      continue;
+    memcpy(c.v, v, sizeof v);
+    if (ntop == KEEP && c.total >= top[KEEP - 1].total)
+      continue;
+    size_t at = ntop < KEEP ? ntop++ : KEEP - 1;
+    for (; at > 0 && top[at - 1].total > c.total; at--)
+      top[at] = top[at - 1];
+    top[at] = c;
+  }
+  clconv__free(order);
+  clconv__free(times);
+  /* the ranked sets, best first, each verified on every shape once more: the first that holds is kept */
+  for (size_t r = 0; s == CLCONV_OK && r < ntop && !t->has_xgemm; r++) {
+    s = blas_check(ctx, override_xgemm(ctx->device, top[r].v));
+    if (s == CLCONV_OK)
+      s = blas_check(ctx, override_min_indirect(ctx->device, top[r].min_indirect));
+    if (s == CLCONV_OK)
+      s = time_all(ctx, tc, n, reps, offsetof(tune_case, final), &wrong);
+    bool keep = s == CLCONV_OK && !wrong;
+    for (size_t i = 0; i < n; i++)
+      keep = keep && no_slower(tc[i].final, tc[i].untuned);
+    if (keep) {
+      t->has_xgemm = true;
+      memcpy(t->xgemm, top[r].v, sizeof top[r].v);
+      t->min_indirect = top[r].min_indirect;
+    }
+  }
+  return s;
+}
+
+clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, size_t n,
+                          const clconv_tune_options *options, clconv_tune_shape *per_shape,
+                          clconv_tune_report *report) {
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "tune: ctx is NULL");
+  CLCONV__CHECK(ctx, descs && n > 0 && report, CLCONV_ERR_INVALID_ARGUMENT,
+                "tune: descs = %p, n = %zu, report = %p: need at least one descriptor and a report",
+                (const void *)descs, n, (void *)report);
+  CLCONV__CHECK(ctx, !atomic_load(&blas_overridden), CLCONV_ERR_INVALID_ARGUMENT,
+                "tune: CLBlast's GEMM parameters were already overridden in this process (a context loaded a tuning "
+                "file, or an earlier tune ran); tune in a fresh process, with options.ignore_tuning");
+  clconv_tune_options o = options ? *options : (clconv_tune_options){0};
+  CLCONV__CHECK(ctx, isfinite(o.budget_s) && o.budget_s >= 0.0, CLCONV_ERR_INVALID_ARGUMENT,
+                "tune: budget_s = %g, must be >= 0", o.budget_s);
+  if (o.budget_s == 0.0)
+    o.budget_s = 120.0;
+  if (o.reps == 0)
+    o.reps = 5;
+  memset(report, 0, sizeof *report);
+  tune_case *tc = clconv__calloc(n, sizeof *tc);
+  clconv__tuning *t = clconv__calloc(1, sizeof *t);
+  if (t)
+    t->shapes = clconv__calloc(n, sizeof *t->shapes);
+  clconv_status s =
+      tc && t && t->shapes ? CLCONV_OK : clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+  uint64_t seed = 0x7E57;
+  for (size_t i = 0; s == CLCONV_OK && i < n; i++) {
+    tc[i].d = descs[i];
+    s = clconv__conv_check(ctx, "tune", &descs[i], &tc[i].g);
+    if (s == CLCONV_OK)
+      s = case_setup(ctx, &tc[i], &seed);
+  }
+  if (s == CLCONV_OK)
+    s = search(ctx, tc, n, &o, t, report);
+  for (size_t i = 0; s == CLCONV_OK && i < n; i++) { /* auto's choice: direct against the gemm now in use */
+    double gemm_ms = 0.0;
+    s = measure(ctx, &tc[i], tc[i].direct, o.reps, &tc[i].direct_ms);
+    /* what runs now: the tuned set, or (defaults cannot be restored) the last one tried */
+    if (s == CLCONV_OK)
+      s = measure(ctx, &tc[i], tc[i].gemm, o.reps, &gemm_ms);
+    if (s == CLCONV_OK && isinf(gemm_ms))
+      s = clconv__fail(ctx, CLCONV_ERR_OPENCL, "tune: the gemm algorithm gives wrong results after the search");
+    if (s == CLCONV_OK && isinf(tc[i].direct_ms))
+      s = clconv__fail(ctx, CLCONV_ERR_OPENCL, "tune: the direct algorithm gives wrong results");
+    if (s != CLCONV_OK)
+      break;
+    clconv_conv_algo a = tc[i].direct_ms <= gemm_ms ? CLCONV_ALGO_DIRECT : CLCONV_ALGO_GEMM;
+    shape_key(&tc[i].g, t->shapes[t->n_shapes].key, SHAPE_KEY);
+    bool dup = false;
+    for (size_t j = 0; j < t->n_shapes; j++)
+      dup = dup || !strcmp(t->shapes[j].key, t->shapes[t->n_shapes].key);
+    if (!dup)
+      t->shapes[t->n_shapes++].algo = a;
+    if (per_shape)
+      per_shape[i] = (clconv_tune_shape){
+          .untuned_ms = tc[i].untuned, .tuned_ms = gemm_ms, .direct_ms = tc[i].direct_ms, .algo = a};
+  }
+  for (size_t i = 0; tc && i < n; i++)
+    case_free(&tc[i]);
+  clconv__free(tc);
+  if (s != CLCONV_OK) {
+    if (t)
+      clconv__free(t->shapes);
+    clconv__free(t);
+    return s;
+  }
+  report->gemm_tuned = t->has_xgemm;
+  char key[1200], dir[1024], why[1300] = "no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME";
+  device_key(ctx, key, sizeof key);
+  report->saved = tuning_path(key, dir, sizeof dir, report->path, sizeof report->path) &&
+                  save(dir, report->path, key, t, why, sizeof why);
+  clconv__tuning_free(ctx);
+  ctx->tuning = t;
+  if (report->saved)
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, saved to %s: %s, %zu shapes", report->path,
+             t->has_xgemm ? "tuned CLBlast GEMM" : "CLBlast defaults", t->n_shapes);
+  else
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, for this context only: %s", why);
+  return CLCONV_OK;
+}
