@@ -10,8 +10,10 @@
  * - Descriptor structs: a zero field means the default written beside it; fields with no sensible default
  *   (ndim, channels, sizes) reject zero by name. Any size, stride, pad or dilation above INT32_MAX is rejected
  *   (it is usually a negative number cast to unsigned).
- * - Threads: a context and everything created from it must be used by one thread at a time. Separate contexts
- *   may be used from separate threads concurrently.
+ * - Threads: a context and everything created from it must be used by one thread at a time (its program cache,
+ *   workspace and last error are not locked); separate contexts may be used from separate threads concurrently,
+ *   also on one device. Process-wide state is safe to share: the per-thread last error, and CLBlast's caches and
+ *   parameters (clconv_tune). Checked under ThreadSanitizer by tests/test_threads.c.
  */
 #ifndef CLCONV_H
 #define CLCONV_H

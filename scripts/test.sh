@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: install missing packages; build with warnings as errors and run every test; install into a
-# scratch prefix and build the example against it through find_package and through pkg-config; fuzz the .npy
-# parser for 30 s; then build again with ASan+UBSan and run every test with LeakSanitizer on (suppressions:
-# scripts/lsan.supp, the OpenCL platform's internals only).
+# scratch prefix and build the example against it through find_package and through pkg-config; fuzz the three
+# parsers for 40 s each; build again with ASan+UBSan and run every test with LeakSanitizer on (suppressions:
+# scripts/lsan.supp, the OpenCL platform's internals only); build again with ThreadSanitizer and run the threads
+# test (suppressions: scripts/tsan.supp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -27,9 +28,15 @@ cc -std=c11 -Wall -Wextra -Werror examples/lenet_layer.c -o build/example/lenet_
 LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir clconv)" build/example/lenet_layer_pkgconfig
 unset POCL_CACHE_DIR
 
-scripts/fuzz.sh 30
+scripts/fuzz.sh 40
 
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=address,undefined \
   -DCLCONV_BUILD_BENCH=OFF -DCLCONV_POCL_CACHE_DIR="$cache"
 cmake --build build/asan -j "$jobs"
 (cd build/asan && LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" ctest --output-on-failure)
+
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=thread \
+  -DCLCONV_BUILD_BENCH=OFF -DCLCONV_BUILD_CLI=OFF -DCLCONV_POCL_CACHE_DIR="$cache"
+cmake --build build/tsan -j "$jobs" --target test_threads
+(cd build/tsan && TSAN_OPTIONS="suppressions=$root/scripts/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+  ctest -R '^threads$' --output-on-failure)

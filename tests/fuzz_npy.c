@@ -14,10 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (npy_parse(data, size, &a, err, sizeof err) == NPY_OK) {
     /* a successful parse must describe exactly the data it returned */
     size_t count = 1;
-    for (uint32_t i = 0; i < a.ndim; i++) count *= (size_t)a.shape[i];
-    if (count != a.count || (count && !a.data)) __builtin_trap();
+    for (uint32_t i = 0; i < a.ndim; i++)
+      count *= (size_t)a.shape[i];
+    if (count != a.count || (count && !a.data))
+      __builtin_trap();
     volatile float sink = 0;
-    for (size_t i = 0; i < a.count; i++) sink += a.data[i];
+    for (size_t i = 0; i < a.count; i++)
+      sink += a.data[i];
     npy_free(&a);
   } else if (a.data || !memchr(err, '\0', sizeof err) || !err[0]) {
     __builtin_trap(); /* a failure owns nothing and always says why */

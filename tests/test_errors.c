@@ -79,6 +79,18 @@ static void test_status_codes(void **state) {
   const uint32_t big[2] = {1u << 20, 1u << 20}; /* 4 TiB */
   EXPECT(clconv_tensor_create(ctx, 2, big, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
   assert_null(t);
+  /* Under a device memory limit (ctest's errors_memory_limit runs this program with POCL_MEMORY_LIMIT=1, GiB): the
+   * device reports the smaller limit, and one float past it is refused up front, before any allocation. */
+  if (getenv("POCL_MEMORY_LIMIT")) {
+    clconv_device_info info;
+    assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+    print_message("POCL_MEMORY_LIMIT=%s: global %llu MiB, max allocation %llu MiB\n", getenv("POCL_MEMORY_LIMIT"),
+                  (unsigned long long)(info.global_mem_bytes >> 20), (unsigned long long)(info.max_alloc_bytes >> 20));
+    assert_true(info.global_mem_bytes <= (1ull << 30));
+    const uint32_t past[1] = {(uint32_t)(info.max_alloc_bytes / sizeof(float) + 1)};
+    EXPECT(clconv_tensor_create(ctx, 1, past, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
+    assert_null(t);
+  }
   /* 2^32 input elements: valid, but beyond what the 32-bit-indexed kernels address */
   clconv_conv_desc wide = {
       .ndim = 2, .in_channels = 1, .out_channels = 1, .in_size = {65536, 65536}, .kernel_size = {1, 1}};

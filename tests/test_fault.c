@@ -113,11 +113,13 @@ static void sweep(const scenario *sc, int *points) {
 
 static void test_ops(void **state) {
   (void)TEST_CONTEXT(state);
-  static const scenario scs[] = {{"conv", run_conv}, {"conv gemm", run_conv_gemm}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
+  static const scenario scs[] = {
+      {"conv", run_conv}, {"conv gemm", run_conv_gemm}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
   int points = 0;
   for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
     sweep(&scs[i], &points);
-  print_message("fault injection: %d failing calls across conv (direct, gemm), pool, layer and act, all handled\n", points);
+  print_message("fault injection: %d failing calls across conv (direct, gemm), pool, layer and act, all handled\n",
+                points);
   assert_true(points > 20);
 }
 

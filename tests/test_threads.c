@@ -1,6 +1,7 @@
 /* The threading contract (clconv.h): one context per thread, used concurrently. Four threads, each with its own
- * context, run mixed random ops against the CPU reference at the same time; each also checks that its failures
- * land in its own last-error buffer (per context and, without a context, per thread). */
+ * context, run mixed random ops (conv with both algorithms, so CLBlast too; layers) against the CPU reference at
+ * the same time; each also checks that its failures land in its own last-error buffer (per context and, without a
+ * context, per thread). scripts/test.sh runs it under ThreadSanitizer. */
 #include "common.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@ static void *run(void *arg) {
     if (i % 3 == 0) {
       clconv_conv_desc d;
       sweep_conv_desc(&r, &d, 0, false);
+      d.algorithm = i % 2 ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT; /* CLBlast from several threads at once too */
       res = sweep_check_conv(ctx, &d, &r, false, false, stderr, replay);
     } else if (i % 3 == 1) {
       clconv_layer_desc l;

@@ -111,7 +111,10 @@ static void test_tune_save_load(void **state) {
   snprintf(foreign, sizeof foreign, "clconv-tuning 1\nkey another device\n%s", key_end + 1);
   expect_load(path, foreign, "written for another device");
   expect_load(path, "clconv-tuning 2\n", "line 1");
-  expect_load(path, "\x7f" "ELF\x01\x01 binary junk\n", "line 1");
+  expect_load(path,
+              "\x7f"
+              "ELF\x01\x01 binary junk\n",
+              "line 1");
   char truncated[65536];
   snprintf(truncated, sizeof truncated, "%s", saved);
   truncated[strlen(truncated) - 1] = '\0'; /* the last line loses its newline */
