@@ -705,7 +705,9 @@ int main(int argc, char **argv) {
       break;
     r->peer = res[r->first].peer;
     if (!tty)
-      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s): %.1f s\n", i + 1, n, r->c.name, r->chosen, bench_now_s() - t0);
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s%s%s): %.1f s\n", i + 1, n, r->c.name, r->algorithm,
+              strcmp(r->algorithm, r->chosen) ? ":" : "", strcmp(r->algorithm, r->chosen) ? r->chosen : "",
+              bench_now_s() - t0);
   }
   for (size_t i = 0; i < n && !rc; i++) { /* the fastest row of each case */
     size_t best = i;

@@ -135,23 +135,31 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 }
 
 #ifdef KT
-/* Register-tiled variant: each work-item computes KT output channels (one floatKT vector: KT = 4, 8 or 16) at WT
- * consecutive output positions along W, in WT vector accumulators; each packed weight vector feeds WT FMAs and
- * each input value KT. Explicit vectors map onto SIMD registers on CPUs and onto KT registers per accumulator on
- * GPUs. The weights come packed by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored
- * for convolution, zeros past K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
+/* Register-tiled variant: each work-item computes KT output channels (KT = 4, 8, 16 or 32: KV vectors of VW =
+ * min(KT, 16) lanes) at WT consecutive output positions along W, in KV * WT vector accumulators; each packed
+ * weight vector feeds WT FMAs and each input value KT. 32 channels give 14 accumulators at WT = 7: enough
+ * independent FMA chains for CPUs with two FMA units (4-cycle latency), within AVX-512's 32 registers. Explicit
+ * vectors map onto SIMD registers on CPUs and onto VW registers per accumulator on GPUs. The weights come packed
+ * by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past
+ * K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
 #ifndef WT
 #error "WT (output positions per work-item) must be defined with KT"
 #endif
+#if KT > 16
+#define VW 16
+#else
+#define VW KT
+#endif
+#define KV (KT / VW)
 #define VT_(k) float##k
 #define VT_X(k) VT_(k)
-#define VT VT_X(KT)
+#define VT VT_X(VW)
 #define VLOAD_(k) vload##k
 #define VLOAD_X(k) VLOAD_(k)
-#define VLOAD VLOAD_X(KT)
+#define VLOAD VLOAD_X(VW)
 #define VSTORE_(k) vstore##k
 #define VSTORE_X(k) VSTORE_(k)
-#define VSTORE VSTORE_X(KT)
+#define VSTORE VSTORE_X(VW)
 
 __kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
                                 __global const float *restrict bias, /* NULL without bias */
@@ -167,9 +175,11 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;
-  VT acc[WT];
+  VT acc[KV][WT];
 #pragma unroll
-  for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
+  for (int v = 0; v < KV; v++)
+#pragma unroll
+    for (int j = 0; j < WT; j++) acc[v][j] = (VT)(0.0f);
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
@@ -180,9 +190,15 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const float *p = row + iw;
           for (int c = 0; c < cin_g; c++, p += plane) {
-            const VT wv = VLOAD(c, wt);
+            VT wv[KV];
 #pragma unroll
-            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(p[j * str.z]), wv, acc[j]);
+            for (int v = 0; v < KV; v++) wv[v] = VLOAD(c * KV + v, wt);
+#pragma unroll
+            for (int j = 0; j < WT; j++) {
+              const VT xv = (VT)(p[j * str.z]);
+#pragma unroll
+              for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);
+            }
           }
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
@@ -196,9 +212,15 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
           }
           __global const float *p = row;
           for (int c = 0; c < cin_g; c++, p += plane) {
-            const VT wv = VLOAD(c, wt);
+            VT wv[KV];
 #pragma unroll
-            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(in[j] ? p[off[j]] : 0.0f), wv, acc[j]);
+            for (int v = 0; v < KV; v++) wv[v] = VLOAD(c * KV + v, wt);
+#pragma unroll
+            for (int j = 0; j < WT; j++) {
+              const VT xv = (VT)(in[j] ? p[off[j]] : 0.0f);
+#pragma unroll
+              for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);
+            }
           }
         }
       }
@@ -209,7 +231,8 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   float b[KT], r[KT];
   for (int t = 0; t < KT; t++) b[t] = bias && t < kn ? bias[g * cout_g + k0 + t] : 0.0f;
   for (int j = 0; j < nw; j++) {
-    VSTORE(acc[j], 0, r);
+#pragma unroll
+    for (int v = 0; v < KV; v++) VSTORE(acc[v][j], v, r);
     for (int t = 0; t < kn; t++) y[t * out_plane + j] = clconv_activate(r[t] + b[t], alpha, beta);
   }
 }
