@@ -127,6 +127,10 @@ static const struct {
     {"5x5 lenet c1",
      {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true}},
     {"sigmoid", {P2, .activation = {.kind = CLCONV_ACT_SIGMOID}}},
+    {"lenet c3: 10-wide rows (10 positions per work-item)",
+     {.ndim = 2, .in_channels = 6, .out_channels = 16, .in_size = {14, 14}, .kernel_size = {5, 5}, .has_bias = true}},
+    {"40 channels: a full and a partial 32-channel tile, 10-wide rows",
+     {P2, .in_channels = 8, .out_channels = 40, .in_size = {12, 12}, .mode = CLCONV_MODE_CONV}},
     {"stride > kernel", {P2, .kernel_size = {2, 2}, .stride = {4, 3}}},
 };
 #undef P2
