@@ -47,6 +47,7 @@ typedef struct result {
   char descriptor[512], cli[640];
   const char *algorithm; /* conv and layer: as asked (auto, direct or gemm); pool and act: direct */
   const char *chosen;    /* what the op ran: auto's choice */
+  char kernel[32];       /* conv: clconv_conv_kernel */
   size_t first;          /* index of the case's first row: a conv case without algo= has one row per algorithm */
   bool fastest;
   double median_s, min_s, spread, kernel_s, cold_s;
@@ -196,8 +197,10 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   double t0 = bench_now_s(), wall, device;
   if (s == CLCONV_OK)
     s = create_op(&r);
-  if (s == CLCONV_OK && r.conv)
+  if (s == CLCONV_OK && r.conv) {
     res->chosen = clconv_algo_name(clconv_conv_algorithm(r.conv));
+    snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r.conv));
+  }
   if (s == CLCONV_OK)
     s = timed_call(&r, &wall, &device);
   res->cold_s = bench_now_s() - t0;
@@ -354,8 +357,8 @@ static int write_json(const char *path, const clconv_device_info *info, const be
     const result *r = &res[i];
     fprintf(f, "    {\"case\": ");
     json_str(f, r->c.name);
-    fprintf(f, ", \"algorithm\": \"%s\", \"chosen\": \"%s\", \"fastest\": %s, \"descriptor\": ", r->algorithm,
-            r->chosen, r->fastest ? "true" : "false");
+    fprintf(f, ", \"algorithm\": \"%s\", \"chosen\": \"%s\", \"kernel\": \"%s\", \"fastest\": %s, \"descriptor\": ",
+            r->algorithm, r->chosen, r->kernel, r->fastest ? "true" : "false");
     json_str(f, r->descriptor);
     fprintf(f,
             ", \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, \"device_ms\": %.6g, \"cold_ms\": %.6g, "
@@ -375,17 +378,17 @@ static int write_csv(const char *path, const clconv_device_info *info, const ben
   FILE *f = fopen(path, "w");
   if (!f)
     return error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
-  fprintf(f,
-          "case,algorithm,chosen,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,rate_unit,"
-          "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
-          "peak_copy_gbps,descriptor\n");
+  fprintf(f, "case,algorithm,chosen,kernel,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,"
+             "rate_unit,"
+             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
+             "peak_copy_gbps,descriptor\n");
   for (size_t i = 0; i < n; i++) {
     const result *r = &res[i];
     fprintf(
         f,
-        "%s,%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
+        "%s,%s,%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
         "\"%s\"\n",
-        r->c.name, r->algorithm, r->chosen, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
+        r->c.name, r->algorithm, r->chosen, r->kernel, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
         r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
         r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3,
         info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
@@ -559,11 +562,13 @@ static int run_tune(clconv_context *ctx, const result *res, size_t n, double bud
   printf("clconv-bench --tune: %.0f s, %u CLBlast GEMM candidates tried, %u wrong (rejected); %s\n", bench_now_s() - t0,
          rep.candidates_tried, rep.candidates_wrong,
          rep.gemm_tuned ? "a tuned set is in use" : "no set beat CLBlast's defaults on every shape");
-  printf("tuning: %s\n\n%-16s %12s %12s %8s %12s  %s\n", clconv_context_tuning(ctx), "case", "gemm_untuned",
-         "gemm_tuned", "speedup", "direct", "auto");
+  printf("%u direct kernels tried, %u wrong (rejected)\n", rep.kernels_tried, rep.kernels_wrong);
+  printf("tuning: %s\n\n%-16s %12s %12s %8s %12s %12s %8s %-12s  %s\n", clconv_context_tuning(ctx), "case",
+         "gemm_untuned", "gemm_tuned", "speedup", "direct", "direct_tuned", "speedup", "kernel", "auto");
   for (size_t i = 0; i < m; i++)
-    printf("%-16s %9.3f ms %9.3f ms %7.2fx %9.3f ms  %s\n", names[i], per[i].untuned_ms, per[i].tuned_ms,
-           per[i].untuned_ms / per[i].tuned_ms, per[i].direct_ms, clconv_algo_name(per[i].algo));
+    printf("%-16s %9.3f ms %9.3f ms %7.2fx %9.3f ms %9.3f ms %7.2fx %-12s  %s\n", names[i], per[i].untuned_ms,
+           per[i].tuned_ms, per[i].untuned_ms / per[i].tuned_ms, per[i].direct_ms, per[i].direct_tuned_ms,
+           per[i].direct_ms / per[i].direct_tuned_ms, per[i].direct_kernel, clconv_algo_name(per[i].algo));
   return 0;
 }
 
@@ -682,8 +687,8 @@ int main(int argc, char **argv) {
 #endif
   printf("algorithms: direct, gemm (im2col + CLBlast SGEMM), auto (its choice after the colon); peers: %s\n\n",
          peer_line);
-  printf("%-16s %-11s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "median_ms", "device_ms",
-         "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
+  printf("%-16s %-11s %-11s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "kernel", "median_ms",
+         "device_ms", "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
          o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
   bool tty = isatty(fileno(stderr));
   int failed = 0;
@@ -740,9 +745,9 @@ int main(int argc, char **argv) {
     char algo[24];
     snprintf(algo, sizeof algo, "%s%s%s", r->algorithm, strcmp(r->algorithm, r->chosen) ? ":" : "",
              strcmp(r->algorithm, r->chosen) ? r->chosen : "");
-    printf("%-16s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, algo,
-           r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate,
-           r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, peer, check);
+    printf("%-16s %-11s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, algo,
+           r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3,
+           r->min_s * 1e3, r->reps, rate, r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, peer, check);
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
     failed += !strcmp(r->status, "FAIL");
   }

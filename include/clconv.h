@@ -228,6 +228,9 @@ CLCONV_API clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor 
 CLCONV_API void clconv_conv_destroy(clconv_conv *op);
 /* The algorithm op runs: the descriptor's, or auto's choice. */
 CLCONV_API clconv_conv_algo clconv_conv_algorithm(const clconv_conv *op);
+/* The kernel op runs, for logs and benchmarks: "tiled 32x7" (output channels x positions per work-item),
+ * "wide 8x16", "direct" (one output per work-item) or "gemm"; static in op. "" for NULL. */
+CLCONV_API const char *clconv_conv_kernel(const clconv_conv *op);
 /* Device workspace of the gemm algorithm, in bytes: *min_bytes for one image (the least a run can chunk down to),
  * *full_bytes for the whole batch in one pass. Both 0 for direct and for a 1x1 gemm that needs none. */
 CLCONV_API clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_t *min_bytes, size_t *full_bytes);
@@ -247,19 +250,24 @@ CLCONV_API clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, 
  * out) and the size at which CLBlast switches from its direct to its tiled kernel, timing every candidate on every
  * shape and validating its output against the CPU reference first: a wrong candidate is never timed or kept; (3)
  * keeps the best only if it is no slower than the defaults on any shape (within 10% noise); (4) times direct against
- * the final gemm per shape for auto. ctx must be created with ignore_tuning, first in the process to touch CLBlast's
+ * the final gemm per shape for auto; (5) times the direct algorithm's kernels per shape (tiled with 8, 16 or 32
+ * channels x 7, 8 or 10 positions, the wide kernel where it applies, and the built-in choice), each validated, and
+ * keeps the fastest for that shape. ctx must be created with ignore_tuning, first in the process to touch CLBlast's
  * parameters for its device (CLBlast cannot restore its defaults once overridden). Takes minutes on a CPU device:
  * every candidate rebuilds CLBlast's kernels. */
 typedef struct clconv_tune_options {
-  double budget_s; /* parameter search time; 0 = 120 */
+  double budget_s; /* time for each search (CLBlast's parameters, then direct kernels); 0 = 120 */
   uint32_t reps;   /* timed runs per shape and candidate (median); 0 = 5 */
 } clconv_tune_options;
 typedef struct clconv_tune_shape {
-  double untuned_ms, tuned_ms, direct_ms; /* gemm with CLBlast's defaults, gemm as tuned, the direct algorithm */
-  clconv_conv_algo algo;                  /* auto's choice from now on */
+  double untuned_ms, tuned_ms;       /* gemm with CLBlast's defaults, gemm as tuned */
+  double direct_ms, direct_tuned_ms; /* direct with the built-in kernel choice, with the tuned one */
+  char direct_kernel[32];            /* the tuned one, as clconv_conv_kernel names it */
+  clconv_conv_algo algo;             /* auto's choice from now on */
 } clconv_tune_shape;
 typedef struct clconv_tune_report {
-  uint32_t candidates_tried, candidates_wrong; /* wrong: output outside tolerance, never kept */
+  uint32_t candidates_tried, candidates_wrong; /* CLBlast sets; wrong: output outside tolerance, never kept */
+  uint32_t kernels_tried, kernels_wrong;       /* direct kernels, the same */
   bool gemm_tuned;                             /* a parameter set beat the defaults and is in use */
   bool saved;                                  /* written to path; else see clconv_context_tuning */
   char path[1024];

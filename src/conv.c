@@ -222,6 +222,7 @@ struct clconv_conv {
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
+  char kernel_name[32]; /* clconv_conv_kernel */
 };
 
 /* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once; 0 = not tiled.
@@ -254,7 +255,26 @@ static int tile_positions(uint32_t ow) {
   return best;
 }
 
-clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
+/* The built-in kernel choice for the direct algorithm (see the list above). */
+static clconv__variant heuristic_variant(const clconv__conv_geom *g) {
+  uint32_t cout_g = g->k / g->groups;
+  clconv__variant v = {.kt = tile_width(cout_g), .wt = tile_positions(g->out[2]), .wide = false};
+  if (cout_g < 8 && g->stride[2] == 1)
+    v = (clconv__variant){.kt = cout_g > 4 ? 8 : 4, .wt = 16, .wide = true};
+  return v;
+}
+
+bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  if (v->wide)
+    return (v->kt == 4 || v->kt == 8) && v->wt == 16 && g->stride[2] == 1;
+  if (v->kt == 0)
+    return true;
+  return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && (v->wt == 7 || v->wt == 8 || v->wt == 10);
+}
+
+/* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. */
+static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
+                               clconv_conv **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: ctx is NULL");
   CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: out is NULL");
   *out = NULL;
@@ -275,25 +295,34 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   op->desc = *desc;
   op->g = g;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
-  op->algo = desc->algorithm;
+  op->algo = force ? CLCONV_ALGO_DIRECT : desc->algorithm;
   if (op->algo == CLCONV_ALGO_AUTO) /* measured by clconv_tune on this device, else direct */
     op->algo = clconv__tuned_algo(ctx, &g) == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
   bool gemm = op->algo == CLCONV_ALGO_GEMM;
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
-  op->kt = gemm ? 0 : tile_width(cout_g);
-  op->wide = !gemm && cout_g < 8 && g.stride[2] == 1;
-  if (op->wide)
-    op->kt = cout_g > 4 ? 8 : 4;
+  clconv__variant v = {0};
+  if (force)
+    v = *force;
+  else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, &g)))
+    v = heuristic_variant(&g);
+  op->kt = v.kt;
+  op->wt = v.wt;
+  op->wide = v.wide;
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
   if (op->kt &&
       (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
        (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
-    op->kt = 0; /* too large to pack: the direct kernel needs no copy */
+    op->kt = 0, op->wide = false; /* too large to pack: the direct kernel needs no copy */
+  if (gemm)
+    snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
+  else if (op->kt)
+    snprintf(op->kernel_name, sizeof op->kernel_name, "%s %dx%d", op->wide ? "wide" : "tiled", op->kt, op->wt);
+  else
+    snprintf(op->kernel_name, sizeof op->kernel_name, "direct");
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[80];
-  op->wt = op->wide ? 16 : tile_positions(g.out[2]);
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d", g.ndim, (int)op->act.kind,
              op->kt, op->wt);
@@ -321,6 +350,21 @@ clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *de
   }
   *out = op;
   return CLCONV_OK;
+}
+
+clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
+  return create_op(ctx, desc, NULL, out);
+}
+
+clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
+                                          clconv_conv **out) {
+  return create_op(ctx, desc, v, out);
+}
+
+const char *clconv_conv_kernel(const clconv_conv *op) { return op ? op->kernel_name : ""; }
+
+void clconv__conv_variant(const clconv_conv *op, clconv__variant *v) {
+  *v = (clconv__variant){.kt = op->kt, .wt = op->wt, .wide = op->wide};
 }
 
 void clconv_conv_destroy(clconv_conv *op) {

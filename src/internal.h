@@ -210,6 +210,21 @@ void clconv__tuning_load(clconv_context *ctx);
 void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
+/* A direct-algorithm kernel: kt = 0 the one-output-per-work-item kernel; wide: the width-vectorised one (kt 4 or
+ * 8 channels x 16 positions); else tiled, kt (4, 8, 16, 32) channels x wt (7, 8, 10) positions. */
+typedef struct clconv__variant {
+  int kt, wt;
+  bool wide;
+} clconv__variant;
+/* The tuned direct kernel for a shape; false when there is none. */
+bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v);
+/* The direct kernel op runs (kt = 0 for gemm too). */
+void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
+/* Whether v can run the shape (the wide kernel needs stride 1 along W). */
+bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
+/* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */
+clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
+                                          clconv_conv **out);
 
 /* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
 typedef struct clconv__gemm {

@@ -6,7 +6,8 @@
  *   key <device key>                        must equal this device's (name, vendor, driver, versions)
  *   xgemm <16 values, in xgemm_names order>  optional
  *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
- *   algo <direct|gemm> <shape key>          any number */
+ *   algo <direct|gemm> <shape key>          any number: auto's choice
+ *   direct <kt> <wt> <wide 0|1> <shape key>  any number: the direct algorithm's kernel (clconv__variant) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, mkdir, getpid */
 #include "internal.h"
 
@@ -30,7 +31,9 @@ enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB, STRM
 
 typedef struct tuned_shape {
   char key[SHAPE_KEY];
-  clconv_conv_algo algo;
+  clconv_conv_algo algo; /* AUTO: none measured */
+  bool has_variant;
+  clconv__variant variant;
 } tuned_shape;
 
 struct clconv__tuning {
@@ -51,15 +54,28 @@ static void shape_key(const clconv__conv_geom *g, char *buf, size_t cap) {
            g->out[1], g->out[2]);
 }
 
+static const tuned_shape *find_shape(const clconv__tuning *t, const char *key) {
+  for (size_t i = 0; t && i < t->n_shapes; i++)
+    if (!strcmp(t->shapes[i].key, key))
+      return &t->shapes[i];
+  return NULL;
+}
+
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g) {
-  if (!ctx->tuning)
-    return CLCONV_ALGO_AUTO;
   char key[SHAPE_KEY];
   shape_key(g, key, sizeof key);
-  for (size_t i = 0; i < ctx->tuning->n_shapes; i++)
-    if (!strcmp(ctx->tuning->shapes[i].key, key))
-      return ctx->tuning->shapes[i].algo;
-  return CLCONV_ALGO_AUTO;
+  const tuned_shape *e = find_shape(ctx->tuning, key);
+  return e ? e->algo : CLCONV_ALGO_AUTO;
+}
+
+bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v) {
+  char key[SHAPE_KEY];
+  shape_key(g, key, sizeof key);
+  const tuned_shape *e = find_shape(ctx->tuning, key);
+  if (!e || !e->has_variant)
+    return false;
+  *v = e->variant;
+  return true;
 }
 
 void clconv__tuning_free(clconv_context *ctx) {
@@ -156,29 +172,52 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
       }
       t->min_indirect = v;
       used += 13;
-    } else if (!strncmp(line, "algo ", 5)) {
-      clconv_conv_algo a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
-                           : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
-                                                            : CLCONV_ALGO_AUTO;
-      const char *k = line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-      if (a == CLCONV_ALGO_AUTO || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\"", ln);
+    } else if (!strncmp(line, "algo ", 5) || !strncmp(line, "direct ", 7)) {
+      bool is_algo = line[0] == 'a';
+      clconv_conv_algo a = CLCONV_ALGO_AUTO;
+      clconv__variant v = {0};
+      int wide = 0, n = 0;
+      const char *k = NULL;
+      if (is_algo) {
+        a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
+            : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
+                                             : CLCONV_ALGO_AUTO;
+        k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
+      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &wide, &n) == 3 && (wide == 0 || wide == 1)) {
+        v.wide = wide;
+        /* a kernel this library has: the one-output kernel, wide 4|8 x 16, tiled 4..32 x 7|8|10 */
+        clconv__conv_geom any = {.stride = {1, 1, 1}};
+        if (v.kt == 0 || clconv__variant_valid(&v, &any))
+          k = line + 7 + n;
+      }
+      if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
+        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0|1> <shape>\"", ln);
         return false;
       }
-      if (t->n_shapes == cap_shapes) {
-        cap_shapes = cap_shapes ? 2 * cap_shapes : 16;
-        tuned_shape *ns = clconv__malloc(cap_shapes * sizeof *ns);
-        if (!ns) {
-          snprintf(why, cap, "out of host memory");
-          return false;
+      tuned_shape *e = (tuned_shape *)find_shape(t, k);
+      if (!e) {
+        if (t->n_shapes == cap_shapes) {
+          cap_shapes = cap_shapes ? 2 * cap_shapes : 16;
+          tuned_shape *ns = clconv__malloc(cap_shapes * sizeof *ns);
+          if (!ns) {
+            snprintf(why, cap, "out of host memory");
+            return false;
+          }
+          if (t->n_shapes)
+            memcpy(ns, t->shapes, t->n_shapes * sizeof *ns);
+          clconv__free(t->shapes);
+          t->shapes = ns;
         }
-        if (t->n_shapes)
-          memcpy(ns, t->shapes, t->n_shapes * sizeof *ns);
-        clconv__free(t->shapes);
-        t->shapes = ns;
+        e = &t->shapes[t->n_shapes++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->key, SHAPE_KEY, "%s", k);
       }
-      snprintf(t->shapes[t->n_shapes].key, SHAPE_KEY, "%s", k);
-      t->shapes[t->n_shapes++].algo = a;
+      if (is_algo)
+        e->algo = a;
+      else {
+        e->has_variant = true;
+        e->variant = v;
+      }
       continue;
     } else {
       snprintf(why, cap, "line %d: unknown item", ln);
@@ -264,8 +303,13 @@ static bool save(const char *dir, const char *path, const char *key, const clcon
   }
   if (t->min_indirect)
     fprintf(f, "min_indirect %zu\n", t->min_indirect);
-  for (size_t i = 0; i < t->n_shapes; i++)
-    fprintf(f, "algo %s %s\n", clconv_algo_name(t->shapes[i].algo), t->shapes[i].key);
+  for (size_t i = 0; i < t->n_shapes; i++) {
+    const tuned_shape *e = &t->shapes[i];
+    if (e->algo != CLCONV_ALGO_AUTO)
+      fprintf(f, "algo %s %s\n", clconv_algo_name(e->algo), e->key);
+    if (e->has_variant)
+      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, e->variant.wide ? 1 : 0, e->key);
+  }
   bool ok = !ferror(f);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp, path) != 0) {
@@ -589,6 +633,50 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   return s;
 }
 
+/* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
+ * the group's channel count (rounded up to a power of two) times 7, 8 and 10 positions, and the wide kernel where
+ * it applies; each validated. The built-in choice (already timed) stays unless another is 5% faster. */
+static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
+                                 clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
+  clconv__conv_variant(tc->direct, best);
+  *best_ms = tc->direct_ms;
+  const clconv__conv_geom *g = &tc->g;
+  uint32_t cout_g = g->k / g->groups;
+  int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
+  clconv__variant cand[8];
+  size_t nc = 0;
+  for (int kt = top / 2; kt <= top; kt *= 2)
+    for (int w = 0; w < 3 && kt >= 4; w++)
+      cand[nc++] = (clconv__variant){.kt = kt, .wt = w == 0 ? 7 : w == 1 ? 8 : 10};
+  if (g->stride[2] == 1 && cout_g <= 8) {
+    cand[nc++] = (clconv__variant){.kt = 4, .wt = 16, .wide = true};
+    cand[nc++] = (clconv__variant){.kt = 8, .wt = 16, .wide = true};
+  }
+  clconv__variant builtin = *best;
+  for (size_t i = 0; i < nc && now_s() < deadline; i++) {
+    if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))
+      continue;
+    clconv_conv *op = NULL;
+    double ms = INFINITY;
+    clconv_status s = clconv__conv_create_variant(ctx, &tc->d, &cand[i], &op);
+    if (s == CLCONV_OK)
+      s = clconv_conv_set_weights(op, tc->w, tc->b);
+    if (s == CLCONV_OK)
+      s = measure(ctx, tc, op, reps, &ms);
+    clconv_conv_destroy(op);
+    if (s != CLCONV_OK)
+      return s;
+    rep->kernels_tried++;
+    rep->kernels_wrong += isinf(ms);
+    bool is_builtin = !memcmp(best, &builtin, sizeof builtin);
+    if (ms < (is_builtin ? 0.95 : 1.0) * *best_ms) {
+      *best = cand[i];
+      *best_ms = ms;
+    }
+  }
+  return CLCONV_OK;
+}
+
 clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, size_t n,
                           const clconv_tune_options *options, clconv_tune_shape *per_shape,
                           clconv_tune_report *report) {
@@ -622,9 +710,13 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   }
   if (s == CLCONV_OK)
     s = search(ctx, tc, n, &o, t, report);
+  double deadline = now_s() + o.budget_s;            /* for the direct kernels, across the shapes */
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) { /* auto's choice: direct against the gemm now in use */
-    double gemm_ms = 0.0;
+    double gemm_ms = 0.0, direct_ms = 0.0;
+    clconv__variant v = {0};
     s = measure(ctx, &tc[i], tc[i].direct, o.reps, &tc[i].direct_ms);
+    if (s == CLCONV_OK && !isinf(tc[i].direct_ms))
+      s = tune_direct(ctx, &tc[i], o.reps, deadline, &v, &direct_ms, report);
     /* what runs now: the tuned set, or (defaults cannot be restored) the last one tried */
     if (s == CLCONV_OK)
       s = measure(ctx, &tc[i], tc[i].gemm, o.reps, &gemm_ms);
@@ -634,16 +726,27 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
       s = clconv__fail(ctx, CLCONV_ERR_OPENCL, "tune: the direct algorithm gives wrong results");
     if (s != CLCONV_OK)
       break;
-    clconv_conv_algo a = tc[i].direct_ms <= gemm_ms ? CLCONV_ALGO_DIRECT : CLCONV_ALGO_GEMM;
-    shape_key(&tc[i].g, t->shapes[t->n_shapes].key, SHAPE_KEY);
-    bool dup = false;
-    for (size_t j = 0; j < t->n_shapes; j++)
-      dup = dup || !strcmp(t->shapes[j].key, t->shapes[t->n_shapes].key);
-    if (!dup)
-      t->shapes[t->n_shapes++].algo = a;
-    if (per_shape)
-      per_shape[i] = (clconv_tune_shape){
-          .untuned_ms = tc[i].untuned, .tuned_ms = gemm_ms, .direct_ms = tc[i].direct_ms, .algo = a};
+    clconv_conv_algo a = direct_ms <= gemm_ms ? CLCONV_ALGO_DIRECT : CLCONV_ALGO_GEMM;
+    tuned_shape *e = &t->shapes[t->n_shapes];
+    shape_key(&tc[i].g, e->key, SHAPE_KEY);
+    if (!find_shape(t, e->key)) {
+      e->algo = a;
+      e->has_variant = true;
+      e->variant = v;
+      t->n_shapes++;
+    }
+    if (per_shape) {
+      per_shape[i] = (clconv_tune_shape){.untuned_ms = tc[i].untuned,
+                                         .tuned_ms = gemm_ms,
+                                         .direct_ms = tc[i].direct_ms,
+                                         .direct_tuned_ms = direct_ms,
+                                         .algo = a};
+      if (v.kt == 0)
+        snprintf(per_shape[i].direct_kernel, sizeof per_shape[i].direct_kernel, "direct");
+      else
+        snprintf(per_shape[i].direct_kernel, sizeof per_shape[i].direct_kernel, "%s %dx%d", v.wide ? "wide" : "tiled",
+                 v.kt, v.wt);
+    }
   }
   for (size_t i = 0; tc && i < n; i++)
     case_free(&tc[i]);

@@ -75,10 +75,11 @@ static void test_tune_save_load(void **state) {
   print_message("tune: %u candidates, %u wrong, gemm %s; %s\n", rep.candidates_tried, rep.candidates_wrong,
                 rep.gemm_tuned ? "tuned" : "untuned", clconv_context_tuning(ctx));
   assert_true(rep.saved && rep.candidates_tried >= 1 && rep.candidates_wrong == 0);
+  assert_true(rep.kernels_tried >= 1 && rep.kernels_wrong == 0);
   assert_non_null(strstr(rep.path, getenv("CLCONV_CACHE_DIR")));
   for (int i = 0; i < 2; i++)
-    assert_true(per[i].untuned_ms > 0 && per[i].tuned_ms > 0 && per[i].direct_ms > 0 &&
-                (per[i].algo == CLCONV_ALGO_DIRECT || per[i].algo == CLCONV_ALGO_GEMM));
+    assert_true(per[i].untuned_ms > 0 && per[i].tuned_ms > 0 && per[i].direct_ms > 0 && per[i].direct_tuned_ms > 0 &&
+                per[i].direct_kernel[0] && (per[i].algo == CLCONV_ALGO_DIRECT || per[i].algo == CLCONV_ALGO_GEMM));
   /* once CLBlast's parameters are overridden, a second tune in this process is refused */
   assert_int_equal(clconv_tune(ctx, shapes, 2, &o, per, &rep), CLCONV_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(clconv_last_error(ctx), "fresh process"));
@@ -98,6 +99,10 @@ static void test_tune_save_load(void **state) {
     assert_int_equal(clconv_conv_algorithm(op), per[i].algo);
     clconv_conv_destroy(op);
     clconv_conv_desc d = shapes[i];
+    d.algorithm = CLCONV_ALGO_DIRECT; /* the tuned direct kernel */
+    assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+    assert_string_equal(clconv_conv_kernel(op), per[i].direct_kernel);
+    clconv_conv_destroy(op);
     for (int a = CLCONV_ALGO_DIRECT; a <= CLCONV_ALGO_GEMM; a++) {
       d.algorithm = (clconv_conv_algo)a;
       assert_int_equal(sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(test_seed())), 0);
@@ -121,11 +126,13 @@ static void test_tune_save_load(void **state) {
   expect_load(path, truncated, "truncated");
   char bad_item[65536 + 64];
   snprintf(bad_item, sizeof bad_item, "%salgo fastest nd2\n", saved);
-  expect_load(path, bad_item, "expected \"algo direct|gemm <shape>\"");
+  expect_load(path, bad_item, "expected \"algo direct|gemm <shape>\" or");
   snprintf(bad_item, sizeof bad_item, "%sxgemm 1 2 3\n", saved);
   expect_load(path, bad_item, "xgemm needs 16 values");
   snprintf(bad_item, sizeof bad_item, "%scolour red\n", saved);
   expect_load(path, bad_item, "unknown item");
+  snprintf(bad_item, sizeof bad_item, "%sdirect 5 7 0 nd2\n", saved); /* a kernel that does not exist */
+  expect_load(path, bad_item, "expected \"algo direct|gemm <shape>\" or \"direct");
   expect_load(path, saved, NULL); /* and the intact file loads again */
   remove(path);
   ctx = context(false);
