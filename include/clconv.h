@@ -108,7 +108,8 @@ CLCONV_API clconv_status clconv_context_create(const clconv_context_options *opt
  * that device) and releases them on destroy. options->device is ignored. */
 CLCONV_API clconv_status clconv_context_create_from_cl(cl_context cl_ctx, cl_device_id device, cl_command_queue queue,
                                                        const clconv_context_options *options, clconv_context **out);
-CLCONV_API void clconv_context_destroy(clconv_context *ctx); /* destroy every tensor and op of ctx first */
+/* Waits for the ops enqueued on ctx, then frees it. Destroy every tensor and op of ctx first. */
+CLCONV_API void clconv_context_destroy(clconv_context *ctx);
 CLCONV_API clconv_status clconv_context_get_device_info(clconv_context *ctx, clconv_device_info *info);
 /* The OpenCL context and device of ctx (borrowed: valid while ctx lives), for host code that enqueues its own
  * kernels beside clconv's. ERR_INVALID_ARGUMENT on NULL. */
@@ -277,7 +278,9 @@ CLCONV_API clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc
                                      const clconv_tune_options *options, clconv_tune_shape *per_shape,
                                      clconv_tune_report *report);
 
-/* One-shot: create, run, destroy (programs stay cached in ctx). */
+/* One-shot: as create + run. The op is kept in a small cache in ctx (8 descriptors, least recently used out), so
+ * repeated calls with one descriptor build, choose and allocate nothing again; the weights are packed at every call
+ * (they may change). For inference with fixed weights, an op with clconv_conv_set_weights is the plan to keep. */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
 

@@ -308,6 +308,11 @@ clconv_status clconv_context_create_from_cl(cl_context cl, cl_device_id dev, cl_
 void clconv_context_destroy(clconv_context *ctx) {
   if (!ctx)
     return;
+  /* Enqueued ops finish first: the process may exit right after, while the device still runs (or, on PoCL,
+   * still compiles) them. Not through the fault layer: cleanup must not fail halfway. */
+  if (ctx->queue)
+    clFinish(ctx->queue);
+  clconv__plans_clear(ctx); /* ops first: they hold kernels of the cached programs */
   clconv__program_cache_clear(ctx);
   clconv__tuning_free(ctx);
   if (ctx->workspace)

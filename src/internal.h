@@ -90,6 +90,13 @@ char *clconv__strdup(const char *s);
 typedef struct clconv__program clconv__program; /* cache entry, program_cache.c */
 typedef struct clconv__tuning clconv__tuning;   /* tune.c */
 
+/* clconv_conv_forward's cache of ops (conv.c) */
+#define CLCONV__PLANS 8
+typedef struct clconv__plan {
+  clconv_conv *op; /* NULL: empty */
+  uint64_t used;   /* plan_clock at the last use */
+} clconv__plan;
+
 struct clconv_context {
   cl_context cl;
   cl_device_id device;
@@ -101,6 +108,8 @@ struct clconv_context {
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
   size_t workspace_bytes;
   clconv__tuning *tuning; /* tune.c; NULL when none was loaded or measured */
+  clconv__plan plans[CLCONV__PLANS];
+  uint64_t plan_clock;
   char tuning_note[1400];
   clconv__errbuf err;
 };
@@ -203,6 +212,9 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
 
 clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
                                 clconv_activation *eff);
+
+/* Destroys the ops clconv_conv_forward keeps (context destroy, and a tune that changes the choices). */
+void clconv__plans_clear(clconv_context *ctx);
 
 /* ---- tuning (tune.c) ------------------------------------------------------------------------------------------ */
 /* Loads the device's tuning file into ctx and applies its CLBlast parameters; never fails (see ctx->tuning_note). */

@@ -763,6 +763,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   report->saved = tuning_path(key, dir, sizeof dir, report->path, sizeof report->path) &&
                   save(dir, report->path, key, t, why, sizeof why);
   clconv__tuning_free(ctx);
+  clconv__plans_clear(ctx); /* one-shot ops made before follow the old choices */
   ctx->tuning = t;
   if (report->saved)
     snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, saved to %s: %s, %zu shapes", report->path,

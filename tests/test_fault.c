@@ -171,10 +171,44 @@ static void test_context_and_tensors(void **state) {
   print_message("fault injection: %d failing calls in context and tensor setup, all handled\n", points);
 }
 
+/* clconv_conv_forward keeps its op: a repeated call passes the layer (OpenCL calls and allocations) far fewer times
+ * than the first — no kernel, buffer or op is made again — and a ninth descriptor evicts the oldest. Results are
+ * checked against the reference by the conv tests, which use the one-shot call throughout. */
+static void test_one_shot_cache(void **state) {
+  (void)TEST_CONTEXT(state);
+  clconv_context *ctx;
+  assert_int_equal(clconv_context_create(NULL, &ctx), CLCONV_OK);
+  clconv_tensor *x = make(ctx, 4, xs, -0.5f), *w = make(ctx, 4, ws, -0.25f), *b = make(ctx, 1, &bs, 0.5f),
+                *y = make(ctx, 4, ys, 0.0f);
+  long calls[3];
+  for (int i = 0; i < 3; i++) {
+    clconv_fault_fail_nth(0);
+    assert_int_equal(clconv_conv_forward(ctx, &conv_d, x, w, b, y), CLCONV_OK);
+    calls[i] = clconv_fault_calls();
+  }
+  print_message("one-shot conv: %ld layer calls the first time, %ld and %ld after\n", calls[0], calls[1], calls[2]);
+  assert_true(calls[1] == calls[2] && calls[1] < calls[0]);
+  /* eight other descriptors (different activations) push the first out: it is made again */
+  for (int k = 1; k <= 8; k++) {
+    clconv_conv_desc d = conv_d;
+    d.activation = (clconv_activation){.kind = CLCONV_ACT_CLIP, .alpha = -(float)k, .beta = (float)k};
+    assert_int_equal(clconv_conv_forward(ctx, &d, x, w, b, y), CLCONV_OK);
+  }
+  clconv_fault_fail_nth(0);
+  assert_int_equal(clconv_conv_forward(ctx, &conv_d, x, w, b, y), CLCONV_OK);
+  assert_true(clconv_fault_calls() > calls[1]);
+  clconv_tensor_destroy(x);
+  clconv_tensor_destroy(w);
+  clconv_tensor_destroy(b);
+  clconv_tensor_destroy(y);
+  clconv_context_destroy(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_context_and_tensors),
       cmocka_unit_test(test_ops),
+      cmocka_unit_test(test_one_shot_cache),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
