@@ -13,7 +13,7 @@ cache="$root/build/pocl-cache" # compiled kernels, shared by both builds
 
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DCLCONV_WERROR=ON -DCLCONV_POCL_CACHE_DIR="$cache"
 cmake --build build/test -j "$jobs"
-(cd build/test && ctest --output-on-failure)
+(cd build/test && ctest -j "$jobs" --output-on-failure)
 
 prefix="$root/build/install"
 rm -rf "$prefix"
@@ -33,7 +33,7 @@ scripts/fuzz.sh 40
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=address,undefined \
   -DCLCONV_BUILD_BENCH=OFF -DCLCONV_POCL_CACHE_DIR="$cache"
 cmake --build build/asan -j "$jobs"
-(cd build/asan && LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" ctest --output-on-failure)
+(cd build/asan && LSAN_OPTIONS="suppressions=$root/scripts/lsan.supp" ctest -j "$jobs" --output-on-failure)
 
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DCLCONV_WERROR=ON -DCLCONV_SANITIZE=thread \
   -DCLCONV_BUILD_BENCH=OFF -DCLCONV_BUILD_CLI=OFF -DCLCONV_POCL_CACHE_DIR="$cache"
