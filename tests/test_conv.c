@@ -171,6 +171,69 @@ static conv_shapes conv_shapes_of(const clconv_conv_desc *d) {
   return sh;
 }
 
+/* One descriptor's random host data, its device tensors and the check of a device result against the reference,
+ * for the tests below that run their own op. Weights are drawn from [wlo, 1]. */
+typedef struct conv_data {
+  conv_shapes sh;
+  float *x, *w, *b, *got, *ref, *mag;
+  clconv_tensor *tx, *tw, *tb, *ty;
+} conv_data;
+
+static conv_data conv_data_fill(const clconv_conv_desc *d, sweep_rng *r, float wlo) {
+  conv_data cd = {.sh = conv_shapes_of(d)};
+  size_t dc = cd.sh.dst_count;
+  cd.x = test_alloc(cd.sh.src_count);
+  cd.w = test_alloc(cd.sh.wei_count);
+  cd.b = test_alloc(cd.sh.dst[1]);
+  cd.got = test_alloc(dc);
+  cd.ref = test_alloc(dc);
+  cd.mag = test_alloc(dc);
+  sweep_fill(r, cd.x, cd.sh.src_count, -1, 1);
+  sweep_fill(r, cd.w, cd.sh.wei_count, wlo, 1);
+  sweep_fill(r, cd.b, cd.sh.dst[1], -1, 1);
+  return cd;
+}
+
+static void conv_data_upload(clconv_context *ctx, const clconv_conv_desc *d, conv_data *cd) {
+  const conv_shapes *sh = &cd->sh;
+  cd->tx = upload(ctx, sh->nd, sh->src, cd->x);
+  cd->tw = upload(ctx, sh->nd, sh->wei, cd->w);
+  cd->tb = d->has_bias ? upload(ctx, 1, &sh->dst[1], cd->b) : NULL;
+  cd->ty = upload(ctx, sh->nd, sh->dst, NULL);
+}
+
+/* Reads ty back and compares it with the reference; 1 (and a message naming what, the case and the seed) on a
+ * mismatch. */
+static int conv_data_check(const clconv_conv_desc *d, conv_data *cd, const char *what) {
+  size_t dc = cd->sh.dst_count;
+  download(cd->ty, cd->got);
+  assert_int_equal(clconv_ref_conv(d, cd->x, cd->w, d->has_bias ? cd->b : NULL, cd->ref, cd->mag), CLCONV_OK);
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  assert_int_equal(clconv_conv_tolerance(d, &tol), CLCONV_OK);
+  assert_int_equal(clconv_compare(cd->got, cd->ref, cd->mag, dc, &tol, &res), CLCONV_OK);
+  if (!res.mismatches)
+    return 0;
+  char cfg[512];
+  sweep_conv_str(d, cfg, sizeof cfg);
+  fprintf(stderr, "%s MISMATCH (%s): %s: element %zu got %g ref %g\n", what, test_replay(test_seed()), cfg,
+          res.first_mismatch, (double)cd->got[res.first_mismatch], (double)cd->ref[res.first_mismatch]);
+  return 1;
+}
+
+static void conv_data_free(conv_data *cd) {
+  clconv_tensor_destroy(cd->tx);
+  clconv_tensor_destroy(cd->tw);
+  clconv_tensor_destroy(cd->tb);
+  clconv_tensor_destroy(cd->ty);
+  free(cd->x);
+  free(cd->w);
+  free(cd->b);
+  free(cd->got);
+  free(cd->ref);
+  free(cd->mag);
+}
+
 /* Non-finite inputs: an inf or NaN must reach exactly the outputs whose windows read it, in every kernel variant
  * (padding is selected, never multiplied: inf * 0 would be NaN). */
 static void test_non_finite_inputs(void **state) {
@@ -183,50 +246,22 @@ static void test_non_finite_inputs(void **state) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
     d.algorithm = algo;
-    conv_shapes sh = conv_shapes_of(&d);
-    uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
-    size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
-    float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *got = test_alloc(dc), *ref = test_alloc(dc),
-          *mag = test_alloc(dc);
-    sweep_fill(&r, x, sc, -1, 1);
-    sweep_fill(&r, w, wc, 0.25f, 1); /* no zero weight: inf * 0 = NaN would be right, but hides the sign */
-    sweep_fill(&r, b, k, -1, 1);
+    /* no zero weight: inf * 0 = NaN would be right, but hides the sign */
+    conv_data cd = conv_data_fill(&d, &r, 0.25f);
+    size_t sc = cd.sh.src_count, wdt = cd.sh.src[cd.sh.nd - 1];
     for (int s = 0; s < 3; s++) {
       /* at a row's first or last element, where edge tiles read, or anywhere */
-      size_t at = sweep_int(&r, 0, (uint32_t)sc - 1), wdt = ss[nd - 1];
+      size_t at = sweep_int(&r, 0, (uint32_t)sc - 1);
       if (s == 0)
         at -= at % wdt;
       if (s == 1)
         at += wdt - 1 - at % wdt;
-      x[at] = specials[sweep_int(&r, 0, 2)];
+      cd.x[at] = specials[sweep_int(&r, 0, 2)];
     }
-    clconv_tensor *tx = upload(ctx, nd, ss, x), *tw = upload(ctx, nd, ws, w),
-                  *tb = d.has_bias ? upload(ctx, 1, &k, b) : NULL, *ty = upload(ctx, nd, ds, NULL);
-    assert_int_equal(clconv_conv_forward(ctx, &d, tx, tw, tb, ty), CLCONV_OK);
-    download(ty, got);
-    assert_int_equal(clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref, mag), CLCONV_OK);
-    clconv_tolerance tol;
-    clconv_compare_result res;
-    assert_int_equal(clconv_conv_tolerance(&d, &tol), CLCONV_OK);
-    assert_int_equal(clconv_compare(got, ref, mag, dc, &tol, &res), CLCONV_OK);
-    if (res.mismatches) {
-      char cfg[512];
-      sweep_conv_str(&d, cfg, sizeof cfg);
-      fprintf(stderr, "non-finite MISMATCH (CLCONV_TEST_SEED=%llu): %s: element %zu got %g ref %g\n",
-              (unsigned long long)test_seed(), cfg, res.first_mismatch, (double)got[res.first_mismatch],
-              (double)ref[res.first_mismatch]);
-      bad++;
-    }
-    clconv_tensor_destroy(tx);
-    clconv_tensor_destroy(tw);
-    clconv_tensor_destroy(tb);
-    clconv_tensor_destroy(ty);
-    free(x);
-    free(w);
-    free(b);
-    free(got);
-    free(ref);
-    free(mag);
+    conv_data_upload(ctx, &d, &cd);
+    assert_int_equal(clconv_conv_forward(ctx, &d, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
+    bad += (uint32_t)conv_data_check(&d, &cd, "non-finite");
+    conv_data_free(&cd);
   }
   print_message("conv non-finite inputs: %u configurations, %u failed\n", n, bad);
   assert_int_equal(bad, 0);
@@ -243,30 +278,26 @@ static void test_set_weights(void **state) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
     d.algorithm = algo;
-    conv_shapes sh = conv_shapes_of(&d);
-    uint32_t *ss = sh.src, *ws = sh.wei, *ds = sh.dst, nd = sh.nd, k = ds[1];
-    size_t sc = sh.src_count, wc = sh.wei_count, dc = sh.dst_count;
-    float *x = test_alloc(sc), *w = test_alloc(wc), *b = test_alloc(k), *y1 = test_alloc(dc), *y2 = test_alloc(dc),
-          *zeros = test_alloc(wc > k ? wc : k);
-    sweep_fill(&r, x, sc, -1, 1);
-    sweep_fill(&r, w, wc, -1, 1);
-    sweep_fill(&r, b, k, -1, 1);
+    conv_data cd = conv_data_fill(&d, &r, -1);
+    conv_data_upload(ctx, &d, &cd);
+    size_t wc = cd.sh.wei_count, dc = cd.sh.dst_count;
+    uint32_t k = cd.sh.dst[1];
+    float *zeros = test_alloc(wc > k ? wc : k);
     memset(zeros, 0, (wc > k ? wc : k) * sizeof *zeros);
-    clconv_tensor *tx = upload(ctx, nd, ss, x), *tw = upload(ctx, nd, ws, w),
-                  *tb = d.has_bias ? upload(ctx, 1, &k, b) : NULL, *ty = upload(ctx, nd, ds, NULL);
+    clconv_tensor *tx = cd.tx, *tw = cd.tw, *tb = cd.tb, *ty = cd.ty;
     clconv_conv *op;
     assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
     assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clconv_last_error(ctx), "none were set with conv_set_weights"));
     assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
-    download(ty, y1);
+    download(ty, cd.got); /* with explicit weights */
     assert_int_equal(clconv_conv_set_weights(op, tw, tb), CLCONV_OK);
     assert_int_equal(clconv_tensor_write(tw, zeros, wc), CLCONV_OK); /* the set copy must not see this */
     if (tb)
       assert_int_equal(clconv_tensor_write(tb, zeros, k), CLCONV_OK);
     assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_OK);
-    download(ty, y2);
-    if (memcmp(y1, y2, dc * sizeof *y1)) {
+    download(ty, cd.ref); /* with the set weights */
+    if (memcmp(cd.got, cd.ref, dc * sizeof *cd.got)) {
       char cfg[512];
       sweep_conv_str(&d, cfg, sizeof cfg);
       fail_msg("set weights differ from explicit weights (CLCONV_TEST_SEED=%llu): %s", (unsigned long long)test_seed(),
@@ -281,15 +312,7 @@ static void test_set_weights(void **state) {
     assert_int_equal(clconv_conv_set_weights(op, tbad, tb), CLCONV_ERR_SHAPE_MISMATCH);
     clconv_tensor_destroy(tbad);
     clconv_conv_destroy(op);
-    clconv_tensor_destroy(tx);
-    clconv_tensor_destroy(tw);
-    clconv_tensor_destroy(tb);
-    clconv_tensor_destroy(ty);
-    free(x);
-    free(w);
-    free(b);
-    free(y1);
-    free(y2);
+    conv_data_free(&cd);
     free(zeros);
   }
   print_message("conv set_weights: %u configurations, identical to runs with explicit weights\n", n);
@@ -363,41 +386,16 @@ static void test_gemm_workspace(void **state) {
     assert_non_null(strstr(clconv_last_error(ctx), "exceeds the buffer"));
     assert_int_equal(clconv_conv_set_workspace(op, ws, bytes), CLCONV_OK);
     clReleaseMemObject(ws); /* the op holds its own reference */
-    float *x = test_alloc(sh.src_count), *w = test_alloc(sh.wei_count), *b = test_alloc(sh.dst[1]),
-          *got = test_alloc(sh.dst_count), *ref = test_alloc(sh.dst_count), *mag = test_alloc(sh.dst_count);
-    sweep_fill(&r, x, sh.src_count, -1, 1);
-    sweep_fill(&r, w, sh.wei_count, -1, 1);
-    sweep_fill(&r, b, sh.dst[1], -1, 1);
-    clconv_tensor *tx = upload(ctx, sh.nd, sh.src, x), *tw = upload(ctx, sh.nd, sh.wei, w),
-                  *tb = d.has_bias ? upload(ctx, 1, &sh.dst[1], b) : NULL, *ty = upload(ctx, sh.nd, sh.dst, NULL);
-    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
-    download(ty, got);
-    assert_int_equal(clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref, mag), CLCONV_OK);
-    clconv_tolerance tol;
-    clconv_compare_result res;
-    assert_int_equal(clconv_conv_tolerance(&d, &tol), CLCONV_OK);
-    assert_int_equal(clconv_compare(got, ref, mag, sh.dst_count, &tol, &res), CLCONV_OK);
-    if (res.mismatches) {
-      char cfg[512];
-      sweep_conv_str(&d, cfg, sizeof cfg);
-      fprintf(stderr, "chunked gemm MISMATCH (%s): %s, %zu images per chunk: element %zu got %g ref %g\n",
-              test_replay(seed), cfg, images, res.first_mismatch, (double)got[res.first_mismatch],
-              (double)ref[res.first_mismatch]);
-      bad++;
-    }
+    conv_data cd = conv_data_fill(&d, &r, -1);
+    conv_data_upload(ctx, &d, &cd);
+    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
+    char what[64];
+    snprintf(what, sizeof what, "gemm in chunks of %zu images", images);
+    bad += (uint32_t)conv_data_check(&d, &cd, what);
     assert_int_equal(clconv_conv_set_workspace(op, NULL, 0), CLCONV_OK); /* back to the context's */
-    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
     clconv_conv_destroy(op);
-    clconv_tensor_destroy(tx);
-    clconv_tensor_destroy(tw);
-    clconv_tensor_destroy(tb);
-    clconv_tensor_destroy(ty);
-    free(x);
-    free(w);
-    free(b);
-    free(got);
-    free(ref);
-    free(mag);
+    conv_data_free(&cd);
   }
   print_message("gemm workspace: %u batched configurations in chunks of 1 or 2 images, %u failed\n", n, bad);
   assert_int_equal(bad, 0);
