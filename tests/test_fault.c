@@ -37,6 +37,17 @@ static clconv_status run_conv_gemm(clconv_context *ctx, clconv_tensor **io) {
   d.algorithm = CLCONV_ALGO_GEMM;
   return clconv_conv_forward(ctx, &d, io[0], io[1], io[2], io[3]);
 }
+/* The inference plan: an op with its weights set (packed) once, run with weights = NULL. */
+static clconv_status run_plan(clconv_context *ctx, clconv_tensor **io) {
+  clconv_conv *op = NULL;
+  clconv_status s = clconv_conv_create(ctx, &conv_d, &op);
+  if (s == CLCONV_OK)
+    s = clconv_conv_set_weights(op, io[1], io[2]);
+  if (s == CLCONV_OK)
+    s = clconv_conv_run(op, io[0], NULL, NULL, io[3]);
+  clconv_conv_destroy(op);
+  return s;
+}
 static clconv_status run_pool(clconv_context *ctx, clconv_tensor **io) {
   return clconv_pool_forward(ctx, &pool_d, io[0], io[4]);
 }
@@ -113,12 +124,13 @@ static void sweep(const scenario *sc, int *points) {
 
 static void test_ops(void **state) {
   (void)TEST_CONTEXT(state);
-  static const scenario scs[] = {
-      {"conv", run_conv}, {"conv gemm", run_conv_gemm}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
+  static const scenario scs[] = {{"conv", run_conv}, {"conv gemm", run_conv_gemm}, {"conv plan", run_plan},
+                                 {"pool", run_pool}, {"layer", run_layer},         {"act", run_act}};
   int points = 0;
   for (size_t i = 0; i < sizeof scs / sizeof scs[0]; i++)
     sweep(&scs[i], &points);
-  print_message("fault injection: %d failing calls across conv (direct, gemm), pool, layer and act, all handled\n",
+  print_message("fault injection: %d failing calls across conv (direct, gemm, plan with set weights), pool, layer and "
+                "act, all handled\n",
                 points);
   assert_true(points > 20);
 }
