@@ -12,8 +12,9 @@
  *   (it is usually a negative number cast to unsigned).
  * - Threads: a context and everything created from it must be used by one thread at a time (its program cache,
  *   workspace and last error are not locked); separate contexts may be used from separate threads concurrently,
- *   also on one device. Process-wide state is safe to share: the per-thread last error, and CLBlast's caches and
- *   parameters (clconv_tune). Checked under ThreadSanitizer by tests/test_threads.c.
+ *   also on one device. Process-wide state is safe to share: the per-thread last error, and CLBlast (every call
+ *   to it holds one process-wide lock: CLBlast 1.5 is not thread-safe) and its parameters (clconv_tune). Checked under
+ * ThreadSanitizer by tests/test_threads.c.
  */
 #ifndef CLCONV_H
 #define CLCONV_H

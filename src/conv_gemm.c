@@ -7,12 +7,22 @@
  * padding needs no im2col: the input is already col. The GEMM writes into the workspace and only the last pass,
  * the epilogue, writes dst: a failure before it leaves dst untouched. When the workspace cannot hold the whole
  * batch, it is processed in chunks of images, each written to dst as it completes. */
+#define _POSIX_C_SOURCE 200809L /* pthread mutexes */
 #include "internal.h"
 
 #include <clblast_c.h>
+#include <pthread.h>
 
 /* CLBlast calls pass the fault layer too (a failure reads as CL_OUT_OF_RESOURCES). */
 #define CLCONV__BLAS(call) (clconv__fault() ? CLBlastOpenCLOutOfResources : (call))
+
+/* CLBlast 1.5.3 is not thread-safe: each call builds a Database from shared static tables, and two threads doing
+ * so at once corrupt the heap (AddressSanitizer: heap-use-after-free in clblast::database::DatabaseVendor, found by
+ * tests/test_threads.c; ThreadSanitizer reports the race). Every CLBlast call of the process goes through this
+ * lock. Calls only enqueue, so the lock is held briefly, except for the first call of a kernel set (its build). */
+static pthread_mutex_t blas_mutex = PTHREAD_MUTEX_INITIALIZER;
+void clconv__blas_lock(void) { pthread_mutex_lock(&blas_mutex); }
+void clconv__blas_unlock(void) { pthread_mutex_unlock(&blas_mutex); }
 
 static const char *blas_status_name(CLBlastStatusCode st) {
   switch (st) {
@@ -152,6 +162,7 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
            c_stride = g->groups == 1 ? g->k * npos : cout_g * npos;
     for (size_t b = 0; b < calls; b++) {
       size_t b_off = b_base + b * g->c * kvol * npos, c_off = out_at + b * g->k * npos;
+      clconv__blas_lock();
       CLBlastStatusCode st =
           batch == 1 ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, cout_g,
                                                  npos, rows, 1.0f, wei, 0, rows, bmat, b_off, npos, 0.0f, ws, c_off,
@@ -160,6 +171,7 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                                                CLBlastTransposeNo, cout_g, npos, rows, 1.0f, wei, 0,
                                                                rows, a_stride, bmat, b_off, npos, b_stride, 0.0f, ws,
                                                                c_off, npos, c_stride, batch, &ctx->queue, NULL));
+      clconv__blas_unlock();
       if (st != CLBlastSuccess)
         return fail_blas(ctx, "conv_run", batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched", st);
     }

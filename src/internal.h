@@ -246,6 +246,9 @@ typedef struct clconv__gemm {
   cl_mem user_ws;       /* clconv_conv_set_workspace's buffer, or NULL for the context's */
   size_t user_ws_bytes;
 } clconv__gemm;
+/* Every CLBlast call of the process holds this lock (CLBlast 1.5 is not thread-safe; conv_gemm.c). */
+void clconv__blas_lock(void);
+void clconv__blas_unlock(void);
 /* options: the direct kernel's (NDIM, FLIP, ACT), whose program holds im2col and the epilogue. */
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out);

@@ -120,12 +120,19 @@ static bool tuning_path(const char *key, char *dir, size_t dcap, char *path, siz
 /* ---- applying --------------------------------------------------------------------------------------------------- */
 static CLBlastStatusCode override_xgemm(cl_device_id dev, const size_t v[XGEMM_N]) {
   atomic_store(&blas_overridden, true);
-  return CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, XGEMM_N, (const char **)xgemm_names, v);
+  clconv__blas_lock();
+  CLBlastStatusCode st =
+      CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, XGEMM_N, (const char **)xgemm_names, v);
+  clconv__blas_unlock();
+  return st;
 }
 static CLBlastStatusCode override_min_indirect(cl_device_id dev, size_t v) {
   const char *name = "XGEMM_MIN_INDIRECT_SIZE";
   atomic_store(&blas_overridden, true);
-  return CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name, &v);
+  clconv__blas_lock();
+  CLBlastStatusCode st = CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name, &v);
+  clconv__blas_unlock();
+  return st;
 }
 
 /* ---- loading ---------------------------------------------------------------------------------------------------- */
