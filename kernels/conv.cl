@@ -161,6 +161,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define VSTORE_X(k) VSTORE_(k)
 #define VSTORE VSTORE_X(VW)
 
+#if KT > 1 /* KT = 1 (depthwise) is the wide kernel's alone */
 __kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
                                 __global const float *restrict bias, /* NULL without bias */
                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -237,8 +238,11 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
 }
 
+#endif
+
 /* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) and stride 1 along W:
- * each work-item computes 16 consecutive outputs along W (one float16 per channel) for KT = 4 channels, with the
+ * each work-item computes 16 consecutive outputs along W (one float16 per channel) for KT = 1, 4 or 8 channels
+ * (1: depthwise, one channel per group, where wider tiles would compute zeros), with the
  * same packed weights as clconv_conv_tiled broadcast across the vector; each input vector load feeds KT FMAs.
  * Range: (round_up(ceil(OW / 16)), OD*OH, N*G*blocks). */
 __kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,

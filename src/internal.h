@@ -222,7 +222,7 @@ void clconv__tuning_load(clconv_context *ctx);
 void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
-/* A direct-algorithm kernel: kt = 0 the one-output-per-work-item kernel; wide: the width-vectorised one (kt 4 or
+/* A direct-algorithm kernel: kt = 0 the one-output-per-work-item kernel; wide: the width-vectorised one (kt 1, 4 or
  * 8 channels x 16 positions); else tiled, kt (4, 8, 16, 32) channels x wt (7, 8, 10) positions. */
 typedef struct clconv__variant {
   int kt, wt;

@@ -651,12 +651,14 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  clconv__variant cand[8];
+  clconv__variant cand[9];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2)
     for (int w = 0; w < 3 && kt >= 4; w++)
       cand[nc++] = (clconv__variant){.kt = kt, .wt = w == 0 ? 7 : w == 1 ? 8 : 10};
   if (g->stride[2] == 1 && cout_g <= 8) {
+    if (cout_g == 1)
+      cand[nc++] = (clconv__variant){.kt = 1, .wt = 16, .wide = true};
     cand[nc++] = (clconv__variant){.kt = 4, .wt = 16, .wide = true};
     cand[nc++] = (clconv__variant){.kt = 8, .wt = 16, .wide = true};
   }
