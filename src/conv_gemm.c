@@ -57,6 +57,9 @@ static clconv_status fail_blas(clconv_context *ctx, const char *call, const char
   return clconv__fail(ctx, s, "%s: %s failed: %s (CLBlast status %d)", call, routine, blas_status_name(st), (int)st);
 }
 
+/* Workspace floats per image: its column matrix (none for 1x1) and its staged output. */
+static size_t image_floats(const clconv__gemm *gm) { return gm->col_per_image + gm->out_per_image; }
+
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out) {
   memset(out, 0, sizeof *out);
@@ -66,8 +69,8 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
   /* each < src_count or dst_count times taps, all checked < 2^31 by conv_create, so no overflow in size_t */
   out->col_per_image = is_col ? 0 : (size_t)g->c * kvol * npos;
   out->out_per_image = (size_t)g->k * npos;
-  size_t per_image = (out->col_per_image + out->out_per_image) * sizeof(float);
-  CLCONV__CHECK(ctx, per_image / sizeof(float) <= CLCONV__MAX_KERNEL_ELEMS && per_image <= ctx->max_alloc_bytes,
+  size_t per_image = image_floats(out) * sizeof(float);
+  CLCONV__CHECK(ctx, image_floats(out) <= CLCONV__MAX_KERNEL_ELEMS && per_image <= ctx->max_alloc_bytes,
                 CLCONV_ERR_UNSUPPORTED,
                 "conv_create: the gemm algorithm needs a workspace of %zu bytes for one image; the device allows %llu "
                 "bytes per buffer and the kernels index at most %zu floats",
@@ -89,14 +92,14 @@ void clconv__gemm_release(clconv__gemm *gm) {
 }
 
 void clconv__gemm_workspace(const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes, size_t *full_bytes) {
-  *min_bytes = (gm->col_per_image + gm->out_per_image) * sizeof(float);
+  *min_bytes = image_floats(gm) * sizeof(float);
   if (!clconv__mul_size(*min_bytes, g->n, full_bytes))
     *full_bytes = SIZE_MAX;
 }
 
 /* Images per chunk for a workspace of cap bytes: also within the kernels' int indexing. */
 static size_t chunk_images(const clconv__gemm *gm, const clconv__conv_geom *g, size_t cap) {
-  size_t per = gm->col_per_image + gm->out_per_image, nb = cap / (per * sizeof(float));
+  size_t per = image_floats(gm), nb = cap / (per * sizeof(float));
   if (nb > CLCONV__MAX_KERNEL_ELEMS / per)
     nb = CLCONV__MAX_KERNEL_ELEMS / per;
   return nb < g->n ? nb : g->n;
@@ -105,14 +108,13 @@ static size_t chunk_images(const clconv__gemm *gm, const clconv__conv_geom *g, s
 /* The workspace for this run and the images per chunk it allows. */
 static clconv_status workspace_for(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g, cl_mem *ws,
                                    size_t *nb) {
-  size_t per = (gm->col_per_image + gm->out_per_image) * sizeof(float);
   if (gm->user_ws) {
     *ws = gm->user_ws;
     *nb = chunk_images(gm, g, gm->user_ws_bytes);
     return CLCONV_OK;
   }
   *nb = chunk_images(gm, g, (size_t)(ctx->max_alloc_bytes < SIZE_MAX ? ctx->max_alloc_bytes : SIZE_MAX));
-  size_t need = *nb * per;
+  size_t need = *nb * image_floats(gm) * sizeof(float);
   if (ctx->workspace_bytes < need) {
     if (ctx->workspace)
       clReleaseMemObject(ctx->workspace);
@@ -156,10 +158,9 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
     cl_mem bmat = gm->col_per_image ? ws : src;
     size_t b_base = gm->col_per_image ? 0 : n0 * g->c * npos;
     /* one group: every image of the chunk in one batched call (the weights repeat: stride 0); else per image,
-     * batched over groups */
+     * batched over groups. B and C advance by one group's block either way (with one group, that is an image). */
     size_t calls = g->groups == 1 ? 1 : nb, batch = g->groups == 1 ? nb : g->groups;
-    size_t a_stride = g->groups == 1 ? 0 : cout_g * rows, b_stride = g->groups == 1 ? g->c * kvol * npos : rows * npos,
-           c_stride = g->groups == 1 ? g->k * npos : cout_g * npos;
+    size_t a_stride = g->groups == 1 ? 0 : cout_g * rows, b_stride = rows * npos, c_stride = cout_g * npos;
     for (size_t b = 0; b < calls; b++) {
       size_t b_off = b_base + b * g->c * kvol * npos, c_off = out_at + b * g->k * npos;
       clconv__blas_lock();
