@@ -331,6 +331,13 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* A row's algorithm as asked, and auto's choice after a colon: "direct", "auto:direct". */
+static const char *algo_label(const result *r, char *buf, size_t cap) {
+  bool differs = strcmp(r->algorithm, r->chosen) != 0;
+  snprintf(buf, cap, "%s%s%s", r->algorithm, differs ? ":" : "", differs ? r->chosen : "");
+  return buf;
+}
+
 static bool is_compute(const result *r) { return r->c.op == BENCH_CONV || r->c.op == BENCH_LAYER; }
 
 /* One case per line, so that --compare can read files back line by line. */
@@ -709,10 +716,10 @@ int main(int argc, char **argv) {
     if ((rc = run_case(ctx, &o, o.peer && r->first == i, o.seed + r->first, &peak, r)))
       break;
     r->peer = res[r->first].peer;
+    char algo[24];
     if (!tty)
-      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s%s%s): %.1f s\n", i + 1, n, r->c.name, r->algorithm,
-              strcmp(r->algorithm, r->chosen) ? ":" : "", strcmp(r->algorithm, r->chosen) ? r->chosen : "",
-              bench_now_s() - t0);
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s): %.1f s\n", i + 1, n, r->c.name,
+              algo_label(r, algo, sizeof algo), bench_now_s() - t0);
   }
   for (size_t i = 0; i < n && !rc; i++) { /* the fastest row of each case */
     size_t best = i;
@@ -743,11 +750,10 @@ int main(int argc, char **argv) {
       snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
                r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
     char algo[24];
-    snprintf(algo, sizeof algo, "%s%s%s", r->algorithm, strcmp(r->algorithm, r->chosen) ? ":" : "",
-             strcmp(r->algorithm, r->chosen) ? r->chosen : "");
-    printf("%-16s %-11s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name, algo,
-           r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3, r->spread * 100.0, r->cold_s * 1e3,
-           r->min_s * 1e3, r->reps, rate, r->peak_fraction * 100.0, r->fastest ? "*" : " ", vs, peer, check);
+    printf("%-16s %-11s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name,
+           algo_label(r, algo, sizeof algo), r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3,
+           r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate, r->peak_fraction * 100.0,
+           r->fastest ? "*" : " ", vs, peer, check);
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
     failed += !strcmp(r->status, "FAIL");
   }
