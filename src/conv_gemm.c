@@ -148,12 +148,9 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                   {sizeof first, &first}, {sizeof isz, &isz},    {sizeof osz, &osz},
                                   {sizeof ksz, &ksz},     {sizeof str, &str},    {sizeof dil, &dil},
                                   {sizeof pad, &pad}};
-      /* one row per work-group: see the kernel */
-      size_t local[3] = {1, 1, 1};
-      while (local[0] < g->out[2] && local[0] < 64)
-        local[0] *= 2;
-      const size_t range[3] = {(g->out[2] + local[0] - 1) / local[0] * local[0], (size_t)g->out[0] * g->out[1],
-                               nb * g->c * kvol};
+      const size_t range[3] = {g->out[2], (size_t)g->out[0] * g->out[1], nb * g->c * kvol};
+      size_t local[3];
+      clconv__one_row_local(g->out[2], local);
       CLCONV__TRY(
           clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local));
     }

@@ -157,3 +157,9 @@ void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
   local[1] = l1;
   local[2] = 1;
 }
+
+void clconv__one_row_local(size_t width, size_t local[3]) {
+  local[0] = local[1] = local[2] = 1;
+  while (local[0] < width && local[0] < 64)
+    local[0] *= 2;
+}
