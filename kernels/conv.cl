@@ -104,36 +104,51 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
   dst[gid] = clconv_activate(acc, alpha, beta);
 }
 
-/* The gemm algorithm's column matrix, for images n0.. of a chunk: col[b][c][tap][p] = the input value tap t of
- * channel c meets at output position p (0 in the padding), taps mirrored for convolution, so that for each group
- * weights [K/G][C/G * taps] x col [C/G * taps][P] = dst [K/G][P]. Range: (OW rounded up, OD * OH, images in the
- * chunk * C * taps), work-groups of (.., 1, 1): a work-group shares one row of one (image, channel, tap), so every
+/* The gemm algorithm (conv_gemm.c). Its column matrix, for images n0.. of a chunk, at col + at: row r of block
+ * (image b, group g) — channel c of the group and tap t, r < T = C/G * taps — holds the input values tap t of c
+ * meets at each output position (0 in the padding), taps mirrored for convolution, at col[at + (b G + g) blk +
+ * r row + position]; rows T..tp are 0, positions P..pp of a block are not written. Range: (OW rounded up, OD * OH,
+ * images * G * tp), work-groups of (.., 1, 1): a work-group shares one row of one (image, group, r), so every
  * division is uniform. No early return: after a conditional return, PoCL's work-item loop keeps the integer
  * divisions inside and runs them once per lane (measured 14x slower on the vgg shape). */
-__kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int cin,
+__kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int at,
+                            const int row, const int blk, const int cin, const int groups, const int tp,
                             const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
                             const int4 dil, const int4 pad) {
-  const int ow = (int)get_global_id(0), row = (int)get_global_id(1), z = (int)get_global_id(2);
-  const int rows = cin * ksz.x * ksz.y * ksz.z, b = z / rows, od = row / osz.y, oh = row - od * osz.y;
-  const int4 t = clconv_unflatten(z - b * rows, ksz); /* t.w is the channel */
+  const int ow = (int)get_global_id(0), orow = (int)get_global_id(1), z = (int)get_global_id(2);
+  const int kvol = ksz.x * ksz.y * ksz.z, cin_g = cin / groups, bg = z / tp, r = z - bg * tp, b = bg / groups,
+            g = bg - b * groups, od = orow / osz.y, oh = orow - od * osz.y;
+  const int4 t = clconv_unflatten(r, ksz); /* t.w: the channel in the group (cin_g and past for rows past T) */
   const int id = od * str.x - pad.x + TAP(t.x, ksz.x) * dil.x, ih = oh * str.y - pad.y + TAP(t.y, ksz.y) * dil.y,
             iw = ow * str.z - pad.z + TAP(t.z, ksz.z) * dil.z;
-  const bool inside = id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
+  const bool inside = r < cin_g * kvol && id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
   if (ow < osz.z)
-    col[(z * osz.x * osz.y + row) * osz.z + ow] =
-        inside ? src[(((n0 + b) * cin + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
+    col[at + bg * blk + r * row + orow * osz.z + ow] =
+        inside ? src[(((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
 }
 
-/* The gemm algorithm's epilogue: dst[to + i] = f(out[from + i] + bias) for a chunk of whole images (N K P), from
- * the GEMM's output staged in the workspace; bias is NULL without. */
+/* The weights wei [G][N][T] (OIHW as it is) packed as [copies][tp][np] at the start of ws, copy c being group
+ * c % G's; zeros past T and past N. Range: (np, tp, copies). */
+__kernel void clconv_gemm_weights(__global const float *restrict wei, __global float *restrict ws, const int groups,
+                                  const int t, const int n, const int tp, const int np) {
+  const int j = (int)get_global_id(0), r = (int)get_global_id(1), c = (int)get_global_id(2);
+  if (j < np && r < tp)
+    ws[(c * tp + r) * np + j] = j < n && r < t ? wei[((c % groups) * n + j) * t + r] : 0.0f;
+}
+
+/* The epilogue: dst[to + (b K + k) P + p] = f(out + bias[k]) for the images b of a chunk, out being the GEMM's
+ * output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias is NULL without.
+ * Range: (P rounded up, K, images), work-groups of (.., 1, 1). */
 __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *restrict dst,
-                                   __global const float *restrict bias, const int from, const int to,
-                                   const int cout, const int npos, const float alpha, const float beta,
-                                   const int total) {
-  const int i = (int)get_global_id(0);
-  if (i >= total) return;
-  const float v = ws[from + i];
-  dst[to + i] = clconv_activate(bias ? v + bias[i / npos % cout] : v, alpha, beta);
+                                   __global const float *restrict bias, const int from, const int row,
+                                   const int blk, const int to, const int cout, const int n, const int npos,
+                                   const float alpha, const float beta) {
+  const int p = (int)get_global_id(0), k = (int)get_global_id(1), b = (int)get_global_id(2);
+  const int g = k / n, at = from + (b * (cout / n) + g) * blk + (k - g * n) * row; /* uniform: see im2col */
+  if (p < npos) {
+    const float v = ws[at + p];
+    dst[to + (b * cout + k) * npos + p] = clconv_activate(bias ? v + bias[k] : v, alpha, beta);
+  }
 }
 
 #ifdef KT

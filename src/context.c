@@ -232,6 +232,9 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   if (err == CL_SUCCESS)
     err = CLCONV__CL(
         clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc_bytes, &ctx->max_alloc_bytes, NULL));
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(
+        clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof ctx->mem_align_bits, &ctx->mem_align_bits, NULL));
   if (err != CL_SUCCESS)
     s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
   const char *extra = opt && opt->build_options ? opt->build_options : getenv("CLCONV_BUILD_OPTIONS");

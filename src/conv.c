@@ -511,7 +511,7 @@ clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_t *min_byte
                 "conv_workspace_size: op, min_bytes or full_bytes is NULL");
   *min_bytes = *full_bytes = 0;
   if (op->algo == CLCONV_ALGO_GEMM)
-    clconv__gemm_workspace(&op->gemm, &op->g, min_bytes, full_bytes);
+    clconv__gemm_workspace(op->ctx, &op->gemm, &op->g, min_bytes, full_bytes);
   return CLCONV_OK;
 }
 
@@ -524,7 +524,7 @@ clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t byte
   if (mem) {
     size_t min_bytes, full_bytes, size = 0;
     cl_context owner = NULL;
-    clconv__gemm_workspace(&op->gemm, &op->g, &min_bytes, &full_bytes);
+    clconv__gemm_workspace(op->ctx, &op->gemm, &op->g, &min_bytes, &full_bytes);
     CLCONV__CHECK(ctx, bytes >= min_bytes, CLCONV_ERR_INVALID_ARGUMENT,
                   "conv_set_workspace: bytes = %zu, must be at least %zu (one image)", bytes, min_bytes);
     cl_int err = CLCONV__CL(clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof owner, &owner, NULL));

@@ -1,12 +1,18 @@
 /* The gemm convolution algorithm: im2col (kernels/conv.cl) into a workspace, CLBlast SGEMM per group, then bias and
  * activation from the workspace into dst.
  *
- * For image n and group g, with P output positions and T = C/G * taps rows:
- *   weights [K/G][T] (OIHW as it is, row-major)  x  col [T][P]  =  out [K/G][P]  (dst's NCHW layout).
- * im2col mirrors the taps for convolution, so the weights are never rewritten. A 1x1 kernel with stride 1 and no
- * padding needs no im2col: the input is already col. The GEMM writes into the workspace and only the last pass,
- * the epilogue, writes dst: a failure before it leaves dst untouched. When the workspace cannot hold the whole
- * batch, it is processed in chunks of images, each written to dst as it completes. */
+ * For image n and group g, with P output positions, T = C/G * taps and N = K/G, CLBlast is called column-major:
+ *   C' [P x N] = A' [P x T] B' [T x N],  A' = col [T][P],  B' = the weights packed as [T][N],  C' = out [N][P]
+ * (each as it lies in memory; out is dst's layout). For CLBlast's tiled kernel (GEMMK = 0) these are exactly the
+ * orientations it reads, so when P, T and N are also multiples of its tile sizes it runs on our buffers as they
+ * are; otherwise it first makes padded copies of all three (measured on the resnet shape: 1.15x slower SGEMM).
+ * clconv knows the tile sizes when it set them (tune.c, clconv__gemm_note_params) and then pads P, T and N in the
+ * workspace: zero rows of col and of the packed weights past T, zero weight columns past N; the columns of col
+ * past P and the rows of out past N are computed and never read. im2col mirrors the taps for convolution, so the
+ * packing only transposes. A 1x1 kernel with stride 1 and no padding needs no im2col when no padding is needed:
+ * the input is already col. The GEMM writes into the workspace and only the last pass, the epilogue, writes dst: a
+ * failure before it leaves dst untouched. When the workspace cannot hold the whole batch, it is processed in chunks
+ * of images, each written to dst as it completes. */
 #define _POSIX_C_SOURCE 200809L /* pthread mutexes */
 #include "internal.h"
 
@@ -57,26 +63,113 @@ static clconv_status fail_blas(clconv_context *ctx, const char *call, const char
   return clconv__fail(ctx, s, "%s: %s failed: %s (CLBlast status %d)", call, routine, blas_status_name(st), (int)st);
 }
 
-/* Workspace floats per image: its column matrix (none for 1x1) and its staged output. */
-static size_t image_floats(const clconv__gemm *gm) { return gm->col_per_image + gm->out_per_image; }
+/* CLBlast's Xgemm tile sizes (MWG, NWG, KWG) and XGEMM_MIN_INDIRECT_SIZE as clconv last set them, per device;
+ * 0 where unknown. Process-wide like CLBlast's own parameters, and read and written under the CLBlast lock. */
+typedef struct {
+  cl_device_id dev;
+  size_t m, n, k, min_indirect;
+} blas_params;
+static blas_params params[8];
+static size_t n_params;
+
+static blas_params *params_of(cl_device_id dev) {
+  for (size_t i = 0; i < n_params; i++)
+    if (params[i].dev == dev)
+      return &params[i];
+  if (n_params == sizeof params / sizeof params[0])
+    return NULL; /* only a layout hint: a ninth device runs unpadded */
+  params[n_params] = (blas_params){.dev = dev};
+  return &params[n_params++];
+}
+
+void clconv__gemm_note_params(cl_device_id dev, const size_t *mnk, size_t min_indirect) {
+  blas_params *p = params_of(dev);
+  if (!p)
+    return;
+  if (mnk) {
+    p->m = mnk[0];
+    p->n = mnk[1];
+    p->k = mnk[2];
+  }
+  if (min_indirect)
+    p->min_indirect = min_indirect;
+}
+
+void clconv__gemm_forget_params(cl_device_id dev) {
+  blas_params *p = params_of(dev);
+  if (p)
+    *p = (blas_params){.dev = dev};
+}
+
+static size_t round_up(size_t v, size_t q) { return (v + q - 1) / q * q; }
+
+/* The matrices of one chunk of nb images, padded to CLBlast's tiles where clconv knows them and the GEMM goes to
+ * the tiled kernel (CLBlast picks it for m * n * k >= XGEMM_MIN_INDIRECT_SIZE^3). One group: one GEMM for the
+ * whole chunk, its M = nb * pp (the images side by side in every row of col and out). G groups: one batched GEMM of
+ * nb * G products, the weights repeated per image (CLBlast 1.5.3's batched tiled kernel ignores the offsets and a
+ * zero stride when it makes no copies, so every operand is a whole sub-buffer with a uniform stride). */
+typedef struct {
+  size_t p, t, n;     /* P, T, N padded */
+  bool col;           /* the input is the column matrix (1x1, stride 1, no padding, one image, one group) */
+  size_t align;       /* floats: sub-buffer origins are multiples of it */
+  size_t fixed, each; /* floats of workspace: fixed + nb * each + 2 * align bounds a chunk's */
+} gemm_layout;
+
+static gemm_layout layout_of(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g) {
+  const size_t kvol = (size_t)g->ker[0] * g->ker[1] * g->ker[2], groups = g->groups;
+  const size_t p0 = (size_t)g->out[0] * g->out[1] * g->out[2], t0 = g->c / groups * kvol, n0 = g->k / groups;
+  gemm_layout l = {.p = p0, .t = t0, .n = n0};
+  clconv__blas_lock();
+  blas_params *bp = params_of(ctx->device), q = bp ? *bp : (blas_params){0};
+  clconv__blas_unlock();
+  if (q.m && q.n && q.k && q.min_indirect) {
+    size_t p = round_up(p0, q.m), t = round_up(t0, q.k), n = round_up(n0, q.n);
+    double mi = (double)q.min_indirect;
+    if ((double)p * t * n >= mi * mi * mi) {
+      l.p = p;
+      l.t = t;
+      l.n = n;
+    }
+  }
+  l.col = gm->is_col && groups == 1 && g->n == 1 && l.p == p0 && l.t == t0;
+  l.align = ctx->mem_align_bits / 8 / sizeof(float);
+  if (l.align < 1)
+    l.align = 1;
+  /* each operand below 2^31 floats unpadded (checked at create) and the tiles at most 4096: no overflow */
+  l.fixed = groups == 1 ? l.t * l.n : 0;
+  l.each = groups * ((l.col ? 0 : l.t * l.p) + l.n * l.p + (groups == 1 ? 0 : l.t * l.n));
+  return l;
+}
+
+/* Workspace floats for a chunk of nb images of G groups, and the offsets of its three operands: the packed weights at
+ * 0 (once, or per image with groups), col at *a_at, out at *c_at. At most fixed + nb * each + 2 * (align - 1). */
+static size_t chunk_floats(const gemm_layout *l, size_t groups, size_t nb, size_t *a_at, size_t *c_at) {
+  size_t w = groups == 1 ? l->t * l->n : nb * groups * l->t * l->n, a = l->col ? 0 : nb * groups * l->t * l->p;
+  *a_at = round_up(w, l->align);
+  *c_at = round_up(*a_at + a, l->align);
+  return *c_at + nb * groups * l->n * l->p;
+}
+
+/* Workspace floats for one image (the least a chunk needs). */
+static size_t one_image_floats(const gemm_layout *l) { return l->fixed + l->each + 2 * (l->align - 1); }
 
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out) {
   memset(out, 0, sizeof *out);
   size_t npos = (size_t)g->out[0] * g->out[1] * g->out[2], kvol = (size_t)g->ker[0] * g->ker[1] * g->ker[2];
-  bool is_col = kvol == 1 && g->stride[0] * g->stride[1] * g->stride[2] == 1 &&
+  out->is_col = kvol == 1 && g->stride[0] * g->stride[1] * g->stride[2] == 1 &&
                 g->pad[0] + g->pad[1] + g->pad[2] == 0 && npos == (size_t)g->in[0] * g->in[1] * g->in[2];
-  /* each < src_count or dst_count times taps, all checked < 2^31 by conv_create, so no overflow in size_t */
-  out->col_per_image = is_col ? 0 : (size_t)g->c * kvol * npos;
-  out->out_per_image = (size_t)g->k * npos;
-  size_t per_image = image_floats(out) * sizeof(float);
-  CLCONV__CHECK(ctx, image_floats(out) <= CLCONV__MAX_KERNEL_ELEMS && per_image <= ctx->max_alloc_bytes,
+  gemm_layout l = layout_of(ctx, out, g);
+  size_t one = one_image_floats(&l);
+  CLCONV__CHECK(ctx, one <= CLCONV__MAX_KERNEL_ELEMS && one * sizeof(float) <= ctx->max_alloc_bytes,
                 CLCONV_ERR_UNSUPPORTED,
                 "conv_create: the gemm algorithm needs a workspace of %zu bytes for one image; the device allows %llu "
                 "bytes per buffer and the kernels index at most %zu floats",
-                per_image, (unsigned long long)ctx->max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
+                one * sizeof(float), (unsigned long long)ctx->max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_epilogue", &out->epilogue);
-  if (s == CLCONV_OK && !is_col)
+  if (s == CLCONV_OK)
+    s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_weights", &out->weights);
+  if (s == CLCONV_OK)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_im2col", &out->im2col);
   if (s != CLCONV_OK)
     clconv__gemm_release(out);
@@ -85,36 +178,52 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
 
 void clconv__gemm_release(clconv__gemm *gm) {
   clconv__kernel_release(&gm->im2col);
+  clconv__kernel_release(&gm->weights);
   clconv__kernel_release(&gm->epilogue);
   if (gm->user_ws)
     clReleaseMemObject(gm->user_ws);
   gm->user_ws = NULL;
 }
 
-void clconv__gemm_workspace(const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes, size_t *full_bytes) {
-  *min_bytes = image_floats(gm) * sizeof(float);
-  if (!clconv__mul_size(*min_bytes, g->n, full_bytes))
+void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g,
+                            size_t *min_bytes, size_t *full_bytes) {
+  gemm_layout l = layout_of(ctx, gm, g);
+  size_t all, extra = one_image_floats(&l) - l.each;
+  *min_bytes = one_image_floats(&l) * sizeof(float);
+  if (clconv__mul_size(l.each, g->n, &all) && all <= SIZE_MAX / sizeof(float) - extra)
+    *full_bytes = (all + extra) * sizeof(float);
+  else
     *full_bytes = SIZE_MAX;
 }
 
-/* Images per chunk for a workspace of cap bytes: also within the kernels' int indexing. */
-static size_t chunk_images(const clconv__gemm *gm, const clconv__conv_geom *g, size_t cap) {
-  size_t per = image_floats(gm), nb = cap / (per * sizeof(float));
-  if (nb > CLCONV__MAX_KERNEL_ELEMS / per)
-    nb = CLCONV__MAX_KERNEL_ELEMS / per;
+/* Images per chunk for a workspace of cap bytes: also within the kernels' int indexing. 0: not even one. */
+static size_t chunk_images(const gemm_layout *l, const clconv__conv_geom *g, size_t cap) {
+  size_t floats = cap / sizeof(float), extra = one_image_floats(l) - l->each;
+  if (floats > CLCONV__MAX_KERNEL_ELEMS)
+    floats = CLCONV__MAX_KERNEL_ELEMS;
+  size_t nb = floats < extra ? 0 : (floats - extra) / l->each;
   return nb < g->n ? nb : g->n;
 }
 
 /* The workspace for this run and the images per chunk it allows. */
-static clconv_status workspace_for(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g, cl_mem *ws,
-                                   size_t *nb) {
+static clconv_status workspace_for(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
+                                   const gemm_layout *l, cl_mem *ws, size_t *nb) {
+  size_t one = one_image_floats(l) * sizeof(float);
   if (gm->user_ws) {
+    *nb = chunk_images(l, g, gm->user_ws_bytes);
+    CLCONV__CHECK(ctx, *nb > 0, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_run: the workspace set with conv_set_workspace holds %zu bytes; the gemm algorithm now needs "
+                  "%zu for one image (CLBlast's parameters changed since: ask clconv_conv_workspace_size again)",
+                  gm->user_ws_bytes, one);
     *ws = gm->user_ws;
-    *nb = chunk_images(gm, g, gm->user_ws_bytes);
     return CLCONV_OK;
   }
-  *nb = chunk_images(gm, g, (size_t)(ctx->max_alloc_bytes < SIZE_MAX ? ctx->max_alloc_bytes : SIZE_MAX));
-  size_t need = *nb * image_floats(gm) * sizeof(float);
+  *nb = chunk_images(l, g, (size_t)(ctx->max_alloc_bytes < SIZE_MAX ? ctx->max_alloc_bytes : SIZE_MAX));
+  CLCONV__CHECK(ctx, *nb > 0, CLCONV_ERR_UNSUPPORTED,
+                "conv_run: the gemm algorithm needs a workspace of %zu bytes for one image; the device allows %llu "
+                "bytes per buffer",
+                one, (unsigned long long)ctx->max_alloc_bytes);
+  size_t a_at, c_at, need = chunk_floats(l, g->groups, *nb, &a_at, &c_at) * sizeof(float);
   if (ctx->workspace_bytes < need) {
     if (ctx->workspace)
       clReleaseMemObject(ctx->workspace);
@@ -130,69 +239,112 @@ static clconv_status workspace_for(clconv_context *ctx, clconv__gemm *gm, const 
   return CLCONV_OK;
 }
 
+/* Sub-buffers of ws (itself possibly a sub-buffer of a host program's buffer) for CLBlast's operands, each at
+ * offset 0 of its own: CLBlast's tiled kernel works in place only on operands at offset 0. at is a multiple of
+ * the device's base address alignment (chunk_floats), as is the origin of any sub-buffer. */
+static clconv_status sub_buffer(clconv_context *ctx, cl_mem ws, size_t at, size_t floats, cl_mem *out) {
+  cl_mem root = NULL;
+  size_t origin = 0;
+  cl_int err = CLCONV__CL(clGetMemObjectInfo(ws, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof root, &root, NULL));
+  if (err == CL_SUCCESS && root)
+    err = CLCONV__CL(clGetMemObjectInfo(ws, CL_MEM_OFFSET, sizeof origin, &origin, NULL));
+  if (err == CL_SUCCESS) {
+    cl_buffer_region r = {origin + at * sizeof(float), floats * sizeof(float)};
+    *out = CLCONV__CLOBJ(&err, clCreateSubBuffer(root ? root : ws, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                                 &r, &err));
+  }
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(ctx, "conv_run", "clCreateSubBuffer (gemm workspace)", err);
+  return CLCONV_OK;
+}
+
+/* The GEMM of one chunk: one call for one group, a batched one over images and groups otherwise. */
+static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_t groups, size_t nb, cl_mem a,
+                                cl_mem b, cl_mem c) {
+  const size_t m = groups == 1 ? nb * l->p : l->p, batch = groups == 1 ? 1 : nb * groups;
+  clconv__blas_lock();
+  CLBlastStatusCode st =
+      batch == 1 ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n,
+                                             l->t, 1.0f, a, 0, m, b, 0, l->n, 0.0f, c, 0, m, &ctx->queue, NULL))
+                 : CLCONV__BLAS(CLBlastSgemmStridedBatched(
+                       CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n, l->t, 1.0f, a, 0, m,
+                       l->t * l->p, b, 0, l->n, l->t * l->n, 0.0f, c, 0, m, l->n * l->p, batch, &ctx->queue, NULL));
+  clconv__blas_unlock();
+  if (st != CLBlastSuccess)
+    return fail_blas(ctx, "conv_run", batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched", st);
+  return CLCONV_OK;
+}
+
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
                                const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst) {
-  cl_mem ws;
-  size_t chunk;
-  CLCONV__TRY(workspace_for(ctx, gm, g, &ws, &chunk));
+  const gemm_layout l = layout_of(ctx, gm, g);
+  cl_mem ws = NULL;
+  size_t chunk = 0;
+  CLCONV__TRY(workspace_for(ctx, gm, g, &l, &ws, &chunk));
   const size_t npos = (size_t)g->out[0] * g->out[1] * g->out[2], kvol = (size_t)g->ker[0] * g->ker[1] * g->ker[2],
-               cin_g = g->c / g->groups, cout_g = g->k / g->groups, rows = cin_g * kvol;
-  cl_int cin = (cl_int)g->c, cout = (cl_int)g->k, np = (cl_int)npos;
+               groups = g->groups;
+  cl_int cin = (cl_int)g->c, cout = (cl_int)g->k, ngroups = (cl_int)groups, t = (cl_int)(g->c / groups * kvol),
+         tp = (cl_int)l.t, n = (cl_int)(g->k / groups), np = (cl_int)l.n, p = (cl_int)npos;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
           str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
-  for (size_t n0 = 0; n0 < g->n; n0 += chunk) {
-    const size_t nb = chunk < g->n - n0 ? chunk : g->n - n0, out_at = nb * gm->col_per_image;
-    cl_int first = (cl_int)n0;
-    if (gm->col_per_image) {
-      const clconv__arg args[] = {{sizeof(cl_mem), &src}, {sizeof(cl_mem), &ws}, {sizeof cin, &cin},
-                                  {sizeof first, &first}, {sizeof isz, &isz},    {sizeof osz, &osz},
-                                  {sizeof ksz, &ksz},     {sizeof str, &str},    {sizeof dil, &dil},
-                                  {sizeof pad, &pad}};
-      const size_t range[3] = {g->out[2], (size_t)g->out[0] * g->out[1], nb * g->c * kvol};
+  clconv_status s = CLCONV_OK;
+  for (size_t n0 = 0; s == CLCONV_OK && n0 < g->n; n0 += chunk) {
+    const size_t nb = chunk < g->n - n0 ? chunk : g->n - n0;
+    size_t a_at, c_at, total = chunk_floats(&l, groups, nb, &a_at, &c_at);
+    /* element strides of col and out: between rows (channel-taps, output channels) and between (image, group)
+     * blocks; one group puts the images side by side in each row */
+    cl_int row = (cl_int)(groups == 1 ? nb * l.p : l.p), blk_a = (cl_int)(groups == 1 ? l.p : l.t * l.p),
+           blk_c = (cl_int)(groups == 1 ? l.p : l.n * l.p), first = (cl_int)n0, a_off = (cl_int)a_at,
+           c_off = (cl_int)c_at, to = (cl_int)(n0 * g->k * npos), copies = (cl_int)(groups == 1 ? 1 : nb * groups);
+    { /* B': the weights [G][N][T] as [copies][tp][np] at the start of the chunk's workspace */
+      const clconv__arg args[] = {{sizeof(cl_mem), &wei}, {sizeof(cl_mem), &ws}, {sizeof ngroups, &ngroups},
+                                  {sizeof t, &t},         {sizeof n, &n},        {sizeof tp, &tp},
+                                  {sizeof np, &np}};
+      const size_t range[3] = {l.n, l.t, (size_t)copies};
+      s = clconv__kernel_launch(ctx, "conv_run", &gm->weights, args, sizeof args / sizeof args[0], 3, range, NULL);
+    }
+    if (s == CLCONV_OK && !l.col) {
+      const clconv__arg args[] = {{sizeof(cl_mem), &src}, {sizeof(cl_mem), &ws},     {sizeof a_off, &a_off},
+                                  {sizeof row, &row},     {sizeof blk_a, &blk_a},    {sizeof cin, &cin},
+                                  {sizeof ngroups, &ngroups}, {sizeof tp, &tp},      {sizeof first, &first},
+                                  {sizeof isz, &isz},     {sizeof osz, &osz},        {sizeof ksz, &ksz},
+                                  {sizeof str, &str},     {sizeof dil, &dil},        {sizeof pad, &pad}};
+      const size_t range[3] = {g->out[2], (size_t)g->out[0] * g->out[1], nb * groups * l.t};
       size_t local[3];
       clconv__one_row_local(g->out[2], local);
-      CLCONV__TRY(
-          clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local));
+      s = clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local);
     }
-    /* The column matrix of image b, group gr, in the workspace or (1x1) in src. CLBlast is called column-major,
-     * as C' [P x K/G] = A' [P x T] B' [T x K/G]: col [T][P], the weights [K/G][T] and the output [K/G][P] are those
-     * matrices as they lie in memory, and P, the longest axis, is CLBlast's M. For its tiled kernel only the small
-     * weight matrix then needs a transposed copy; the row-major form of the same product needs one of the column
-     * matrix and one of the output (measured: 1.2x faster SGEMM with tuned parameters on the vgg shape). */
-    cl_mem amat = gm->col_per_image ? ws : src;
-    size_t a_base = gm->col_per_image ? 0 : n0 * g->c * npos;
-    /* one group: every image of the chunk in one batched call (the weights repeat: stride 0); else per image,
-     * batched over groups. A and C advance by one group's block either way (with one group, that is an image). */
-    size_t calls = g->groups == 1 ? 1 : nb, batch = g->groups == 1 ? nb : g->groups;
-    size_t a_stride = rows * npos, b_stride = g->groups == 1 ? 0 : cout_g * rows, c_stride = cout_g * npos;
-    for (size_t b = 0; b < calls; b++) {
-      size_t a_off = a_base + b * g->c * kvol * npos, c_off = out_at + b * g->k * npos;
-      clconv__blas_lock();
-      CLBlastStatusCode st =
-          batch == 1 ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeNo, npos,
-                                                 cout_g, rows, 1.0f, amat, a_off, npos, wei, 0, rows, 0.0f, ws, c_off,
-                                                 npos, &ctx->queue, NULL))
-                     : CLCONV__BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, CLBlastTransposeNo,
-                                                               CLBlastTransposeNo, npos, cout_g, rows, 1.0f, amat,
-                                                               a_off, npos, a_stride, wei, 0, rows, b_stride, 0.0f,
-                                                               ws, c_off, npos, c_stride, batch, &ctx->queue, NULL));
-      clconv__blas_unlock();
-      if (st != CLBlastSuccess)
-        return fail_blas(ctx, "conv_run", batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched", st);
+    cl_mem sa = NULL, sb = NULL, sc = NULL;
+    if (s == CLCONV_OK)
+      s = sub_buffer(ctx, ws, 0, a_at, &sb);
+    if (s == CLCONV_OK)
+      s = l.col ? sub_buffer(ctx, src, n0 * g->c * npos, nb * g->c * npos, &sa)
+                : sub_buffer(ctx, ws, a_at, c_at - a_at, &sa);
+    if (s == CLCONV_OK)
+      s = sub_buffer(ctx, ws, c_at, total - c_at, &sc);
+    if (s == CLCONV_OK)
+      s = chunk_gemm(ctx, &l, groups, nb, sa, sb, sc);
+    for (cl_mem *m = (cl_mem[]){sa, sb, sc}, *e = m + 3; m < e; m++)
+      if (*m)
+        clReleaseMemObject(*m);
+    if (s == CLCONV_OK) {
+      const clconv__arg args[] = {{sizeof(cl_mem), &ws},
+                                  {sizeof(cl_mem), &dst},
+                                  {sizeof(cl_mem), bias ? &bias : NULL},
+                                  {sizeof c_off, &c_off},
+                                  {sizeof row, &row},
+                                  {sizeof blk_c, &blk_c},
+                                  {sizeof to, &to},
+                                  {sizeof cout, &cout},
+                                  {sizeof n, &n},
+                                  {sizeof p, &p},
+                                  {sizeof(float), &act->alpha},
+                                  {sizeof(float), &act->beta}};
+      const size_t range[3] = {npos, g->k, nb};
+      size_t local[3];
+      clconv__one_row_local(npos, local);
+      s = clconv__kernel_launch(ctx, "conv_run", &gm->epilogue, args, sizeof args / sizeof args[0], 3, range, local);
     }
-    cl_int from = (cl_int)out_at, to = (cl_int)(n0 * gm->out_per_image), total = (cl_int)(nb * gm->out_per_image);
-    const clconv__arg args[] = {{sizeof(cl_mem), &ws},
-                                {sizeof(cl_mem), &dst},
-                                {sizeof(cl_mem), bias ? &bias : NULL},
-                                {sizeof from, &from},
-                                {sizeof to, &to},
-                                {sizeof cout, &cout},
-                                {sizeof np, &np},
-                                {sizeof(float), &act->alpha},
-                                {sizeof(float), &act->beta},
-                                {sizeof total, &total}};
-    CLCONV__TRY(clconv__kernel_launch(ctx, "conv_run", &gm->epilogue, args, sizeof args / sizeof args[0], 1,
-                                      &(size_t){(size_t)total}, NULL));
   }
-  return CLCONV_OK;
+  return s;
 }

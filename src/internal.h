@@ -103,6 +103,7 @@ struct clconv_context {
   cl_command_queue queue;
   size_t max_work_group_size;
   cl_ulong max_alloc_bytes;
+  cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
   char *build_options; /* user's extra options, may be NULL */
   clconv__program *programs;
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
@@ -243,21 +244,26 @@ clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv
 
 /* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
 typedef struct clconv__gemm {
-  clconv__kernel im2col, epilogue;
-  size_t col_per_image; /* column-matrix floats per image; 0 when the input is the column matrix (1x1) */
-  size_t out_per_image; /* output floats per image, staged in the workspace before the epilogue writes dst */
-  cl_mem user_ws;       /* clconv_conv_set_workspace's buffer, or NULL for the context's */
+  clconv__kernel im2col, weights, epilogue;
+  bool is_col;    /* 1x1, stride 1, no padding: the input can be the column matrix */
+  cl_mem user_ws; /* clconv_conv_set_workspace's buffer, or NULL for the context's */
   size_t user_ws_bytes;
 } clconv__gemm;
 /* Every CLBlast call of the process holds this lock (CLBlast 1.5 is not thread-safe; conv_gemm.c). */
 void clconv__blas_lock(void);
 void clconv__blas_unlock(void);
-/* options: the direct kernel's (NDIM, FLIP, ACT), whose program holds im2col and the epilogue. */
+/* What clconv set CLBlast's parameters to for dev (tune.c), under the lock: mnk = {MWG, NWG, KWG} of its tiled
+ * kernel with GEMMK = 0, or NULL to keep; min_indirect 0 to keep. forget: CLBlast's own parameters (unknown). The
+ * gemm algorithm pads its matrices to these tiles (conv_gemm.c). */
+void clconv__gemm_note_params(cl_device_id dev, const size_t *mnk, size_t min_indirect);
+void clconv__gemm_forget_params(cl_device_id dev);
+/* options: the direct kernel's (NDIM, FLIP, ACT), whose program holds im2col, the weight packing and the epilogue. */
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out);
 void clconv__gemm_release(clconv__gemm *gm);
-/* Bytes of workspace for one image and for the whole batch. */
-void clconv__gemm_workspace(const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes, size_t *full_bytes);
+/* Bytes of workspace for one image and for the whole batch, with CLBlast's parameters as they are now. */
+void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g,
+                            size_t *min_bytes, size_t *full_bytes);
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
                                const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst);
 /* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */

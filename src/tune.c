@@ -123,6 +123,11 @@ static CLBlastStatusCode override_xgemm(cl_device_id dev, const size_t v[XGEMM_N
   clconv__blas_lock();
   CLBlastStatusCode st =
       CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, XGEMM_N, (const char **)xgemm_names, v);
+  const size_t tiles[3] = {v[MWG], v[NWG], v[KWG]}; /* MWG, NWG, KWG: the gemm algorithm pads to them (GEMMK = 0) */
+  if (st == CLBlastSuccess && v[GEMMK] == 0)
+    clconv__gemm_note_params(dev, tiles, 0);
+  else
+    clconv__gemm_forget_params(dev);
   clconv__blas_unlock();
   return st;
 }
@@ -131,6 +136,8 @@ static CLBlastStatusCode override_min_indirect(cl_device_id dev, size_t v) {
   atomic_store(&blas_overridden, true);
   clconv__blas_lock();
   CLBlastStatusCode st = CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name, &v);
+  if (st == CLBlastSuccess)
+    clconv__gemm_note_params(dev, NULL, v);
   clconv__blas_unlock();
   return st;
 }

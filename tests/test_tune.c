@@ -134,6 +134,35 @@ static void test_tune_save_load(void **state) {
   snprintf(bad_item, sizeof bad_item, "%sdirect 5 7 0 nd2\n", saved); /* a kernel that does not exist */
   expect_load(path, bad_item, "expected \"algo direct|gemm <shape>\" or \"direct");
   expect_load(path, saved, NULL); /* and the intact file loads again */
+
+  /* A file with small tiles for CLBlast's tiled kernel, used for every GEMM: the gemm algorithm pads all three
+   * matrices to the tiles and CLBlast runs in place; every layout must still match the reference. */
+  char tiled[65536 + 128];
+  snprintf(tiled, sizeof tiled, "%.*sxgemm 0 1 16 2 8 8 16 8 8 16 0 0 0 0 2 2\nmin_indirect 1\n",
+           (int)(key_end + 1 - saved), saved);
+  expect_load(path, tiled, NULL);
+  ctx = context(false);
+  const clconv_conv_desc padded[] = {
+      /* one group, three images side by side in each row, P 100 -> 112, T 150 -> 160, N 6 -> 16 */
+      {.ndim = 2, .batch = 3, .in_channels = 6, .out_channels = 6, .in_size = {14, 14}, .kernel_size = {5, 5},
+       .has_bias = true, .activation = {.kind = CLCONV_ACT_RELU}},
+      /* groups, convolution mode, stride and padding */
+      {.ndim = 2, .batch = 2, .in_channels = 4, .out_channels = 6, .groups = 2, .in_size = {9, 11},
+       .kernel_size = {3, 2}, .stride = {2, 1}, .pad_before = {1, 0}, .pad_after = {0, 1}, .mode = CLCONV_MODE_CONV},
+      /* depthwise 3-D */
+      {.ndim = 3, .in_channels = 3, .out_channels = 3, .groups = 3, .in_size = {4, 5, 6}, .kernel_size = {2, 3, 3}},
+      /* 1x1 on one image: padded, so through im2col rather than the input itself */
+      {.ndim = 1, .in_channels = 5, .out_channels = 7, .in_size = {33}, .kernel_size = {1}},
+      /* dilated 1-D */
+      {.ndim = 1, .batch = 2, .in_channels = 3, .out_channels = 4, .in_size = {40}, .kernel_size = {3},
+       .dilation = {3}, .pad_before = {2}},
+  };
+  for (size_t i = 0; i < sizeof padded / sizeof padded[0]; i++) {
+    clconv_conv_desc d = padded[i];
+    d.algorithm = CLCONV_ALGO_GEMM;
+    assert_int_equal(sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(test_seed())), 0);
+  }
+  clconv_context_destroy(ctx);
   remove(path);
   ctx = context(false);
   assert_non_null(strstr(clconv_context_tuning(ctx), "none ("));
