@@ -570,12 +570,16 @@ static int run_tune(clconv_context *ctx, const result *res, size_t n, double bud
          rep.candidates_tried, rep.candidates_wrong,
          rep.gemm_tuned ? "a tuned set is in use" : "no set beat CLBlast's defaults on every shape");
   printf("%u direct kernels tried, %u wrong (rejected)\n", rep.kernels_tried, rep.kernels_wrong);
-  printf("tuning: %s\n\n%-16s %12s %12s %8s %12s %12s %8s %-12s  %s\n", clconv_context_tuning(ctx), "case",
-         "gemm_untuned", "gemm_tuned", "speedup", "direct", "direct_tuned", "speedup", "kernel", "auto");
+  printf("tuning: %s\n(sgemm: CLBlast's share of gemm alone, without im2col and epilogue)\n\n"
+         "%-16s %12s %12s %8s %12s %12s %8s %12s %12s %8s %-12s  %s\n",
+         clconv_context_tuning(ctx), "case", "sgemm_untun", "sgemm_tuned", "speedup", "gemm_untuned", "gemm_tuned",
+         "speedup", "direct", "direct_tuned", "speedup", "kernel", "auto");
   for (size_t i = 0; i < m; i++)
-    printf("%-16s %9.3f ms %9.3f ms %7.2fx %9.3f ms %9.3f ms %7.2fx %-12s  %s\n", names[i], per[i].untuned_ms,
-           per[i].tuned_ms, per[i].untuned_ms / per[i].tuned_ms, per[i].direct_ms, per[i].direct_tuned_ms,
-           per[i].direct_ms / per[i].direct_tuned_ms, per[i].direct_kernel, clconv_algo_name(per[i].algo));
+    printf("%-16s %9.3f ms %9.3f ms %7.2fx %9.3f ms %9.3f ms %7.2fx %9.3f ms %9.3f ms %7.2fx %-12s  %s\n", names[i],
+           per[i].untuned_sgemm_ms, per[i].tuned_sgemm_ms, per[i].untuned_sgemm_ms / per[i].tuned_sgemm_ms,
+           per[i].untuned_ms, per[i].tuned_ms, per[i].untuned_ms / per[i].tuned_ms, per[i].direct_ms,
+           per[i].direct_tuned_ms, per[i].direct_ms / per[i].direct_tuned_ms, per[i].direct_kernel,
+           clconv_algo_name(per[i].algo));
   return 0;
 }
 

@@ -99,6 +99,11 @@ typedef struct clconv_context_options {
   /* true: do not load the device's tuning file (see clconv_tune): CLBlast's own GEMM parameters, and auto = direct.
    * clconv_tune needs it, to measure the untuned baseline. */
   bool ignore_tuning;
+  /* true: build CLBlast's GEMM kernels now (one tiny GEMM and one batched GEMM, after the tuning file's parameters
+   * are applied) rather than in the first gemm-algorithm run, which then costs what later runs do. The build is
+   * seconds on a CPU device the first time; OpenCL drivers with a program cache (PoCL, NVIDIA) make later processes
+   * fast. A failure fails context creation with CLBlast's status. */
+  bool warm_up_gemm;
 } clconv_context_options;
 
 /* options may be NULL. Creates its own OpenCL context and an in-order queue with profiling enabled.
@@ -263,6 +268,7 @@ typedef struct clconv_tune_options {
 } clconv_tune_options;
 typedef struct clconv_tune_shape {
   double untuned_ms, tuned_ms;       /* gemm with CLBlast's defaults, gemm as tuned */
+  double untuned_sgemm_ms, tuned_sgemm_ms; /* CLBlast's SGEMM alone, within those (no im2col, no epilogue) */
   double direct_ms, direct_tuned_ms; /* direct with the built-in kernel choice, with the tuned one */
   char direct_kernel[32];            /* the tuned one, as clconv_conv_kernel names it */
   clconv_conv_algo algo;             /* auto's choice from now on */

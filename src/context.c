@@ -251,6 +251,14 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
     snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (ignore_tuning)");
   else
     clconv__tuning_load(ctx);
+  if (opt && opt->warm_up_gemm) {
+    s = clconv__gemm_warm_up(ctx);
+    if (s != CLCONV_OK) { /* the message moves to clconv_last_error(NULL): ctx goes */
+      clconv__fail(NULL, s, "%s", clconv_last_error(ctx));
+      clconv_context_destroy(ctx);
+      return s;
+    }
+  }
   *out = ctx;
   return CLCONV_OK;
 }

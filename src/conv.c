@@ -499,6 +499,10 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 
+clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms) {
+  return clconv__gemm_time(op->ctx, &op->gemm, &op->g, src->mem, reps, ms);
+}
+
 clconv_conv_algo clconv_conv_algorithm(const clconv_conv *op) { return op ? op->algo : CLCONV_ALGO_AUTO; }
 
 const char *clconv_algo_name(clconv_conv_algo algo) {

@@ -9,8 +9,8 @@
  * clconv knows the tile sizes when it set them (tune.c, clconv__gemm_note_params) and then pads P, T and N in the
  * workspace: zero rows of col and of the packed weights past T, zero weight columns past N; the columns of col
  * past P and the rows of out past N are computed and never read. im2col mirrors the taps for convolution, so the
- * packing only transposes. A 1x1 kernel with stride 1 and no padding needs no im2col when no padding is needed:
- * the input is already col. The GEMM writes into the workspace and only the last pass, the epilogue, writes dst: a
+ * packing only transposes. A 1x1 kernel with stride 1, no padding and one group needs no im2col when nothing is
+ * padded: the input is already col (one GEMM per image). The GEMM writes into the workspace and only the last pass, the epilogue, writes dst: a
  * failure before it leaves dst untouched. When the workspace cannot hold the whole batch, it is processed in chunks
  * of images, each written to dst as it completes. */
 #define _POSIX_C_SOURCE 200809L /* pthread mutexes */
@@ -103,6 +103,11 @@ void clconv__gemm_forget_params(cl_device_id dev) {
 
 static size_t round_up(size_t v, size_t q) { return (v + q - 1) / q * q; }
 
+double clconv__gemm_mnk(const clconv__conv_geom *g) {
+  double p = (double)g->out[0] * g->out[1] * g->out[2], t = (double)(g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2];
+  return (g->groups == 1 ? g->n * p : p) * (double)(g->k / g->groups) * t;
+}
+
 /* The matrices of one chunk of nb images, padded to CLBlast's tiles where clconv knows them and the GEMM goes to
  * the tiled kernel (CLBlast picks it for m * n * k >= XGEMM_MIN_INDIRECT_SIZE^3). One group: one GEMM for the
  * whole chunk, its M = nb * pp (the images side by side in every row of col and out). G groups: one batched GEMM of
@@ -110,7 +115,7 @@ static size_t round_up(size_t v, size_t q) { return (v + q - 1) / q * q; }
  * zero stride when it makes no copies, so every operand is a whole sub-buffer with a uniform stride). */
 typedef struct {
   size_t p, t, n;     /* P, T, N padded */
-  bool col;           /* the input is the column matrix (1x1, stride 1, no padding, one image, one group) */
+  bool col;           /* the input is the column matrix (1x1, stride 1, no padding, one group, none added) */
   size_t align;       /* floats: sub-buffer origins are multiples of it */
   size_t fixed, each; /* floats of workspace: fixed + nb * each + 2 * align bounds a chunk's */
 } gemm_layout;
@@ -125,13 +130,13 @@ static gemm_layout layout_of(clconv_context *ctx, const clconv__gemm *gm, const 
   if (q.m && q.n && q.k && q.min_indirect) {
     size_t p = round_up(p0, q.m), t = round_up(t0, q.k), n = round_up(n0, q.n);
     double mi = (double)q.min_indirect;
-    if ((double)p * t * n >= mi * mi * mi) {
+    if (clconv__gemm_mnk(g) >= mi * mi * mi) { /* padded, it stays above */
       l.p = p;
       l.t = t;
       l.n = n;
     }
   }
-  l.col = gm->is_col && groups == 1 && g->n == 1 && l.p == p0 && l.t == t0;
+  l.col = gm->is_col && groups == 1 && l.p == p0 && l.t == t0;
   l.align = ctx->mem_align_bits / 8 / sizeof(float);
   if (l.align < 1)
     l.align = 1;
@@ -275,6 +280,110 @@ static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_
   return CLCONV_OK;
 }
 
+/* The GEMMs of a chunk whose input is the column matrix: one per image, A in src at the image's offset (CLBlast's
+ * non-batched GEMM honours offsets), C side by side as chunk_gemm's. */
+static clconv_status col_gemm(clconv_context *ctx, const gemm_layout *l, size_t nb, cl_mem src, size_t at, cl_mem b,
+                              cl_mem c) {
+  for (size_t i = 0; i < nb; i++) {
+    clconv__blas_lock();
+    CLBlastStatusCode st = CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes,
+                                                     l->p, l->n, l->t, 1.0f, src, at + i * l->t * l->p, l->p, b, 0,
+                                                     l->n, 0.0f, c, i * l->p, nb * l->p, &ctx->queue, NULL));
+    clconv__blas_unlock();
+    if (st != CLBlastSuccess)
+      return fail_blas(ctx, "conv_run", "CLBlastSgemm", st);
+  }
+  return CLCONV_OK;
+}
+
+/* The GEMM of the chunk of nb images from n0, its operands already in ws, reps times; ms: NULL, or the median
+ * wall time of one (each waited for). */
+static clconv_status gemm_of_chunk(clconv_context *ctx, const gemm_layout *l, const clconv__conv_geom *g, cl_mem ws,
+                                   cl_mem src, size_t n0, size_t nb, uint32_t reps, double *ms) {
+  size_t a_at, c_at, total = chunk_floats(l, g->groups, nb, &a_at, &c_at), npos = l->col ? l->p : 0;
+  cl_mem sa = NULL, sb = NULL, sc = NULL;
+  clconv_status s = sub_buffer(ctx, ws, 0, a_at, &sb);
+  if (s == CLCONV_OK && !l->col)
+    s = sub_buffer(ctx, ws, a_at, c_at - a_at, &sa);
+  if (s == CLCONV_OK)
+    s = sub_buffer(ctx, ws, c_at, total - c_at, &sc);
+  double t[64];
+  reps = reps < 64 ? reps : 64;
+  for (uint32_t r = 0; s == CLCONV_OK && r < reps; r++) {
+    double t0 = clconv__now_s();
+    s = l->col ? col_gemm(ctx, l, nb, src, n0 * g->c * npos, sb, sc) : chunk_gemm(ctx, l, g->groups, nb, sa, sb, sc);
+    if (s == CLCONV_OK && ms) {
+      cl_int err = CLCONV__CL(clFinish(ctx->queue));
+      if (err != CL_SUCCESS)
+        s = clconv__fail_cl(ctx, "conv_run", "clFinish", err);
+      t[r] = (clconv__now_s() - t0) * 1e3;
+    }
+  }
+  for (cl_mem *m = (cl_mem[]){sa, sb, sc}, *e = m + 3; m < e; m++)
+    if (*m)
+      clReleaseMemObject(*m);
+  if (s == CLCONV_OK && ms) {
+    for (uint32_t i = 1; i < reps; i++) /* insertion sort: a few dozen at most */
+      for (uint32_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
+        double x = t[j];
+        t[j] = t[j - 1];
+        t[j - 1] = x;
+      }
+    *ms = t[reps / 2];
+  }
+  return s;
+}
+
+clconv_status clconv__gemm_time(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g, cl_mem src,
+                                uint32_t reps, double *ms) {
+  const gemm_layout l = layout_of(ctx, gm, g);
+  cl_mem ws = NULL;
+  size_t chunk = 0;
+  CLCONV__TRY(workspace_for(ctx, gm, g, &l, &ws, &chunk));
+  return gemm_of_chunk(ctx, &l, g, ws, src, 0, chunk, reps ? reps : 1, ms);
+}
+
+clconv_status clconv__gemm_warm_up(clconv_context *ctx) {
+  cl_mem m[3] = {NULL, NULL, NULL};
+  clconv_status s = CLCONV_OK;
+  for (int i = 0; i < 3 && s == CLCONV_OK; i++) {
+    cl_int err;
+    m[i] = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, 16 * sizeof(float), NULL, &err));
+    if (!m[i])
+      s = clconv__fail_cl(ctx, "context_create", "clCreateBuffer (gemm warm-up)", err);
+  }
+  if (s == CLCONV_OK) {
+    const float zero[16] = {0};
+    cl_int err = CLCONV__CL(clEnqueueWriteBuffer(ctx->queue, m[0], CL_TRUE, 0, sizeof zero, zero, 0, NULL, NULL));
+    if (err == CL_SUCCESS)
+      err = CLCONV__CL(clEnqueueWriteBuffer(ctx->queue, m[1], CL_TRUE, 0, sizeof zero, zero, 0, NULL, NULL));
+    if (err != CL_SUCCESS)
+      s = clconv__fail_cl(ctx, "context_create", "clEnqueueWriteBuffer (gemm warm-up)", err);
+  }
+  for (int batched = 0; batched < 2 && s == CLCONV_OK; batched++) {
+    clconv__blas_lock();
+    CLBlastStatusCode st =
+        batched ? CLCONV__BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, CLBlastTransposeNo,
+                                                          CLBlastTransposeYes, 1, 1, 1, 1.0f, m[0], 0, 1, 1, m[1], 0,
+                                                          1, 1, 0.0f, m[2], 0, 1, 1, 1, &ctx->queue, NULL))
+                : CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, 1, 1, 1,
+                                            1.0f, m[0], 0, 1, m[1], 0, 1, 0.0f, m[2], 0, 1, &ctx->queue, NULL));
+    clconv__blas_unlock();
+    if (st != CLBlastSuccess)
+      s = fail_blas(ctx, "context_create (warm_up_gemm)", batched ? "CLBlastSgemmStridedBatched" : "CLBlastSgemm",
+                    st);
+  }
+  if (s == CLCONV_OK) {
+    cl_int err = CLCONV__CL(clFinish(ctx->queue));
+    if (err != CL_SUCCESS)
+      s = clconv__fail_cl(ctx, "context_create", "clFinish (gemm warm-up)", err);
+  }
+  for (int i = 0; i < 3; i++)
+    if (m[i])
+      clReleaseMemObject(m[i]);
+  return s;
+}
+
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
                                const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst) {
   const gemm_layout l = layout_of(ctx, gm, g);
@@ -290,7 +399,8 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
   clconv_status s = CLCONV_OK;
   for (size_t n0 = 0; s == CLCONV_OK && n0 < g->n; n0 += chunk) {
     const size_t nb = chunk < g->n - n0 ? chunk : g->n - n0;
-    size_t a_at, c_at, total = chunk_floats(&l, groups, nb, &a_at, &c_at);
+    size_t a_at, c_at;
+    chunk_floats(&l, groups, nb, &a_at, &c_at);
     /* element strides of col and out: between rows (channel-taps, output channels) and between (image, group)
      * blocks; one group puts the images side by side in each row */
     cl_int row = (cl_int)(groups == 1 ? nb * l.p : l.p), blk_a = (cl_int)(groups == 1 ? l.p : l.t * l.p),
@@ -314,19 +424,8 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
       clconv__one_row_local(g->out[2], local);
       s = clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local);
     }
-    cl_mem sa = NULL, sb = NULL, sc = NULL;
     if (s == CLCONV_OK)
-      s = sub_buffer(ctx, ws, 0, a_at, &sb);
-    if (s == CLCONV_OK)
-      s = l.col ? sub_buffer(ctx, src, n0 * g->c * npos, nb * g->c * npos, &sa)
-                : sub_buffer(ctx, ws, a_at, c_at - a_at, &sa);
-    if (s == CLCONV_OK)
-      s = sub_buffer(ctx, ws, c_at, total - c_at, &sc);
-    if (s == CLCONV_OK)
-      s = chunk_gemm(ctx, &l, groups, nb, sa, sb, sc);
-    for (cl_mem *m = (cl_mem[]){sa, sb, sc}, *e = m + 3; m < e; m++)
-      if (*m)
-        clReleaseMemObject(*m);
+      s = gemm_of_chunk(ctx, &l, g, ws, src, n0, nb, 1, NULL);
     if (s == CLCONV_OK) {
       const clconv__arg args[] = {{sizeof(cl_mem), &ws},
                                   {sizeof(cl_mem), &dst},

@@ -257,6 +257,19 @@ void clconv__blas_unlock(void);
  * gemm algorithm pads its matrices to these tiles (conv_gemm.c). */
 void clconv__gemm_note_params(cl_device_id dev, const size_t *mnk, size_t min_indirect);
 void clconv__gemm_forget_params(cl_device_id dev);
+/* CLOCK_MONOTONIC in seconds (tune.c). */
+double clconv__now_s(void);
+/* The GEMM's m * n * k as clconv__gemm_run calls CLBlast (the whole batch in one chunk), unpadded: what CLBlast's
+ * direct/tiled switch (XGEMM_MIN_INDIRECT_SIZE^3) is compared with. */
+double clconv__gemm_mnk(const clconv__conv_geom *g);
+/* The median wall time of the first chunk's GEMM alone (CLBlast's share), over reps; the operands are whatever the
+ * workspace holds from the last run, so run the op first. */
+clconv_status clconv__gemm_time(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g, cl_mem src,
+                                uint32_t reps, double *ms);
+/* clconv__gemm_time for a gemm-algorithm op that has run on src. */
+clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms);
+/* Runs one 1x1x1 CLBlast GEMM and one batched GEMM so that CLBlast builds both programs now (warm_up_gemm). */
+clconv_status clconv__gemm_warm_up(clconv_context *ctx);
 /* options: the direct kernel's (NDIM, FLIP, ACT), whose program holds im2col, the weight packing and the epilogue. */
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out);

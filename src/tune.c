@@ -344,9 +344,10 @@ typedef struct tune_case {
   clconv_conv *gemm, *direct;
   double mnk;                                         /* the GEMM's m * n * k, for CLBlast's direct/tiled switch */
   double untuned, all_direct, best, final, direct_ms; /* milliseconds */
+  double untuned_sgemm;                               /* CLBlast's share of untuned, alone */
 } tune_case;
 
-static double now_s(void) {
+double clconv__now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
@@ -374,10 +375,10 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
   if (reps > 64)
     reps = 64;
   for (uint32_t r = 0; r < reps; r++) {
-    double t0 = now_s();
+    double t0 = clconv__now_s();
     CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
     CLCONV__TRY(clconv_context_finish(ctx));
-    t[r] = (now_s() - t0) * 1e3;
+    t[r] = (clconv__now_s() - t0) * 1e3;
   }
   qsort(t, reps, sizeof *t, cmp_double);
   *ms = t[reps / 2];
@@ -442,9 +443,7 @@ static clconv_status case_setup(clconv_context *ctx, tune_case *tc, uint64_t *se
   clconv__free(x);
   clconv__free(w);
   clconv__free(b);
-  const clconv__conv_geom *g = &tc->g;
-  tc->mnk = (double)(g->k / g->groups) * ((double)g->out[0] * g->out[1] * g->out[2]) *
-            ((double)(g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2]);
+  tc->mnk = clconv__gemm_mnk(&tc->g);
   return s;
 }
 
@@ -575,6 +574,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   bool wrong;
   CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: the gemm algorithm with CLBlast's defaults gives wrong results");
+  for (size_t i = 0; i < n; i++) /* the op ran last on this case: its workspace holds the operands */
+    CLCONV__TRY(clconv__conv_time_gemm(tc[i].gemm, tc[i].x, reps, &tc[i].untuned_sgemm));
   CLCONV__TRY(blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT)));
   CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
@@ -600,8 +601,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes, NULL);
   ranked top[KEEP];
   size_t ntop = 0;
-  double t0 = now_s();
-  for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && now_s() - t0 < o->budget_s; k++) {
+  double t0 = clconv__now_s();
+  for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && clconv__now_s() - t0 < o->budget_s; k++) {
     if (!legal(v, ctx->max_work_group_size, local_bytes) || override_xgemm(ctx->device, v) != CLBlastSuccess)
       continue; /* not a candidate for this device */
     rep->candidates_tried++;
@@ -670,7 +671,7 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
     cand[nc++] = (clconv__variant){.kt = 8, .wt = 16, .wide = true};
   }
   clconv__variant builtin = *best;
-  for (size_t i = 0; i < nc && now_s() < deadline; i++) {
+  for (size_t i = 0; i < nc && clconv__now_s() < deadline; i++) {
     if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))
       continue;
     clconv_conv *op = NULL;
@@ -751,7 +752,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   }
   if (s == CLCONV_OK)
     s = search(ctx, tc, n, &o, t, report);
-  double deadline = now_s() + o.budget_s;            /* for the direct kernels, across the shapes */
+  double deadline = clconv__now_s() + o.budget_s;            /* for the direct kernels, across the shapes */
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) { /* auto's choice: direct against the gemm now in use */
     double gemm_ms = 0.0, direct_ms = 0.0;
     clconv__variant v = {0};
@@ -759,8 +760,11 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
     if (s == CLCONV_OK && !isinf(tc[i].direct_ms))
       s = tune_direct(ctx, &tc[i], o.reps, deadline, &v, &direct_ms, report);
     /* what runs now: the tuned set, or (defaults cannot be restored) the last one tried */
+    double sgemm_ms = 0.0;
     if (s == CLCONV_OK)
       s = measure(ctx, &tc[i], tc[i].gemm, o.reps, &gemm_ms);
+    if (s == CLCONV_OK)
+      s = clconv__conv_time_gemm(tc[i].gemm, tc[i].x, o.reps, &sgemm_ms);
     if (s == CLCONV_OK && isinf(gemm_ms))
       s = clconv__fail(ctx, CLCONV_ERR_OPENCL, "tune: the gemm algorithm gives wrong results after the search");
     if (s == CLCONV_OK && isinf(tc[i].direct_ms))
@@ -779,6 +783,8 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
     if (per_shape) {
       per_shape[i] = (clconv_tune_shape){.untuned_ms = tc[i].untuned,
                                          .tuned_ms = gemm_ms,
+                                         .untuned_sgemm_ms = tc[i].untuned_sgemm,
+                                         .tuned_sgemm_ms = sgemm_ms,
                                          .direct_ms = tc[i].direct_ms,
                                          .direct_tuned_ms = direct_ms,
                                          .algo = a};

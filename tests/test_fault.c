@@ -135,14 +135,15 @@ static void test_ops(void **state) {
   assert_true(points > 20);
 }
 
-/* Context creation, and tensor create/write/read. */
+/* Context creation (with the gemm warm-up), and tensor create/write/read. */
 static void test_context_and_tensors(void **state) {
   (void)TEST_CONTEXT(state);
   int points = 0;
+  const clconv_context_options warm = {.warm_up_gemm = true};
   for (long n = 1;; n++) {
     clconv_fault_fail_nth(n);
     clconv_context *ctx = (clconv_context *)1;
-    clconv_status s = clconv_context_create(NULL, &ctx);
+    clconv_status s = clconv_context_create(&warm, &ctx);
     long calls = clconv_fault_calls();
     clconv_fault_fail_nth(0);
     if (n > calls) {

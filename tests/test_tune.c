@@ -79,6 +79,7 @@ static void test_tune_save_load(void **state) {
   assert_non_null(strstr(rep.path, getenv("CLCONV_CACHE_DIR")));
   for (int i = 0; i < 2; i++)
     assert_true(per[i].untuned_ms > 0 && per[i].tuned_ms > 0 && per[i].direct_ms > 0 && per[i].direct_tuned_ms > 0 &&
+                per[i].untuned_sgemm_ms > 0 && per[i].tuned_sgemm_ms > 0 &&
                 per[i].direct_kernel[0] && (per[i].algo == CLCONV_ALGO_DIRECT || per[i].algo == CLCONV_ALGO_GEMM));
   /* once CLBlast's parameters are overridden, a second tune in this process is refused */
   assert_int_equal(clconv_tune(ctx, shapes, 2, &o, per, &rep), CLCONV_ERR_INVALID_ARGUMENT);
