@@ -296,8 +296,8 @@ static clconv_status col_gemm(clconv_context *ctx, const gemm_layout *l, size_t 
   return CLCONV_OK;
 }
 
-/* The GEMM of the chunk of nb images from n0, its operands already in ws, reps times; ms: NULL, or the median
- * wall time of one (each waited for). */
+/* The GEMM of the chunk of nb images from n0, its operands already in ws, reps times; ms: NULL, or the fastest
+ * wall time of one (each waited for), as tune.c measures. */
 static clconv_status gemm_of_chunk(clconv_context *ctx, const gemm_layout *l, const clconv__conv_geom *g, cl_mem ws,
                                    cl_mem src, size_t n0, size_t nb, uint32_t reps, double *ms) {
   size_t a_at, c_at, total = chunk_floats(l, g->groups, nb, &a_at, &c_at), npos = l->col ? l->p : 0;
@@ -323,13 +323,9 @@ static clconv_status gemm_of_chunk(clconv_context *ctx, const gemm_layout *l, co
     if (*m)
       clReleaseMemObject(*m);
   if (s == CLCONV_OK && ms) {
-    for (uint32_t i = 1; i < reps; i++) /* insertion sort: a few dozen at most */
-      for (uint32_t j = i; j > 0 && t[j] < t[j - 1]; j--) {
-        double x = t[j];
-        t[j] = t[j - 1];
-        t[j - 1] = x;
-      }
-    *ms = t[reps / 2];
+    *ms = t[0];
+    for (uint32_t i = 1; i < reps; i++)
+      *ms = t[i] < *ms ? t[i] : *ms;
   }
   return s;
 }

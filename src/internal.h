@@ -262,7 +262,7 @@ double clconv__now_s(void);
 /* The GEMM's m * n * k as clconv__gemm_run calls CLBlast (the whole batch in one chunk), unpadded: what CLBlast's
  * direct/tiled switch (XGEMM_MIN_INDIRECT_SIZE^3) is compared with. */
 double clconv__gemm_mnk(const clconv__conv_geom *g);
-/* The median wall time of the first chunk's GEMM alone (CLBlast's share), over reps; the operands are whatever the
+/* The fastest wall time of the first chunk's GEMM alone (CLBlast's share), over reps; the operands are whatever the
  * workspace holds from the last run, so run the op first. */
 clconv_status clconv__gemm_time(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g, cl_mem src,
                                 uint32_t reps, double *ms);
