@@ -344,7 +344,7 @@ typedef struct tune_case {
   clconv_conv *gemm, *direct;
   double mnk;                                         /* the GEMM's m * n * k, for CLBlast's direct/tiled switch */
   double untuned, all_direct, best, final, direct_ms; /* milliseconds */
-  double untuned_sgemm;                               /* CLBlast's share of untuned, alone */
+  double untuned_sgemm, all_direct_sgemm, final_sgemm; /* CLBlast's SGEMM alone within those */
 } tune_case;
 
 double clconv__now_s(void) {
@@ -362,7 +362,8 @@ static int cmp_double(const void *a, const void *b) {
  * with NaN beforehand, then reps timed runs; *ms = the fastest, or INFINITY when the output was wrong. The fastest
  * rather than the median: on a shared machine the noise only ever adds time, and the comparisons here (a candidate
  * against the defaults, measured minutes apart) must not hinge on it. */
-static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op, uint32_t reps, double *ms) {
+static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op, uint32_t reps, double *ms,
+                             double *sgemm) {
   size_t n = tc->g.dst_count;
   CLCONV__TRY(clconv_tensor_write(tc->y, tc->nan, n));
   CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
@@ -384,6 +385,8 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
   }
   qsort(t, reps, sizeof *t, cmp_double);
   *ms = t[0];
+  if (sgemm) /* the op has just run: the workspace holds the GEMM's operands */
+    CLCONV__TRY(clconv__conv_time_gemm(op, tc->x, reps, sgemm));
   return CLCONV_OK;
 }
 
@@ -526,25 +529,31 @@ static clconv_status blas_check(clconv_context *ctx, CLBlastStatusCode st) {
                                              "tune: CLBlastOverrideParameters failed (CLBlast status %d)", (int)st);
 }
 
-/* Times every case with the current parameters into field `at` of each (offsetof); counts a wrong output. */
-static clconv_status time_all(clconv_context *ctx, tune_case *tc, size_t n, uint32_t reps, size_t at, bool *wrong) {
+/* Times the gemm algorithm of every case with the current parameters into fields `at` and `at_sgemm` (its SGEMM
+ * alone) of each (offsetof); counts a wrong output. */
+static clconv_status time_all(clconv_context *ctx, tune_case *tc, size_t n, uint32_t reps, size_t at, size_t at_sgemm,
+                              bool *wrong) {
   *wrong = false;
   for (size_t i = 0; i < n; i++) {
-    double *ms = (double *)((char *)&tc[i] + at);
-    CLCONV__TRY(measure(ctx, &tc[i], tc[i].gemm, reps, ms));
+    double *ms = (double *)((char *)&tc[i] + at), *sg = (double *)((char *)&tc[i] + at_sgemm);
+    CLCONV__TRY(measure(ctx, &tc[i], tc[i].gemm, reps, ms, sg));
     *wrong = *wrong || isinf(*ms);
   }
   return CLCONV_OK;
 }
 
-/* A shape is no slower than with CLBlast's defaults: within 10% and 20 us of noise. */
+/* A shape is no slower than with CLBlast's defaults, within 10% and 20 us of noise: the whole algorithm and its
+ * SGEMM alone. */
 static bool no_slower(double ms, double untuned) { return ms <= 1.1 * untuned + 0.02; }
+static bool both_no_slower(const tune_case *tc, double ms, double sgemm) {
+  return no_slower(ms, tc->untuned) && no_slower(sgemm, tc->untuned_sgemm);
+}
 
 /* For one candidate's times on the tiled kernel: the switch size that puts the shapes with the j smallest m*n*k on
  * the direct kernel and the rest on the tiled one, for the j with the lowest total time relative to the defaults
  * among the splits where no shape is slower (a split between equal m*n*k cannot be expressed). false: none. */
-static bool best_split(const tune_case *tc, const size_t *order, size_t n, const double *tiled, double *total,
-                       size_t *min_indirect) {
+static bool best_split(const tune_case *tc, const size_t *order, size_t n, const double *tiled,
+                       const double *tiled_sgemm, double *total, size_t *min_indirect) {
   *total = INFINITY;
   for (size_t j = 0; j <= n; j++) {
     if (j > 0 && j < n && tc[order[j - 1]].mnk == tc[order[j]].mnk)
@@ -552,8 +561,9 @@ static bool best_split(const tune_case *tc, const size_t *order, size_t n, const
     double sum = 0.0;
     bool ok = true;
     for (size_t r = 0; r < n && ok; r++) {
-      double ms = r < j ? tc[order[r]].all_direct : tiled[order[r]];
-      ok = no_slower(ms, tc[order[r]].untuned);
+      const tune_case *c = &tc[order[r]];
+      double ms = r < j ? c->all_direct : tiled[order[r]], sg = r < j ? c->all_direct_sgemm : tiled_sgemm[order[r]];
+      ok = both_no_slower(c, ms, sg);
       sum += ms / tc[order[r]].untuned;
     }
     if (ok && sum < *total) {
@@ -574,15 +584,14 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
                             clconv__tuning *t, clconv_tune_report *rep) {
   uint32_t reps = o->reps;
   bool wrong;
-  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), &wrong));
+  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), offsetof(tune_case, untuned_sgemm), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: the gemm algorithm with CLBlast's defaults gives wrong results");
-  for (size_t i = 0; i < n; i++) /* the op ran last on this case: its workspace holds the operands */
-    CLCONV__TRY(clconv__conv_time_gemm(tc[i].gemm, tc[i].x, reps, &tc[i].untuned_sgemm));
   CLCONV__TRY(blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT)));
-  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), &wrong));
+  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), offsetof(tune_case, all_direct_sgemm),
+                       &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
   size_t *order = clconv__malloc(n * sizeof *order);
-  double *times = clconv__malloc(n * sizeof *times);
+  double *times = clconv__malloc(2 * n * sizeof *times); /* the whole algorithm, then its SGEMM alone */
   if (!order || !times) {
     clconv__free(order);
     clconv__free(times);
@@ -610,7 +619,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
     rep->candidates_tried++;
     bool bad = false;
     for (size_t i = 0; i < n && s == CLCONV_OK && !bad; i++) {
-      s = measure(ctx, &tc[i], tc[i].gemm, reps, &times[i]);
+      s = measure(ctx, &tc[i], tc[i].gemm, reps, &times[i], &times[n + i]);
       bad = s == CLCONV_OK && isinf(times[i]);
     }
     if (s == CLCONV_ERR_BUILD_FAILED || s == CLCONV_ERR_UNSUPPORTED)
@@ -619,7 +628,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
       break; /* a device failure, not a bad candidate */
     rep->candidates_wrong += bad;
     ranked c;
-    if (bad || !best_split(tc, order, n, times, &c.total, &c.min_indirect))
+    if (bad || !best_split(tc, order, n, times, times + n, &c.total, &c.min_indirect))
       continue;
     memcpy(c.v, v, sizeof v);
     if (ntop == KEEP && c.total >= top[KEEP - 1].total)
@@ -637,10 +646,10 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
     if (s == CLCONV_OK)
       s = blas_check(ctx, override_min_indirect(ctx->device, top[r].min_indirect));
     if (s == CLCONV_OK)
-      s = time_all(ctx, tc, n, reps, offsetof(tune_case, final), &wrong);
+      s = time_all(ctx, tc, n, reps, offsetof(tune_case, final), offsetof(tune_case, final_sgemm), &wrong);
     bool keep = s == CLCONV_OK && !wrong;
     for (size_t i = 0; i < n; i++)
-      keep = keep && no_slower(tc[i].final, tc[i].untuned);
+      keep = keep && both_no_slower(&tc[i], tc[i].final, tc[i].final_sgemm);
     if (keep) {
       t->has_xgemm = true;
       memcpy(t->xgemm, top[r].v, sizeof top[r].v);
@@ -686,7 +695,7 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
     if (s == CLCONV_OK)
       s = clconv_conv_set_weights(op, tc->w, tc->b);
     if (s == CLCONV_OK)
-      s = measure(ctx, tc, op, reps, &ms);
+      s = measure(ctx, tc, op, reps, &ms, NULL);
     clconv_conv_destroy(op);
     if (s != CLCONV_OK)
       return s;
@@ -709,9 +718,9 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
     s = clconv_conv_set_weights(op, tc->w, tc->b);
   for (int round = 0; round < 3 && s == CLCONV_OK; round++) {
     double a_ms, b_ms;
-    s = measure(ctx, tc, tc->direct, reps, &a_ms);
+    s = measure(ctx, tc, tc->direct, reps, &a_ms, NULL);
     if (s == CLCONV_OK)
-      s = measure(ctx, tc, op, reps, &b_ms);
+      s = measure(ctx, tc, op, reps, &b_ms, NULL);
     theirs = fmin(theirs, a_ms);
     mine = fmin(mine, b_ms);
   }
@@ -762,15 +771,13 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) { /* auto's choice: direct against the gemm now in use */
     double gemm_ms = 0.0, direct_ms = 0.0;
     clconv__variant v = {0};
-    s = measure(ctx, &tc[i], tc[i].direct, o.reps, &tc[i].direct_ms);
+    s = measure(ctx, &tc[i], tc[i].direct, o.reps, &tc[i].direct_ms, NULL);
     if (s == CLCONV_OK && !isinf(tc[i].direct_ms))
       s = tune_direct(ctx, &tc[i], o.reps, deadline, &v, &direct_ms, report);
     /* what runs now: the tuned set, or (defaults cannot be restored) the last one tried */
     double sgemm_ms = 0.0;
     if (s == CLCONV_OK)
-      s = measure(ctx, &tc[i], tc[i].gemm, o.reps, &gemm_ms);
-    if (s == CLCONV_OK)
-      s = clconv__conv_time_gemm(tc[i].gemm, tc[i].x, o.reps, &sgemm_ms);
+      s = measure(ctx, &tc[i], tc[i].gemm, o.reps, &gemm_ms, &sgemm_ms);
     if (s == CLCONV_OK && isinf(gemm_ms))
       s = clconv__fail(ctx, CLCONV_ERR_OPENCL, "tune: the gemm algorithm gives wrong results after the search");
     if (s == CLCONV_OK && isinf(tc[i].direct_ms))
