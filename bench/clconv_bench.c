@@ -762,8 +762,10 @@ int main(int argc, char **argv) {
     failed += !strcmp(r->status, "FAIL");
   }
   if (done_n)
-    printf("\n* fastest algorithm for the case. vs_old: old median / new median (> 1: faster now).%s\n",
-           o.peer ? "\nvs_onednn, vs_nchw: oneDNN's median / clconv's (> 1: clconv is faster)." : "");
+    printf("\n* fastest algorithm for the case. vs_old: old median / new median (> 1: faster now).%s\n"
+           "program binaries (cold_ms: a loaded one skips the compiler): %s\n",
+           o.peer ? "\nvs_onednn, vs_nchw: oneDNN's median / clconv's (> 1: clconv is faster)." : "",
+           clconv_context_binaries(ctx));
   clconv_context_destroy(ctx);
   if (!rc && json)
     rc = write_json(json, &info, &peak, &o, res, done_n);

@@ -126,6 +126,12 @@ CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits fo
 /* Where ctx's tuning came from, one line for logs: "none (...)", "loaded PATH: ...", "ignored PATH: <why>" (a
  * corrupt, foreign or unreadable file is ignored, never an error), or what the last clconv_tune did. Static in ctx. */
 CLCONV_API const char *clconv_context_tuning(const clconv_context *ctx);
+/* Compiled programs are also kept on disk, next to the tuning file (program-<key>.bin, the key covering device,
+ * driver, versions, sources and options), so that a new process on a driver without its own cache skips the
+ * compiler. A missing, damaged or refused file means a build from source that replaces it; an unwritable directory
+ * means memory only; neither is an error. This says, for logs, "DIR: N loaded, N saved, N ignored, N not saved"
+ * and the first reason one was ignored or not saved. Valid until the next call with ctx. */
+CLCONV_API const char *clconv_context_binaries(clconv_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Tensors: float32, 1 to 5 dims, row-major on the device of a context. */

@@ -112,6 +112,11 @@ struct clconv_context {
   clconv__plan plans[CLCONV__PLANS];
   uint64_t plan_clock;
   char tuning_note[1400];
+  struct {                 /* program binaries on disk (program_cache.c) */
+    unsigned loaded, saved, ignored, unsaved;
+    char why[1400];        /* the first reason a binary was ignored or not saved */
+    char note[1500];       /* clconv_context_binaries's text */
+  } bin;
   clconv__errbuf err;
 };
 
@@ -257,6 +262,21 @@ void clconv__blas_unlock(void);
  * gemm algorithm pads its matrices to these tiles (conv_gemm.c). */
 void clconv__gemm_note_params(cl_device_id dev, const size_t *mnk, size_t min_indirect);
 void clconv__gemm_forget_params(cl_device_id dev);
+/* ---- the cache directory (cache.c) --------------------------------------------------------------------------- */
+/* "clconv <version>, CLBlast 1.x | name | vendor | driver | device version": what versions every cached entry. */
+void clconv__device_key(clconv_context *ctx, char *buf, size_t cap);
+/* $CLCONV_CACHE_DIR, else $XDG_CACHE_HOME/clconv, else $HOME/.cache/clconv; false when none is set. */
+bool clconv__cache_dir(char *dir, size_t cap);
+/* FNV-1a, continuing from h (start: 1469598103934665603). */
+uint64_t clconv__fnv(uint64_t h, const void *data, size_t n);
+#define CLCONV__FNV_START 1469598103934665603ull
+/* Creates dir (and its parent); false with why. */
+bool clconv__cache_mkdir(const char *dir, char *why, size_t cap);
+/* Atomic writes: a temporary file next to path, renamed over it by commit (which closes f either way). */
+FILE *clconv__cache_open_tmp(const clconv_context *ctx, const char *path, char *tmp, size_t tcap, char *why,
+                             size_t cap);
+bool clconv__cache_commit(FILE *f, const char *tmp, const char *path, char *why, size_t cap);
+
 /* CLOCK_MONOTONIC in seconds (tune.c). */
 double clconv__now_s(void);
 /* The GEMM's m * n * k as clconv__gemm_run calls CLBlast (the whole batch in one chunk), unpadded: what CLBlast's

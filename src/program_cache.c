@@ -1,6 +1,8 @@
 /* (device, family, exact option string) -> cl_program, cached in the context; kernels and launches. */
 #include "internal.h"
 
+#include <stdio.h>
+
 struct clconv__program {
   clconv__family family;
   char *options;
@@ -18,7 +20,125 @@ static void family_sources(clconv__family f, const char *src[2]) {
                                       : clconv__src_eltwise;
 }
 
+/* ---- program binaries on disk ----------------------------------------------------------------------------------
+ * <cache dir>/program-<key>.bin, key = FNV-1a of the device key (device, driver, versions, clconv's version), the
+ * sources and the build options: any change makes a new entry. Layout: the line "clconv-binary 1 <key> <bytes>
+ * <FNV of the bytes>" then the driver's binary. A missing, damaged or refused binary means a build from source,
+ * whose binary then replaces it; nothing here fails a build. The driver's calls bypass the fault injector: their
+ * failures are fallbacks, tested with damaged files. */
+#define BIN_FORMAT "clconv-binary 1 %016llx %zu %016llx\n"
+
+/* Counts a fallback; the first one's reason is kept for clconv_context_binaries. */
+static void bin_note(clconv_context *ctx, unsigned *count, const char *what, const char *path, const char *why) {
+  if (!ctx->bin.ignored && !ctx->bin.unsaved)
+    snprintf(ctx->bin.why, sizeof ctx->bin.why, "%s%s%s%s", what, path, path[0] ? ": " : "", why);
+  (*count)++;
+}
+
+static bool bin_path(clconv_context *ctx, clconv__family family, const char *full, char *path, size_t cap,
+                     uint64_t *key) {
+  char dir[1024], dev[1200];
+  if (!clconv__cache_dir(dir, sizeof dir))
+    return false;
+  const char *src[2];
+  family_sources(family, src);
+  clconv__device_key(ctx, dev, sizeof dev);
+  uint64_t h = clconv__fnv(CLCONV__FNV_START, dev, strlen(dev) + 1);
+  h = clconv__fnv(h, src[0], strlen(src[0]) + 1);
+  h = clconv__fnv(h, src[1], strlen(src[1]) + 1);
+  *key = clconv__fnv(h, full, strlen(full) + 1);
+  return (size_t)snprintf(path, cap, "%s/program-%016llx.bin", dir, (unsigned long long)*key) < cap;
+}
+
+/* The program from its cached binary, built; NULL when there is none or it is refused. */
+static cl_program bin_load(clconv_context *ctx, const char *path, uint64_t key, const char *full) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL; /* not cached yet: not worth a note */
+  unsigned long long k = 0, sum = 0;
+  size_t n = 0;
+  unsigned char *bin = NULL;
+  const char *why = NULL;
+  if (fscanf(f, "clconv-binary 1 %llx %zu %llx", &k, &n, &sum) != 3 || fgetc(f) != '\n' || k != key || n == 0 ||
+      n > ((size_t)1 << 30))
+    why = "bad header";
+  else if (!(bin = clconv__malloc(n)))
+    why = "out of host memory";
+  else if (fread(bin, 1, n, f) != n || fgetc(f) != EOF)
+    why = "truncated or too long";
+  else if (clconv__fnv(CLCONV__FNV_START, bin, n) != sum)
+    why = "checksum mismatch";
+  fclose(f);
+  cl_program p = NULL;
+  if (!why) {
+    const unsigned char *b = bin;
+    cl_int st = CL_SUCCESS, err;
+    p = clCreateProgramWithBinary(ctx->cl, 1, &ctx->device, &n, &b, &st, &err);
+    if (!p || err != CL_SUCCESS || st != CL_SUCCESS || clBuildProgram(p, 1, &ctx->device, full, NULL, NULL)) {
+      why = "refused by the driver";
+      if (p)
+        clReleaseProgram(p);
+      p = NULL;
+    }
+  }
+  clconv__free(bin);
+  if (p)
+    ctx->bin.loaded++;
+  else
+    bin_note(ctx, &ctx->bin.ignored, "ignored ", path, why);
+  return p;
+}
+
+static void bin_save(clconv_context *ctx, cl_program p, const char *path, uint64_t key) {
+  size_t n = 0;
+  unsigned char *bin = NULL;
+  char why[1300] = "", dir[1200], tmp[1300];
+  if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof n, &n, NULL) != CL_SUCCESS || n == 0)
+    snprintf(why, sizeof why, "the driver gives no binary");
+  else if (!(bin = clconv__malloc(n)))
+    snprintf(why, sizeof why, "out of host memory");
+  else if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS)
+    snprintf(why, sizeof why, "the driver gives no binary");
+  if (!why[0]) {
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    FILE *f = clconv__cache_mkdir(dir, why, sizeof why)
+                  ? clconv__cache_open_tmp(ctx, path, tmp, sizeof tmp, why, sizeof why)
+                  : NULL;
+    if (f) {
+      fprintf(f, BIN_FORMAT, (unsigned long long)key, n,
+              (unsigned long long)clconv__fnv(CLCONV__FNV_START, bin, n));
+      fwrite(bin, 1, n, f);
+      if (clconv__cache_commit(f, tmp, path, why, sizeof why))
+        ctx->bin.saved++;
+    }
+  }
+  clconv__free(bin);
+  if (why[0])
+    bin_note(ctx, &ctx->bin.unsaved, "not saved: ", "", why);
+}
+
+const char *clconv_context_binaries(clconv_context *ctx) {
+  if (!ctx)
+    return "";
+  char dir[1024];
+  if (!clconv__cache_dir(dir, sizeof dir)) {
+    snprintf(ctx->bin.note, sizeof ctx->bin.note, "none (no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME)");
+    return ctx->bin.note;
+  }
+  int n = snprintf(ctx->bin.note, sizeof ctx->bin.note, "%s: %u loaded, %u saved, %u ignored, %u not saved", dir,
+                   ctx->bin.loaded, ctx->bin.saved, ctx->bin.ignored, ctx->bin.unsaved);
+  if (ctx->bin.why[0] && n > 0 && (size_t)n < sizeof ctx->bin.note)
+    snprintf(ctx->bin.note + n, sizeof ctx->bin.note - (size_t)n, "; first: %s", ctx->bin.why);
+  return ctx->bin.note;
+}
+
 static clconv_status build(clconv_context *ctx, clconv__family family, const char *full_options, cl_program *out) {
+  char path[1200];
+  uint64_t key = 0;
+  bool cached = bin_path(ctx, family, full_options, path, sizeof path, &key);
+  if (cached && (*out = bin_load(ctx, path, key, full_options)) != NULL)
+    return CLCONV_OK;
   const char *src[2];
   family_sources(family, src);
   cl_int err;
@@ -27,6 +147,8 @@ static clconv_status build(clconv_context *ctx, clconv__family family, const cha
     return clconv__fail_cl(ctx, "program build", "clCreateProgramWithSource", err);
   err = CLCONV__CL(clBuildProgram(p, 1, &ctx->device, full_options, NULL, NULL));
   if (err == CL_SUCCESS) {
+    if (cached)
+      bin_save(ctx, p, path, key);
     *out = p;
     return CLCONV_OK;
   }

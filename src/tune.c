@@ -8,16 +8,14 @@
  *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
  *   algo <direct|gemm> <shape key>          any number: auto's choice
  *   direct <kt> <wt> <wide 0|1> <shape key>  any number: the direct algorithm's kernel (clconv__variant) */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, mkdir, getpid */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "internal.h"
 
 #include <clblast_c.h>
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #define FORMAT_LINE "clconv-tuning 1"
 #define XGEMM_N 16
@@ -86,34 +84,11 @@ void clconv__tuning_free(clconv_context *ctx) {
 }
 
 /* ---- the file's name and key ----------------------------------------------------------------------------------- */
-static void device_key(clconv_context *ctx, char *buf, size_t cap) {
-  char name[256] = "", vendor[256] = "", driver[256] = "", version[256] = "";
-  clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name, name, NULL);
-  clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor, vendor, NULL);
-  clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
-  clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
-  name[255] = vendor[255] = driver[255] = version[255] = '\0';
-  snprintf(buf, cap, "clconv %s, CLBlast 1.x | %s | %s | %s | %s", clconv_version_string(), name, vendor, driver,
-           version);
-  for (char *p = buf; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = ' ';
-}
-
 /* dir and path of the tuning file; false when no directory is known (no HOME). */
 static bool tuning_path(const char *key, char *dir, size_t dcap, char *path, size_t pcap) {
-  const char *d = getenv("CLCONV_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (d && *d)
-    snprintf(dir, dcap, "%s", d);
-  else if (xdg && *xdg)
-    snprintf(dir, dcap, "%s/clconv", xdg);
-  else if (home && *home)
-    snprintf(dir, dcap, "%s/.cache/clconv", home);
-  else
+  if (!clconv__cache_dir(dir, dcap))
     return false;
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (const char *p = key; *p; p++)
-    h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  uint64_t h = clconv__fnv(CLCONV__FNV_START, key, strlen(key));
   return (size_t)snprintf(path, pcap, "%.1023s/tuning-%016llx.txt", dir, (unsigned long long)h) < pcap;
 }
 
@@ -251,7 +226,7 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
 
 void clconv__tuning_load(clconv_context *ctx) {
   char key[1200], dir[1024], path[1100], why[160];
-  device_key(ctx, key, sizeof key);
+  clconv__device_key(ctx, key, sizeof key);
   if (!tuning_path(key, dir, sizeof dir, path, sizeof path)) {
     snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME)");
     return;
@@ -288,26 +263,14 @@ void clconv__tuning_load(clconv_context *ctx) {
 }
 
 /* Writes t atomically (a temporary file renamed over the old one). false with why on failure. */
-static bool save(const char *dir, const char *path, const char *key, const clconv__tuning *t, char *why, size_t cap) {
-  char tmp[1140];
-  /* the directory and its parent (~/.cache may not exist yet) */
-  char parent[1024];
-  snprintf(parent, sizeof parent, "%s", dir);
-  char *slash = strrchr(parent, '/');
-  if (slash && slash != parent) {
-    *slash = '\0';
-    mkdir(parent, 0755);
-  }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    snprintf(why, cap, "cannot create %s: %s", dir, strerror(errno));
+static bool save(clconv_context *ctx, const char *dir, const char *path, const char *key, const clconv__tuning *t,
+                 char *why, size_t cap) {
+  char tmp[1200];
+  if (!clconv__cache_mkdir(dir, why, cap))
     return false;
-  }
-  snprintf(tmp, sizeof tmp, "%.1100s.%ld.tmp", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(why, cap, "cannot write %s: %s", tmp, strerror(errno));
+  FILE *f = clconv__cache_open_tmp(ctx, path, tmp, sizeof tmp, why, cap);
+  if (!f)
     return false;
-  }
   fprintf(f, FORMAT_LINE "\nkey %s\n", key);
   if (t->has_xgemm) {
     fprintf(f, "xgemm");
@@ -324,14 +287,7 @@ static bool save(const char *dir, const char *path, const char *key, const clcon
     if (e->has_variant)
       fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, e->variant.wide ? 1 : 0, e->key);
   }
-  bool ok = !ferror(f);
-  ok = fclose(f) == 0 && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    snprintf(why, cap, "cannot write %s: %s", path, strerror(errno));
-    remove(tmp);
-    return false;
-  }
-  return true;
+  return clconv__cache_commit(f, tmp, path, why, cap);
 }
 
 /* ---- the search ------------------------------------------------------------------------------------------------- */
@@ -819,9 +775,9 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   }
   report->gemm_tuned = t->has_xgemm;
   char key[1200], dir[1024], why[1300] = "no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME";
-  device_key(ctx, key, sizeof key);
+  clconv__device_key(ctx, key, sizeof key);
   report->saved = tuning_path(key, dir, sizeof dir, report->path, sizeof report->path) &&
-                  save(dir, report->path, key, t, why, sizeof why);
+                  save(ctx, dir, report->path, key, t, why, sizeof why);
   clconv__tuning_free(ctx);
   clconv__plans_clear(ctx); /* one-shot ops made before follow the old choices */
   ctx->tuning = t;

@@ -1,6 +1,9 @@
-/* Activations on the device against the CPU reference, including non-finite inputs and in-place use. */
+/* Activations on the device against the CPU reference, including non-finite inputs and in-place use; and, with the
+ * smallest program of the library, the on-disk cache of program binaries. */
+#define _POSIX_C_SOURCE 200809L /* setenv, opendir */
 #include "common.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,12 +101,92 @@ static void test_shapes(void **state) {
   clconv_tensor_destroy(c);
 }
 
+/* A context in a cache directory: relu on 3 values through its program, checked, then the binaries note. */
+static void binaries_round(const char *dir, const char *want) {
+  setenv("CLCONV_CACHE_DIR", dir, 1);
+  clconv_context *ctx = NULL;
+  assert_int_equal(clconv_context_create(NULL, &ctx), CLCONV_OK);
+  const float x[3] = {-1.0f, 0.5f, 2.0f};
+  clconv_activation relu = {.kind = CLCONV_ACT_RELU};
+  assert_int_equal(sweep_check_act(ctx, &relu, x, 3, false, stderr, "binaries"), 0);
+  const char *note = clconv_context_binaries(ctx);
+  if (!strstr(note, want))
+    fail_msg("binaries note \"%s\", want \"%s\"", note, want);
+  clconv_context_destroy(ctx);
+}
+
+/* Each program-*.bin in dir cut to half its size (truncate) or with one payload byte changed. */
+static int damage_binaries(const char *dir, bool truncate) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (strncmp(e->d_name, "program-", 8) != 0)
+      continue;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char buf[1 << 22];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(len > 200 && len < sizeof buf);
+    if (truncate)
+      len /= 2;
+    else
+      buf[len - 7] ^= 0x5A;
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Program binaries on disk: saved by the first context, loaded by the next; a truncated or altered file and an
+ * unwritable directory fall back to building from source, with the reason in the note, and results stay right. */
+static void test_program_binaries(void **state) {
+  (void)TEST_CONTEXT(state);
+  const char *base = getenv("CLCONV_CACHE_DIR");
+  assert_non_null(base);
+  char keep[1024], dir[1100], blocker[1100], under[1200];
+  snprintf(keep, sizeof keep, "%s", base);
+  snprintf(dir, sizeof dir, "%s/binaries-test", keep);
+  snprintf(blocker, sizeof blocker, "%s/binaries-blocker", keep);
+  snprintf(under, sizeof under, "%s/sub", blocker);
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.') {
+      char p[2300];
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      remove(p);
+    }
+  if (d)
+    closedir(d);
+  binaries_round(dir, "0 loaded, 1 saved, 0 ignored, 0 not saved");
+  binaries_round(dir, "1 loaded, 0 saved, 0 ignored, 0 not saved");
+  assert_int_equal(damage_binaries(dir, true), 1);
+  binaries_round(dir, "0 loaded, 1 saved, 1 ignored, 0 not saved; first: ignored");
+  binaries_round(dir, "1 loaded, 0 saved"); /* rewritten */
+  assert_int_equal(damage_binaries(dir, false), 1);
+  binaries_round(dir, "checksum mismatch");
+  FILE *f = fopen(blocker, "w"); /* a regular file where the directory's parent should be */
+  assert_non_null(f);
+  fclose(f);
+  binaries_round(under, "0 loaded, 0 saved, 0 ignored, 1 not saved; first: not saved: cannot create");
+  remove(blocker);
+  setenv("CLCONV_CACHE_DIR", keep, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_known_values),
       cmocka_unit_test(test_non_finite),
       cmocka_unit_test(test_random_sweep),
       cmocka_unit_test(test_shapes),
+      cmocka_unit_test(test_program_binaries),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
