@@ -24,8 +24,8 @@ static void family_sources(clconv__family f, const char *src[2]) {
  * <cache dir>/program-<key>.bin, key = FNV-1a of the device key (device, driver, versions, clconv's version), the
  * sources and the build options: any change makes a new entry. Layout: the line "clconv-binary 1 <key> <bytes>
  * <FNV of the bytes>" then the driver's binary. A missing, damaged or refused binary means a build from source,
- * whose binary then replaces it; nothing here fails a build. The driver's calls bypass the fault injector: their
- * failures are fallbacks, tested with damaged files. */
+ * whose binary then replaces it; nothing here fails a build. The driver's calls and the allocations bypass the
+ * fault injector: their failures are fallbacks, tested with damaged files and an unwritable directory. */
 #define BIN_FORMAT "clconv-binary 1 %016llx %zu %016llx\n"
 
 /* Counts a fallback; the first one's reason is kept for clconv_context_binaries. */
@@ -62,7 +62,7 @@ static cl_program bin_load(clconv_context *ctx, const char *path, uint64_t key, 
   if (fscanf(f, "clconv-binary 1 %llx %zu %llx", &k, &n, &sum) != 3 || fgetc(f) != '\n' || k != key || n == 0 ||
       n > ((size_t)1 << 30))
     why = "bad header";
-  else if (!(bin = clconv__malloc(n)))
+  else if (!(bin = malloc(n)))
     why = "out of host memory";
   else if (fread(bin, 1, n, f) != n || fgetc(f) != EOF)
     why = "truncated or too long";
@@ -81,7 +81,7 @@ static cl_program bin_load(clconv_context *ctx, const char *path, uint64_t key, 
       p = NULL;
     }
   }
-  clconv__free(bin);
+  free(bin);
   if (p)
     ctx->bin.loaded++;
   else
@@ -95,7 +95,7 @@ static void bin_save(clconv_context *ctx, cl_program p, const char *path, uint64
   char why[1300] = "", dir[1200], tmp[1300];
   if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof n, &n, NULL) != CL_SUCCESS || n == 0)
     snprintf(why, sizeof why, "the driver gives no binary");
-  else if (!(bin = clconv__malloc(n)))
+  else if (!(bin = malloc(n)))
     snprintf(why, sizeof why, "out of host memory");
   else if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS)
     snprintf(why, sizeof why, "the driver gives no binary");
@@ -113,7 +113,7 @@ static void bin_save(clconv_context *ctx, cl_program p, const char *path, uint64
         ctx->bin.saved++;
     }
   }
-  clconv__free(bin);
+  free(bin);
   if (why[0])
     bin_note(ctx, &ctx->bin.unsaved, "not saved: ", "", why);
 }
