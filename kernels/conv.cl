@@ -107,23 +107,24 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
 /* The gemm algorithm (conv_gemm.c). Its column matrix, for images n0.. of a chunk, at col + at: row r of block
  * (image b, group g) — channel c of the group and tap t, r < T = C/G * taps — holds the input values tap t of c
  * meets at each output position (0 in the padding), taps mirrored for convolution, at col[at + (b G + g) blk +
- * r row + position]; rows T..tp are 0, positions P..pp of a block are not written. Range: (OW rounded up, OD * OH,
- * images * G * tp), work-groups of (.., 1, 1): a work-group shares one row of one (image, group, r), so every
- * division is uniform. No early return: after a conditional return, PoCL's work-item loop keeps the integer
- * divisions inside and runs them once per lane (measured 14x slower on the vgg shape). */
+ * r row + position]; rows T..tp are 0, positions P..pp of a block are not written. Range: (OW, OH, OD * images *
+ * G * tp), rounded up to work-groups of (.., .., 1) (conv_gemm.c): a work-group shares one output depth of one
+ * (image, group, r), so every division is uniform and the work-items differ only in (oh, ow). No early return:
+ * after a conditional return, PoCL's work-item loop keeps the integer divisions inside and runs them once per lane
+ * (measured 14x slower on the vgg shape). */
 __kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int at,
                             const int row, const int blk, const int cin, const int groups, const int tp,
                             const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
                             const int4 dil, const int4 pad) {
-  const int ow = (int)get_global_id(0), orow = (int)get_global_id(1), z = (int)get_global_id(2);
-  const int kvol = ksz.x * ksz.y * ksz.z, cin_g = cin / groups, bg = z / tp, r = z - bg * tp, b = bg / groups,
-            g = bg - b * groups, od = orow / osz.y, oh = orow - od * osz.y;
+  const int ow = (int)get_global_id(0), oh = (int)get_global_id(1), z = (int)get_global_id(2);
+  const int kvol = ksz.x * ksz.y * ksz.z, cin_g = cin / groups, zr = z / osz.x, od = z - zr * osz.x, bg = zr / tp,
+            r = zr - bg * tp, b = bg / groups, g = bg - b * groups;
   const int4 t = clconv_unflatten(r, ksz); /* t.w: the channel in the group (cin_g and past for rows past T) */
   const int id = od * str.x - pad.x + TAP(t.x, ksz.x) * dil.x, ih = oh * str.y - pad.y + TAP(t.y, ksz.y) * dil.y,
             iw = ow * str.z - pad.z + TAP(t.z, ksz.z) * dil.z;
   const bool inside = r < cin_g * kvol && id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
-  if (ow < osz.z)
-    col[at + bg * blk + r * row + orow * osz.z + ow] =
+  if (ow < osz.z && oh < osz.y)
+    col[at + bg * blk + r * row + (od * osz.y + oh) * osz.z + ow] =
         inside ? src[(((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
 }
 

@@ -415,9 +415,9 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                   {sizeof ngroups, &ngroups}, {sizeof tp, &tp},      {sizeof first, &first},
                                   {sizeof isz, &isz},     {sizeof osz, &osz},        {sizeof ksz, &ksz},
                                   {sizeof str, &str},     {sizeof dil, &dil},        {sizeof pad, &pad}};
-      const size_t range[3] = {g->out[2], (size_t)g->out[0] * g->out[1], nb * groups * l.t};
+      const size_t range[3] = {g->out[2], g->out[1], (size_t)g->out[0] * nb * groups * l.t};
       size_t local[3];
-      clconv__one_row_local(g->out[2], local);
+      clconv__row_local(g->out[2], g->out[1], local); /* rows of one output plane: see the kernel */
       s = clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local);
     }
     if (s == CLCONV_OK)
