@@ -49,6 +49,7 @@ typedef struct result {
   const char *chosen;    /* what the op ran: auto's choice */
   char kernel[32];       /* conv: clconv_conv_kernel */
   size_t first;          /* index of the case's first row: a conv case without algo= has one row per algorithm */
+  bool three_ops;        /* layer: the second row, conv + activation + pooling as three ops */
   bool fastest;
   double median_s, min_s, spread, kernel_s, cold_s;
   int reps;
@@ -63,12 +64,38 @@ typedef struct result {
 typedef struct runner {
   clconv_context *ctx;
   const bench_case *c;
+  bool three_ops;
   clconv_conv *conv;
   clconv_layer *layer;
   clconv_pool *pool;
   clconv_act *act;
-  clconv_tensor *x, *w, *b, *y;
+  clconv_tensor *x, *w, *b, *y, *mid; /* mid: the conv's output in the three-op layer */
 } runner;
+
+/* The layer as three ops, as a program without clconv_layer would run it: the convolution (weights set once, no
+ * activation), the activation in place, the pooling. */
+static clconv_status create_three_ops(runner *r) {
+  clconv_conv_desc cd = r->c->layer.conv;
+  cd.activation = (clconv_activation){0};
+  clconv_pool_desc pd = r->c->layer.pool;
+  uint32_t xs[5], ws[5], ms[5];
+  clconv_status s = clconv_conv_shapes(&cd, xs, ws, ms);
+  pd.ndim = cd.ndim;
+  pd.batch = ms[0];
+  pd.channels = ms[1];
+  memcpy(pd.in_size, ms + 2, cd.ndim * sizeof *ms);
+  if (s == CLCONV_OK)
+    s = clconv_conv_create(r->ctx, &cd, &r->conv);
+  if (s == CLCONV_OK)
+    s = clconv_conv_set_weights(r->conv, r->w, r->b);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(r->ctx, cd.ndim + 2, ms, &r->mid);
+  if (s == CLCONV_OK)
+    s = clconv_act_create(r->ctx, &r->c->layer.conv.activation, &r->act);
+  if (s == CLCONV_OK)
+    s = clconv_pool_create(r->ctx, &pd, &r->pool);
+  return s;
+}
 
 static clconv_status create_op(runner *r) {
   switch (r->c->op) {
@@ -76,8 +103,12 @@ static clconv_status create_op(runner *r) {
     clconv_status s = clconv_conv_create(r->ctx, &r->c->layer.conv, &r->conv);
     return s == CLCONV_OK ? clconv_conv_set_weights(r->conv, r->w, r->b) : s;
   }
-  case BENCH_LAYER:
-    return clconv_layer_create(r->ctx, &r->c->layer, &r->layer);
+  case BENCH_LAYER: {
+    if (r->three_ops)
+      return create_three_ops(r);
+    clconv_status s = clconv_layer_create(r->ctx, &r->c->layer, &r->layer);
+    return s == CLCONV_OK ? clconv_layer_set_weights(r->layer, r->w, r->b) : s;
+  }
   case BENCH_POOL:
     return clconv_pool_create(r->ctx, &r->c->layer.pool, &r->pool);
   default:
@@ -89,8 +120,14 @@ static clconv_status run_op(runner *r) {
   switch (r->c->op) {
   case BENCH_CONV:
     return clconv_conv_run(r->conv, r->x, NULL, NULL, r->y);
-  case BENCH_LAYER:
-    return clconv_layer_run(r->layer, r->x, r->w, r->b, r->y);
+  case BENCH_LAYER: {
+    if (!r->three_ops)
+      return clconv_layer_run(r->layer, r->x, NULL, NULL, r->y);
+    clconv_status s = clconv_conv_run(r->conv, r->x, NULL, NULL, r->mid);
+    if (s == CLCONV_OK)
+      s = clconv_act_run(r->act, r->mid, r->mid);
+    return s == CLCONV_OK ? clconv_pool_run(r->pool, r->mid, r->y) : s;
+  }
   case BENCH_POOL:
     return clconv_pool_run(r->pool, r->x, r->y);
   default:
@@ -168,7 +205,7 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   float *x = malloc(xc * sizeof *x), *w = malloc((wc + 1) * sizeof *w), *b = malloc((k + 1) * sizeof *b),
         *got = malloc(yc * sizeof *got), *ref = malloc(yc * sizeof *ref), *mag = malloc(yc * sizeof *mag);
   double *times = NULL, *dev = NULL;
-  runner r = {.ctx = ctx, .c = c};
+  runner r = {.ctx = ctx, .c = c, .three_ops = res->three_ops};
   int rc = 0;
   if (!x || !w || !b || !got || !ref || !mag) {
     rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
@@ -305,6 +342,7 @@ done:
   clconv_tensor_destroy(r.w);
   clconv_tensor_destroy(r.b);
   clconv_tensor_destroy(r.y);
+  clconv_tensor_destroy(r.mid);
   free(times);
   free(dev);
   free(x);
@@ -501,7 +539,7 @@ static int add_case(result *res, size_t *n, const char *text, const char *where)
     return error(EXIT_USAGE, "%s: %s", where, err);
   static const clconv_conv_algo every[] = {CLCONV_ALGO_DIRECT, CLCONV_ALGO_GEMM, CLCONV_ALGO_AUTO};
   bool all = c.op == BENCH_CONV && c.layer.conv.algorithm == CLCONV_ALGO_AUTO;
-  size_t rows = all ? 3 : 1, first = *n;
+  size_t rows = all ? 3 : c.op == BENCH_LAYER ? 2 : 1, first = *n;
   if (*n + rows > MAX_CASES)
     return error(EXIT_USAGE, "more than %d cases (a conv case counts once per algorithm)", MAX_CASES);
   for (size_t i = 0; i < rows; i++) {
@@ -513,6 +551,10 @@ static int add_case(result *res, size_t *n, const char *text, const char *where)
       r->c.layer.conv.algorithm = every[i];
     bool conv = c.op == BENCH_CONV || c.op == BENCH_LAYER;
     r->algorithm = r->chosen = conv ? clconv_algo_name(r->c.layer.conv.algorithm) : "direct";
+    if (c.op == BENCH_LAYER) { /* the fused layer, then the same as three ops */
+      r->three_ops = i == 1;
+      r->algorithm = r->chosen = i == 1 ? "3 ops" : "fused";
+    }
   }
   return 0;
 }

@@ -358,8 +358,12 @@ CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_
 typedef struct clconv_layer clconv_layer;
 /* Owns the intermediate (conv output) tensor. */
 CLCONV_API clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out);
+/* weights = NULL (and bias = NULL) runs with those given to clconv_layer_set_weights, as clconv_conv_run does.
+ * Two launches: the convolution with its activation fused, then the pooling. */
 CLCONV_API clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights,
                                           clconv_tensor *bias, clconv_tensor *dst);
+/* For inference: the convolution's weights (and bias) packed once, as clconv_conv_set_weights. */
+CLCONV_API clconv_status clconv_layer_set_weights(clconv_layer *op, clconv_tensor *weights, clconv_tensor *bias);
 CLCONV_API void clconv_layer_destroy(clconv_layer *op);
 CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
                                               clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);

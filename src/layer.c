@@ -106,12 +106,18 @@ clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tens
                                clconv_tensor *dst) {
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: op is NULL");
   /* Check dst before the conv runs, so a bad dst fails with nothing enqueued. */
-  CLCONV__CHECK(op->ctx, src && weights, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: src or weights is NULL");
+  CLCONV__CHECK(op->ctx, src, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: src is NULL");
   CLCONV__TRY(clconv__tensor_expect(op->ctx, "layer_run", "dst", dst, op->ndim, op->dst_dims));
-  CLCONV__CHECK(op->ctx, dst->mem != src->mem && dst->mem != weights->mem && (!bias || dst->mem != bias->mem),
+  CLCONV__CHECK(op->ctx,
+                dst->mem != src->mem && (!weights || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "layer_run: dst aliases an input");
   CLCONV__TRY(clconv_conv_run(op->conv, src, weights, bias, op->mid));
   return clconv__pool_launch(op->pool, "layer_run", op->mid->mem, dst->mem);
+}
+
+clconv_status clconv_layer_set_weights(clconv_layer *op, clconv_tensor *weights, clconv_tensor *bias) {
+  CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "layer_set_weights: op is NULL");
+  return clconv_conv_set_weights(op->conv, weights, bias);
 }
 
 clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,

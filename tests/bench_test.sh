@@ -45,7 +45,7 @@ expect 0 "tiny_layer" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --js
 expect 0 "vs_old" "$bench" --suite tiny.suite --min-time 0 --min-reps 2 --compare run.json --json run2.json
 check python3 -c '
 import json, csv
-names = ["tiny_conv"] * 3 + ["tiny_layer", "tiny_pool", "tiny_act"]
+names = ["tiny_conv"] * 3 + ["tiny_layer"] * 2 + ["tiny_pool", "tiny_act"]
 for name in ("run.json", "run2.json"):
     r = json.load(open(name))
     assert r["tool"] == "clconv-bench" and r["device"]["name"], r
@@ -56,23 +56,26 @@ for name in ("run.json", "run2.json"):
     assert [c["algorithm"] for c in cases[:3]] == ["direct", "gemm", "auto"], cases
     assert [c["chosen"] for c in cases[:2]] == ["direct", "gemm"] and cases[2]["chosen"] in ("direct", "gemm"), cases
     assert "algo=gemm" in cases[1]["descriptor"] and "algo=" not in cases[3]["descriptor"], cases
-    assert sum(c["fastest"] for c in cases[:3]) == 1 and all(c["fastest"] for c in cases[3:]), cases
+    assert sum(c["fastest"] for c in cases[:3]) == 1 and sum(c["fastest"] for c in cases[3:5]) == 1, cases
+    assert all(c["fastest"] for c in cases[5:]), cases
+    # a layer case runs fused and as three ops
+    assert [c["algorithm"] for c in cases[3:5]] == ["fused", "3 ops"], cases
     for c in cases:
         assert c["status"] == "ok" and c["mismatches"] == 0, c
         assert c["median_ms"] > 0 and c["reps"] >= 2 and 0 < c["peak_fraction"], c
     assert cases[0]["flop"] == 2 * 2 * 4 * 6 * 5 * 3 * 9, cases[0]["flop"]
-    assert cases[5]["bytes"] == 2 * 4 * 200 and cases[5]["gbps"] > 0, cases[5]
+    assert cases[6]["bytes"] == 2 * 4 * 200 and cases[6]["gbps"] > 0, cases[6]
 rows = list(csv.DictReader(open("run.csv")))
 assert [r["case"] for r in rows] == names, rows
-assert rows[0]["rate_unit"] == "GFLOP/s" and rows[4]["rate_unit"] == "GB/s" and rows[1]["chosen"] == "gemm", rows
+assert rows[0]["rate_unit"] == "GFLOP/s" and rows[5]["rate_unit"] == "GB/s" and rows[1]["chosen"] == "gemm", rows
 '
 # no --case: the whole built-in suite runs
 expect 0 "relu" "$bench" --min-time 0 --min-reps 1 --no-validate --json all.json
 check python3 -c '
 import json
 cases = json.load(open("all.json"))["cases"]
-# 15 cases, the 11 conv ones once per algorithm
-assert len(cases) == 15 + 2 * 11 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
+# 15 cases, the 11 conv ones once per algorithm, the layer fused and as three ops
+assert len(cases) == 15 + 2 * 11 + 1 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
 '
 # every case prints the command that reruns it alone, and that command works
 repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3,algo=gemm --min-time 0 --min-reps 1 2>/dev/null |

@@ -45,6 +45,16 @@ static void test_lenet_layer(void **state) {
   download(ty1, y1);
   download(ty2, y2);
   assert_memory_equal(y1, y2, sizeof y1);
+  /* the inference plan: weights set once (then changed on the host side), runs with weights NULL */
+  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, ty2), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(ctx), "none were set"));
+  assert_int_equal(clconv_layer_set_weights(layer, tw, tb), CLCONV_OK);
+  sweep_fill(&r, w, sizeof w / sizeof w[0], -1, 1); /* the op keeps its own copy */
+  assert_int_equal(clconv_tensor_write(tw, w, sizeof w / sizeof w[0]), CLCONV_OK);
+  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, ty2), CLCONV_OK);
+  download(ty2, y2);
+  assert_memory_equal(y1, y2, sizeof y1);
+  assert_int_equal(clconv_layer_set_weights(NULL, tw, tb), CLCONV_ERR_INVALID_ARGUMENT);
   clconv_layer_destroy(layer);
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
