@@ -129,8 +129,10 @@ CLCONV_API const char *clconv_context_tuning(const clconv_context *ctx);
 /* Compiled programs are also kept on disk, next to the tuning file (program-<key>.bin, the key covering device,
  * driver, versions, sources and options), so that a new process on a driver without its own cache skips the
  * compiler. A missing, damaged or refused file means a build from source that replaces it; an unwritable directory
- * means memory only; neither is an error. This says, for logs, "DIR: N loaded, N saved, N ignored, N not saved"
- * and the first reason one was ignored or not saved. Valid until the next call with ctx. */
+ * means memory only; neither is an error. Off on PoCL while its own kernel cache is on (POCL_KERNEL_CACHE unset
+ * or not 0): handing out a binary costs PoCL a second compilation. This says, for logs, "DIR: N loaded, N saved,
+ * N ignored, N not saved" and the first reason one was ignored or not saved, or why it is off. Valid until the next
+ * call with ctx. */
 CLCONV_API const char *clconv_context_binaries(clconv_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------- */
