@@ -139,7 +139,7 @@ __kernel void clconv_gemm_weights(__global const float *restrict wei, __global f
 
 /* The epilogue: dst[to + (b K + k) P + p] = f(out + bias[k]) for the images b of a chunk, out being the GEMM's
  * output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias is NULL without.
- * Range: (P rounded up, K, images), work-groups of (.., 1, 1). */
+ * Range: (P rounded up, K, images), work-groups of (64, 1, 1). */
 __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *restrict dst,
                                    __global const float *restrict bias, const int from, const int row,
                                    const int blk, const int to, const int cout, const int n, const int npos,

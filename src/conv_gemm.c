@@ -417,7 +417,7 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                   {sizeof str, &str},     {sizeof dil, &dil},        {sizeof pad, &pad}};
       const size_t range[3] = {g->out[2], g->out[1], (size_t)g->out[0] * nb * groups * l.t};
       size_t local[3];
-      clconv__row_local(g->out[2], g->out[1], local); /* rows of one output plane: see the kernel */
+      clconv__plane_local(g->out[2], local); /* rows of one output plane: see the kernel */
       s = clconv__kernel_launch(ctx, "conv_run", &gm->im2col, args, sizeof args / sizeof args[0], 3, range, local);
     }
     if (s == CLCONV_OK)
@@ -435,9 +435,7 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                   {sizeof p, &p},
                                   {sizeof(float), &act->alpha},
                                   {sizeof(float), &act->beta}};
-      const size_t range[3] = {npos, g->k, nb};
-      size_t local[3];
-      clconv__one_row_local(npos, local);
+      const size_t range[3] = {npos, g->k, nb}, local[3] = {64, 1, 1}; /* one shape: see clconv__plane_local */
       s = clconv__kernel_launch(ctx, "conv_run", &gm->epilogue, args, sizeof args / sizeof args[0], 3, range, local);
     }
   }

@@ -161,9 +161,10 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
  * image is only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). */
 #define CLCONV__ROW_GROUP 64 /* 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
 void clconv__row_local(size_t tiles, size_t rows, size_t local[3]);
-/* Work-group shape for kernels whose work-groups must lie within one row (.., 1, 1) so that everything but the
- * position along W is uniform: the row's width rounded up to a power of two, at most 64. */
-void clconv__one_row_local(size_t width, size_t local[3]);
+/* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
+ * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
+ * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */
+void clconv__plane_local(size_t width, size_t local[3]);
 
 /* Three per-axis sizes (each < 2^31, checked by validation) as the int4 the kernels take. */
 static inline cl_int4 clconv__int4(const uint32_t v[3]) {

@@ -298,8 +298,8 @@ void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
   local[2] = 1;
 }
 
-void clconv__one_row_local(size_t width, size_t local[3]) {
-  local[0] = local[1] = local[2] = 1;
-  while (local[0] < width && local[0] < 64)
-    local[0] *= 2;
+void clconv__plane_local(size_t width, size_t local[3]) {
+  local[0] = width <= 16 ? 16 : width <= 32 ? 32 : 64;
+  local[1] = 64 / local[0];
+  local[2] = 1;
 }
