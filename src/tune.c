@@ -309,11 +309,6 @@ double clconv__now_s(void) {
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* One validated measurement: a first run (which may compile) checked against the reference on an output filled
  * with NaN beforehand, then reps timed runs; *ms = the fastest, or INFINITY when the output was wrong. The fastest
  * rather than the median: on a shared machine the noise only ever adds time, and the comparisons here (a candidate
@@ -330,17 +325,15 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
     *ms = INFINITY;
     return CLCONV_OK;
   }
-  double t[64];
   if (reps > 64)
     reps = 64;
+  *ms = INFINITY;
   for (uint32_t r = 0; r < reps; r++) {
     double t0 = clconv__now_s();
     CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
     CLCONV__TRY(clconv_context_finish(ctx));
-    t[r] = (clconv__now_s() - t0) * 1e3;
+    *ms = fmin(*ms, (clconv__now_s() - t0) * 1e3);
   }
-  qsort(t, reps, sizeof *t, cmp_double);
-  *ms = t[0];
   if (sgemm) /* the op has just run: the workspace holds the GEMM's operands */
     CLCONV__TRY(clconv__conv_time_gemm(op, tc->x, reps, sgemm));
   return CLCONV_OK;
