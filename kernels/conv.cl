@@ -247,12 +247,21 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
   __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
-  float b[KT], r[KT];
-  for (int t = 0; t < KT; t++) b[t] = bias && t < kn ? bias[g * cout_g + k0 + t] : 0.0f;
-  for (int j = 0; j < nw; j++) {
+  /* through a private array, so that each channel's WT outputs are stored contiguously (storing the vectors as
+   * they are, channels across the lanes, scatters: measured 20% of the kernel's time on the vgg shape) */
+  float r[WT * KT];
 #pragma unroll
-    for (int v = 0; v < KV; v++) VSTORE(acc[v][j], v, r);
-    for (int t = 0; t < kn; t++) y[t * out_plane + j] = clconv_activate(r[t] + b[t], alpha, beta);
+  for (int j = 0; j < WT; j++)
+#pragma unroll
+    for (int v = 0; v < KV; v++) VSTORE(acc[v][j], j * KV + v, r);
+  for (int t = 0; t < kn; t++, y += out_plane) {
+    const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+    if (nw == WT) {
+#pragma unroll
+      for (int j = 0; j < WT; j++) y[j] = clconv_activate(r[j * KT + t] + b, alpha, beta);
+    } else {
+      for (int j = 0; j < nw; j++) y[j] = clconv_activate(r[j * KT + t] + b, alpha, beta);
+    }
   }
 }
 
