@@ -1,6 +1,7 @@
 /* kernels/pool.cl: max and average pooling, 1-D to 3-D, float32, one work-item per output.
  * src N C D H W, dst N C OD OH OW; shapes are int4 (D, H, W, unused) kernel arguments, unused leading axes 1.
- * Each work-item computes PW consecutive outputs of one row; range (round_up(ceil(OW / PW)), OD*OH, N*C).
+ * Each work-item computes PW = 16 consecutive outputs of one row as one float16 (lane j: output ow0 + j);
+ * range (round_up(ceil(OW / PW)), OD*OH, N*C).
  * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average). Every window holds at least one input element
  * (the host requires pad < window), so max never returns its -inf seed and the divisor is never 0. */
 #ifndef NDIM
@@ -13,7 +14,28 @@
 #define POOL_AVG 0
 #endif
 
-#define PW 8 /* outputs along W per work-item: the row's window bounds along D and H are shared by all of them */
+#define PW 16 /* outputs along W per work-item, one float16: lanes are consecutive outputs */
+
+/* The inputs lane j of a work-item meets at window column kw of one input row: row[iw + j * stride], iw the first
+ * lane's. Lanes outside [0, n) read 0 at a valid address and are reported in *inside (-1 inside, 0 outside). */
+__attribute__((always_inline)) inline float16 clconv_pool_row(__global const float *row, const int iw, const int stride, const int n,
+                               int16 *inside) {
+  const int last = iw + 15 * stride;
+  if (iw >= 0 && last < n) {
+    *inside = (int16)(-1);
+    if (stride == 1)
+      return vload16(0, row + iw);
+    if (stride == 2 && last + 1 < n) /* the odd lanes of two loads */
+      return (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
+  }
+  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
+  *inside = (pos >= (int16)(0)) & (pos < (int16)(n));
+  const int16 at = clamp(pos, (int16)(0), (int16)(n - 1));
+  float e[16];
+#pragma unroll
+  for (int j = 0; j < 16; j++) e[j] = row[at[j]];
+  return select((float16)(0.0f), vload16(0, e), *inside);
+}
 
 __kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
@@ -37,35 +59,35 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
   const int h_cnt = count_include_pad ? min(sh + win.y, isz.y + pad_after.y) - sh : h_hi - h_lo;
 #endif
   __global const float *x = src + nc * isz.x * isz.y * isz.z;
-  float acc[PW];
-#pragma unroll
-  for (int j = 0; j < PW; j++) acc[j] = POOL_AVG ? 0.0f : -INFINITY;
+  const int sw = ow0 * str.z - pad.z;
+  float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
   for (int d = d_lo; d < d_hi; d++)
     for (int h = h_lo; h < h_hi; h++) {
       __global const float *row = x + (d * isz.y + h) * isz.z;
-#pragma unroll
-      for (int j = 0; j < PW; j++) {
-        const int sw = (ow0 + j) * str.z - pad.z, lo = max(sw, 0), hi = min(sw + win.z, isz.z);
-        for (int w = lo; w < hi; w++) {
-          const float v = row[w];
+      for (int kw = 0; kw < win.z; kw++) {
+        int16 in;
+        const float16 v = clconv_pool_row(row, sw + kw, str.z, isz.z, &in);
 #if POOL_AVG
-          acc[j] += v;
+        acc += v; /* 0 outside */
 #else
-          acc[j] = (v > acc[j] || isnan(v)) ? v : acc[j]; /* NaN wins, as in the reference */
+        acc = select(acc, v, in & (isgreater(v, acc) | isnan(v))); /* NaN wins, as in the reference */
 #endif
-        }
       }
     }
-  const int nw = min(PW, osz.z - ow0);
-  __global float *y = dst + (nc * osz.x * osz.y + odh) * osz.z + ow0;
-  for (int j = 0; j < nw; j++) {
 #if POOL_AVG
-    const int sw = (ow0 + j) * str.z - pad.z;
-    const int w_cnt = count_include_pad ? min(sw + win.z, isz.z + pad_after.z) - sw
-                                        : min(sw + win.z, isz.z) - max(sw, 0);
-    y[j] = acc[j] / (float)(w_cnt * h_cnt * d_cnt);
-#else
-    y[j] = acc[j];
+  /* each lane's window along W: inside the input [lo, hi), inside the padded input up to the right pad */
+  const int16 s = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
+  const int16 w_cnt = count_include_pad ? min(s + (int16)(win.z), (int16)(isz.z + pad_after.z)) - s
+                                        : min(s + (int16)(win.z), (int16)(isz.z)) - max(s, (int16)(0));
+  acc = acc / convert_float16(w_cnt * (int16)(h_cnt * d_cnt));
 #endif
+  __global float *y = dst + (nc * osz.x * osz.y + odh) * osz.z + ow0;
+  const int nw = min(PW, osz.z - ow0);
+  if (nw == PW) {
+    vstore16(acc, 0, y);
+  } else {
+    float r[PW];
+    vstore16(acc, 0, r);
+    for (int j = 0; j < nw; j++) y[j] = r[j];
   }
 }

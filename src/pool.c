@@ -158,8 +158,8 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
       {sizeof cip, &cip},
   };
-  /* PW = 8 outputs along W per work-item (kernels/pool.cl) */
-  const size_t tiles = ((size_t)g->out[2] + 7) / 8,
+  /* PW = 16 outputs along W per work-item (kernels/pool.cl) */
+  const size_t tiles = ((size_t)g->out[2] + 15) / 16,
                range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->c};
   size_t local[3];
   clconv__row_local(range[0], range[1], local);
