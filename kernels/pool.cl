@@ -1,4 +1,4 @@
-/* kernels/pool.cl: max and average pooling, 1-D to 3-D, float32, one work-item per output.
+/* kernels/pool.cl: max and average pooling, 1-D to 3-D, float32, 16 outputs along W per work-item.
  * src N C D H W, dst N C OD OH OW; shapes are int4 (D, H, W, unused) kernel arguments, unused leading axes 1.
  * Each work-item computes PW = 16 consecutive outputs of one row as one float16 (lane j: output ow0 + j);
  * range (round_up(ceil(OW / PW)), OD*OH, N*C).
