@@ -179,7 +179,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define VSTORE_X(k) VSTORE_(k)
 #define VSTORE VSTORE_X(VW)
 
-#if KT > 1 /* KT = 1 (depthwise) is the wide kernel's alone */
+#if KT == 4 || KT == 8 || KT == 16 || KT == 32 /* the vector widths; the others are the wide kernel's alone */
 __kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
                                 __global const float *restrict bias, /* NULL without bias */
                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -267,66 +267,130 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 
 #endif
 
-/* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) and stride 1 along W:
- * each work-item computes 16 consecutive outputs along W (one float16 per channel) for KT = 1, 4 or 8 channels
- * (1: depthwise, one channel per group, where wider tiles would compute zeros), with the
- * same packed weights as clconv_conv_tiled broadcast across the vector; each input vector load feeds KT FMAs.
- * Range: (round_up(ceil(OW / 16)), OD*OH, N*G*blocks). */
+/* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) at stride 1 along W:
+ * each work-item computes WT = 16 or 32 consecutive outputs along W (WV = WT / 16 float16 vectors per channel,
+ * stored whole) for KT = 1 to 8 channels (KT = the group's channel count, so no lane computes a channel that does
+ * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
+ * input vector feeds KT FMAs and each weight WV. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
+#define WV (WT / 16)
+
+/* y[j] = f(r lane j + b) for j < nw, lane by lane from the register: a vector stored to a private array and read
+ * back element-wise stalls store forwarding (14% of LeNet C1's time when it went through an array). */
+inline void clconv_store16(__global float *y, const float16 r, const float b, const int nw, const float alpha,
+                           const float beta) {
+#define CLCONV_LANE(j, h)                                                                                             \
+  if (j < nw) y[j] = clconv_activate(r.s##h + b, alpha, beta);
+  CLCONV_LANE(0, 0) CLCONV_LANE(1, 1) CLCONV_LANE(2, 2) CLCONV_LANE(3, 3) CLCONV_LANE(4, 4) CLCONV_LANE(5, 5)
+  CLCONV_LANE(6, 6) CLCONV_LANE(7, 7) CLCONV_LANE(8, 8) CLCONV_LANE(9, 9) CLCONV_LANE(10, a) CLCONV_LANE(11, b)
+  CLCONV_LANE(12, c) CLCONV_LANE(13, d) CLCONV_LANE(14, e) CLCONV_LANE(15, f)
+#undef CLCONV_LANE
+}
 __kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,
                                __global const float *restrict bias, /* NULL without bias */
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                const int4 pad, const float alpha, const float beta, const int total) {
-  const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= osz.x * osz.y) return;
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
   const int2 td = ti.td, th = ti.th;
   const int w0 = ow0 - pad.z; /* stride 1 along W */
-  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(16, osz.z - ow0);
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;
-  float16 acc[KT];
+  float16 acc[KT][WV];
 #pragma unroll
-  for (int t = 0; t < KT; t++) acc[t] = (float16)(0.0f);
+  for (int t = 0; t < KT; t++)
+#pragma unroll
+    for (int u = 0; u < WV; u++) acc[t][u] = (float16)(0.0f);
+  /* the lanes of vector u that hold outputs (the others are computed from whatever they read and not stored) */
+  int nw[WV];
+#pragma unroll
+  for (int u = 0; u < WV; u++) nw[u] = clamp(osz.z - ow0 - 16 * u, 0, 16);
+#define CLCONV_WIDE_FMA(v, wt)                                                                                        \
+  _Pragma("unroll") for (int t = 0; t < KT; t++) {                                                                    \
+    const float16 wv = (float16)((wt)[t]);                                                                            \
+    _Pragma("unroll") for (int u = 0; u < WV; u++) acc[t][u] = fma(v[u], wv, acc[t][u]);                             \
+  }
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
       __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
-      for (int kw = 0; kw < ksz.z; kw++) {
-        const int iw = w0 + kw * dil.z;
-        __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
-        /* Lanes past either end of the row are selected away. The 16 loads themselves may run into the
-         * neighbouring rows, which is safe while they stay inside this image's channel slice [0, cin_g * plane):
-         * only the first row's left edge and the last row's right edge need the element-wise path. */
-        const int rowoff = (int)(row - x);
-        const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(isz.z));
-        const bool inside = iw >= 0 && iw + 15 < isz.z, loadable = rowoff + iw >= 0 && rowoff + iw + 15 < plane;
-        for (int c = 0; c < cin_g; c++, wt += KT) {
-          __global const float *p = row + c * plane;
-          float16 v;
-          if (inside) {
-            v = vload16(0, p + iw);
-          } else if (loadable) {
-            v = select((float16)(0.0f), vload16(0, p + iw), lane_in);
-          } else {
-            float e[16];
-            for (int j = 0; j < 16; j++) e[j] = iw + j >= 0 && iw + j < isz.z ? p[iw + j] : 0.0f;
-            v = vload16(0, e);
-          }
+      const int rowoff = (int)(row - x);
+      /* The whole row's taps fast (see below)? Then no per-tap tests: short reductions (LeNet C1's 3 channels)
+       * spent as long on them as on the FMAs. */
+      const int span = (ksz.z - 1) * dil.z;
+      bool row_fast = true;
 #pragma unroll
-          for (int t = 0; t < KT; t++) acc[t] = fma(v, (float16)(wt[t]), acc[t]);
+      for (int u = 0; u < WV; u++)
+        row_fast = row_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
+                                               rowoff + w0 + 16 * u + span + 16 <= plane));
+      if (row_fast) {
+        __global const float *wc = w + (kd * ksz.y + kh) * ksz.z * cin_g * KT, *pc = row + w0;
+        for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
+          __global const float *wt = wc, *p = pc;
+          for (int kw = 0; kw < ksz.z; kw++, wt += cin_g * KT, p += dil.z) {
+            float16 v[WV];
+#pragma unroll
+            for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);
+            CLCONV_WIDE_FMA(v, wt)
+          }
+        }
+        continue;
+      }
+      for (int kw = 0; kw < ksz.z; kw++) {
+        __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
+        /* Vector u reads the row from iw[u]. Fast when its output lanes read inside the row and its 16 loads stay
+         * inside this image's channel slice [0, cin_g * plane) (the others may run into the next row); else lanes
+         * outside the row are selected away, element by element at the slice's ends. */
+        int iw[WV];
+        bool fast = true;
+#pragma unroll
+        for (int u = 0; u < WV; u++) {
+          iw[u] = w0 + kw * dil.z + 16 * u;
+          fast = fast && (nw[u] == 0 || (iw[u] >= 0 && iw[u] + nw[u] <= isz.z && rowoff + iw[u] + 16 <= plane));
+        }
+        __global const float *p = row;
+        if (fast) {
+          for (int c = 0; c < cin_g; c++, wt += KT, p += plane) {
+            float16 v[WV];
+#pragma unroll
+            for (int u = 0; u < WV; u++) v[u] = vload16(0, p + iw[u]);
+            CLCONV_WIDE_FMA(v, wt)
+          }
+        } else {
+          for (int c = 0; c < cin_g; c++, wt += KT, p += plane) {
+            float16 v[WV];
+#pragma unroll
+            for (int u = 0; u < WV; u++) {
+              const int16 pos = (int16)(iw[u]) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+              const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(isz.z));
+              if (rowoff + iw[u] >= 0 && rowoff + iw[u] + 16 <= plane) {
+                v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), lane_in);
+              } else {
+                float e[16];
+                for (int j = 0; j < 16; j++) e[j] = lane_in[j] ? p[pos[j]] : 0.0f;
+                v[u] = vload16(0, e);
+              }
+            }
+            CLCONV_WIDE_FMA(v, wt)
+          }
         }
       }
     }
   }
+#undef CLCONV_WIDE_FMA
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
   __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
-  for (int t = 0; t < kn; t++) {
-    float r[16];
-    vstore16(acc[t], 0, r);
+  for (int t = 0; t < kn; t++, y += out_plane) {
     const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
-    for (int j = 0; j < nw; j++) y[t * out_plane + j] = clconv_activate(r[j] + b, alpha, beta);
+#pragma unroll
+    for (int u = 0; u < WV; u++) {
+      if (nw[u] == 16)
+        clconv_store16(y + 16 * u, acc[t][u], b, 16, alpha, beta);
+      else
+        clconv_store16(y + 16 * u, acc[t][u], b, nw[u], alpha, beta);
+    }
   }
 }
 

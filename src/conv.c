@@ -196,8 +196,8 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
 /* Three kernels, all in kernels/conv.cl and all drawn by the tests' sweeps:
- *  - wide: 16 positions along W x 1, 4 or 8 channels per work-item, vectorised along W, for < 8 output channels
- *    per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
+ *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for < 8 output
+ *    channels per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 7, 8 or 10 positions along W per work-item, vectorised along channels,
  *    for the rest with >= 4 channels per group;
  *  - direct: one work-item per output, for everything else (few channels with a W stride).
@@ -255,18 +255,22 @@ static int tile_positions(uint32_t ow) {
   return best;
 }
 
+int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : 8; }
+
 /* The built-in kernel choice for the direct algorithm (see the list above). */
 static clconv__variant heuristic_variant(const clconv__conv_geom *g) {
   uint32_t cout_g = g->k / g->groups;
   clconv__variant v = {.kt = tile_width(cout_g), .wt = tile_positions(g->out[2]), .wide = false};
   if (cout_g < 8 && g->stride[2] == 1)
-    v = (clconv__variant){.kt = cout_g == 1 ? 1 : cout_g > 4 ? 8 : 4, .wt = 16, .wide = true};
+    v = (clconv__variant){.kt = clconv__wide_channels(cout_g),
+                          .wt = g->out[2] > 16 ? 32 : 16,
+                          .wide = true};
   return v;
 }
 
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
   if (v->wide)
-    return (v->kt == 1 || v->kt == 4 || v->kt == 8) && v->wt == 16 && g->stride[2] == 1;
+    return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
   if (v->kt == 0)
     return true;
   return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && (v->wt == 7 || v->wt == 8 || v->wt == 10);

@@ -174,7 +174,7 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
         k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
       } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &wide, &n) == 3 && (wide == 0 || wide == 1)) {
         v.wide = wide;
-        /* a kernel this library has: the one-output kernel, wide 4|8 x 16, tiled 4..32 x 7|8|10 */
+        /* a kernel this library has: the one-output kernel, wide 1..8 x 16|32, tiled 4..32 x 7|8|10 */
         clconv__conv_geom any = {.stride = {1, 1, 1}};
         if (v.kt == 0 || clconv__variant_valid(&v, &any))
           k = line + 7 + n;
@@ -614,7 +614,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
  * the group's channel count (rounded up to a power of two) times 7, 8 and 10 positions, and the wide kernel where
- * it applies; each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
+ * it applies (its built-in channel count and 8, times 16 and 32 positions); each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
  * then again when the two are timed alternately. */
 static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
                                  clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
@@ -623,17 +623,17 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  clconv__variant cand[9];
+  clconv__variant cand[10];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2)
     for (int w = 0; w < 3 && kt >= 4; w++)
       cand[nc++] = (clconv__variant){.kt = kt, .wt = w == 0 ? 7 : w == 1 ? 8 : 10};
-  if (g->stride[2] == 1 && cout_g <= 8) {
-    if (cout_g == 1)
-      cand[nc++] = (clconv__variant){.kt = 1, .wt = 16, .wide = true};
-    cand[nc++] = (clconv__variant){.kt = 4, .wt = 16, .wide = true};
-    cand[nc++] = (clconv__variant){.kt = 8, .wt = 16, .wide = true};
-  }
+  if (g->stride[2] == 1 && cout_g <= 8)
+    for (int wt = 16; wt <= 32; wt += 16) {
+      cand[nc++] = (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = wt, .wide = true};
+      if (cand[nc - 1].kt != 8)
+        cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .wide = true};
+    }
   clconv__variant builtin = *best;
   for (size_t i = 0; i < nc && clconv__now_s() < deadline; i++) {
     if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))
