@@ -199,26 +199,41 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   for (int v = 0; v < KV; v++)
 #pragma unroll
     for (int j = 0; j < WT; j++) acc[v][j] = (VT)(0.0f);
+#define CLCONV_TILE_FMA(p, wt)                                                                                        \
+  {                                                                                                                   \
+    VT wv[KV];                                                                                                        \
+    _Pragma("unroll") for (int v = 0; v < KV; v++) wv[v] = VLOAD(v, wt);                                              \
+    _Pragma("unroll") for (int j = 0; j < WT; j++) {                                                                  \
+      const VT xv = (VT)((p)[j * str.z]);                                                                             \
+      _Pragma("unroll") for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);                           \
+    }                                                                                                                 \
+  }
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
       __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      if (w0 >= 0 && w0 + (ksz.z - 1) * dil.z + (WT - 1) * str.z < isz.z) {
+        /* every tap of the row inside: no tests, and (when the channels are fewer than the taps) the taps inside */
+        __global const float *wr = w + (kd * ksz.y + kh) * ksz.z * cin_g * KT;
+        if (cin_g >= ksz.z) {
+          for (int kw = 0; kw < ksz.z; kw++) {
+            __global const float *p = row + w0 + kw * dil.z, *wt = wr + kw * cin_g * KT;
+            for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p, wt)
+          }
+        } else {
+          for (int c = 0; c < cin_g; c++) {
+            __global const float *p = row + c * plane + w0, *wt = wr + c * KT;
+            for (int kw = 0; kw < ksz.z; kw++, p += dil.z, wt += cin_g * KT) CLCONV_TILE_FMA(p, wt)
+          }
+        }
+        continue;
+      }
       for (int kw = 0; kw < ksz.z; kw++) {
         const int iw = w0 + kw * dil.z;
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const float *p = row + iw;
-          for (int c = 0; c < cin_g; c++, p += plane) {
-            VT wv[KV];
-#pragma unroll
-            for (int v = 0; v < KV; v++) wv[v] = VLOAD(c * KV + v, wt);
-#pragma unroll
-            for (int j = 0; j < WT; j++) {
-              const VT xv = (VT)(p[j * str.z]);
-#pragma unroll
-              for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);
-            }
-          }
+          for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p, wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
@@ -245,6 +260,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
       }
     }
   }
+#undef CLCONV_TILE_FMA
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
   __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
   /* through a private array, so that each channel's WT outputs are stored contiguously (storing the vectors as
