@@ -135,12 +135,14 @@ static clconv_status run_op(runner *r) {
   }
 }
 
-/* One synchronous call: wall and device seconds (device < 0 when the markers give no profiling data). */
-static clconv_status timed_call(runner *r, double *wall, double *device) {
+/* One synchronous call: wall seconds, and with mark the device seconds between two markers around it (device < 0
+ * without mark or when the markers give no profiling data). The markers cost PoCL 20-45 us of wall time per call,
+ * so wall times come from unmarked calls. */
+static clconv_status timed_call(runner *r, bool mark, double *wall, double *device) {
   cl_command_queue q = clconv_context_queue(r->ctx);
   cl_event e0 = NULL, e1 = NULL;
   double t0 = bench_now_s();
-  cl_int err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e0);
+  cl_int err = mark ? clEnqueueMarkerWithWaitList(q, 0, NULL, &e0) : CL_INVALID_OPERATION;
   clconv_status s = run_op(r);
   if (err == CL_SUCCESS)
     err = clEnqueueMarkerWithWaitList(q, 0, NULL, &e1);
@@ -174,6 +176,31 @@ typedef struct options {
   unsigned long long seed;
 } options;
 
+/* One timed series: wall and device seconds of each call (device < 0 where unknown). */
+typedef struct series {
+  double *t, *dev, spent;
+  int n, cap;
+} series;
+
+static int series_add(series *s, double wall, double device) {
+  if (s->n == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 64;
+    double *t = realloc(s->t, (size_t)cap * sizeof *t);
+    if (t)
+      s->t = t;
+    double *d = t ? realloc(s->dev, (size_t)cap * sizeof *d) : NULL;
+    if (d)
+      s->dev = d;
+    if (!t || !d)
+      return -1;
+    s->cap = cap;
+  }
+  s->t[s->n] = wall;
+  s->dev[s->n++] = device;
+  s->spent += wall;
+  return 0;
+}
+
 /* Runs one case; returns 0, or an exit code for a device error (reported). */
 static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t seed, const bench_peak *peak,
                     result *res) {
@@ -204,7 +231,8 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   size_t xc = prod(xs, nd), wc = has_w ? prod(ws, nd) : 0, yc = prod(ys, nd);
   float *x = malloc(xc * sizeof *x), *w = malloc((wc + 1) * sizeof *w), *b = malloc((k + 1) * sizeof *b),
         *got = malloc(yc * sizeof *got), *ref = malloc(yc * sizeof *ref), *mag = malloc(yc * sizeof *mag);
-  double *times = NULL, *dev = NULL;
+  series ours = {0}, marked = {0}, theirs[BENCH_PEER_VARIANTS] = {{0}};
+  bench_peer *pp = NULL;
   runner r = {.ctx = ctx, .c = c, .three_ops = res->three_ops};
   int rc = 0;
   if (!x || !w || !b || !got || !ref || !mag) {
@@ -239,27 +267,49 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r.conv));
   }
   if (s == CLCONV_OK)
-    s = timed_call(&r, &wall, &device);
+    s = timed_call(&r, false, &wall, &device);
   res->cold_s = bench_now_s() - t0;
   if (s == CLCONV_OK)
-    s = timed_call(&r, &wall, &device); /* warm-up */
-  int cap = 0;
-  double spent = 0.0;
-  while (s == CLCONV_OK && (res->reps < o->min_reps || spent < o->min_time)) {
-    if (res->reps == cap) {
-      cap = cap ? 2 * cap : 64;
-      double *nt = realloc(times, (size_t)cap * sizeof *nt), *nd2 = nt ? realloc(dev, (size_t)cap * sizeof *nd2) : NULL;
-      if (nt)
-        times = nt;
-      if (nd2)
-        dev = nd2;
-      if (!nt || !nd2) {
-        rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
-        goto done;
+    s = timed_call(&r, true, &wall, &device); /* warm-up */
+  /* Rounds: a slice of our calls, then a slice of each peer variant's, until every series has its reps and time;
+   * the speed of this machine drifts over seconds, and alternating keeps the ratios within one drift. */
+#ifdef CLCONV_BENCH_ONEDNN
+  if (s == CLCONV_OK && peer &&
+      bench_peer_onednn_open(c, x, has_w ? w : NULL, has_b ? b : NULL, &pp, res->peer.err, sizeof res->peer.err)) {
+    rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
+    goto done;
+  }
+#endif
+  const double slice = o->min_time / 8.0;
+  for (;;) {
+    bool enough = ours.n >= o->min_reps && ours.spent + marked.spent >= o->min_time;
+    for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++)
+      enough = enough && theirs[v].n >= o->min_reps && theirs[v].spent >= o->min_time;
+    if (s != CLCONV_OK || enough)
+      break;
+    t0 = bench_now_s();
+    do { /* in pairs: an unmarked call for the wall time, a marked one for the device time */
+      for (int m = 0; m < 2 && s == CLCONV_OK; m++) {
+        s = timed_call(&r, m == 1, &wall, &device);
+        if (s == CLCONV_OK && series_add(m ? &marked : &ours, wall, device)) {
+          rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
+          goto done;
+        }
       }
+    } while (s == CLCONV_OK && bench_now_s() - t0 < slice);
+    for (int v = 0; s == CLCONV_OK && pp && v < BENCH_PEER_VARIANTS; v++) {
+      t0 = bench_now_s();
+      do {
+        if (bench_peer_call(pp, v, &wall, res->peer.err, sizeof res->peer.err)) {
+          rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
+          goto done;
+        }
+        if (series_add(&theirs[v], wall, -1.0)) {
+          rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
+          goto done;
+        }
+      } while (bench_now_s() - t0 < slice);
     }
-    s = timed_call(&r, &times[res->reps], &dev[res->reps]);
-    spent += times[res->reps++];
   }
   if (s != CLCONV_OK) {
     rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s: %s: %s", c->name,
@@ -267,13 +317,19 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     res->status = "error";
     goto done;
   }
+  res->reps = ours.n;
+  double *times = ours.t, *dev = marked.dev;
   qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
-  qsort(dev, (size_t)res->reps, sizeof *dev, bench_cmp_double);
+  qsort(dev, (size_t)marked.n, sizeof *dev, bench_cmp_double);
+  for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++) {
+    qsort(theirs[v].t, (size_t)theirs[v].n, sizeof *theirs[v].t, bench_cmp_double);
+    *(v == BENCH_PEER_BEST ? &res->peer.best_s : &res->peer.nchw_s) = theirs[v].t[theirs[v].n / 2];
+  }
   res->median_s = times[res->reps / 2];
   res->min_s = times[0];
   /* interquartile range over the median: robust to the odd preempted call on a shared machine */
   res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
-  res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[res->reps / 2];
+  res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[marked.n / 2];
   res->flop = bench_case_flop(c);
   res->bytes = bench_case_bytes(c);
   bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
@@ -283,12 +339,6 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
   res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
 
-#ifdef CLCONV_BENCH_ONEDNN
-  if (peer && bench_peer_onednn(c, x, has_w ? w : NULL, has_b ? b : NULL, o->min_time, o->min_reps, &res->peer)) {
-    rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
-    goto done;
-  }
-#endif
   res->status = "skipped";
   if (o->validate) {
     clconv_tolerance tol;
@@ -343,8 +393,17 @@ done:
   clconv_tensor_destroy(r.b);
   clconv_tensor_destroy(r.y);
   clconv_tensor_destroy(r.mid);
-  free(times);
-  free(dev);
+  free(ours.t);
+  free(ours.dev);
+  free(marked.t);
+  free(marked.dev);
+  for (int v = 0; v < BENCH_PEER_VARIANTS; v++) {
+    free(theirs[v].t);
+    free(theirs[v].dev);
+  }
+#ifdef CLCONV_BENCH_ONEDNN
+  bench_peer_close(pp);
+#endif
   free(x);
   free(w);
   free(b);

@@ -5,14 +5,27 @@
 
 #include "case.h"
 
+/* A peer's prepared case: its variants, timed one call at a time so that the bench can interleave them with its
+ * own calls (this machine's speed drifts over seconds; ratios from alternating rounds share the drift). */
+typedef struct bench_peer bench_peer;
+enum {
+  BENCH_PEER_BEST, /* oneDNN's preferred layouts, weights reordered once, only the primitives timed */
+  BENCH_PEER_NCHW, /* plain NCHW in and out, the reorders timed */
+  BENCH_PEER_VARIANTS
+};
+
+/* x, w, b: the case's host data in clconv's layouts (w, b may be NULL where the op has none). Builds every variant
+ * and runs each twice untimed. 0, or -1 with err. */
+int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, bench_peer **out,
+                           char *err, size_t cap);
+/* One call of a variant, synchronous: its wall time in seconds. 0, or -1 with err. */
+int bench_peer_call(bench_peer *p, int variant, double *seconds, char *err, size_t cap);
+void bench_peer_close(bench_peer *p); /* NULL is fine */
+
+/* Medians in seconds, 0 when not run. */
 typedef struct bench_peer_result {
-  double best_s; /* median: oneDNN's preferred layouts, weights reordered once, only the primitives timed */
-  double nchw_s; /* median: plain NCHW in and out, the reorders timed */
+  double best_s, nchw_s;
   char err[256];
 } bench_peer_result;
-
-/* x, w, b: the case's host data in clconv's layouts (w, b may be NULL where the op has none). 0, or -1 with err. */
-int bench_peer_onednn(const bench_case *c, const float *x, const float *w, const float *b, double min_time,
-                      int min_reps, bench_peer_result *out);
 
 #endif

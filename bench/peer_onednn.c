@@ -363,52 +363,51 @@ fail:
   return -1;
 }
 
-/* Median seconds of one execution of every step, with the same policy as our own timing. */
-static int time_plan(plan *pl, double min_time, int min_reps, double *median, char *err, size_t cap) {
-  double *t = NULL, spent = 0.0;
-  int n = 0, capn = 0;
-  for (int warm = 0; warm < 2 || n < min_reps || spent < min_time; warm++) {
-    double t0 = bench_now_s();
-    for (int i = 0; i < pl->n_steps; i++)
-      TRY(dnnl_primitive_execute(pl->steps[i].p, pl->stream, pl->steps[i].n_args, pl->steps[i].args));
-    TRY(dnnl_stream_wait(pl->stream));
-    double dt = bench_now_s() - t0;
-    if (warm < 2)
-      continue; /* the first calls pay for lazy initialisation */
-    if (n == capn) {
-      capn = capn ? 2 * capn : 64;
-      double *nt = realloc(t, (size_t)capn * sizeof *nt);
-      if (!nt) {
-        snprintf(err, cap, "out of host memory");
-        goto fail;
-      }
-      t = nt;
-    }
-    t[n++] = dt;
-    spent += dt;
-  }
-  qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
-  *median = t[n / 2];
-  free(t);
+/* One execution of every step of a plan, in seconds. */
+static int run_plan(plan *pl, double *seconds, char *err, size_t cap) {
+  double t0 = bench_now_s();
+  for (int i = 0; i < pl->n_steps; i++)
+    TRY(dnnl_primitive_execute(pl->steps[i].p, pl->stream, pl->steps[i].n_args, pl->steps[i].args));
+  TRY(dnnl_stream_wait(pl->stream));
+  *seconds = bench_now_s() - t0;
   return 0;
 fail:
-  free(t);
   return -1;
 }
 
-int bench_peer_onednn(const bench_case *c, const float *x, const float *w, const float *b, double min_time,
-                      int min_reps, bench_peer_result *out) {
-  memset(out, 0, sizeof *out);
-  for (int v = 0; v < 2; v++) {
-    plan pl;
-    memset(&pl, 0, sizeof pl);
-    bool best = v == 0;
-    int rc = build(&pl, c, x, w, b, best, out->err, sizeof out->err);
-    if (!rc)
-      rc = time_plan(&pl, min_time, min_reps, best ? &out->best_s : &out->nchw_s, out->err, sizeof out->err);
-    free_plan(&pl);
-    if (rc)
-      return -1;
+struct bench_peer {
+  plan plans[BENCH_PEER_VARIANTS];
+};
+
+int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, bench_peer **out,
+                           char *err, size_t cap) {
+  *out = NULL;
+  bench_peer *p = calloc(1, sizeof *p);
+  if (!p) {
+    snprintf(err, cap, "out of host memory");
+    return -1;
   }
+  for (int v = 0; v < BENCH_PEER_VARIANTS; v++) {
+    double dt;
+    /* two untimed calls: the first ones pay for lazy initialisation */
+    if (build(&p->plans[v], c, x, w, b, v == BENCH_PEER_BEST, err, cap) || run_plan(&p->plans[v], &dt, err, cap) ||
+        run_plan(&p->plans[v], &dt, err, cap)) {
+      bench_peer_close(p);
+      return -1;
+    }
+  }
+  *out = p;
   return 0;
+}
+
+int bench_peer_call(bench_peer *p, int variant, double *seconds, char *err, size_t cap) {
+  return run_plan(&p->plans[variant], seconds, err, cap);
+}
+
+void bench_peer_close(bench_peer *p) {
+  if (!p)
+    return;
+  for (int v = 0; v < BENCH_PEER_VARIANTS; v++)
+    free_plan(&p->plans[v]);
+  free(p);
 }
