@@ -281,6 +281,85 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
 }
 
+#if KT <= 8
+/* Local-memory variant for GPUs: a work-group of LX x LY work-items computes LX * WT outputs of one output row for
+ * LY blocks of KT channels. For each tap row (kd, kh) and each chunk of CC input channels, the work-group first
+ * copies the input columns its outputs read into local memory (tile: CC x cols floats, cols from the host, zeros in
+ * the padding), then each work-item reads them from there: work-item lx computes positions ow0 + j * LX + lx
+ * (j < WT), so neighbouring work-items read neighbouring words. Accumulators: WT vectors of KT lanes (32 floats at
+ * 8 x 4), registers on a GPU. No early return: every work-item takes part in the barriers. Weights packed as for
+ * clconv_conv_tiled. Range: (ceil(OW / (LX * WT)) * LX, blocks rounded up to LY, N*G*OD*OH), local (LX, LY, 1). */
+#define LX 16
+#define LY 4
+#define CC 8
+__kernel __attribute__((reqd_work_group_size(LX, LY, 1))) void
+clconv_conv_local(__global const float *restrict src, __global const float *restrict wpack,
+                  __global const float *restrict bias, /* NULL without bias */
+                  __global float *restrict dst, const int cin_g, const int cout_g, const int groups, const int4 isz,
+                  const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad, const float alpha,
+                  const float beta, const int total, __local float *tile, const int cols) {
+  const int lx = (int)get_local_id(0), lid = (int)(get_local_id(1) * LX) + lx;
+  const int ow0 = (int)get_group_id(0) * (LX * WT), kb = (int)get_global_id(1), row = (int)get_global_id(2);
+  const int blocks = (cout_g + KT - 1) / KT, oh = row % osz.y, odg = row / osz.y, od = odg % osz.x,
+            ng = odg / osz.x, g = ng % groups, n = ng / groups;
+  const bool active = kb < blocks; /* the rounded-up blocks only help with the copies */
+  const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 * str.z - pad.z;
+#if NDIM >= 3
+  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
+#else
+  const int2 td = (int2)(0, 1);
+#endif
+#if NDIM >= 2
+  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
+#else
+  const int2 th = (int2)(0, 1);
+#endif
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
+  __global const float *x = src + (n * groups + g) * cin_g * plane;
+  __global const float *w = wpack + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
+  VT acc[WT];
+#pragma unroll
+  for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
+  for (int kd = td.x; kd < td.y; kd++) {
+    for (int kh = th.x; kh < th.y; kh++) {
+      __global const float *xr = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      for (int c0 = 0; c0 < cin_g; c0 += CC) {
+        barrier(CLK_LOCAL_MEM_FENCE); /* the previous chunk is read by everyone */
+        for (int i = lid; i < CC * cols; i += LX * LY) {
+          const int cc = i / cols, iw = w0 + i - cc * cols;
+          tile[i] = c0 + cc < cin_g && iw >= 0 && iw < isz.z ? xr[(c0 + cc) * plane + iw] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int cn = min(CC, cin_g - c0);
+        for (int kw = 0; kw < ksz.z; kw++) {
+          __global const float *wt = w + (((kd * ksz.y + kh) * ksz.z + kw) * cin_g + c0) * KT;
+          for (int cc = 0; cc < cn; cc++) {
+            const VT wv = VLOAD(cc, wt);
+            __local const float *tr = tile + cc * cols + kw * dil.z + lx * str.z;
+#pragma unroll
+            for (int j = 0; j < WT; j++) acc[j] = fma((VT)(tr[j * LX * str.z]), wv, acc[j]);
+          }
+        }
+      }
+    }
+  }
+  if (!active)
+    return;
+  const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - kb * KT);
+  __global float *y = dst + ((n * groups + g) * cout_g + kb * KT) * out_plane + (od * osz.y + oh) * osz.z;
+  for (int j = 0; j < WT; j++) {
+    const int ow = ow0 + j * LX + lx;
+    float r[KT];
+    VSTORE(acc[j], 0, r);
+    for (int t = 0; ow < osz.z && t < kn; t++)
+      y[t * out_plane + ow] = clconv_activate(r[t] + (bias ? bias[g * cout_g + kb * KT + t] : 0.0f), alpha, beta);
+  }
+}
+#undef LX
+#undef LY
+#undef CC
+#endif
+
 #endif
 
 /* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) at stride 1 along W:

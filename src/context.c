@@ -235,6 +235,13 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   if (err == CL_SUCCESS)
     err = CLCONV__CL(
         clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof ctx->mem_align_bits, &ctx->mem_align_bits, NULL));
+  cl_device_type type = 0;
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL));
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(
+        clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem_bytes, &ctx->local_mem_bytes, NULL));
+  ctx->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
   if (err != CL_SUCCESS)
     s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
   const char *extra = opt && opt->build_options ? opt->build_options : getenv("CLCONV_BUILD_OPTIONS");

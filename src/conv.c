@@ -1,5 +1,8 @@
 /* Direct convolution and cross-correlation: descriptor checks, helpers, op objects. */
 #include "internal.h"
+#ifdef CLCONV_FAULT_INJECTION
+#include "fault.h"
+#endif
 
 #include <math.h>
 
@@ -195,13 +198,15 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 }
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
-/* Three kernels, all in kernels/conv.cl and all drawn by the tests' sweeps:
+/* Four kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for < 8 output
  *    channels per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 7, 8 or 10 positions along W per work-item, vectorised along channels,
  *    for the rest with >= 4 channels per group;
+ *  - local: 4 or 8 channels x 4 positions per work-item, work-groups of 16 x 4 sharing each input row segment
+ *    through local memory: the built-in choice on GPUs (chosen by device type; the tuner may pick it anywhere);
  *  - direct: one work-item per output, for everything else (few channels with a W stride).
- * tiled and wide read weights packed (and mirrored for convolution) on the device: at every run, or once with
+ * tiled, wide and local read weights packed (and mirrored for convolution) on the device: at every run, or once with
  * clconv_conv_set_weights. */
 #define CLCONV__TILED_MIN_COUT_G 4
 
@@ -216,8 +221,8 @@ struct clconv_conv {
   /* tiled variant only */
   clconv__kernel pack;
   int kt;       /* output channels per work-item, 0 for direct */
-  bool wide;    /* the width-vectorised kernel (then kt = 4) */
-  int wt;       /* output positions along W per work-item (tiled) */
+  clconv__kind kind; /* tiled, wide or local (clconv__variant) */
+  int wt;            /* output positions along W per work-item */
   cl_mem wpack; /* packed weights */
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
@@ -257,24 +262,57 @@ static int tile_positions(uint32_t ow) {
 
 int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : 8; }
 
-/* The built-in kernel choice for the direct algorithm (see the list above). */
-static clconv__variant heuristic_variant(const clconv__conv_geom *g) {
+/* The built-in kernel choice for the direct algorithm (see the list above): on a GPU the local-memory kernel (few
+ * accumulators per work-item, input shared through local memory) or, for fewer than 4 channels per group, one
+ * output per work-item; on other devices the vector-register kernels. */
+static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv__conv_geom *g) {
   uint32_t cout_g = g->k / g->groups;
-  clconv__variant v = {.kt = tile_width(cout_g), .wt = tile_positions(g->out[2]), .wide = false};
+  if (ctx->is_gpu)
+    return cout_g < CLCONV__TILED_MIN_COUT_G ? (clconv__variant){0}
+                                             : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (cout_g < 8 && g->stride[2] == 1)
-    v = (clconv__variant){.kt = clconv__wide_channels(cout_g),
-                          .wt = g->out[2] > 16 ? 32 : 16,
-                          .wide = true};
-  return v;
+    return (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = g->out[2] > 16 ? 32 : 16, .kind = CLCONV__WIDE};
+  return (clconv__variant){.kt = tile_width(cout_g), .wt = tile_positions(g->out[2]), .kind = CLCONV__TILED};
 }
 
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
-  if (v->wide)
-    return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
   if (v->kt == 0)
     return true;
-  return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && (v->wt == 7 || v->wt == 8 || v->wt == 10);
+  switch (v->kind) {
+  case CLCONV__WIDE:
+    return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
+  case CLCONV__LOCAL:
+    return (v->kt == 4 || v->kt == 8) && v->wt == 4;
+  case CLCONV__TILED:
+    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && (v->wt == 7 || v->wt == 8 || v->wt == 10);
+  default:
+    return false;
+  }
 }
+
+void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap) {
+  static const char *const kinds[CLCONV__KINDS] = {"tiled", "wide", "local"};
+  if (v->kt == 0 || v->kind < 0 || v->kind >= CLCONV__KINDS)
+    snprintf(buf, cap, "direct");
+  else
+    snprintf(buf, cap, "%s %dx%d", kinds[v->kind], v->kt, v->wt);
+}
+
+/* The local kernel's work-group (kernels/conv.cl: LX x LY) and its input tile: CC channels x the input columns of
+ * LX * wt outputs. */
+#define CLCONV__LOCAL_LX 16
+#define CLCONV__LOCAL_LY 4
+#define CLCONV__LOCAL_CC 8
+static size_t local_tile_cols(const clconv__conv_geom *g, int wt) {
+  return (size_t)(CLCONV__LOCAL_LX * wt - 1) * g->stride[2] + (size_t)(g->ker[2] - 1) * g->dil[2] + 1;
+}
+
+#ifdef CLCONV_FAULT_INJECTION
+static clconv__variant forced = {.kt = -1};
+void clconv_fault_force_kernel(int kt, int wt, int kind) {
+  forced = (clconv__variant){.kt = kt, .wt = wt, .kind = (clconv__kind)kind};
+}
+#endif
 
 /* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. */
 static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
@@ -308,23 +346,30 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (force)
     v = *force;
   else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, &g)))
-    v = heuristic_variant(&g);
+    v = heuristic_variant(ctx, &g);
+#ifdef CLCONV_FAULT_INJECTION
+  if (!force && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, &g))
+    v = forced;
+#endif
+  if (v.kt && v.kind == CLCONV__LOCAL &&
+      (ctx->max_work_group_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY ||
+       CLCONV__LOCAL_CC * local_tile_cols(&g, v.wt) * sizeof(float) > ctx->local_mem_bytes))
+    v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
   op->kt = v.kt;
   op->wt = v.wt;
-  op->wide = v.wide;
+  op->kind = v.kind;
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
   if (op->kt &&
       (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
        (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
-    op->kt = 0, op->wide = false; /* too large to pack: the direct kernel needs no copy */
+    op->kt = 0; /* too large to pack: the direct kernel needs no copy */
   if (gemm)
     snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
-  else if (op->kt)
-    snprintf(op->kernel_name, sizeof op->kernel_name, "%s %dx%d", op->wide ? "wide" : "tiled", op->kt, op->wt);
   else
-    snprintf(op->kernel_name, sizeof op->kernel_name, "direct");
+    clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
+                         sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[80];
   if (op->kt)
@@ -335,10 +380,16 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
   clconv_status s = gemm ? clconv__gemm_create(ctx, &g, options, &op->gemm)
                          : clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                                 op->wide ? "clconv_conv_wide"
-                                                 : op->kt ? "clconv_conv_tiled"
-                                                          : "clconv_conv_direct",
+                                                 !op->kt                      ? "clconv_conv_direct"
+                                                 : op->kind == CLCONV__WIDE  ? "clconv_conv_wide"
+                                                 : op->kind == CLCONV__LOCAL ? "clconv_conv_local"
+                                                                             : "clconv_conv_tiled",
                                                  &op->kernel);
+  if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&
+      op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
+    s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
+                     "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
+                     CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
   if (s == CLCONV_OK && op->kt)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_pack", &op->pack);
   if (s == CLCONV_OK && op->kt) {
@@ -368,7 +419,7 @@ clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv
 const char *clconv_conv_kernel(const clconv_conv *op) { return op ? op->kernel_name : ""; }
 
 void clconv__conv_variant(const clconv_conv *op, clconv__variant *v) {
-  *v = (clconv__variant){.kt = op->kt, .wt = op->wt, .wide = op->wide};
+  *v = (clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind};
 }
 
 void clconv_conv_destroy(clconv_conv *op) {
@@ -496,6 +547,18 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
                                  &(size_t){g->dst_count}, NULL);
   size_t blocks = ((size_t)cout_g + (size_t)op->kt - 1) / (size_t)op->kt;
+  if (op->kind == CLCONV__LOCAL) { /* work-groups of LX x LY: LX * wt outputs of one row, LY channel blocks */
+    cl_int cols = (cl_int)local_tile_cols(g, op->wt);
+    const size_t lx = CLCONV__LOCAL_LX, ly = CLCONV__LOCAL_LY,
+                 range[3] = {(g->out[2] + lx * (size_t)op->wt - 1) / (lx * (size_t)op->wt) * lx, blocks,
+                             (size_t)g->n * g->groups * g->out[0] * g->out[1]},
+                 local[3] = {lx, ly, 1};
+    clconv__arg largs[sizeof args / sizeof args[0] + 2];
+    memcpy(largs, args, sizeof args);
+    largs[sizeof args / sizeof args[0]] = (clconv__arg){CLCONV__LOCAL_CC * (size_t)cols * sizeof(float), NULL};
+    largs[sizeof args / sizeof args[0] + 1] = (clconv__arg){sizeof cols, &cols};
+    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, largs, sizeof largs / sizeof largs[0], 3, range, local);
+  }
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
   size_t local[3];

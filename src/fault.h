@@ -10,6 +10,10 @@ extern "C" {
 CLCONV_API void clconv_fault_fail_nth(long n);
 /* Calls through the layer since the last clconv_fault_fail_nth. */
 CLCONV_API long clconv_fault_calls(void);
+/* From now on, the direct algorithm runs kernel (kt, wt, kind: 0 tiled, 1 wide, 2 local; see clconv__variant)
+ * wherever that kernel can run the shape, in place of the built-in or tuned choice; kt < 0 ends it. Not
+ * thread-safe: for tests that sweep every kernel variant. */
+CLCONV_API void clconv_fault_force_kernel(int kt, int wt, int kind);
 #ifdef __cplusplus
 }
 #endif

@@ -102,6 +102,8 @@ struct clconv_context {
   cl_device_id device;
   cl_command_queue queue;
   size_t max_work_group_size;
+  bool is_gpu;             /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
+  cl_ulong local_mem_bytes; /* CL_DEVICE_LOCAL_MEM_SIZE */
   cl_ulong max_alloc_bytes;
   cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
   char *build_options; /* user's extra options, may be NULL */
@@ -232,12 +234,17 @@ void clconv__tuning_load(clconv_context *ctx);
 void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
-/* A direct-algorithm kernel: kt = 0 the one-output-per-work-item kernel; wide: the width-vectorised one (kt 1, 4 or
- * 8 channels x 16 positions); else tiled, kt (4, 8, 16, 32) channels x wt (7, 8, 10) positions. */
+/* A direct-algorithm kernel (kernels/conv.cl): kt = 0 the one-output-per-work-item kernel; else by kind: tiled, kt
+ * (4, 8, 16, 32) channels x wt (7, 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
+ * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
+ * input rows staged in local memory (GPUs). */
+typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__KINDS } clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;
-  bool wide;
+  clconv__kind kind;
 } clconv__variant;
+/* "direct", "tiled 32x7", "wide 6x32", "local 8x4" */
+void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap);
 /* The tuned direct kernel for a shape; false when there is none. */
 bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v);
 /* The direct kernel op runs (kt = 0 for gemm too). */

@@ -7,7 +7,8 @@
  *   xgemm <16 values, in xgemm_names order>  optional
  *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
  *   algo <direct|gemm> <shape key>          any number: auto's choice
- *   direct <kt> <wt> <wide 0|1> <shape key>  any number: the direct algorithm's kernel (clconv__variant) */
+ *   direct <kt> <wt> <kind 0|1|2> <shape key>  any number: the direct algorithm's kernel (clconv__variant: kind 0
+ *                                            tiled, 1 wide, 2 local) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "internal.h"
 
@@ -165,16 +166,16 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
       bool is_algo = line[0] == 'a';
       clconv_conv_algo a = CLCONV_ALGO_AUTO;
       clconv__variant v = {0};
-      int wide = 0, n = 0;
+      int kind = 0, n = 0;
       const char *k = NULL;
       if (is_algo) {
         a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
             : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
                                              : CLCONV_ALGO_AUTO;
         k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &wide, &n) == 3 && (wide == 0 || wide == 1)) {
-        v.wide = wide;
-        /* a kernel this library has: the one-output kernel, wide 1..8 x 16|32, tiled 4..32 x 7|8|10 */
+      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__KINDS) {
+        v.kind = (clconv__kind)kind;
+        /* a kernel this library has: the one-output kernel, tiled 4..32 x 7|8|10, wide 1..8 x 16|32, local 4|8 x 4 */
         clconv__conv_geom any = {.stride = {1, 1, 1}};
         if (v.kt == 0 || clconv__variant_valid(&v, &any))
           k = line + 7 + n;
@@ -285,7 +286,7 @@ static bool save(clconv_context *ctx, const char *dir, const char *path, const c
     if (e->algo != CLCONV_ALGO_AUTO)
       fprintf(f, "algo %s %s\n", clconv_algo_name(e->algo), e->key);
     if (e->has_variant)
-      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, e->variant.wide ? 1 : 0, e->key);
+      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, (int)e->variant.kind, e->key);
   }
   return clconv__cache_commit(f, tmp, path, why, cap);
 }
@@ -614,7 +615,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
  * the group's channel count (rounded up to a power of two) times 7, 8 and 10 positions, and the wide kernel where
- * it applies (its built-in channel count and 8, times 16 and 32 positions); each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
+ * it applies (its built-in channel count and 8, times 16 and 32 positions), and the local-memory kernel with 4 and
+ * 8 channels; each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
  * then again when the two are timed alternately. */
 static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
                                  clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
@@ -623,17 +625,19 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  clconv__variant cand[10];
+  clconv__variant cand[12];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2)
     for (int w = 0; w < 3 && kt >= 4; w++)
       cand[nc++] = (clconv__variant){.kt = kt, .wt = w == 0 ? 7 : w == 1 ? 8 : 10};
   if (g->stride[2] == 1 && cout_g <= 8)
     for (int wt = 16; wt <= 32; wt += 16) {
-      cand[nc++] = (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = wt, .wide = true};
+      cand[nc++] = (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = wt, .kind = CLCONV__WIDE};
       if (cand[nc - 1].kt != 8)
-        cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .wide = true};
+        cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
     }
+  for (int kt = 4; kt <= 8 && kt <= top; kt *= 2)
+    cand[nc++] = (clconv__variant){.kt = kt, .wt = 4, .kind = CLCONV__LOCAL};
   clconv__variant builtin = *best;
   for (size_t i = 0; i < nc && clconv__now_s() < deadline; i++) {
     if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))
@@ -750,11 +754,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
                                          .direct_ms = tc[i].direct_ms,
                                          .direct_tuned_ms = direct_ms,
                                          .algo = a};
-      if (v.kt == 0)
-        snprintf(per_shape[i].direct_kernel, sizeof per_shape[i].direct_kernel, "direct");
-      else
-        snprintf(per_shape[i].direct_kernel, sizeof per_shape[i].direct_kernel, "%s %dx%d", v.wide ? "wide" : "tiled",
-                 v.kt, v.wt);
+      clconv__variant_name(&v, per_shape[i].direct_kernel, sizeof per_shape[i].direct_kernel);
     }
   }
   for (size_t i = 0; tc && i < n; i++)

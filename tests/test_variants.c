@@ -1,0 +1,61 @@
+/* Every direct-algorithm kernel variant the tuner can pick, each forced through the fault-injection build's hook
+ * (clconv_fault_force_kernel) on random shapes it can run, against the CPU reference: a variant the built-in choice
+ * never takes on this device (the local-memory one, chosen on GPUs) is checked here too. Random floats with the
+ * per-element tolerance, and the mutation self-test. One dimensionality per variant keeps the number of programs
+ * PoCL compiles small; the code paths that depend on it are shared by all variants. */
+#include "common.h"
+#include "fault.h"
+#include "sweep.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct variant {
+  int kt, wt, kind; /* as clconv_fault_force_kernel */
+  const char *name; /* clconv_conv_kernel's */
+} variant;
+
+static const variant variants[] = {
+    {4, 7, 0, "tiled 4x7"},   {8, 8, 0, "tiled 8x8"},   {16, 10, 0, "tiled 16x10"}, {32, 7, 0, "tiled 32x7"},
+    {4, 10, 0, "tiled 4x10"}, {32, 8, 0, "tiled 32x8"}, {1, 16, 1, "wide 1x16"},    {2, 32, 1, "wide 2x32"},
+    {4, 16, 1, "wide 4x16"},  {6, 32, 1, "wide 6x32"},  {8, 16, 1, "wide 8x16"},    {4, 4, 2, "local 4x4"},
+    {8, 4, 2, "local 8x4"},
+};
+
+static void test_every_variant(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x7A1A;
+  sweep_rng r = {seed};
+  uint32_t per = test_count(10), bad = 0, n = 0;
+  for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+    const variant *v = &variants[i];
+    clconv_fault_force_kernel(v->kt, v->wt, v->kind);
+    for (uint32_t k = 0; k < per; k++) {
+      clconv_conv_desc d;
+      sweep_conv_desc(&r, &d, (uint32_t)(i % 3) + 1, false);
+      memset(&d.activation, 0, sizeof d.activation); /* identity: one program per variant */
+      d.algorithm = CLCONV_ALGO_DIRECT;
+      if (v->kind == 1) /* the wide kernel runs stride 1 along W only */
+        d.stride[d.ndim - 1] = 1;
+      clconv_conv *op = NULL;
+      assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+      if (strcmp(clconv_conv_kernel(op), v->name)) {
+        char cfg[512];
+        sweep_conv_str(&d, cfg, sizeof cfg);
+        fail_msg("forced %s, got %s: %s", v->name, clconv_conv_kernel(op), cfg);
+      }
+      clconv_conv_destroy(op);
+      bad += sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0;
+      n++;
+    }
+  }
+  clconv_fault_force_kernel(-1, 0, 0);
+  print_message("kernel variants: %zu, %u configurations, %u failed (seed %llu)\n",
+                sizeof variants / sizeof variants[0], n, bad, (unsigned long long)seed);
+  assert_int_equal(bad, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant)};
+  return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
+}
