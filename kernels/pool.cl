@@ -17,24 +17,30 @@
 #define PW 16 /* outputs along W per work-item, one float16: lanes are consecutive outputs */
 
 /* The inputs lane j of a work-item meets at window column kw of one input row: row[iw + j * stride], iw the first
- * lane's. Lanes outside [0, n) read 0 at a valid address and are reported in *inside (-1 inside, 0 outside). */
-__attribute__((always_inline)) inline float16 clconv_pool_row(__global const float *row, const int iw, const int stride, const int n,
-                               int16 *inside) {
-  const int last = iw + 15 * stride;
-  if (iw >= 0 && last < n) {
-    *inside = (int16)(-1);
-    if (stride == 1)
-      return vload16(0, row + iw);
-    if (stride == 2 && last + 1 < n) /* the odd lanes of two loads */
-      return (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
-  }
+ * lane's, row at rowoff in a plane of `plane` floats. Lanes outside [0, n) read 0 and are reported in *inside (-1
+ * inside, 0 outside). Whole-vector loads (stride 1 or 2) wherever the 16 * stride floats they read lie inside the
+ * plane: lanes past nw hold outputs nobody stores, so they may read the next row. */
+__attribute__((always_inline)) inline float16 clconv_pool_row(__global const float *row, const int rowoff,
+                                                              const int plane, const int iw, const int stride,
+                                                              const int n, const int nw, int16 *inside) {
   const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
-  *inside = (pos >= (int16)(0)) & (pos < (int16)(n));
+  const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(n));
+  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= plane) {
+    const float16 v = stride == 1 ? vload16(0, row + iw)
+                                  : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
+    if (iw >= 0 && iw + (nw - 1) * stride < n) { /* every lane that is stored reads inside the row */
+      *inside = (int16)(-1);
+      return v;
+    }
+    *inside = lane_in;
+    return select((float16)(0.0f), v, lane_in);
+  }
+  *inside = lane_in;
   const int16 at = clamp(pos, (int16)(0), (int16)(n - 1));
   float e[16];
 #pragma unroll
   for (int j = 0; j < 16; j++) e[j] = row[at[j]];
-  return select((float16)(0.0f), vload16(0, e), *inside);
+  return select((float16)(0.0f), vload16(0, e), lane_in);
 }
 
 __kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
@@ -58,15 +64,16 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
   const int h_lo = max(sh, 0), h_hi = min(sh + win.y, isz.y);
   const int h_cnt = count_include_pad ? min(sh + win.y, isz.y + pad_after.y) - sh : h_hi - h_lo;
 #endif
-  __global const float *x = src + nc * isz.x * isz.y * isz.z;
+  const int plane = isz.x * isz.y * isz.z, nw = min(PW, osz.z - ow0);
+  __global const float *x = src + nc * plane;
   const int sw = ow0 * str.z - pad.z;
   float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
   for (int d = d_lo; d < d_hi; d++)
     for (int h = h_lo; h < h_hi; h++) {
-      __global const float *row = x + (d * isz.y + h) * isz.z;
+      const int rowoff = (d * isz.y + h) * isz.z;
       for (int kw = 0; kw < win.z; kw++) {
         int16 in;
-        const float16 v = clconv_pool_row(row, sw + kw, str.z, isz.z, &in);
+        const float16 v = clconv_pool_row(x + rowoff, rowoff, plane, sw + kw, str.z, isz.z, nw, &in);
 #if POOL_AVG
         acc += v; /* 0 outside */
 #else
@@ -82,7 +89,6 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
   acc = acc / convert_float16(w_cnt * (int16)(h_cnt * d_cnt));
 #endif
   __global float *y = dst + (nc * osz.x * osz.y + odh) * osz.z + ow0;
-  const int nw = min(PW, osz.z - ow0);
   if (nw == PW) {
     vstore16(acc, 0, y);
   } else {
