@@ -28,6 +28,22 @@ inline int2 clconv_taps(int s, int d, int n, int k) {
   return (int2)(lo, hi);
 }
 
+/* The taps along D and H whose rows read inside the input for a window starting at (d0, h0): (lo, hi) along D,
+ * then along H; an absent axis gives (0, 1). */
+inline int4 clconv_taps_dh(const int d0, const int h0, const int4 dil, const int4 isz, const int4 ksz) {
+#if NDIM >= 3
+  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
+#else
+  const int2 td = (int2)(0, 1);
+#endif
+#if NDIM >= 2
+  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
+#else
+  const int2 th = (int2)(0, 1);
+#endif
+  return (int4)(td, th);
+}
+
 /* Where a row-tiled work-item (dims: row tiles, OD*OH rows, N*G*blocks of KT channels) sits, and which taps of
  * its window along D and H read inside the input; shared by the tiled and the wide kernels. */
 typedef struct clconv_tile {
@@ -48,16 +64,9 @@ inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, con
   t.oh = odh % osz.y;
   t.d0 = t.od * str.x - pad.x;
   t.h0 = t.oh * str.y - pad.y;
-#if NDIM >= 3
-  t.td = clconv_taps(t.d0, dil.x, isz.x, ksz.x);
-#else
-  t.td = (int2)(0, 1);
-#endif
-#if NDIM >= 2
-  t.th = clconv_taps(t.h0, dil.y, isz.y, ksz.y);
-#else
-  t.th = (int2)(0, 1);
-#endif
+  const int4 tdh = clconv_taps_dh(t.d0, t.h0, dil, isz, ksz);
+  t.td = tdh.xy;
+  t.th = tdh.zw;
   return t;
 }
 
@@ -73,16 +82,8 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
   const int cout = cout_g * groups, k = t % cout, n = t / cout, g = k / cout_g;
 
   const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow * str.z - pad.z;
-#if NDIM >= 3
-  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
-#else
-  const int2 td = (int2)(0, 1);
-#endif
-#if NDIM >= 2
-  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
-#else
-  const int2 th = (int2)(0, 1);
-#endif
+  const int4 tdh = clconv_taps_dh(d0, h0, dil, isz, ksz);
+  const int2 td = tdh.xy, th = tdh.zw;
   const int2 tw = clconv_taps(w0, dil.z, isz.z, ksz.z);
 
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
@@ -304,16 +305,8 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
             ng = odg / osz.x, g = ng % groups, n = ng / groups;
   const bool active = kb < blocks; /* the rounded-up blocks only help with the copies */
   const int d0 = od * str.x - pad.x, h0 = oh * str.y - pad.y, w0 = ow0 * str.z - pad.z;
-#if NDIM >= 3
-  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
-#else
-  const int2 td = (int2)(0, 1);
-#endif
-#if NDIM >= 2
-  const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
-#else
-  const int2 th = (int2)(0, 1);
-#endif
+  const int4 tdh = clconv_taps_dh(d0, h0, dil, isz, ksz);
+  const int2 td = tdh.xy, th = tdh.zw;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
