@@ -361,6 +361,9 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
  * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
  * input vector feeds KT FMAs and each weight WV. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
 #define WV (WT / 16)
+#ifndef RT
+#define RT 1 /* output rows per work-item */
+#endif
 
 /* y[j] = f(r lane j + b) for j < nw, lane by lane from the register: a vector stored to a private array and read
  * back element-wise stalls store forwarding (14% of LeNet C1's time when it went through an array). */
@@ -378,32 +381,51 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                const int4 pad, const float alpha, const float beta, const int total) {
+  /* RT output rows per work-item (RT > 1 needs stride and dilation 1 along H): dimension 1 counts row groups */
+  const int4 gsz = (int4)(osz.x, (osz.y + RT - 1) / RT, osz.z, 0);
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
-  if (ow0 >= osz.z || odh >= osz.x * osz.y) return;
-  const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
-  const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
-  const int2 td = ti.td, th = ti.th;
+  if (ow0 >= osz.z || odh >= gsz.x * gsz.y) return;
+  const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
+  const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh * RT, d0 = ti.d0;
   const int w0 = ow0 - pad.z; /* stride 1 along W */
-  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
+  const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, tap_row = ksz.z * cin_g * KT;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;
-  float16 acc[KT][WV];
+  float16 acc[RT][KT][WV];
 #pragma unroll
-  for (int t = 0; t < KT; t++)
+  for (int q = 0; q < RT; q++)
 #pragma unroll
-    for (int u = 0; u < WV; u++) acc[t][u] = (float16)(0.0f);
+    for (int t = 0; t < KT; t++)
+#pragma unroll
+      for (int u = 0; u < WV; u++) acc[q][t][u] = (float16)(0.0f);
   /* the lanes of vector u that hold outputs (the others are computed from whatever they read and not stored) */
   int nw[WV];
 #pragma unroll
   for (int u = 0; u < WV; u++) nw[u] = clamp(osz.z - ow0 - 16 * u, 0, 16);
+  /* v: one tap column of an input row, fed to every output row q whose window holds that row (on[q]); row q's
+   * weights are tap row kh - q, one tap row before row 0's per q */
 #define CLCONV_WIDE_FMA(v, wt)                                                                                        \
-  _Pragma("unroll") for (int t = 0; t < KT; t++) {                                                                    \
-    const float16 wv = (float16)((wt)[t]);                                                                            \
-    _Pragma("unroll") for (int u = 0; u < WV; u++) acc[t][u] = fma(v[u], wv, acc[t][u]);                             \
+  _Pragma("unroll") for (int q = 0; q < RT; q++) if (on[q]) {                                                         \
+    _Pragma("unroll") for (int t = 0; t < KT; t++) {                                                                  \
+      const float16 wv = (float16)(((wt) - q * tap_row)[t]);                                                          \
+      _Pragma("unroll") for (int u = 0; u < WV; u++) acc[q][t][u] = fma(v[u], wv, acc[q][t][u]);                      \
+    }                                                                                                                 \
   }
-  for (int kd = td.x; kd < td.y; kd++) {
-    for (int kh = th.x; kh < th.y; kh++) {
-      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+  for (int kd = ti.td.x; kd < ti.td.y; kd++) {
+#if RT == 1
+    for (int kh = ti.th.x; kh < ti.th.y; kh++) {
+      const int ih = ti.h0 + kh * dil.y;
+      const bool on[1] = {true};
+#else
+    const int h0 = oh - pad.y; /* stride and dilation 1 along H */
+    for (int kh = max(0, -h0); kh < min(ksz.y + RT - 1, isz.y - h0); kh++) {
+      const int ih = h0 + kh;
+      bool on[RT];
+#pragma unroll
+      for (int q = 0; q < RT; q++) on[q] = kh - q >= 0 && kh - q < ksz.y && oh + q < osz.y;
+#endif
+      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + ih) * isz.z;
+      __global const float *wr = w + (kd * ksz.y + kh) * tap_row; /* row 0's; may point past it when !on[0] */
       const int rowoff = (int)(row - x);
       /* The whole row's taps fast (see below)? Then no per-tap tests: short reductions (LeNet C1's 3 channels)
        * spent as long on them as on the FMAs. */
@@ -414,7 +436,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
         row_fast = row_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
                                                rowoff + w0 + 16 * u + span + 16 <= plane));
       if (row_fast) {
-        __global const float *wc = w + (kd * ksz.y + kh) * ksz.z * cin_g * KT, *pc = row + w0;
+        __global const float *wc = wr, *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
           __global const float *wt = wc, *p = pc;
           for (int kw = 0; kw < ksz.z; kw++, wt += cin_g * KT, p += dil.z) {
@@ -427,7 +449,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
         continue;
       }
       for (int kw = 0; kw < ksz.z; kw++) {
-        __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
+        __global const float *wt = wr + kw * cin_g * KT;
         /* Vector u reads the row from iw[u]. Fast when its output lanes read inside the row and its 16 loads stay
          * inside this image's channel slice [0, cin_g * plane) (the others may run into the next row); else lanes
          * outside the row are selected away, element by element at the slice's ends. */
@@ -455,9 +477,9 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
               const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(isz.z));
               if (rowoff + iw[u] >= 0 && rowoff + iw[u] + 16 <= plane) {
                 v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), lane_in);
-              } else {
+              } else { /* at the slice's ends: only the lanes inside the row are read */
                 float e[16];
-                for (int j = 0; j < 16; j++) e[j] = lane_in[j] ? p[pos[j]] : 0.0f;
+                for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? p[iw[u] + j] : 0.0f;
                 v[u] = vload16(0, e);
               }
             }
@@ -469,15 +491,20 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   }
 #undef CLCONV_WIDE_FMA
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
-  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
-  for (int t = 0; t < kn; t++, y += out_plane) {
-    const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
 #pragma unroll
-    for (int u = 0; u < WV; u++) {
-      if (nw[u] == 16)
-        clconv_store16(y + 16 * u, acc[t][u], b, 16, alpha, beta);
-      else
-        clconv_store16(y + 16 * u, acc[t][u], b, nw[u], alpha, beta);
+  for (int q = 0; q < RT; q++) {
+    if (oh + q >= osz.y)
+      continue; /* not break: the loop must unroll for acc to stay in registers */
+    __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh + q) * osz.z + ow0;
+    for (int t = 0; t < kn; t++, y += out_plane) {
+      const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+#pragma unroll
+      for (int u = 0; u < WV; u++) {
+        if (nw[u] == 16)
+          clconv_store16(y + 16 * u, acc[q][t][u], b, 16, alpha, beta);
+        else
+          clconv_store16(y + 16 * u, acc[q][t][u], b, nw[u], alpha, beta);
+      }
     }
   }
 }

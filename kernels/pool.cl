@@ -36,7 +36,8 @@ __attribute__((always_inline)) inline float16 clconv_pool_row(__global const flo
     return select((float16)(0.0f), v, lane_in);
   }
   *inside = lane_in;
-  const int16 at = clamp(pos, (int16)(0), (int16)(n - 1));
+  int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
+  vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
 #pragma unroll
   for (int j = 0; j < 16; j++) e[j] = row[at[j]];

@@ -223,6 +223,7 @@ struct clconv_conv {
   int kt;       /* output channels per work-item, 0 for direct */
   clconv__kind kind; /* tiled, wide or local (clconv__variant) */
   int wt;            /* output positions along W per work-item */
+  int rt;            /* output rows per work-item (wide_rows) */
   cl_mem wpack; /* packed weights */
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
@@ -261,6 +262,16 @@ static int tile_positions(uint32_t ow) {
 }
 
 int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : 8; }
+
+/* Output rows per work-item of the wide kernel: up to 4, keeping kt * wt / 16 * rows <= 8 vector accumulators
+ * (depthwise: 2 per row, latency-bound alone); rows share each input row they read, which needs stride and
+ * dilation 1 along H. */
+static int wide_rows(const clconv__conv_geom *g, int kt, int wt) {
+  if (g->ndim < 2 || g->stride[1] != 1 || g->dil[1] != 1)
+    return 1;
+  int rows = 8 / (kt * (wt / 16));
+  return rows < 1 ? 1 : rows > 4 ? 4 : rows;
+}
 
 /* The built-in kernel choice for the direct algorithm (see the list above): on a GPU the local-memory kernel (few
  * accumulators per work-item, input shared through local memory) or, for fewer than 4 channels per group, one
@@ -372,9 +383,10 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[80];
+  op->rt = op->kt && op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt) : 1;
   if (op->kt)
-    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d", g.ndim, (int)op->act.kind,
-             op->kt, op->wt);
+    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d", g.ndim,
+             (int)op->act.kind, op->kt, op->wt, op->rt);
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
@@ -560,7 +572,8 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, largs, sizeof largs / sizeof largs[0], 3, range, local);
   }
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
-  const size_t range[3] = {tiles, (size_t)g->out[0] * g->out[1], (size_t)g->n * g->groups * blocks};
+  const size_t range[3] = {tiles, (size_t)g->out[0] * ((g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt),
+                           (size_t)g->n * g->groups * blocks};
   size_t local[3];
   clconv__row_local(range[0], range[1], local);
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
