@@ -200,12 +200,13 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   for (int v = 0; v < KV; v++)
 #pragma unroll
     for (int j = 0; j < WT; j++) acc[v][j] = (VT)(0.0f);
-#define CLCONV_TILE_FMA(p, wt)                                                                                        \
+  /* One tap column for one channel: the packed weights at wt, position j's input the expression xj (of j). */
+#define CLCONV_TILE_FMA(xj, wt)                                                                                       \
   {                                                                                                                   \
     VT wv[KV];                                                                                                        \
     _Pragma("unroll") for (int v = 0; v < KV; v++) wv[v] = VLOAD(v, wt);                                              \
     _Pragma("unroll") for (int j = 0; j < WT; j++) {                                                                  \
-      const VT xv = (VT)((p)[j * str.z]);                                                                             \
+      const VT xv = (VT)(xj);                                                                                         \
       _Pragma("unroll") for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);                           \
     }                                                                                                                 \
   }
@@ -219,12 +220,12 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
         if (cin_g >= ksz.z) {
           for (int kw = 0; kw < ksz.z; kw++) {
             __global const float *p = row + w0 + kw * dil.z, *wt = wr + kw * cin_g * KT;
-            for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p, wt)
+            for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p[j * str.z], wt)
           }
         } else {
           for (int c = 0; c < cin_g; c++) {
             __global const float *p = row + c * plane + w0, *wt = wr + c * KT;
-            for (int kw = 0; kw < ksz.z; kw++, p += dil.z, wt += cin_g * KT) CLCONV_TILE_FMA(p, wt)
+            for (int kw = 0; kw < ksz.z; kw++, p += dil.z, wt += cin_g * KT) CLCONV_TILE_FMA(p[j * str.z], wt)
           }
         }
         continue;
@@ -234,7 +235,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * cin_g * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const float *p = row + iw;
-          for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p, wt)
+          for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p[j * str.z], wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
@@ -246,17 +247,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
             off[j] = in[j] ? i : 0;
           }
           __global const float *p = row;
-          for (int c = 0; c < cin_g; c++, p += plane) {
-            VT wv[KV];
-#pragma unroll
-            for (int v = 0; v < KV; v++) wv[v] = VLOAD(c * KV + v, wt);
-#pragma unroll
-            for (int j = 0; j < WT; j++) {
-              const VT xv = (VT)(in[j] ? p[off[j]] : 0.0f);
-#pragma unroll
-              for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);
-            }
-          }
+          for (int c = 0; c < cin_g; c++, p += plane, wt += KT) CLCONV_TILE_FMA(in[j] ? p[off[j]] : 0.0f, wt)
         }
       }
     }

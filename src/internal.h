@@ -249,10 +249,10 @@ void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap);
 bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v);
 /* The direct kernel op runs (kt = 0 for gemm too). */
 void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
-/* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 /* The wide kernel's channels per work-item for a group of cout_g < 8: rounded up to 1, 2, 4, 6 or 8, so that
  * no more than one lane in four computes a channel that does not exist and few programs are built. */
 int clconv__wide_channels(uint32_t cout_g);
+/* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */
 clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
