@@ -1,7 +1,8 @@
 /* kernels/pool.cl: max and average pooling, 1-D to 3-D, float32, 16 outputs along W per work-item.
  * src N C D H W, dst N C OD OH OW; shapes are int4 (D, H, W, unused) kernel arguments, unused leading axes 1.
- * Each work-item computes PW = 16 consecutive outputs of one row as one float16 (lane j: output ow0 + j);
- * range (round_up(ceil(OW / PW)), OD*OH, N*C).
+ * Each work-item computes PW = 16 consecutive outputs of each of `rows` consecutive output rows, one float16 per
+ * row (lane j: output ow0 + j): what depends only on the columns is worked out once for all its rows.
+ * Range (round_up(ceil(OW / PW)), OD * ceil(OH / rows), N*C).
  * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average). Every window holds at least one input element
  * (the host requires pad < window), so max never returns its -inf seed and the divisor is never 0. */
 #ifndef NDIM
@@ -16,26 +17,65 @@
 
 #define PW 16 /* outputs along W per work-item, one float16: lanes are consecutive outputs */
 
-/* The inputs lane j of a work-item meets at window column kw of one input row: row[iw + j * stride], iw the first
- * lane's, row at rowoff in a plane of `plane` floats. Lanes outside [0, n) read 0 and are reported in *inside (-1
- * inside, 0 outside). Whole-vector loads (stride 1 or 2) wherever the 16 * stride floats they read lie inside the
- * plane: lanes past nw hold outputs nobody stores, so they may read the next row. */
-__attribute__((always_inline)) inline float16 clconv_pool_row(__global const float *row, const int rowoff,
-                                                              const int plane, const int iw, const int stride,
-                                                              const int n, const int nw, int16 *inside) {
+#if POOL_AVG
+#define CLCONV_POOL_ADD(acc, v, in) acc += select((float16)(0.0f), v, in)
+#else
+/* lanes outside the input (in == 0) keep acc; a NaN is noted in nan and wins at the end, as in the reference
+ * (v > acc ? v : acc is one vmaxps on x86; the NaN test inside it cost a third of the kernel) */
+#define CLCONV_POOL_ADD(acc, v, in)                                                                                   \
+  {                                                                                                                   \
+    acc = select(acc, v, (in) & (v > acc));                                                                           \
+    nan |= (in) & (v != v);                                                                                           \
+  }
+#endif
+
+/* One input row's window columns for the 16 lanes into *acc (and *nan), from whole-vector loads that read
+ * [sw, sw + win - 1 + 16 * stride) of the row, stride 1 or 2 (stride 2: columns kw and kw + 1 are the even and odd
+ * lanes of the same two loads). masked: lanes whose column pos0 + kw lies outside [0, n) are left out (pos0: each
+ * lane's first column); else every lane reads inside the row, or holds an output nobody stores. */
+__attribute__((always_inline)) inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const float *row,
+                                                            const int sw, const int win, const int stride,
+                                                            const int16 pos0, const int n, const bool masked) {
+  float16 acc = *acc_io;
+  int16 nan = *nan_io;
+  const int16 all = (int16)(-1);
+  if (stride == 1) {
+    for (int kw = 0; kw < win; kw++) {
+      const float16 v = vload16(0, row + sw + kw);
+      const int16 in = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
+      CLCONV_POOL_ADD(acc, v, in);
+    }
+  } else {
+    for (int kw = 0; kw < win; kw += 2) {
+      const float16 a = vload16(0, row + sw + kw), b = vload16(0, row + sw + kw + 16);
+      const float16 ve = (float16)(a.even, b.even), vo = (float16)(a.odd, b.odd);
+      const int16 ie = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
+      CLCONV_POOL_ADD(acc, ve, ie);
+      if (kw + 1 < win) {
+        const int16 io = masked ? (pos0 >= (int16)(-kw - 1)) & (pos0 < (int16)(n - kw - 1)) : all;
+        CLCONV_POOL_ADD(acc, vo, io);
+      }
+    }
+  }
+  *acc_io = acc;
+  *nan_io = nan;
+}
+
+/* The inputs lane j meets at window column kw of one input row, where not every stored lane reads inside the row
+ * (or the vector would run past the plane): row[pos_j] for the lanes inside [0, n) (*inside -1), 0 for the others
+ * (*inside 0). A whole-vector load (stride 1 or 2) where the 16 * stride floats it reads lie inside the plane,
+ * else one clamped read per lane. */
+__attribute__((always_inline)) inline float16 clconv_pool_edge(__global const float *row, const int rowoff,
+                                                               const int plane, const int iw, const int stride,
+                                                               const int n, int16 *inside) {
   const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
   const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(n));
+  *inside = lane_in;
   if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= plane) {
     const float16 v = stride == 1 ? vload16(0, row + iw)
                                   : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
-    if (iw >= 0 && iw + (nw - 1) * stride < n) { /* every lane that is stored reads inside the row */
-      *inside = (int16)(-1);
-      return v;
-    }
-    *inside = lane_in;
     return select((float16)(0.0f), v, lane_in);
   }
-  *inside = lane_in;
   int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
   vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
@@ -46,55 +86,79 @@ __attribute__((always_inline)) inline float16 clconv_pool_row(__global const flo
 
 __kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
-                          const int count_include_pad) {
-  const int ow0 = (int)get_global_id(0) * PW, odh = (int)get_global_id(1), nc = (int)get_global_id(2);
-  if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
-  const int od = odh / osz.y, oh = odh % osz.y;
+                          const int count_include_pad, const int rows) {
+  const int groups_h = (osz.y + rows - 1) / rows;
+  const int ow0 = (int)get_global_id(0) * PW, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (ow0 >= osz.z || odg >= osz.x * groups_h) return; /* the range is rounded up to whole work-groups */
+  const int od = odg / groups_h, oh0 = (odg % groups_h) * rows, oh1 = min(oh0 + rows, osz.y);
   /* Window [s, s + win) in input coordinates; the part inside the input is [lo, hi), the part inside the padded
    * input (what count_include_pad divides by) ends at min(s + win, in + pad_after). */
-  const int sd = od * str.x - pad.x, sh = oh * str.y - pad.y;
 #if NDIM < 3
   const int d_lo = 0, d_hi = 1, d_cnt = 1;
 #else
-  const int d_lo = max(sd, 0), d_hi = min(sd + win.x, isz.x);
+  const int sd = od * str.x - pad.x, d_lo = max(sd, 0), d_hi = min(sd + win.x, isz.x);
   const int d_cnt = count_include_pad ? min(sd + win.x, isz.x + pad_after.x) - sd : d_hi - d_lo;
-#endif
-#if NDIM < 2
-  const int h_lo = 0, h_hi = 1, h_cnt = 1;
-#else
-  const int h_lo = max(sh, 0), h_hi = min(sh + win.y, isz.y);
-  const int h_cnt = count_include_pad ? min(sh + win.y, isz.y + pad_after.y) - sh : h_hi - h_lo;
 #endif
   const int plane = isz.x * isz.y * isz.z, nw = min(PW, osz.z - ow0);
   __global const float *x = src + nc * plane;
   const int sw = ow0 * str.z - pad.z;
-  float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
-  for (int d = d_lo; d < d_hi; d++)
-    for (int h = h_lo; h < h_hi; h++) {
-      const int rowoff = (d * isz.y + h) * isz.z;
-      for (int kw = 0; kw < win.z; kw++) {
-        int16 in;
-        const float16 v = clconv_pool_row(x + rowoff, rowoff, plane, sw + kw, str.z, isz.z, nw, &in);
-#if POOL_AVG
-        acc += v; /* 0 outside */
-#else
-        acc = select(acc, v, in & (isgreater(v, acc) | isnan(v))); /* NaN wins, as in the reference */
-#endif
-      }
-    }
+  /* every stored lane's window inside the row, stride 1 or 2: whole-vector loads, no masks (lanes past nw hold
+   * outputs nobody stores, so they may read the next row); they read [sw, sw + reach) of the row */
+  const bool cols_inside = sw >= 0 && sw + win.z - 1 + (nw - 1) * str.z < isz.z;
+  const int reach = win.z - 1 + 16 * str.z;
+  const int16 pos0 = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
 #if POOL_AVG
   /* each lane's window along W: inside the input [lo, hi), inside the padded input up to the right pad */
-  const int16 s = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
-  const int16 w_cnt = count_include_pad ? min(s + (int16)(win.z), (int16)(isz.z + pad_after.z)) - s
-                                        : min(s + (int16)(win.z), (int16)(isz.z)) - max(s, (int16)(0));
-  acc = acc / convert_float16(w_cnt * (int16)(h_cnt * d_cnt));
+  const float16 w_cnt = convert_float16(count_include_pad
+                                            ? min(pos0 + (int16)(win.z), (int16)(isz.z + pad_after.z)) - pos0
+                                            : min(pos0 + (int16)(win.z), (int16)(isz.z)) - max(pos0, (int16)(0)));
 #endif
-  __global float *y = dst + (nc * osz.x * osz.y + odh) * osz.z + ow0;
-  if (nw == PW) {
-    vstore16(acc, 0, y);
-  } else {
-    float r[PW];
-    vstore16(acc, 0, r);
-    for (int j = 0; j < nw; j++) y[j] = r[j];
+  for (int oh = oh0; oh < oh1; oh++) {
+#if NDIM < 2
+    const int h_lo = 0, h_hi = 1, h_cnt = 1;
+#else
+    const int sh = oh * str.y - pad.y, h_lo = max(sh, 0), h_hi = min(sh + win.y, isz.y);
+    const int h_cnt = count_include_pad ? min(sh + win.y, isz.y + pad_after.y) - sh : h_hi - h_lo;
+#endif
+    float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
+    int16 nan = (int16)(0); /* max: the lanes that met a NaN */
+    for (int d = d_lo; d < d_hi; d++)
+      for (int h = h_lo; h < h_hi; h++) {
+        const int rowoff = (d * isz.y + h) * isz.z;
+        __global const float *row = x + rowoff;
+        if (str.z <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
+          if (cols_inside)
+            clconv_pool_vrow(&acc, &nan, row, sw, win.z, str.z, pos0, isz.z, false);
+          else
+            clconv_pool_vrow(&acc, &nan, row, sw, win.z, str.z, pos0, isz.z, true);
+        } else {
+          for (int kw = 0; kw < win.z; kw++) {
+            int16 in;
+            const float16 v = clconv_pool_edge(row, rowoff, plane, sw + kw, str.z, isz.z, &in);
+            CLCONV_POOL_ADD(acc, v, in);
+          }
+        }
+      }
+#if POOL_AVG
+    acc = acc / (w_cnt * (float16)((float)(h_cnt * d_cnt)));
+#else
+    acc = select(acc, (float16)(NAN), nan);
+#endif
+    __global float *y = dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0;
+    if (nw == PW) {
+      vstore16(acc, 0, y);
+    } else { /* the first nw lanes, in at most four stores (through a private array, reading the vector back in
+                parts stalled store forwarding: 10% of the kernel) */
+      const float8 a8 = nw & 8 ? acc.hi : acc.lo;
+      if (nw & 8) vstore8(acc.lo, 0, y);
+      y += nw & 8;
+      const float4 a4 = nw & 4 ? a8.hi : a8.lo;
+      if (nw & 4) vstore4(a8.lo, 0, y);
+      y += nw & 4;
+      const float2 a2 = nw & 2 ? a4.hi : a4.lo;
+      if (nw & 2) vstore2(a4.lo, 0, y);
+      y += nw & 2;
+      if (nw & 1) *y = a2.lo;
+    }
   }
 }
