@@ -164,10 +164,12 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #ifndef WT
 #error "WT (output positions per work-item) must be defined with KT"
 #endif
+#ifndef VW
 #if KT > 16
 #define VW 16
 #else
 #define VW KT
+#endif
 #endif
 #define KV (KT / VW)
 #define VT_(k) float##k

@@ -241,7 +241,11 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   if (err == CL_SUCCESS)
     err = CLCONV__CL(
         clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem_bytes, &ctx->local_mem_bytes, NULL));
+  cl_uint pref = 0;
+  if (err == CL_SUCCESS)
+    err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL));
   ctx->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+  ctx->vec_width = pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
   if (err != CL_SUCCESS)
     s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
   const char *extra = opt && opt->build_options ? opt->build_options : getenv("CLCONV_BUILD_OPTIONS");

@@ -231,25 +231,36 @@ struct clconv_conv {
   char kernel_name[32]; /* clconv_conv_kernel */
 };
 
-/* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once; 0 = not tiled.
- * 32 (two 16-lane vectors x 7 positions = 14 accumulators) beat 16 by 13-27% on the suite's 3x3, strided, stem,
- * 3D, 1D and 1x1 shapes on a 2-FMA-unit AVX-512 CPU (min times, two interleaved rounds); wider tiles spill. */
-static int tile_width(uint32_t cout_g) {
-  if (cout_g >= 32)
-    return 32;
-  if (cout_g >= 16)
-    return 16;
-  if (cout_g >= 8)
-    return 8;
-  return cout_g >= CLCONV__TILED_MIN_COUT_G ? 4 : 0;
+/* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once, up to two
+ * vectors of the device's width; 0 = not tiled. Two 16-lane vectors (32) beat one (16) by 13-27% on the suite's
+ * 3x3, strided, stem, 3D, 1D and 1x1 shapes on a 2-FMA-unit AVX-512 CPU (min times, two interleaved rounds). */
+static int tile_width(uint32_t cout_g, int vec) {
+  for (int kt = 2 * vec; kt >= CLCONV__TILED_MIN_COUT_G; kt /= 2)
+    if (cout_g >= (uint32_t)kt)
+      return kt;
+  return 0;
 }
 
-/* Output positions per work-item along W: 7, 8 or 10, whichever pads the row least (ties: the earlier). Measured:
- * 7 suits the 7 * 2^k sizes of image networks (28, 56, 112), 8 the powers of two, 10 LeNet's 10-wide C3 output
- * (1.5x over 7, which pads it to 14); 12 and 14 spilled. */
-static int tile_positions(uint32_t ow) {
-  static const int choices[3] = {7, 8, 10};
-  int best = choices[0];
+/* The tiled kernel keeps kt / vw x wt vector accumulators (vw = min(kt, vec)): enough independent FMA chains for
+ * two FMA units, few enough for the register file. Budget: 20 vectors where the device prefers 16 lanes (AVX-512's
+ * 32 registers), 12 elsewhere (AVX2's 16); beyond it the accumulators spill (measured: 28 on AVX-512 lost 15-55%,
+ * 14 on AVX2 lost 25-60% against 8). The positions per work-item are the three largest of 4, 5, 6, 7, 8, 10 within
+ * it: 7, 8, 10 at 2 x 16 lanes, 4, 5, 6 at 2 x 8. */
+void clconv__tile_choices(int kt, int vec, int out[3]) {
+  static const int all[6] = {4, 5, 6, 7, 8, 10};
+  const int kv = kt > vec ? kt / vec : 1, budget = vec >= 16 ? 20 : 12;
+  int n = 0;
+  for (int i = 5; i >= 0 && n < 3; i--)
+    if (kv * all[i] <= budget || i < 3 - n)
+      out[2 - n++] = all[i];
+}
+
+/* Output positions along W per work-item among the choices, whichever pads the row least (ties: the smaller).
+ * Measured: 7 suits the 7 * 2^k sizes of image networks (28, 56, 112), 8 the powers of two, 10 LeNet's 10-wide C3
+ * output (1.5x over 7, which pads it to 14). */
+static int tile_positions(uint32_t ow, int kt, int vec) {
+  int choices[3], best = 0;
+  clconv__tile_choices(kt, vec, choices);
   uint64_t least = UINT64_MAX;
   for (int i = 0; i < 3; i++) {
     uint64_t padded = ((uint64_t)ow + (uint64_t)choices[i] - 1) / (uint64_t)choices[i] * (uint64_t)choices[i];
@@ -283,7 +294,8 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
                                              : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (cout_g < 8 && g->stride[2] == 1)
     return (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = g->out[2] > 16 ? 32 : 16, .kind = CLCONV__WIDE};
-  return (clconv__variant){.kt = tile_width(cout_g), .wt = tile_positions(g->out[2]), .kind = CLCONV__TILED};
+  int kt = tile_width(cout_g, ctx->vec_width);
+  return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, ctx->vec_width), .kind = CLCONV__TILED};
 }
 
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
@@ -295,7 +307,7 @@ bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g)
   case CLCONV__LOCAL:
     return (v->kt == 4 || v->kt == 8) && v->wt == 4;
   case CLCONV__TILED:
-    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && (v->wt == 7 || v->wt == 8 || v->wt == 10);
+    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 4 && v->wt <= 8) || v->wt == 10);
   default:
     return false;
   }
@@ -382,11 +394,12 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
-  char options[80];
+  char options[96];
   op->rt = op->kt && op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt) : 1;
   if (op->kt)
-    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d", g.ndim,
-             (int)op->act.kind, op->kt, op->wt, op->rt);
+    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d", g.ndim,
+             (int)op->act.kind, op->kt, op->wt, op->rt,
+             op->kind == CLCONV__TILED && op->kt > ctx->vec_width ? ctx->vec_width : op->kt);
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);

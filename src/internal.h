@@ -103,6 +103,7 @@ struct clconv_context {
   cl_command_queue queue;
   size_t max_work_group_size;
   bool is_gpu;             /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
+  int vec_width;           /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT clamped to 4, 8 or 16: the tiled kernel's vectors */
   cl_ulong local_mem_bytes; /* CL_DEVICE_LOCAL_MEM_SIZE */
   cl_ulong max_alloc_bytes;
   cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
@@ -252,6 +253,8 @@ void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
 /* The wide kernel's channels per work-item for a group of cout_g < 8: rounded up to 1, 2, 4, 6 or 8, so that
  * no more than one lane in four computes a channel that does not exist and few programs are built. */
 int clconv__wide_channels(uint32_t cout_g);
+/* The tiled kernel's three position counts for kt channels on a device preferring vec lanes, ascending. */
+void clconv__tile_choices(int kt, int vec, int out[3]);
 /* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */

@@ -614,7 +614,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 }
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
- * the group's channel count (rounded up to a power of two) times 7, 8 and 10 positions, and the wide kernel where
+ * the group's channel count (rounded up to a power of two) times the three position counts that fit the device's
+ * registers (clconv__tile_choices), and the wide kernel where
  * it applies (its built-in channel count and 8, times 16 and 32 positions), and the local-memory kernel with 4 and
  * 8 channels; each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
  * then again when the two are timed alternately. */
@@ -627,9 +628,12 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
   clconv__variant cand[12];
   size_t nc = 0;
-  for (int kt = top / 2; kt <= top; kt *= 2)
+  for (int kt = top / 2; kt <= top; kt *= 2) {
+    int wt[3];
+    clconv__tile_choices(kt, ctx->vec_width, wt);
     for (int w = 0; w < 3 && kt >= 4; w++)
-      cand[nc++] = (clconv__variant){.kt = kt, .wt = w == 0 ? 7 : w == 1 ? 8 : 10};
+      cand[nc++] = (clconv__variant){.kt = kt, .wt = wt[w]};
+  }
   if (g->stride[2] == 1 && cout_g <= 8)
     for (int wt = 16; wt <= 32; wt += 16) {
       cand[nc++] = (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = wt, .kind = CLCONV__WIDE};
