@@ -274,13 +274,13 @@ static int tile_positions(uint32_t ow, int kt, int vec) {
 
 int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : 8; }
 
-/* Output rows per work-item of the wide kernel: up to 4, keeping kt * wt / 16 * rows <= 8 vector accumulators
- * (depthwise: 2 per row, latency-bound alone); rows share each input row they read, which needs stride and
- * dilation 1 along H. */
-static int wide_rows(const clconv__conv_geom *g, int kt, int wt) {
+/* Output rows per work-item of the wide kernel: up to 4, keeping kt * wt / 16 * rows float16 accumulators within 16
+ * vector registers (8 float16 at 16 lanes, 4 at 8 lanes; depthwise: wt / 16 per row, latency-bound alone); rows
+ * share each input row they read, which needs stride and dilation 1 along H. */
+static int wide_rows(const clconv__conv_geom *g, int kt, int wt, int vec) {
   if (g->ndim < 2 || g->stride[1] != 1 || g->dil[1] != 1)
     return 1;
-  int rows = 8 / (kt * (wt / 16));
+  int rows = (vec >= 16 ? 8 : 4) / (kt * (wt / 16));
   return rows < 1 ? 1 : rows > 4 ? 4 : rows;
 }
 
@@ -292,8 +292,10 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
   if (ctx->is_gpu)
     return cout_g < CLCONV__TILED_MIN_COUT_G ? (clconv__variant){0}
                                              : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
-  if (cout_g < 8 && g->stride[2] == 1)
-    return (clconv__variant){.kt = clconv__wide_channels(cout_g), .wt = g->out[2] > 16 ? 32 : 16, .kind = CLCONV__WIDE};
+  if (cout_g < 8 && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
+    return (clconv__variant){.kt = clconv__wide_channels(cout_g),
+                             .wt = g->out[2] > 16 && ctx->vec_width >= 16 ? 32 : 16,
+                             .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, ctx->vec_width);
   return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, ctx->vec_width), .kind = CLCONV__TILED};
 }
@@ -395,7 +397,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[96];
-  op->rt = op->kt && op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt) : 1;
+  op->rt = op->kt && op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt, ctx->vec_width) : 1;
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d", g.ndim,
              (int)op->act.kind, op->kt, op->wt, op->rt,
