@@ -1,4 +1,5 @@
-/* kernels/common.cl: prepended to every family's source: the output index and the detector stage.
+/* kernels/common.cl: prepended to every family's source: the output index, the detector stage and the edge reads of
+ * the 16-lane row kernels.
  *
  * ACT selects f (the clconv_act_kind values); alpha and beta are kernel arguments so that changing them builds
  * nothing. Strict IEEE math only (no native_ or half_ functions): results are checked against a double
@@ -41,4 +42,27 @@ inline int4 clconv_unflatten(int i, int4 osz) {
   const int h = i % osz.y;
   i /= osz.y;
   return (int4)(i % osz.x, h, w, i / osz.x);
+}
+
+/* The inputs 16 lanes meet in one input row, lane j at column pos_j = iw + j * stride, for window columns where not
+ * every stored lane reads inside the row or a vector would run past the plane (pooling, depthwise convolution):
+ * row[pos_j] for the lanes inside [0, n) (*inside -1), 0 for the others (*inside 0). A whole-vector load (stride 1
+ * or 2) where the 16 * stride floats it reads lie inside the plane, else one clamped read per lane. */
+__attribute__((always_inline)) inline float16 clconv_edge16(__global const float *row, const int rowoff,
+                                                            const int plane, const int iw, const int stride,
+                                                            const int n, int16 *inside) {
+  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
+  const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(n));
+  *inside = lane_in;
+  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= plane) {
+    const float16 v = stride == 1 ? vload16(0, row + iw)
+                                  : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
+    return select((float16)(0.0f), v, lane_in);
+  }
+  int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
+  vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
+  float e[16];
+#pragma unroll
+  for (int j = 0; j < 16; j++) e[j] = row[at[j]];
+  return select((float16)(0.0f), vload16(0, e), lane_in);
 }

@@ -502,6 +502,71 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   }
 }
 
+/* Depthwise: one input and one output channel per group (KT = 1), stride 1 or 2 along W. Like clconv_pool, each
+ * work-item computes 16 consecutive outputs along W (one float16, lane j: output ow0 + j) of RT consecutive output
+ * rows of one channel, and settles what depends only on the columns once for all its rows: whether every stored
+ * lane's taps read inside the row (then whole-vector loads, no masks) and each lane's first column. One FMA per tap
+ * and row with the tap's weight broadcast; weights packed as for the others (for KT = 1: each group's taps,
+ * mirrored for convolution). Range: (round_up(ceil(OW / 16)), OD * ceil(OH / RT), N*G). */
+__kernel void clconv_conv_dw(__global const float *restrict src, __global const float *restrict wpack,
+                             __global const float *restrict bias, /* NULL without bias */
+                             __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
+                             const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
+                             const int4 pad, const float alpha, const float beta, const int total) {
+  const int groups_h = (osz.y + RT - 1) / RT;
+  const int ow0 = (int)get_global_id(0) * 16, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (ow0 >= osz.z || odg >= osz.x * groups_h) return; /* the range is rounded up to whole work-groups */
+  const int od = odg / groups_h, oh0 = (odg % groups_h) * RT, g = nc % groups;
+  const int plane = isz.x * isz.y * isz.z, nw = min(16, osz.z - ow0), sw = ow0 * str.z - pad.z;
+  const int d0 = od * str.x - pad.x, span = (ksz.z - 1) * dil.z;
+  __global const float *x = src + nc * plane;
+  __global const float *w = wpack + g * ksz.x * ksz.y * ksz.z;
+  /* every stored lane's taps inside the row: masks only where not; whole-vector loads read [sw, sw + reach) */
+  const bool cols_inside = sw >= 0 && sw + span + (nw - 1) * str.z < isz.z;
+  const int reach = span + 16 * str.z;
+  const int16 pos0 = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
+#if NDIM >= 3
+  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
+#else
+  const int2 td = (int2)(0, 1);
+#endif
+  const float b = bias ? bias[g] : 0.0f;
+#pragma unroll
+  for (int q = 0; q < RT; q++) {
+    const int oh = oh0 + q;
+    if (oh >= osz.y)
+      continue; /* not break: the loop unrolls */
+    const int h0 = oh * str.y - pad.y;
+#if NDIM >= 2
+    const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
+#else
+    const int2 th = (int2)(0, 1);
+#endif
+    float16 acc = (float16)(0.0f);
+    for (int kd = td.x; kd < td.y; kd++)
+      for (int kh = th.x; kh < th.y; kh++) {
+        const int rowoff = ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+        __global const float *row = x + rowoff, *wr = w + (kd * ksz.y + kh) * ksz.z;
+        if (str.z <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
+          for (int kw = 0; kw < ksz.z; kw++) {
+            const int at = sw + kw * dil.z;
+            float16 v = str.z == 1 ? vload16(0, row + at)
+                                   : (float16)(vload16(0, row + at).even, vload16(0, row + at + 16).even);
+            if (!cols_inside) /* the lanes whose tap falls in the padding read 0 */
+              v = select((float16)(0.0f), v, (pos0 >= (int16)(-kw * dil.z)) & (pos0 < (int16)(isz.z - kw * dil.z)));
+            acc = fma(v, (float16)(wr[kw]), acc);
+          }
+        } else {
+          for (int kw = 0; kw < ksz.z; kw++) {
+            int16 in;
+            acc = fma(clconv_edge16(row, rowoff, plane, sw + kw * dil.z, str.z, isz.z, &in), (float16)(wr[kw]), acc);
+          }
+        }
+      }
+    clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0, acc, b, nw, alpha, beta);
+  }
+}
+
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
  * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per
  * (block, tap, channel) writes its KT values; total = G * blocks * taps * C/G. */

@@ -61,29 +61,6 @@ __attribute__((always_inline)) inline void clconv_pool_vrow(float16 *acc_io, int
   *nan_io = nan;
 }
 
-/* The inputs lane j meets at window column kw of one input row, where not every stored lane reads inside the row
- * (or the vector would run past the plane): row[pos_j] for the lanes inside [0, n) (*inside -1), 0 for the others
- * (*inside 0). A whole-vector load (stride 1 or 2) where the 16 * stride floats it reads lie inside the plane,
- * else one clamped read per lane. */
-__attribute__((always_inline)) inline float16 clconv_pool_edge(__global const float *row, const int rowoff,
-                                                               const int plane, const int iw, const int stride,
-                                                               const int n, int16 *inside) {
-  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
-  const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(n));
-  *inside = lane_in;
-  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= plane) {
-    const float16 v = stride == 1 ? vload16(0, row + iw)
-                                  : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
-    return select((float16)(0.0f), v, lane_in);
-  }
-  int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
-  vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
-  float e[16];
-#pragma unroll
-  for (int j = 0; j < 16; j++) e[j] = row[at[j]];
-  return select((float16)(0.0f), vload16(0, e), lane_in);
-}
-
 __kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad, const int rows) {
@@ -134,7 +111,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
         } else {
           for (int kw = 0; kw < win.z; kw++) {
             int16 in;
-            const float16 v = clconv_pool_edge(row, rowoff, plane, sw + kw, str.z, isz.z, &in);
+            const float16 v = clconv_edge16(row, rowoff, plane, sw + kw, str.z, isz.z, &in);
             CLCONV_POOL_ADD(acc, v, in);
           }
         }

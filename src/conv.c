@@ -198,7 +198,9 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 }
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
-/* Four kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
+/* Five kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
+ *  - dw: depthwise (one input and one output channel per group), 16 positions along W x 4 rows per work-item (1 on
+ *    GPUs), any stride: the pooling kernel's structure with a weight per tap;
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for < 8 output
  *    channels per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 7, 8 or 10 positions along W per work-item, vectorised along channels,
@@ -292,6 +294,8 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
   if (ctx->is_gpu)
     return cout_g < CLCONV__TILED_MIN_COUT_G ? (clconv__variant){0}
                                              : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
+  if (cout_g == 1 && g->c == g->groups)
+    return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
   if (cout_g < 8 && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
     return (clconv__variant){.kt = clconv__wide_channels(cout_g),
                              .wt = g->out[2] > 16 && ctx->vec_width >= 16 ? 32 : 16,
@@ -308,6 +312,8 @@ bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g)
     return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
   case CLCONV__LOCAL:
     return (v->kt == 4 || v->kt == 8) && v->wt == 4;
+  case CLCONV__DW:
+    return v->kt == 1 && v->wt == 16 && g->k == g->groups && g->c == g->groups;
   case CLCONV__TILED:
     return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 4 && v->wt <= 8) || v->wt == 10);
   default:
@@ -316,7 +322,7 @@ bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g)
 }
 
 void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap) {
-  static const char *const kinds[CLCONV__KINDS] = {"tiled", "wide", "local"};
+  static const char *const kinds[CLCONV__KINDS] = {"tiled", "wide", "local", "dw"};
   if (v->kt == 0 || v->kind < 0 || v->kind >= CLCONV__KINDS)
     snprintf(buf, cap, "direct");
   else
@@ -397,7 +403,10 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[96];
-  op->rt = op->kt && op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt, ctx->vec_width) : 1;
+  op->rt = !op->kt                   ? 1
+           : op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt, ctx->vec_width)
+           : op->kind == CLCONV__DW   ? (ctx->is_gpu ? 1 : 4) /* as pooling: column setup shared by 4 rows */
+                                      : 1;
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d", g.ndim,
              (int)op->act.kind, op->kt, op->wt, op->rt,
@@ -410,6 +419,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                                                  !op->kt                      ? "clconv_conv_direct"
                                                  : op->kind == CLCONV__WIDE  ? "clconv_conv_wide"
                                                  : op->kind == CLCONV__LOCAL ? "clconv_conv_local"
+                                                 : op->kind == CLCONV__DW    ? "clconv_conv_dw"
                                                                              : "clconv_conv_tiled",
                                                  &op->kernel);
   if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&

@@ -239,7 +239,7 @@ clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__con
  * (4, 8, 16, 32) channels x wt (7, 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
  * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
  * input rows staged in local memory (GPUs). */
-typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__KINDS } clconv__kind;
+typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__DW, CLCONV__KINDS } clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;
   clconv__kind kind;

@@ -7,8 +7,8 @@
  *   xgemm <16 values, in xgemm_names order>  optional
  *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
  *   algo <direct|gemm> <shape key>          any number: auto's choice
- *   direct <kt> <wt> <kind 0|1|2> <shape key>  any number: the direct algorithm's kernel (clconv__variant: kind 0
- *                                            tiled, 1 wide, 2 local) */
+ *   direct <kt> <wt> <kind 0..3> <shape key>  any number: the direct algorithm's kernel (clconv__variant: kind 0
+ *                                            tiled, 1 wide, 2 local, 3 dw) */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "internal.h"
 
@@ -181,7 +181,8 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
           k = line + 7 + n;
       }
       if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0|1> <shape>\"", ln);
+        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"",
+                 ln);
         return false;
       }
       tuned_shape *e = (tuned_shape *)find_shape(t, k);
@@ -615,9 +616,9 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
  * the group's channel count (rounded up to a power of two) times the three position counts that fit the device's
- * registers (clconv__tile_choices), and the wide kernel where
- * it applies (its built-in channel count and 8, times 16 and 32 positions), and the local-memory kernel with 4 and
- * 8 channels; each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
+ * registers (clconv__tile_choices), the wide kernel where it applies (its built-in channel count and 8, times 16
+ * and 32 positions), the local-memory kernel with 4 and 8 channels, and the depthwise kernel on depthwise shapes;
+ * each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
  * then again when the two are timed alternately. */
 static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
                                  clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
@@ -626,7 +627,7 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  clconv__variant cand[12];
+  clconv__variant cand[13];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2) {
     int wt[3];
@@ -642,6 +643,7 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
     }
   for (int kt = 4; kt <= 8 && kt <= top; kt *= 2)
     cand[nc++] = (clconv__variant){.kt = kt, .wt = 4, .kind = CLCONV__LOCAL};
+  cand[nc++] = (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW}; /* depthwise only (variant_valid) */
   clconv__variant builtin = *best;
   for (size_t i = 0; i < nc && clconv__now_s() < deadline; i++) {
     if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))
