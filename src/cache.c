@@ -1,5 +1,5 @@
 /* The per-user cache directory shared by the tuning file (tune.c) and the program binaries (program_cache.c): its
- * location, the device key that versions every entry, and atomic writes. Nothing here fails a call: callers fall
+ * location, the device key that versions every entry (library, kernel sources, device, driver), and atomic writes. Nothing here fails a call: callers fall
  * back to memory and say why in a context note. */
 #define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
 #include "internal.h"
@@ -15,8 +15,13 @@ void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
   clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
   clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
   name[255] = vendor[255] = driver[255] = version[255] = '\0';
-  snprintf(buf, cap, "clconv %s, CLBlast 1.x | %s | %s | %s | %s", clconv_version_string(), name, vendor, driver,
-           version);
+  /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
+  uint64_t h = CLCONV__FNV_START;
+  const char *const srcs[] = {clconv__src_common, clconv__src_conv, clconv__src_pool, clconv__src_eltwise};
+  for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
+    h = clconv__fnv(h, srcs[i], strlen(srcs[i]));
+  snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
+           (unsigned long long)h, name, vendor, driver, version);
   for (char *p = buf; *p; p++)
     if (*p == '\n' || *p == '\r')
       *p = ' ';

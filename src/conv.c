@@ -216,6 +216,7 @@ struct clconv_conv {
   clconv_context *ctx;
   clconv_conv_desc desc;
   clconv__conv_geom g;
+  clconv__conv_geom kg; /* what the direct kernels run: g, or g flattened to one row (kernel_geom) */
   clconv_activation act;
   clconv_conv_algo algo; /* direct or gemm */
   clconv__gemm gemm;     /* gemm only */
@@ -280,7 +281,7 @@ int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : 
  * vector registers (8 float16 at 16 lanes, 4 at 8 lanes; depthwise: wt / 16 per row, latency-bound alone); rows
  * share each input row they read, which needs stride and dilation 1 along H. */
 static int wide_rows(const clconv__conv_geom *g, int kt, int wt, int vec) {
-  if (g->ndim < 2 || g->stride[1] != 1 || g->dil[1] != 1)
+  if (g->ndim < 2 || g->out[1] == 1 || g->stride[1] != 1 || g->dil[1] != 1)
     return 1;
   int rows = (vec >= 16 ? 8 : 4) / (kt * (wt / 16));
   return rows < 1 ? 1 : rows > 4 ? 4 : rows;
@@ -338,6 +339,21 @@ static size_t local_tile_cols(const clconv__conv_geom *g, int wt) {
   return (size_t)(CLCONV__LOCAL_LX * wt - 1) * g->stride[2] + (size_t)(g->ker[2] - 1) * g->dil[2] + 1;
 }
 
+/* A 1x1 convolution at stride 1 without padding maps each input channel's positions onto the output's one to one:
+ * the direct kernels run it as one long row per channel, so their tiles along W never straddle a row's end (14 x
+ * 14 = 196 positions: 49 tiles of 4, where 14-wide rows of tiles of 5 computed 15 positions per 14). */
+static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
+  clconv__conv_geom k = *g;
+  bool point = true;
+  for (int a = 0; a < 3; a++)
+    point = point && g->ker[a] == 1 && g->stride[a] == 1 && g->pad[a] == 0 && g->out[a] == g->in[a];
+  if (point) {
+    k.in[2] = k.out[2] = g->in[0] * g->in[1] * g->in[2]; /* < 2^31: the tensors were checked to fit */
+    k.in[0] = k.in[1] = k.out[0] = k.out[1] = 1;
+  }
+  return k;
+}
+
 #ifdef CLCONV_FAULT_INJECTION
 static clconv__variant forced = {.kt = -1};
 void clconv_fault_force_kernel(int kt, int wt, int kind) {
@@ -367,6 +383,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
+  op->kg = kernel_geom(&g);
+  const clconv__conv_geom *kg = &op->kg;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
   op->algo = force ? CLCONV_ALGO_DIRECT : desc->algorithm;
   if (op->algo == CLCONV_ALGO_AUTO) /* measured by clconv_tune on this device, else direct */
@@ -376,15 +394,15 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   clconv__variant v = {0};
   if (force)
     v = *force;
-  else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, &g)))
-    v = heuristic_variant(ctx, &g);
+  else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
+    v = heuristic_variant(ctx, kg);
 #ifdef CLCONV_FAULT_INJECTION
-  if (!force && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, &g))
+  if (!force && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
     v = forced;
 #endif
   if (v.kt && v.kind == CLCONV__LOCAL &&
       (ctx->max_work_group_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY ||
-       CLCONV__LOCAL_CC * local_tile_cols(&g, v.wt) * sizeof(float) > ctx->local_mem_bytes))
+       CLCONV__LOCAL_CC * local_tile_cols(kg, v.wt) * sizeof(float) > ctx->local_mem_bytes))
     v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
   op->kt = v.kt;
   op->wt = v.wt;
@@ -404,7 +422,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[96];
   op->rt = !op->kt                   ? 1
-           : op->kind == CLCONV__WIDE ? wide_rows(&g, op->kt, op->wt, ctx->vec_width)
+           : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
            : op->kind == CLCONV__DW   ? (ctx->is_gpu ? 1 : 4) /* as pooling: column setup shared by 4 rows */
                                       : 1;
   if (op->kt)
@@ -555,6 +573,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
                        : NULL;
   if (op->algo == CLCONV_ALGO_GEMM)
     return clconv__gemm_run(ctx, &op->gemm, g, &op->act, src->mem, wmem, bmem, dst->mem);
+  g = &op->kg;
   if (!preset && op->kt)
     CLCONV__TRY(prepare_weights(op, "conv_run", weights->mem, op->wpack));
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,

@@ -615,11 +615,11 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 }
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
- * the group's channel count (rounded up to a power of two) times the three position counts that fit the device's
- * registers (clconv__tile_choices), the wide kernel where it applies (its built-in channel count and 8, times 16
- * and 32 positions), the local-memory kernel with 4 and 8 channels, and the depthwise kernel on depthwise shapes;
- * each validated. The built-in choice (already timed) stays unless the fastest other one is 5% faster,
- * then again when the two are timed alternately. */
+ * the group's channel count (rounded up to a power of two) and two of the device's vectors, times the three
+ * position counts that fit the device's registers (clconv__tile_choices), the wide kernel where it applies (its
+ * built-in channel count and 8, times 16 and 32 positions), the local-memory kernel with 4 and 8 channels, and the
+ * depthwise kernel on depthwise shapes; each validated. The built-in choice (already timed) stays unless the
+ * fastest other one is 5% faster, then again when the two are timed alternately. */
 static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
                                  clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
   clconv__conv_variant(tc->direct, best);
@@ -627,6 +627,8 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
+  if (top > 2 * ctx->vec_width) /* wider tiles than two of the device's vectors spill (clconv__tile_choices) */
+    top = 2 * ctx->vec_width;
   clconv__variant cand[13];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2) {

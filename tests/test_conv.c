@@ -132,6 +132,12 @@ static const struct {
     {"40 channels: a full and a partial 32-channel tile, 10-wide rows",
      {P2, .in_channels = 8, .out_channels = 40, .in_size = {12, 12}, .mode = CLCONV_MODE_CONV}},
     {"stride > kernel", {P2, .kernel_size = {2, 2}, .stride = {4, 3}}},
+    {"1x1x1 over 3x5x7, 24 -> 20 channels: one flattened row, tiles across the row ends",
+     {.ndim = 3, .in_channels = 24, .out_channels = 20, .in_size = {3, 5, 7}, .kernel_size = {1, 1, 1},
+      .mode = CLCONV_MODE_CONV, .has_bias = true}},
+    {"depthwise 3x3 stride 2 over 37x41 (the dw kernel's strided loads and edges)",
+     {P2, .in_channels = 3, .out_channels = 3, .groups = 3, .in_size = {37, 41}, .kernel_size = {3, 3},
+      .stride = {2, 2}, .pad_before = {1, 1}, .pad_after = {1, 1}}},
 };
 #undef P2
 
