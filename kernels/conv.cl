@@ -502,68 +502,79 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   }
 }
 
-/* Depthwise: one input and one output channel per group (KT = 1), stride 1 or 2 along W. Like clconv_pool, each
- * work-item computes 16 consecutive outputs along W (one float16, lane j: output ow0 + j) of RT consecutive output
- * rows of one channel, and settles what depends only on the columns once for all its rows: whether every stored
- * lane's taps read inside the row (then whole-vector loads, no masks) and each lane's first column. One FMA per tap
- * and row with the tap's weight broadcast; weights packed as for the others (for KT = 1: each group's taps,
- * mirrored for convolution). Range: (round_up(ceil(OW / 16)), OD * ceil(OH / RT), N*G). */
+/* Depthwise: one input and one output channel per group (KT = 1), any stride. A work-group of T x LY work-items
+ * computes T * 16 consecutive outputs along W (all of the row: T = ceil(OW / 16)) of RT * LY consecutive output
+ * rows of one channel at one output depth. It first copies the input those rows read, for each depth tap, into
+ * local memory with the padding as zeros (tile: [depth taps][rows][cs floats], rows and cs from the host), so that
+ * the taps then read whole vectors with no bounds tests; each work-item accumulates 16 positions (one float16,
+ * lane j: output lx * 16 + j) of RT rows, the rows interleaved so that their FMA chains run side by side. Measured
+ * on an AVX2 CPU against a work-item reading global memory with masks: 1.8-2.2x. Weights packed as for the
+ * others (for KT = 1: each group's taps, mirrored for convolution). No early return: everyone copies and meets
+ * the barrier. Range: (T, ceil(OH / (RT * LY)) * LY, N*G*OD), local (T, LY, 1). */
 __kernel void clconv_conv_dw(__global const float *restrict src, __global const float *restrict wpack,
                              __global const float *restrict bias, /* NULL without bias */
                              __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                              const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                             const int4 pad, const float alpha, const float beta, const int total) {
-  const int groups_h = (osz.y + RT - 1) / RT;
-  const int ow0 = (int)get_global_id(0) * 16, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
-  if (ow0 >= osz.z || odg >= osz.x * groups_h) return; /* the range is rounded up to whole work-groups */
-  const int od = odg / groups_h, oh0 = (odg % groups_h) * RT, g = nc % groups;
-  const int plane = isz.x * isz.y * isz.z, nw = min(16, osz.z - ow0), sw = ow0 * str.z - pad.z;
-  const int d0 = od * str.x - pad.x, span = (ksz.z - 1) * dil.z;
+                             const int4 pad, const float alpha, const float beta, const int total,
+                             __local float *tile, const int cs, const int rows) {
+  const int lx = (int)get_local_id(0), ly = (int)get_local_id(1), nt = (int)get_local_size(0),
+            ny = (int)get_local_size(1);
+  const int z = (int)get_global_id(2), od = z % osz.x, nc = z / osz.x, g = nc % groups;
+  const int oh0 = (int)get_group_id(1) * RT * ny; /* the group's first output row */
+  const int plane = isz.x * isz.y * isz.z, d0 = od * str.x - pad.x, h0 = oh0 * str.y - pad.y, w0 = -pad.z;
   __global const float *x = src + nc * plane;
+  /* the copy: row r of depth tap kd is input row h0 + r of depth d0 + kd * dil.x; column c is input column w0 + c */
+  for (int i = ly; i < ksz.x * rows; i += ny) {
+    const int kd = i / rows, r = i - kd * rows, id = d0 + kd * dil.x, ih = h0 + r;
+    const bool row_in = id >= 0 && id < isz.x && ih >= 0 && ih < isz.y;
+    const int rowoff = (id * isz.y + ih) * isz.z;
+    for (int c = lx * 16; c < cs; c += nt * 16) {
+      float16 v = (float16)(0.0f);
+      if (row_in && w0 + c >= 0 && w0 + c + 16 <= isz.z) {
+        v = vload16(0, x + rowoff + w0 + c);
+      } else if (row_in) {
+        int16 in;
+        v = clconv_edge16(x + rowoff, rowoff, plane, w0 + c, 1, isz.z, &in);
+      }
+      vstore16(v, 0, tile + i * cs + c);
+    }
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
   __global const float *w = wpack + g * ksz.x * ksz.y * ksz.z;
-  /* every stored lane's taps inside the row: masks only where not; whole-vector loads read [sw, sw + reach) */
-  const bool cols_inside = sw >= 0 && sw + span + (nw - 1) * str.z < isz.z;
-  const int reach = span + 16 * str.z;
-  const int16 pos0 = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
-#if NDIM >= 3
-  const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
-#else
-  const int2 td = (int2)(0, 1);
-#endif
+  const int ow0 = lx * 16, nw = min(16, osz.z - ow0);
+  float16 acc[RT];
+#pragma unroll
+  for (int q = 0; q < RT; q++) acc[q] = (float16)(0.0f);
+  for (int kd = 0; kd < ksz.x; kd++)
+    for (int kh = 0; kh < ksz.y; kh++) {
+      /* row q reads tile row (ly * RT + q) * str.y + kh * dil.y, from column ow0 * str.z + kw * dil.z */
+      __local const float *t = tile + (kd * rows + ly * RT * str.y + kh * dil.y) * cs + ow0 * str.z;
+      __global const float *wr = w + (kd * ksz.y + kh) * ksz.z;
+      for (int kw = 0; kw < ksz.z; kw++, t += dil.z) {
+        const float16 wv = (float16)(wr[kw]);
+#pragma unroll
+        for (int q = 0; q < RT; q++) {
+          __local const float *tq = t + q * str.y * cs;
+          float16 v;
+          if (str.z == 1) {
+            v = vload16(0, tq);
+          } else if (str.z == 2) {
+            v = (float16)(vload16(0, tq).even, vload16(0, tq + 16).even);
+          } else {
+            float e[16];
+            for (int j = 0; j < 16; j++) e[j] = tq[j * str.z];
+            v = vload16(0, e);
+          }
+          acc[q] = fma(v, wv, acc[q]);
+        }
+      }
+    }
   const float b = bias ? bias[g] : 0.0f;
 #pragma unroll
   for (int q = 0; q < RT; q++) {
-    const int oh = oh0 + q;
-    if (oh >= osz.y)
-      continue; /* not break: the loop unrolls */
-    const int h0 = oh * str.y - pad.y;
-#if NDIM >= 2
-    const int2 th = clconv_taps(h0, dil.y, isz.y, ksz.y);
-#else
-    const int2 th = (int2)(0, 1);
-#endif
-    float16 acc = (float16)(0.0f);
-    for (int kd = td.x; kd < td.y; kd++)
-      for (int kh = th.x; kh < th.y; kh++) {
-        const int rowoff = ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
-        __global const float *row = x + rowoff, *wr = w + (kd * ksz.y + kh) * ksz.z;
-        if (str.z <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
-          for (int kw = 0; kw < ksz.z; kw++) {
-            const int at = sw + kw * dil.z;
-            float16 v = str.z == 1 ? vload16(0, row + at)
-                                   : (float16)(vload16(0, row + at).even, vload16(0, row + at + 16).even);
-            if (!cols_inside) /* the lanes whose tap falls in the padding read 0 */
-              v = select((float16)(0.0f), v, (pos0 >= (int16)(-kw * dil.z)) & (pos0 < (int16)(isz.z - kw * dil.z)));
-            acc = fma(v, (float16)(wr[kw]), acc);
-          }
-        } else {
-          for (int kw = 0; kw < ksz.z; kw++) {
-            int16 in;
-            acc = fma(clconv_edge16(row, rowoff, plane, sw + kw * dil.z, str.z, isz.z, &in), (float16)(wr[kw]), acc);
-          }
-        }
-      }
-    clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0, acc, b, nw, alpha, beta);
+    const int oh = oh0 + ly * RT + q;
+    if (oh < osz.y && nw > 0)
+      clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0, acc[q], b, nw, alpha, beta);
   }
 }
 

@@ -199,8 +199,9 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
 /* Five kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
- *  - dw: depthwise (one input and one output channel per group), 16 positions along W x 4 rows per work-item (1 on
- *    GPUs), any stride: the pooling kernel's structure with a weight per tap;
+ *  - dw: depthwise (one input and one output channel per group), any stride: work-groups spanning the output row
+ *    copy the input they read into local memory with the padding as zeros, then each work-item computes 16
+ *    positions along W x 4 rows (1 on GPUs) with no bounds tests;
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for < 8 output
  *    channels per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 7, 8 or 10 positions along W per work-item, vectorised along channels,
@@ -354,6 +355,29 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
   return k;
 }
 
+/* Output rows per work-item of the dw kernel: 4 on CPUs (8 vector registers of accumulators at 8 lanes; 6 and 7
+ * rows measured the same within noise), 1 on GPUs. */
+#define DW_ROWS(ctx) ((ctx)->is_gpu ? 1 : 4)
+
+/* The dw kernel's work-group (kernels/conv.cl): T = ceil(OW / 16) work-items across the output row times LY groups
+ * of rt rows, LY as large as the output's height, max_wi work-items and the local memory allow (whole 28 x 28
+ * planes measured 1.2x faster than 7-row slices; 112 x 112: LY 28 over 7, 1.1x); its tile: depth taps x rows x cs
+ * floats. Returns LY, 0 when not even one row group fits. */
+static size_t dw_group(const clconv__conv_geom *g, size_t rt, size_t max_wi, cl_ulong local_bytes, size_t *rows,
+                       size_t *cs) {
+  size_t t = (g->out[2] + 15) / 16, ly = (g->out[1] + rt - 1) / rt;
+  *rows = 0;
+  *cs = (t * 16 * g->stride[2] + (size_t)(g->ker[2] - 1) * g->dil[2] + 15) / 16 * 16;
+  if (ly > max_wi / t)
+    ly = max_wi / t;
+  for (; ly > 0; ly--) {
+    *rows = (rt * ly - 1) * g->stride[1] + (size_t)(g->ker[1] - 1) * g->dil[1] + 1;
+    if ((cl_ulong)g->ker[0] * *rows * *cs * sizeof(float) <= local_bytes)
+      break;
+  }
+  return ly;
+}
+
 #ifdef CLCONV_FAULT_INJECTION
 static clconv__variant forced = {.kt = -1};
 void clconv_fault_force_kernel(int kt, int wt, int kind) {
@@ -404,6 +428,10 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
       (ctx->max_work_group_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY ||
        CLCONV__LOCAL_CC * local_tile_cols(kg, v.wt) * sizeof(float) > ctx->local_mem_bytes))
     v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
+  size_t dw_rows, dw_cs;
+  if (v.kt && v.kind == CLCONV__DW &&
+      !dw_group(kg, (size_t)DW_ROWS(ctx), ctx->max_work_group_size, ctx->local_mem_bytes, &dw_rows, &dw_cs))
+    v = (clconv__variant){0}; /* likewise: a row too wide for one work-group, or its rows for local memory */
   op->kt = v.kt;
   op->wt = v.wt;
   op->kind = v.kind;
@@ -423,7 +451,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   char options[96];
   op->rt = !op->kt                   ? 1
            : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
-           : op->kind == CLCONV__DW   ? (ctx->is_gpu ? 1 : 4) /* as pooling: column setup shared by 4 rows */
+           : op->kind == CLCONV__DW   ? DW_ROWS(ctx)
                                       : 1;
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d", g.ndim,
@@ -440,6 +468,12 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                                                  : op->kind == CLCONV__DW    ? "clconv_conv_dw"
                                                                              : "clconv_conv_tiled",
                                                  &op->kernel);
+  if (s == CLCONV_OK && op->kt && op->kind == CLCONV__DW &&
+      !dw_group(kg, (size_t)op->rt, op->kernel.max_local, ctx->local_mem_bytes, &dw_rows, &dw_cs))
+    s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
+                     "conv_create: the dw kernel needs work-groups of %u work-items (one per 16 outputs of a row); "
+                     "the device runs it with %zu",
+                     (kg->out[2] + 15) / 16, op->kernel.max_local);
   if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&
       op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
     s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
@@ -614,6 +648,20 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
     largs[sizeof args / sizeof args[0]] = (clconv__arg){CLCONV__LOCAL_CC * (size_t)cols * sizeof(float), NULL};
     largs[sizeof args / sizeof args[0] + 1] = (clconv__arg){sizeof cols, &cols};
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, largs, sizeof largs / sizeof largs[0], 3, range, local);
+  }
+  if (op->kind == CLCONV__DW) { /* a work-group spans the row: see dw_group */
+    size_t rows = 0, cs = 0, t = (g->out[2] + 15) / 16;
+    size_t ly = dw_group(g, (size_t)op->rt, op->kernel.max_local, ctx->local_mem_bytes, &rows, &cs);
+    cl_int cs_arg = (cl_int)cs, rows_arg = (cl_int)rows;
+    const size_t range[3] = {t, (g->out[1] + (size_t)op->rt * ly - 1) / ((size_t)op->rt * ly) * ly,
+                             (size_t)g->n * g->groups * g->out[0]},
+                 local[3] = {t, ly, 1};
+    clconv__arg dargs[sizeof args / sizeof args[0] + 3];
+    memcpy(dargs, args, sizeof args);
+    dargs[sizeof args / sizeof args[0]] = (clconv__arg){g->ker[0] * rows * cs * sizeof(float), NULL};
+    dargs[sizeof args / sizeof args[0] + 1] = (clconv__arg){sizeof cs_arg, &cs_arg};
+    dargs[sizeof args / sizeof args[0] + 2] = (clconv__arg){sizeof rows_arg, &rows_arg};
+    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, dargs, sizeof dargs / sizeof dargs[0], 3, range, local);
   }
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * ((g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt),

@@ -144,7 +144,8 @@ void clconv__program_cache_clear(clconv_context *ctx);
 /* A kernel with its launch geometry: a 1-D range of `total` work-items rounded up to the local size. */
 typedef struct clconv__kernel {
   cl_kernel kernel;
-  size_t local_size;
+  size_t local_size; /* the default work-group: 64 work-items, or fewer where the kernel cannot run 64 */
+  size_t max_local;  /* CL_KERNEL_WORK_GROUP_SIZE: the most work-items a caller's work-group may have */
 } clconv__kernel;
 clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, const char *options, const char *name,
                                     clconv__kernel *out);

@@ -256,6 +256,7 @@ clconv_status clconv__kernel_create(clconv_context *ctx, clconv__family family, 
     local = wg ? wg : 1;
   out->kernel = k;
   out->local_size = local;
+  out->max_local = wg ? wg : 1;
   return CLCONV_OK;
 }
 
@@ -276,9 +277,9 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
   if (local_in) {
     /* the caller's shape, shrunk along its first axis to what this kernel may run */
     memcpy(local, local_in, dims * sizeof *local);
-    while (local[0] > 1 && local[0] * local[1] * local[2] > k->local_size)
+    while (local[0] > 1 && local[0] * local[1] * local[2] > k->max_local)
       local[0] /= 2;
-    while (local[1] > 1 && local[0] * local[1] * local[2] > k->local_size)
+    while (local[1] > 1 && local[0] * local[1] * local[2] > k->max_local)
       local[1] /= 2;
   }
   for (cl_uint d = 0; d < dims; d++)
