@@ -1,6 +1,6 @@
 /* The per-user cache directory shared by the tuning file (tune.c) and the program binaries (program_cache.c): its
- * location, the device key that versions every entry (library, kernel sources, device, driver), and atomic writes. Nothing here fails a call: callers fall
- * back to memory and say why in a context note. */
+ * location, the device key that versions every entry (library, kernel sources, device, driver), and atomic writes.
+ * Nothing here fails a call: callers fall back to memory and say why in a context note. */
 #define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
 #include "internal.h"
 

@@ -202,15 +202,15 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  *  - dw: depthwise (one input and one output channel per group), any stride: work-groups spanning the output row
  *    copy the input they read into local memory with the padding as zeros, then each work-item computes 16
  *    positions along W x 4 rows (1 on GPUs) with no bounds tests;
- *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for < 8 output
- *    channels per group at stride 1 along W (LeNet's 6 maps, depthwise): a channel-vector tile would run half empty;
- *  - tiled: 4, 8, 16 or 32 output channels x 7, 8 or 10 positions along W per work-item, vectorised along channels,
- *    for the rest with >= 4 channels per group;
+ *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
+ *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty;
+ *  - tiled: 4, 8, 16 or 32 output channels x 4 to 10 positions along W per work-item (clconv__tile_choices),
+ *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group;
  *  - local: 4 or 8 channels x 4 positions per work-item, work-groups of 16 x 4 sharing each input row segment
  *    through local memory: the built-in choice on GPUs (chosen by device type; the tuner may pick it anywhere);
  *  - direct: one work-item per output, for everything else (few channels with a W stride).
- * tiled, wide and local read weights packed (and mirrored for convolution) on the device: at every run, or once with
- * clconv_conv_set_weights. */
+ * tiled, wide, local and dw read weights packed (and mirrored for convolution) on the device: at every run, or once
+ * with clconv_conv_set_weights. */
 #define CLCONV__TILED_MIN_COUT_G 4
 
 struct clconv_conv {
@@ -225,9 +225,10 @@ struct clconv_conv {
   /* tiled variant only */
   clconv__kernel pack;
   int kt;       /* output channels per work-item, 0 for direct */
-  clconv__kind kind; /* tiled, wide or local (clconv__variant) */
+  clconv__kind kind; /* tiled, wide, local or dw (clconv__variant) */
   int wt;            /* output positions along W per work-item */
-  int rt;            /* output rows per work-item (wide_rows) */
+  int rt;            /* output rows per work-item (wide_rows, DW_ROWS) */
+  size_t dw_ly, dw_rows, dw_cs; /* dw only: the work-group's row groups and its tile (dw_group) */
   cl_mem wpack; /* packed weights */
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
@@ -296,7 +297,7 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
   if (ctx->is_gpu)
     return cout_g < CLCONV__TILED_MIN_COUT_G ? (clconv__variant){0}
                                              : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
-  if (cout_g == 1 && g->c == g->groups)
+  if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
   if (cout_g < 8 && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
     return (clconv__variant){.kt = clconv__wide_channels(cout_g),
@@ -428,9 +429,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
       (ctx->max_work_group_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY ||
        CLCONV__LOCAL_CC * local_tile_cols(kg, v.wt) * sizeof(float) > ctx->local_mem_bytes))
     v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
-  size_t dw_rows, dw_cs;
   if (v.kt && v.kind == CLCONV__DW &&
-      !dw_group(kg, (size_t)DW_ROWS(ctx), ctx->max_work_group_size, ctx->local_mem_bytes, &dw_rows, &dw_cs))
+      !dw_group(kg, (size_t)DW_ROWS(ctx), ctx->max_work_group_size, ctx->local_mem_bytes, &op->dw_rows, &op->dw_cs))
     v = (clconv__variant){0}; /* likewise: a row too wide for one work-group, or its rows for local memory */
   op->kt = v.kt;
   op->wt = v.wt;
@@ -449,7 +449,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[96];
-  op->rt = !op->kt                   ? 1
+  op->rt = !op->kt                    ? 1
            : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
            : op->kind == CLCONV__DW   ? DW_ROWS(ctx)
                                       : 1;
@@ -462,18 +462,20 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
   clconv_status s = gemm ? clconv__gemm_create(ctx, &g, options, &op->gemm)
                          : clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                                 !op->kt                      ? "clconv_conv_direct"
+                                                 !op->kt                     ? "clconv_conv_direct"
                                                  : op->kind == CLCONV__WIDE  ? "clconv_conv_wide"
                                                  : op->kind == CLCONV__LOCAL ? "clconv_conv_local"
                                                  : op->kind == CLCONV__DW    ? "clconv_conv_dw"
                                                                              : "clconv_conv_tiled",
                                                  &op->kernel);
-  if (s == CLCONV_OK && op->kt && op->kind == CLCONV__DW &&
-      !dw_group(kg, (size_t)op->rt, op->kernel.max_local, ctx->local_mem_bytes, &dw_rows, &dw_cs))
-    s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
-                     "conv_create: the dw kernel needs work-groups of %u work-items (one per 16 outputs of a row); "
-                     "the device runs it with %zu",
-                     (kg->out[2] + 15) / 16, op->kernel.max_local);
+  if (s == CLCONV_OK && op->kt && op->kind == CLCONV__DW) { /* again, within the kernel's own work-group limit */
+    op->dw_ly = dw_group(kg, (size_t)op->rt, op->kernel.max_local, ctx->local_mem_bytes, &op->dw_rows, &op->dw_cs);
+    if (!op->dw_ly)
+      s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
+                       "conv_create: the dw kernel needs work-groups of %u work-items (one per 16 outputs of a row); "
+                       "the device runs it with %zu",
+                       (kg->out[2] + 15) / 16, op->kernel.max_local);
+  }
   if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&
       op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
     s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
@@ -650,8 +652,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
     return clconv__kernel_launch(ctx, "conv_run", &op->kernel, largs, sizeof largs / sizeof largs[0], 3, range, local);
   }
   if (op->kind == CLCONV__DW) { /* a work-group spans the row: see dw_group */
-    size_t rows = 0, cs = 0, t = (g->out[2] + 15) / 16;
-    size_t ly = dw_group(g, (size_t)op->rt, op->kernel.max_local, ctx->local_mem_bytes, &rows, &cs);
+    size_t t = (g->out[2] + 15) / 16, ly = op->dw_ly, rows = op->dw_rows, cs = op->dw_cs;
     cl_int cs_arg = (cl_int)cs, rows_arg = (cl_int)rows;
     const size_t range[3] = {t, (g->out[1] + (size_t)op->rt * ly - 1) / ((size_t)op->rt * ly) * ly,
                              (size_t)g->n * g->groups * g->out[0]},

@@ -103,7 +103,7 @@ struct clconv_context {
   cl_command_queue queue;
   size_t max_work_group_size;
   bool is_gpu;             /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
-  int vec_width;           /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT clamped to 4, 8 or 16: the tiled kernel's vectors */
+  int vec_width;           /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT as 4, 8 or 16: the tiled kernel's vectors */
   cl_ulong local_mem_bytes; /* CL_DEVICE_LOCAL_MEM_SIZE */
   cl_ulong max_alloc_bytes;
   cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
@@ -237,9 +237,9 @@ void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
 /* A direct-algorithm kernel (kernels/conv.cl): kt = 0 the one-output-per-work-item kernel; else by kind: tiled, kt
- * (4, 8, 16, 32) channels x wt (7, 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
+ * (4, 8, 16, 32) channels x wt (4 to 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
  * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
- * input rows staged in local memory (GPUs). */
+ * input rows staged in local memory (GPUs); dw, depthwise (kt 1 x wt 16) from a zero-padded tile in local memory. */
 typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__DW, CLCONV__KINDS } clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;

@@ -181,8 +181,7 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
           k = line + 7 + n;
       }
       if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"",
-                 ln);
+        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"", ln);
         return false;
       }
       tuned_shape *e = (tuned_shape *)find_shape(t, k);
