@@ -114,7 +114,7 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
                               {sizeof(float), &op->act.beta},
                               {sizeof total, &total}};
   return clconv__kernel_launch(ctx, "act_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
-                               &(size_t){src->count}, NULL);
+                               &(size_t){(src->count + 15) / 16}, NULL);
 }
 
 clconv_status clconv_act_forward(clconv_context *ctx, const clconv_activation *act, clconv_tensor *src,
