@@ -450,8 +450,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (op->kt && op->kind == CLCONV__DW)
     dw_options(kg, dw, sizeof dw);
   if (op->kt)
-    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s",
-             g.ndim, (int)op->act.kind, op->kt, op->wt, op->rt,
+    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", g.ndim,
+             (int)op->act.kind, op->kt, op->wt, op->rt,
              op->kind == CLCONV__TILED && op->kt > ctx->vec_width ? ctx->vec_width : op->kt, dw);
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
