@@ -3,8 +3,11 @@
  * Each work-item computes PW = 16 consecutive outputs of each of `rows` consecutive output rows, one float16 per
  * row (lane j: output ow0 + j): what depends only on the columns is worked out once for all its rows.
  * Range (round_up(ceil(OW / PW)), OD * ceil(OH / rows), N*C).
- * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average). Every window holds at least one input element
- * (the host requires pad < window), so max never returns its -inf seed and the divisor is never 0. */
+ * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average), and optionally POOL_KW and POOL_SW (both): the
+ * window and stride along W as constants, so that the column loop unrolls (the host sets them for the usual 2 and
+ * 3 wide windows at stride 1 and 2: 1.13-1.2x in-process on 2x2/2 and 3x3/2 over 112 x 112 x 64 on an AVX2 CPU).
+ * Every window holds at least one input element (the host requires pad < window), so max never returns its -inf
+ * seed and the divisor is never 0. */
 #ifndef NDIM
 #error "NDIM must be defined (1..3)"
 #endif
@@ -61,13 +64,25 @@ __attribute__((always_inline)) inline void clconv_pool_vrow(float16 *acc_io, int
   *nan_io = nan;
 }
 
+#ifdef POOL_KW
+#define POOL_KW_ POOL_KW
+#define POOL_SW_ POOL_SW
+#else
+#define POOL_KW_ win.z
+#define POOL_SW_ str.z
+#endif
+
 __kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad, const int rows) {
-  const int groups_h = (osz.y + rows - 1) / rows;
   const int ow0 = (int)get_global_id(0) * PW, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
-  if (ow0 >= osz.z || odg >= osz.x * groups_h) return; /* the range is rounded up to whole work-groups */
-  const int od = odg / groups_h, oh0 = (odg % groups_h) * rows, oh1 = min(oh0 + rows, osz.y);
+#if NDIM == 3 /* dimension 1 counts output depths times row groups (a division: 3-D only) */
+  const int groups_h = (osz.y + rows - 1) / rows, od = odg / groups_h, oh0 = (odg - od * groups_h) * rows;
+#else
+  const int od = 0, oh0 = odg * rows;
+#endif
+  if (ow0 >= osz.z || od >= osz.x || oh0 >= osz.y) return; /* the range is rounded up to whole work-groups */
+  const int oh1 = min(oh0 + rows, osz.y);
   /* Window [s, s + win) in input coordinates; the part inside the input is [lo, hi), the part inside the padded
    * input (what count_include_pad divides by) ends at min(s + win, in + pad_after). */
 #if NDIM < 3
@@ -103,11 +118,11 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
       for (int h = h_lo; h < h_hi; h++) {
         const int rowoff = (d * isz.y + h) * isz.z;
         __global const float *row = x + rowoff;
-        if (str.z <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
+        if (POOL_SW_ <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
           if (cols_inside)
-            clconv_pool_vrow(&acc, &nan, row, sw, win.z, str.z, pos0, isz.z, false);
+            clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, false);
           else
-            clconv_pool_vrow(&acc, &nan, row, sw, win.z, str.z, pos0, isz.z, true);
+            clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, true);
         } else {
           for (int kw = 0; kw < win.z; kw++) {
             int16 in;

@@ -129,8 +129,12 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
-  char options[48];
-  snprintf(options, sizeof options, "-DNDIM=%u -DPOOL_AVG=%d", g.ndim, desc->kind == CLCONV_POOL_AVG);
+  /* the usual windows along W as compile-time constants (kernels/pool.cl); few programs: a window of 2 or 3 at
+   * stride 1 or 2 */
+  char options[80];
+  int n = snprintf(options, sizeof options, "-DNDIM=%u -DPOOL_AVG=%d", g.ndim, desc->kind == CLCONV_POOL_AVG);
+  if ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2)
+    snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_KW=%u -DPOOL_SW=%u", g.win[2], g.stride[2]);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_POOL, options, "clconv_pool", &op->kernel);
   if (s != CLCONV_OK) {
     clconv__free(op);
