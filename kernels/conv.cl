@@ -358,17 +358,6 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
 #define RT 1 /* output rows per work-item */
 #endif
 
-/* y[j] = f(r lane j + b) for j < nw, lane by lane from the register: a vector stored to a private array and read
- * back element-wise stalls store forwarding (14% of LeNet C1's time when it went through an array). */
-inline void clconv_store16(__global float *y, const float16 r, const float b, const int nw, const float alpha,
-                           const float beta) {
-#define CLCONV_LANE(j, h)                                                                                             \
-  if (j < nw) y[j] = clconv_activate(r.s##h + b, alpha, beta);
-  CLCONV_LANE(0, 0) CLCONV_LANE(1, 1) CLCONV_LANE(2, 2) CLCONV_LANE(3, 3) CLCONV_LANE(4, 4) CLCONV_LANE(5, 5)
-  CLCONV_LANE(6, 6) CLCONV_LANE(7, 7) CLCONV_LANE(8, 8) CLCONV_LANE(9, 9) CLCONV_LANE(10, a) CLCONV_LANE(11, b)
-  CLCONV_LANE(12, c) CLCONV_LANE(13, d) CLCONV_LANE(14, e) CLCONV_LANE(15, f)
-#undef CLCONV_LANE
-}
 __kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,
                                __global const float *restrict bias, /* NULL without bias */
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -494,9 +483,9 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #pragma unroll
       for (int u = 0; u < WV; u++) {
         if (nw[u] == 16)
-          clconv_store16(y + 16 * u, acc[q][t][u], b, 16, alpha, beta);
+          clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), 16);
         else
-          clconv_store16(y + 16 * u, acc[q][t][u], b, nw[u], alpha, beta);
+          clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), nw[u]);
       }
     }
   }
@@ -559,14 +548,24 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
     const int kd = 0, id = 0;
 #endif
 #pragma unroll
-    for (int r = 0; r < rows; r++) {
-      const int ih = h0 + r;
-      if (ih < 0 || ih >= isz.y) continue;
-      const int rowoff = ((nc * isz.x + id) * isz.y + ih) * isz.z; /* from src: the bounds clconv_edge16 tests */
+    for (int kw = 0; kw < DW_KW_; kw++) { /* taps along W outside: each lane mask is worked out once */
+      const int iw = w0 + kw * DW_DW_;
+      const int16 in = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(DW_SW_);
+      const int16 lane_in = (in >= (int16)(0)) & (in < (int16)(isz.z));
 #pragma unroll
-      for (int kw = 0; kw < DW_KW_; kw++) {
-        int16 in;
-        const float16 v = clconv_edge16(src + rowoff, rowoff, src_total, w0 + kw * DW_DW_, DW_SW_, isz.z, &in);
+      for (int r = 0; r < rows; r++) {
+        const int ih = h0 + r;
+        if (ih < 0 || ih >= isz.y) continue;
+        const int rowoff = ((nc * isz.x + id) * isz.y + ih) * isz.z;
+        __global const float *p = src + rowoff + iw;
+        float16 v;
+        if (DW_SW_ <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * DW_SW_ <= src_total) { /* inside src */
+          v = DW_SW_ == 1 ? vload16(0, p) : (float16)(vload16(0, p).even, vload16(0, p + 16).even);
+          v = select((float16)(0.0f), v, lane_in);
+        } else {
+          int16 unused;
+          v = clconv_edge16(src + rowoff, rowoff, src_total, iw, DW_SW_, isz.z, &unused);
+        }
 #pragma unroll
         for (int q = 0; q < RT; q++) {
           const int t = r - q * DW_SH_; /* = kh * DH for the tap kh that reads row r for output row q */
@@ -581,7 +580,8 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
 #pragma unroll
   for (int q = 0; q < RT; q++)
     if (oh0 + q < osz.y)
-      clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh0 + q) * osz.z + ow0, acc[q], b, nw, alpha, beta);
+      clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh0 + q) * osz.z + ow0,
+                     clconv_bias_act16(acc[q], b, alpha, beta), nw);
 }
 
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for

@@ -137,20 +137,6 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
     acc = select(acc, (float16)(NAN), nan);
 #endif
     __global float *y = dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0;
-    if (nw == PW) {
-      vstore16(acc, 0, y);
-    } else { /* the first nw lanes, in at most four stores (through a private array, reading the vector back in
-                parts stalled store forwarding: 10% of the kernel) */
-      const float8 a8 = nw & 8 ? acc.hi : acc.lo;
-      if (nw & 8) vstore8(acc.lo, 0, y);
-      y += nw & 8;
-      const float4 a4 = nw & 4 ? a8.hi : a8.lo;
-      if (nw & 4) vstore4(a8.lo, 0, y);
-      y += nw & 4;
-      const float2 a2 = nw & 2 ? a4.hi : a4.lo;
-      if (nw & 2) vstore2(a4.lo, 0, y);
-      y += nw & 2;
-      if (nw & 1) *y = a2.lo;
-    }
+    clconv_store16(y, acc, nw);
   }
 }
