@@ -23,8 +23,8 @@
 /* Taps t in [lo, hi) read inside [0, n) for a window starting at s with dilation d: the padding test is done once
  * per axis here instead of once per tap. A window starting past the input gives hi <= lo, an empty loop. */
 inline int2 clconv_taps(int s, int d, int n, int k) {
-  const int lo = s < 0 ? (-s + d - 1) / d : 0;
-  const int hi = min(k, (n - s + d - 1) / d);
+  const int lo = s < 0 ? clconv_div(-s + d - 1, d) : 0;
+  const int hi = min(k, clconv_div(n - s + d - 1, d));
   return (int2)(lo, hi);
 }
 
@@ -55,13 +55,18 @@ inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, con
                                   const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                   const int4 pad) {
   clconv_tile t;
-  const int blocks = (cout_g + kt - 1) / kt;
-  t.n = nb / (groups * blocks);
-  t.gb = nb % (groups * blocks);
-  t.g = t.gb / blocks;
-  t.k0 = (t.gb % blocks) * kt;
+  const int blocks = (cout_g + kt - 1) / kt, gbs = groups * blocks; /* kt: a compile-time constant */
+  t.n = clconv_div(nb, gbs);
+  t.gb = nb - t.n * gbs;
+  t.g = clconv_div(t.gb, blocks);
+  t.k0 = (t.gb - t.g * blocks) * kt;
+#if NDIM == 3
   t.od = odh / osz.y;
-  t.oh = odh % osz.y;
+  t.oh = odh - t.od * osz.y;
+#else /* osz.x is 1 */
+  t.od = 0;
+  t.oh = odh;
+#endif
   t.d0 = t.od * str.x - pad.x;
   t.h0 = t.oh * str.y - pad.y;
   const int4 tdh = clconv_taps_dh(t.d0, t.h0, dil, isz, ksz);
