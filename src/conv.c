@@ -199,9 +199,9 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 
 /* ---- op objects ------------------------------------------------------------------------------------------- */
 /* Five kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
- *  - dw: depthwise (one input and one output channel per group), any stride: work-groups spanning the output row
- *    copy the input they read into local memory with the padding as zeros, then each work-item computes 16
- *    positions along W x 4 rows (1 on GPUs) with no bounds tests;
+ *  - dw: depthwise (one input and one output channel per group), any stride and dilation: each work-item computes
+ *    16 positions along W x 4 rows (1 on GPUs), loading each input row once per tap along W for all its rows;
+ *    the usual shapes along H and W are compile-time constants (dw_options);
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
  *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 4 to 10 positions along W per work-item (clconv__tile_choices),

@@ -239,7 +239,7 @@ clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__con
 /* A direct-algorithm kernel (kernels/conv.cl): kt = 0 the one-output-per-work-item kernel; else by kind: tiled, kt
  * (4, 8, 16, 32) channels x wt (4 to 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
  * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
- * input rows staged in local memory (GPUs); dw, depthwise (kt 1 x wt 16) from a zero-padded tile in local memory. */
+ * input rows staged in local memory (GPUs); dw, depthwise (kt 1 x wt 16, rows sharing each input row load). */
 typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__DW, CLCONV__KINDS } clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;
