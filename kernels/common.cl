@@ -16,28 +16,34 @@
  * in-process without the divides that place its work-items). */
 inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 
-inline float clconv_activate(float x, float alpha, float beta) {
+/* f(x) for a float or a vector of floats T: one expression for both (select and the comparisons work lane by lane
+ * on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector code keeps 16 lanes in registers and is what the
+ * row kernels' stores and the activation kernel use; 16 scalar calls cost PoCL longer to compile and run. */
 #if ACT == 0 /* identity */
-  return x;
+#define CLCONV_ACTIVATE(T, x, alpha, beta) (x)
 #elif ACT == 1 /* relu */
-  return x < 0.0f ? 0.0f : x;
+#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(0.0f), x < (T)(0.0f))
 #elif ACT == 2 /* leaky_relu */
-  return x < 0.0f ? alpha * x : x;
+#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(alpha) * x, x < (T)(0.0f))
 #elif ACT == 3 /* elu: expm1 keeps full relative accuracy near 0 where exp(x) - 1 cancels */
-  return x < 0.0f ? alpha * expm1(x) : x;
+#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(alpha) * expm1(x), x < (T)(0.0f))
 #elif ACT == 4 /* relu6 */
-  return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+#define CLCONV_ACTIVATE(T, x, alpha, beta) select(select(x, (T)(6.0f), x > (T)(6.0f)), (T)(0.0f), x < (T)(0.0f))
 #elif ACT == 5 /* clip to [alpha, beta] */
-  return x < alpha ? alpha : (x > beta ? beta : x);
-#elif ACT == 6 /* sigmoid: never exp of a large positive number */
-  if (x >= 0.0f) return 1.0f / (1.0f + exp(-x));
-  const float e = exp(x);
-  return e / (1.0f + e);
+#define CLCONV_ACTIVATE(T, x, alpha, beta) select(select(x, (T)(beta), x > (T)(beta)), (T)(alpha), x < (T)(alpha))
+#elif ACT == 6 /* sigmoid: never exp of a large positive number (the lanes that would are not selected) */
+#define CLCONV_ACTIVATE(T, x, alpha, beta)                                                                            \
+  select(exp(x) / ((T)(1.0f) + exp(x)), (T)(1.0f) / ((T)(1.0f) + exp(-x)), x >= (T)(0.0f))
 #elif ACT == 7 /* tanh */
-  return tanh(x);
+#define CLCONV_ACTIVATE(T, x, alpha, beta) tanh(x)
 #else /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */
-  return (x > 0.0f ? x : 0.0f) + log1p(exp(-fabs(x)));
+#define CLCONV_ACTIVATE(T, x, alpha, beta) (select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x))))
 #endif
+inline float clconv_activate(const float x, const float alpha, const float beta) {
+  return CLCONV_ACTIVATE(float, x, alpha, beta);
+}
+inline float16 clconv_activate16(const float16 x, const float alpha, const float beta) {
+  return CLCONV_ACTIVATE(float16, x, alpha, beta);
 }
 
 /* Splits a flat output index over (outer, D, H, W) with extents osz = (D, H, W): returns (d, h, w, outer). */
@@ -76,13 +82,7 @@ __attribute__((always_inline)) inline float16 clconv_edge16(__global const float
  * stalls store forwarding: 14% of LeNet C1's time). */
 __attribute__((always_inline)) inline float16 clconv_bias_act16(const float16 r, const float b, const float alpha,
                                                                 const float beta) {
-  float16 o = r + (float16)(b);
-#define CLCONV_LANE(h) o.s##h = clconv_activate(o.s##h, alpha, beta);
-  CLCONV_LANE(0) CLCONV_LANE(1) CLCONV_LANE(2) CLCONV_LANE(3) CLCONV_LANE(4) CLCONV_LANE(5) CLCONV_LANE(6)
-  CLCONV_LANE(7) CLCONV_LANE(8) CLCONV_LANE(9) CLCONV_LANE(a) CLCONV_LANE(b) CLCONV_LANE(c) CLCONV_LANE(d)
-  CLCONV_LANE(e) CLCONV_LANE(f)
-#undef CLCONV_LANE
-  return o;
+  return clconv_activate16(r + (float16)(b), alpha, beta);
 }
 
 /* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes).

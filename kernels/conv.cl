@@ -486,12 +486,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
     for (int t = 0; t < kn; t++, y += out_plane) {
       const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
 #pragma unroll
-      for (int u = 0; u < WV; u++) {
-        if (nw[u] == 16)
-          clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), 16);
-        else
-          clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), nw[u]);
-      }
+      for (int u = 0; u < WV; u++) clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), nw[u]);
     }
   }
 }

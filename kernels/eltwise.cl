@@ -6,11 +6,7 @@ __kernel void clconv_act(__global const float *src, __global float *dst, const f
                          const int total) {
   const int i0 = (int)get_global_id(0) * 16;
   if (i0 + 16 <= total) {
-    float e[16];
-    vstore16(vload16(0, src + i0), 0, e);
-#pragma unroll
-    for (int j = 0; j < 16; j++) e[j] = clconv_activate(e[j], alpha, beta);
-    vstore16(vload16(0, e), 0, dst + i0);
+    vstore16(clconv_activate16(vload16(0, src + i0), alpha, beta), 0, dst + i0);
   } else {
     for (int i = i0; i < total; i++) dst[i] = clconv_activate(src[i], alpha, beta);
   }
