@@ -55,21 +55,27 @@ inline int4 clconv_unflatten(int i, int4 osz) {
   return (int4)(i % osz.x, h, w, i / osz.x);
 }
 
-/* The inputs 16 lanes meet in one input row, lane j at column pos_j = iw + j * stride, for window columns where not
- * every stored lane reads inside the row or a vector would run past the plane (pooling, depthwise convolution):
- * row[pos_j] for the lanes inside [0, n) (*inside -1), 0 for the others (*inside 0). A whole-vector load (stride 1
- * or 2) where the 16 * stride floats it reads lie inside the plane, else one clamped read per lane. */
-__attribute__((always_inline)) inline float16 clconv_edge16(__global const float *row, const int rowoff,
-                                                            const int plane, const int iw, const int stride,
-                                                            const int n, int16 *inside) {
+/* Which of 16 lanes, lane j at column iw + j * stride of a row of n columns, fall inside the row: -1 inside, 0
+ * outside. Work it out once where a loop reads many rows at the same columns (depthwise convolution). */
+inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
   const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
-  const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(n));
-  *inside = lane_in;
-  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= plane) {
+  return (pos >= (int16)(0)) & (pos < (int16)(n));
+}
+
+/* The inputs 16 lanes meet in one input row, lane j at column iw + j * stride, for window columns where not every
+ * stored lane reads inside the row or a vector would run past the buffer (pooling, depthwise convolution):
+ * row[iw + j * stride] for the lanes of lane_in (clconv_lanes16), 0 for the others. A whole-vector load (stride 1
+ * or 2) where the 16 * stride floats it reads lie inside [0, bound), counted like rowoff (row's offset), else one
+ * clamped read per lane. */
+__attribute__((always_inline)) inline float16 clconv_edge16(__global const float *row, const int rowoff,
+                                                            const int bound, const int iw, const int stride,
+                                                            const int n, const int16 lane_in) {
+  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound) {
     const float16 v = stride == 1 ? vload16(0, row + iw)
                                   : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
     return select((float16)(0.0f), v, lane_in);
   }
+  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
   int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
   vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
@@ -79,7 +85,7 @@ __attribute__((always_inline)) inline float16 clconv_edge16(__global const float
 }
 
 /* f(r lane j + b) for the 16 lanes, in the register (a vector written to a private array and read back lane by lane
- * stalls store forwarding: 14% of LeNet C1's time). */
+ * stalls store forwarding: 14% of LeNet C1's time once), for clconv_store16. */
 __attribute__((always_inline)) inline float16 clconv_bias_act16(const float16 r, const float b, const float alpha,
                                                                 const float beta) {
   return clconv_activate16(r + (float16)(b), alpha, beta);

@@ -550,22 +550,13 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
 #pragma unroll
     for (int kw = 0; kw < DW_KW_; kw++) { /* taps along W outside: each lane mask is worked out once */
       const int iw = w0 + kw * DW_DW_;
-      const int16 in = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(DW_SW_);
-      const int16 lane_in = (in >= (int16)(0)) & (in < (int16)(isz.z));
+      const int16 lane_in = clconv_lanes16(iw, DW_SW_, isz.z);
 #pragma unroll
       for (int r = 0; r < rows; r++) {
         const int ih = h0 + r;
         if (ih < 0 || ih >= isz.y) continue;
-        const int rowoff = ((nc * isz.x + id) * isz.y + ih) * isz.z;
-        __global const float *p = src + rowoff + iw;
-        float16 v;
-        if (DW_SW_ <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * DW_SW_ <= src_total) { /* inside src */
-          v = DW_SW_ == 1 ? vload16(0, p) : (float16)(vload16(0, p).even, vload16(0, p + 16).even);
-          v = select((float16)(0.0f), v, lane_in);
-        } else {
-          int16 unused;
-          v = clconv_edge16(src + rowoff, rowoff, src_total, iw, DW_SW_, isz.z, &unused);
-        }
+        const int rowoff = ((nc * isz.x + id) * isz.y + ih) * isz.z; /* from src: clconv_edge16's bound */
+        const float16 v = clconv_edge16(src + rowoff, rowoff, src_total, iw, DW_SW_, isz.z, lane_in);
 #pragma unroll
         for (int q = 0; q < RT; q++) {
           const int t = r - q * DW_SH_; /* = kh * DH for the tap kh that reads row r for output row q */

@@ -125,8 +125,8 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
             clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, true);
         } else {
           for (int kw = 0; kw < win.z; kw++) {
-            int16 in;
-            const float16 v = clconv_edge16(row, rowoff, plane, sw + kw, str.z, isz.z, &in);
+            const int16 in = clconv_lanes16(sw + kw, str.z, isz.z);
+            const float16 v = clconv_edge16(row, rowoff, plane, sw + kw, str.z, isz.z, in);
             CLCONV_POOL_ADD(acc, v, in);
           }
         }
