@@ -224,11 +224,11 @@ struct clconv_conv {
   clconv__kernel kernel; /* direct only */
   /* tiled variant only */
   clconv__kernel pack;
-  int kt;       /* output channels per work-item, 0 for direct */
+  int kt;            /* output channels per work-item, 0 for direct */
   clconv__kind kind; /* tiled, wide, local or dw (clconv__variant) */
   int wt;            /* output positions along W per work-item */
   int rt;            /* output rows per work-item (wide_rows, DW_ROWS) */
-  cl_mem wpack; /* packed weights */
+  cl_mem wpack;      /* packed weights */
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
@@ -294,8 +294,9 @@ static int wide_rows(const clconv__conv_geom *g, int kt, int wt, int vec) {
 static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv__conv_geom *g) {
   uint32_t cout_g = g->k / g->groups;
   if (ctx->is_gpu)
-    return cout_g < CLCONV__TILED_MIN_COUT_G ? (clconv__variant){0}
-                                             : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
+    return cout_g < CLCONV__TILED_MIN_COUT_G
+               ? (clconv__variant){0}
+               : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
   if (cout_g < 8 && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
@@ -644,7 +645,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   const size_t range[3] = {tiles, (size_t)g->out[0] * ((g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt),
                            (size_t)g->n * g->groups * blocks};
   size_t local[3];
-  clconv__row_local(range[0], range[1], local);
+  clconv__row_local(range[0], local);
   /* dw takes one more argument: src's element count, the bound of its vector loads */
   cl_int src_total = (cl_int)g->src_count;
   clconv__arg all[sizeof args / sizeof args[0] + 1];

@@ -102,12 +102,12 @@ struct clconv_context {
   cl_device_id device;
   cl_command_queue queue;
   size_t max_work_group_size;
-  bool is_gpu;             /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
-  int vec_width;           /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT as 4, 8 or 16: the tiled kernel's vectors */
+  bool is_gpu;              /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
+  int vec_width;            /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT as 4, 8 or 16: the tiled kernel's vectors */
   cl_ulong local_mem_bytes; /* CL_DEVICE_LOCAL_MEM_SIZE */
   cl_ulong max_alloc_bytes;
   cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
-  char *build_options; /* user's extra options, may be NULL */
+  char *build_options;    /* user's extra options, may be NULL */
   clconv__program *programs;
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
   size_t workspace_bytes;
@@ -115,10 +115,10 @@ struct clconv_context {
   clconv__plan plans[CLCONV__PLANS];
   uint64_t plan_clock;
   char tuning_note[1400];
-  struct {                 /* program binaries on disk (program_cache.c) */
+  struct { /* program binaries on disk (program_cache.c) */
     unsigned loaded, saved, ignored, unsaved;
-    char why[1400];        /* the first reason a binary was ignored or not saved */
-    char note[1500];       /* clconv_context_binaries's text */
+    char why[1400];  /* the first reason a binary was ignored or not saved */
+    char note[1500]; /* clconv_context_binaries's text */
   } bin;
   clconv__errbuf err;
 };
@@ -161,10 +161,12 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
                                     size_t n_args, cl_uint dims, const size_t *total, const size_t *local);
 
 /* Work-group shape for kernels over (row tiles, rows, planes): the tiles of a row rounded up to a power of two (at
- * most 64), then as many rows as keep the group within CLCONV__ROW_GROUP work-items: one row of a 28-wide
- * image is only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). */
+ * most CLCONV__ROW_GROUP), times as many rows as make CLCONV__ROW_GROUP work-items: one row of a 28-wide image is
+ * only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). The rows are
+ * not cut to the image's: a short image leaves work-items that return at once, where a shape per row count would
+ * make PoCL compile the kernel again for each (seven shapes in all; the tests' small images had drawn up to 28). */
 #define CLCONV__ROW_GROUP 64 /* 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
-void clconv__row_local(size_t tiles, size_t rows, size_t local[3]);
+void clconv__row_local(size_t tiles, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
  * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */
@@ -310,8 +312,8 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
                                   clconv__gemm *out);
 void clconv__gemm_release(clconv__gemm *gm);
 /* Bytes of workspace for one image and for the whole batch, with CLBlast's parameters as they are now. */
-void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g,
-                            size_t *min_bytes, size_t *full_bytes);
+void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes,
+                            size_t *full_bytes);
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
                                const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst);
 /* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */

@@ -120,8 +120,7 @@ static void bin_save(clconv_context *ctx, cl_program p, const char *path, uint64
                   ? clconv__cache_open_tmp(ctx, path, tmp, sizeof tmp, why, sizeof why)
                   : NULL;
     if (f) {
-      fprintf(f, BIN_FORMAT, (unsigned long long)key, n,
-              (unsigned long long)clconv__fnv(CLCONV__FNV_START, bin, n));
+      fprintf(f, BIN_FORMAT, (unsigned long long)key, n, (unsigned long long)clconv__fnv(CLCONV__FNV_START, bin, n));
       fwrite(bin, 1, n, f);
       if (clconv__cache_commit(f, tmp, path, why, sizeof why))
         ctx->bin.saved++;
@@ -141,7 +140,8 @@ const char *clconv_context_binaries(clconv_context *ctx) {
     return ctx->bin.note;
   }
   if (driver_caches(ctx)) {
-    snprintf(ctx->bin.note, sizeof ctx->bin.note, "none (PoCL caches its own builds; POCL_KERNEL_CACHE=0 turns ours on)");
+    snprintf(ctx->bin.note, sizeof ctx->bin.note,
+             "none (PoCL caches its own builds; POCL_KERNEL_CACHE=0 turns ours on)");
     return ctx->bin.note;
   }
   int n = snprintf(ctx->bin.note, sizeof ctx->bin.note, "%s: %u loaded, %u saved, %u ignored, %u not saved", dir,
@@ -288,14 +288,12 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
 }
 
-void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
-  size_t l0 = 1, l1 = 1;
-  while (l0 < tiles && l0 < 64)
+void clconv__row_local(size_t tiles, size_t local[3]) {
+  size_t l0 = 1;
+  while (l0 < tiles && l0 < CLCONV__ROW_GROUP)
     l0 *= 2;
-  while (l1 < rows && l0 * l1 * 2 <= CLCONV__ROW_GROUP)
-    l1 *= 2;
   local[0] = l0;
-  local[1] = l1;
+  local[1] = CLCONV__ROW_GROUP / l0;
   local[2] = 1;
 }
 

@@ -59,7 +59,56 @@ static void test_every_variant(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* Every activation through every kernel kind's stores: the sweeps draw identity or relu only (sweep_conv_desc), so
+ * here each of the nine kinds, with random parameters, runs through each kernel kind and the gemm epilogue, on one
+ * 2-D shape per kernel whose last tiles are partial along W and along the channels, against the reference with
+ * random floats (outputs up to about 5 in size: the curved parts of sigmoid, tanh, elu and softplus). Direct and
+ * gemm share one program per activation and mode. */
+static void test_every_activation(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  static const struct {
+    int kt, wt, kind; /* forced as in test_every_variant; kt < 0: gemm */
+    const char *name;
+    uint32_t c, k, groups;
+  } kernels[] = {
+      {0, 0, 0, "direct", 3, 5, 1},     {16, 4, 0, "tiled 16x4", 3, 20, 1}, {6, 16, 1, "wide 6x16", 3, 6, 1},
+      {8, 4, 2, "local 8x4", 4, 12, 1}, {1, 16, 3, "dw 1x16", 5, 5, 5},     {-1, 0, 0, "gemm", 3, 7, 1},
+  };
+  uint64_t seed = test_seed() ^ 0xAC7;
+  sweep_rng r = {seed};
+  uint32_t bad = 0, n = 0;
+  for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+    clconv_fault_force_kernel(kernels[i].kt, kernels[i].wt, kernels[i].kind);
+    for (int a = 0; a < CLCONV_ACT_COUNT; a++) {
+      clconv_conv_desc d = {.ndim = 2,
+                            .batch = 2,
+                            .in_channels = kernels[i].c,
+                            .out_channels = kernels[i].k,
+                            .groups = kernels[i].groups,
+                            .in_size = {7, 19},
+                            .kernel_size = {3, 3},
+                            .pad_before = {1, 1},
+                            .pad_after = {1, 1},
+                            .has_bias = true,
+                            .mode = a % 2 ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR,
+                            .algorithm = kernels[i].kt < 0 ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT};
+      sweep_activation_of(&r, (clconv_act_kind)a, &d.activation);
+      clconv_conv *op = NULL;
+      assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+      if (strcmp(clconv_conv_kernel(op), kernels[i].name))
+        fail_msg("forced %s, got %s (activation %s)", kernels[i].name, clconv_conv_kernel(op),
+                 clconv_act_name(d.activation.kind));
+      clconv_conv_destroy(op);
+      bad += sweep_check_conv(ctx, &d, &r, false, false, stderr, test_replay(seed)) != 0;
+      n++;
+    }
+  }
+  clconv_fault_force_kernel(-1, 0, 0);
+  print_message("activations x kernels: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant), cmocka_unit_test(test_every_activation)};
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }

@@ -643,7 +643,7 @@ static int cmd_validate(int argc, char **argv) {
       int res;
       if (k == 0) {
         clconv_conv_desc d;
-        sweep_conv_desc(&r, &d, ndim, false);
+        sweep_conv_desc(&r, &d, ndim, true);
         res = sweep_check_conv(ctx, &d, &r, false, true, stdout, replay);
       } else if (k == 1) {
         static const uint32_t max_in[4] = {0, 40, 14, 7};
@@ -669,7 +669,7 @@ static int cmd_validate(int argc, char **argv) {
       } else {
         clconv_layer_desc l;
         memset(&l, 0, sizeof l);
-        sweep_conv_desc(&r, &l.conv, ndim, false);
+        sweep_conv_desc(&r, &l.conv, ndim, true);
         uint32_t out[3];
         clconv_conv_output_size(&l.conv, out);
         sweep_pool_desc(&r, &l.pool, out, l.conv.ndim);

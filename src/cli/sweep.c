@@ -73,8 +73,12 @@ void sweep_index_str(size_t i, const uint32_t *dims, uint32_t ndim, char *buf, s
 }
 
 void sweep_activation(sweep_rng *r, clconv_activation *a) {
+  sweep_activation_of(r, (clconv_act_kind)sweep_int(r, 0, CLCONV_ACT_COUNT - 1), a);
+}
+
+void sweep_activation_of(sweep_rng *r, clconv_act_kind kind, clconv_activation *a) {
   memset(a, 0, sizeof *a);
-  a->kind = (clconv_act_kind)sweep_int(r, 0, CLCONV_ACT_COUNT - 1);
+  a->kind = kind;
   if (a->kind == CLCONV_ACT_LEAKY_RELU || a->kind == CLCONV_ACT_ELU)
     a->alpha = sweep_chance(r, 0.3) ? 0.0f : sweep_float(r, 0.01f, 2.0f); /* 0 = the default */
   if (a->kind == CLCONV_ACT_CLIP) {
@@ -83,7 +87,7 @@ void sweep_activation(sweep_rng *r, clconv_activation *a) {
   }
 }
 
-void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exact) {
+void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool any_activation) {
   static const uint32_t max_in[4] = {0, 40, 13, 7};
   memset(d, 0, sizeof *d);
   d->ndim = ndim ? ndim : sweep_int(r, 1, 3);
@@ -140,10 +144,10 @@ void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exac
     d->in_channels = g * (4096 / kvol > 0 ? 4096 / kvol : 1);
   d->mode = sweep_chance(r, 0.5) ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR;
   d->has_bias = sweep_chance(r, 0.5);
-  if (exact)
-    d->activation.kind = sweep_chance(r, 0.5) ? CLCONV_ACT_RELU : CLCONV_ACT_IDENTITY;
-  else
+  if (any_activation)
     sweep_activation(r, &d->activation);
+  else
+    d->activation.kind = sweep_chance(r, 0.5) ? CLCONV_ACT_RELU : CLCONV_ACT_IDENTITY;
 }
 
 void sweep_pool_desc(sweep_rng *r, clconv_pool_desc *d, const uint32_t *in_size, uint32_t ndim) {

@@ -27,12 +27,19 @@ void sweep_index_str(size_t i, const uint32_t *dims, uint32_t ndim, char *buf, s
 
 /* Random descriptors: every axis count, stride 1-4, asymmetric padding, dilation, groups and depthwise, 1x1,
  * 1 to 40 output channels per group (so every conv kernel variant and tile width is drawn),
- * kernels as large as the padded input, batch 1-3, odd sizes, both modes, every activation (exact: identity or
- * relu only). ndim 0 picks 1..3 at random. The reduction length C/groups * kernel volume stays <= 4096. */
-void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool exact);
+ * kernels as large as the padded input, batch 1-3, odd sizes, both modes; any activation with random parameters
+ * (any_activation: `clconv validate`), else identity or relu. The tests' sweeps take the latter: what they vary is
+ * the shape, and the activation is a compile-time constant of every conv program, so drawing all nine would make
+ * PoCL compile each random shape's kernel up to nine times; every activation goes through every kernel in
+ * tests/test_variants.c instead. ndim 0 picks 1..3 at random. The reduction length C/groups * kernel volume stays
+ * <= 4096. */
+void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool any_activation);
 /* Keeps d->batch and d->channels; pools an input of in_size[0..ndim-1]. */
 void sweep_pool_desc(sweep_rng *r, clconv_pool_desc *d, const uint32_t *in_size, uint32_t ndim);
+/* A random activation: any kind (sweep_activation) or the given one (sweep_activation_of), with random parameters
+ * (0, the default, among them). */
 void sweep_activation(sweep_rng *r, clconv_activation *a);
+void sweep_activation_of(sweep_rng *r, clconv_act_kind kind, clconv_activation *a);
 /* Values for an activation sweep: tiny, moderate or large around 0. */
 void sweep_act_data(sweep_rng *r, float *x, size_t count);
 
