@@ -645,7 +645,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   const size_t range[3] = {tiles, (size_t)g->out[0] * ((g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt),
                            (size_t)g->n * g->groups * blocks};
   size_t local[3];
-  clconv__row_local(range[0], local);
+  clconv__row_local(range[0], range[1], local);
   /* dw takes one more argument: src's element count, the bound of its vector loads */
   cl_int src_total = (cl_int)g->src_count;
   clconv__arg all[sizeof args / sizeof args[0] + 1];

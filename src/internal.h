@@ -161,12 +161,12 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
                                     size_t n_args, cl_uint dims, const size_t *total, const size_t *local);
 
 /* Work-group shape for kernels over (row tiles, rows, planes): the tiles of a row rounded up to a power of two (at
- * most CLCONV__ROW_GROUP), times as many rows as make CLCONV__ROW_GROUP work-items: one row of a 28-wide image is
- * only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). The rows are
- * not cut to the image's: a short image leaves work-items that return at once, where a shape per row count would
- * make PoCL compile the kernel again for each (seven shapes in all; the tests' small images had drawn up to 28). */
+ * most 64), then as many rows as keep the group within CLCONV__ROW_GROUP work-items: one row of a 28-wide
+ * image is only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). The
+ * rows stop at the image's: PoCL spends ~15 cycles on each work-item that returns at once (depthwise 28 x 28 ran
+ * 0.7x with groups always 64 work-items, 14 of them busy), though each shape is one more compilation. */
 #define CLCONV__ROW_GROUP 64 /* 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
-void clconv__row_local(size_t tiles, size_t local[3]);
+void clconv__row_local(size_t tiles, size_t rows, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
  * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */

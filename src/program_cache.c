@@ -288,12 +288,14 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
 }
 
-void clconv__row_local(size_t tiles, size_t local[3]) {
-  size_t l0 = 1;
+void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
+  size_t l0 = 1, l1 = 1;
   while (l0 < tiles && l0 < CLCONV__ROW_GROUP)
     l0 *= 2;
+  while (l1 < rows && l0 * l1 * 2 <= CLCONV__ROW_GROUP)
+    l1 *= 2;
   local[0] = l0;
-  local[1] = CLCONV__ROW_GROUP / l0;
+  local[1] = l1;
   local[2] = 1;
 }
 
