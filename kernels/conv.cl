@@ -159,10 +159,11 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 }
 
 #ifdef KT
-/* Register-tiled variant: each work-item computes KT output channels (KT = 4, 8, 16 or 32: KV vectors of VW =
- * min(KT, 16) lanes) at WT consecutive output positions along W, in KV * WT vector accumulators; each packed
- * weight vector feeds WT FMAs and each input value KT. 32 channels give 14 accumulators at WT = 7: enough
- * independent FMA chains for CPUs with two FMA units (4-cycle latency), within AVX-512's 32 registers. Explicit
+/* Register-tiled variant: each work-item computes KT output channels (KT = 4, 8, 16 or 32: KV = 1 to 4 vectors of
+ * VW lanes, the device's preferred width) at WT consecutive output positions along W, in KV * WT vector
+ * accumulators; each packed weight vector feeds WT FMAs and each input value KT. 32 channels give 14 accumulators
+ * at WT = 7 in 16 lanes (AVX-512's 32 registers), 12 at WT = 3 in 8 lanes (AVX2's 16): enough independent FMA
+ * chains for CPUs with two FMA units (4-cycle latency). Explicit
  * vectors map onto SIMD registers on CPUs and onto VW registers per accumulator on GPUs. The weights come packed
  * by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past
  * K/G. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
@@ -207,7 +208,11 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   for (int v = 0; v < KV; v++)
 #pragma unroll
     for (int j = 0; j < WT; j++) acc[v][j] = (VT)(0.0f);
-  /* One tap column for one channel: the packed weights at wt, position j's input the expression xj (of j). */
+  /* One tap column for one channel: the packed weights at wt, position j's input the expression xj (of j). The
+   * fewer of the two kinds of operand are held in registers and the others streamed one at a time, so that KV * WT
+   * accumulators + min(KV, WT) + 1 registers suffice: 4 x 3 on AVX2 is 16 of its 16 (holding the 4 weight vectors
+   * instead spilled an accumulator every channel: 0.6x). */
+#if KV <= WT
 #define CLCONV_TILE_FMA(xj, wt)                                                                                       \
   {                                                                                                                   \
     VT wv[KV];                                                                                                        \
@@ -217,6 +222,17 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
       _Pragma("unroll") for (int v = 0; v < KV; v++) acc[v][j] = fma(xv, wv[v], acc[v][j]);                           \
     }                                                                                                                 \
   }
+#else
+#define CLCONV_TILE_FMA(xj, wt)                                                                                       \
+  {                                                                                                                   \
+    VT xv[WT];                                                                                                        \
+    _Pragma("unroll") for (int j = 0; j < WT; j++) xv[j] = (VT)(xj);                                                  \
+    _Pragma("unroll") for (int v = 0; v < KV; v++) {                                                                  \
+      const VT wv = VLOAD(v, wt);                                                                                     \
+      _Pragma("unroll") for (int j = 0; j < WT; j++) acc[v][j] = fma(xv[j], wv, acc[v][j]);                           \
+    }                                                                                                                 \
+  }
+#endif
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {

@@ -204,7 +204,7 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  *    the usual shapes along H and W are compile-time constants (dw_options);
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
  *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty;
- *  - tiled: 4, 8, 16 or 32 output channels x 4 to 10 positions along W per work-item (clconv__tile_choices),
+ *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
  *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group;
  *  - local: 4 or 8 channels x 4 positions per work-item, work-groups of 16 x 4 sharing each input row segment
  *    through local memory: the built-in choice on GPUs (chosen by device type; the tuner may pick it anywhere);
@@ -235,11 +235,13 @@ struct clconv_conv {
   char kernel_name[32]; /* clconv_conv_kernel */
 };
 
-/* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once, up to two
- * vectors of the device's width; 0 = not tiled. Two 16-lane vectors (32) beat one (16) by 13-27% on the suite's
- * 3x3, strided, stem, 3D, 1D and 1x1 shapes on a 2-FMA-unit AVX-512 CPU (min times, two interleaved rounds). */
+/* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once, up to
+ * CLCONV__TILED_MAX_KT; 0 = not tiled. Two 16-lane vectors (32) beat one (16) by 13-27% on the suite's 3x3,
+ * strided, stem, 3D, 1D and 1x1 shapes on a 2-FMA-unit AVX-512 CPU (min times, two interleaved rounds); on AVX2,
+ * four 8-lane vectors x 3 positions beat two x 4 by 1.12-1.27x on vgg, resnet, conv1d, 3-D and 1x1 shapes
+ * (in-process, best and median of 10-100 calls). */
 static int tile_width(uint32_t cout_g, int vec) {
-  for (int kt = 2 * vec; kt >= CLCONV__TILED_MIN_COUT_G; kt /= 2)
+  for (int kt = CLCONV__TILED_MAX_KT(vec); kt >= CLCONV__TILED_MIN_COUT_G; kt /= 2)
     if (cout_g >= (uint32_t)kt)
       return kt;
   return 0;
@@ -248,25 +250,27 @@ static int tile_width(uint32_t cout_g, int vec) {
 /* The tiled kernel keeps kt / vw x wt vector accumulators (vw = min(kt, vec)): enough independent FMA chains for
  * two FMA units, few enough for the register file. Budget: 20 vectors where the device prefers 16 lanes (AVX-512's
  * 32 registers), 12 elsewhere (AVX2's 16); beyond it the accumulators spill (measured: 28 on AVX-512 lost 15-55%,
- * 14 on AVX2 lost 25-60% against 8). The positions per work-item are the three largest of 4, 5, 6, 7, 8, 10 within
- * it: 7, 8, 10 at 2 x 16 lanes, 4, 5, 6 at 2 x 8. */
-void clconv__tile_choices(int kt, int vec, int out[3]) {
-  static const int all[6] = {4, 5, 6, 7, 8, 10};
+ * 14 on AVX2 lost 25-60% against 8). The positions per work-item are the three largest of 3, 4, 5, 6, 7, 8, 10
+ * within it (fewer where fewer fit): 7, 8, 10 at 2 x 16 lanes, 4, 5, 6 at 2 x 8, 3 alone at 4 x 8. */
+int clconv__tile_choices(int kt, int vec, int out[3]) {
+  static const int all[7] = {3, 4, 5, 6, 7, 8, 10};
   const int kv = kt > vec ? kt / vec : 1, budget = vec >= 16 ? 20 : 12;
-  int n = 0;
-  for (int i = 5; i >= 0 && n < 3; i--)
-    if (kv * all[i] <= budget || i < 3 - n)
-      out[2 - n++] = all[i];
+  int fit[3], n = 0;
+  for (int i = 6; i >= 0 && n < 3; i--)
+    if (kv * all[i] <= budget)
+      fit[n++] = all[i];
+  for (int i = 0; i < n; i++)
+    out[i] = fit[n - 1 - i];
+  return n;
 }
 
 /* Output positions along W per work-item among the choices, whichever pads the row least (ties: the smaller).
  * Measured: 7 suits the 7 * 2^k sizes of image networks (28, 56, 112), 8 the powers of two, 10 LeNet's 10-wide C3
  * output (1.5x over 7, which pads it to 14). */
 static int tile_positions(uint32_t ow, int kt, int vec) {
-  int choices[3], best = 0;
-  clconv__tile_choices(kt, vec, choices);
+  int choices[3], best = 0, n = clconv__tile_choices(kt, vec, choices);
   uint64_t least = UINT64_MAX;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < n; i++) {
     uint64_t padded = ((uint64_t)ow + (uint64_t)choices[i] - 1) / (uint64_t)choices[i] * (uint64_t)choices[i];
     if (padded < least) {
       least = padded;
@@ -318,7 +322,7 @@ bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g)
   case CLCONV__DW:
     return v->kt == 1 && v->wt == 16 && g->k == g->groups && g->c == g->groups;
   case CLCONV__TILED:
-    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 4 && v->wt <= 8) || v->wt == 10);
+    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 3 && v->wt <= 8) || v->wt == 10);
   default:
     return false;
   }

@@ -256,8 +256,12 @@ void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
 /* The wide kernel's channels per work-item for a group of cout_g < 8: rounded up to 1, 2, 4, 6 or 8, so that
  * no more than one lane in four computes a channel that does not exist and few programs are built. */
 int clconv__wide_channels(uint32_t cout_g);
-/* The tiled kernel's three position counts for kt channels on a device preferring vec lanes, ascending. */
-void clconv__tile_choices(int kt, int vec, int out[3]);
+/* The tiled kernel's widest channel tile on a device preferring vec (4, 8 or 16) lanes: four vectors, at most 32
+ * channels (conv.c: tile_width). */
+#define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
+/* The tiled kernel's position counts for kt channels on a device preferring vec lanes, ascending in out: how many
+ * (1 to 3). */
+int clconv__tile_choices(int kt, int vec, int out[3]);
 /* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */

@@ -299,8 +299,8 @@ typedef struct tune_case {
   float *ref, *mag, *got, *nan;
   clconv_tolerance tol;
   clconv_conv *gemm, *direct;
-  double mnk;                                         /* the GEMM's m * n * k, for CLBlast's direct/tiled switch */
-  double untuned, all_direct, best, final, direct_ms; /* milliseconds */
+  double mnk;                                          /* the GEMM's m * n * k, for CLBlast's direct/tiled switch */
+  double untuned, all_direct, best, final, direct_ms;  /* milliseconds */
   double untuned_sgemm, all_direct_sgemm, final_sgemm; /* CLBlast's SGEMM alone within those */
 } tune_case;
 
@@ -537,8 +537,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), offsetof(tune_case, untuned_sgemm), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: the gemm algorithm with CLBlast's defaults gives wrong results");
   CLCONV__TRY(blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT)));
-  CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), offsetof(tune_case, all_direct_sgemm),
-                       &wrong));
+  CLCONV__TRY(
+      time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), offsetof(tune_case, all_direct_sgemm), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
   size_t *order = clconv__malloc(n * sizeof *order);
   double *times = clconv__malloc(2 * n * sizeof *times); /* the whole algorithm, then its SGEMM alone */
@@ -614,8 +614,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 }
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
- * the group's channel count (rounded up to a power of two) and two of the device's vectors, times the three
- * position counts that fit the device's registers (clconv__tile_choices), the wide kernel where it applies (its
+ * the group's channel count (rounded up to a power of two) and CLCONV__TILED_MAX_KT, times the position counts
+ * that fit the device's registers (clconv__tile_choices), the wide kernel where it applies (its
  * built-in channel count and 8, times 16 and 32 positions), the local-memory kernel with 4 and 8 channels, and the
  * depthwise kernel on depthwise shapes; each validated. The built-in choice (already timed) stays unless the
  * fastest other one is 5% faster, then again when the two are timed alternately. */
@@ -626,14 +626,13 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  if (top > 2 * ctx->vec_width) /* wider tiles than two of the device's vectors spill (clconv__tile_choices) */
-    top = 2 * ctx->vec_width;
+  if (top > CLCONV__TILED_MAX_KT(ctx->vec_width))
+    top = CLCONV__TILED_MAX_KT(ctx->vec_width);
   clconv__variant cand[13];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2) {
-    int wt[3];
-    clconv__tile_choices(kt, ctx->vec_width, wt);
-    for (int w = 0; w < 3 && kt >= 4; w++)
+    int wt[3], n = clconv__tile_choices(kt, ctx->vec_width, wt);
+    for (int w = 0; w < n && kt >= 4; w++)
       cand[nc++] = (clconv__variant){.kt = kt, .wt = wt[w]};
   }
   if (g->stride[2] == 1 && cout_g <= 8)
@@ -727,7 +726,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   }
   if (s == CLCONV_OK)
     s = search(ctx, tc, n, &o, t, report);
-  double deadline = clconv__now_s() + o.budget_s;            /* for the direct kernels, across the shapes */
+  double deadline = clconv__now_s() + o.budget_s;    /* for the direct kernels, across the shapes */
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) { /* auto's choice: direct against the gemm now in use */
     double gemm_ms = 0.0, direct_ms = 0.0;
     clconv__variant v = {0};

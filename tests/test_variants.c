@@ -21,7 +21,7 @@ static const variant variants[] = {
     {4, 10, 0, "tiled 4x10"}, {32, 8, 0, "tiled 32x8"}, {2, 32, 1, "wide 2x32"},    {1, 16, 1, "wide 1x16"},
     {4, 16, 1, "wide 4x16"},  {6, 32, 1, "wide 6x32"},  {8, 16, 1, "wide 8x16"},    {4, 4, 2, "local 4x4"},
     {8, 4, 2, "local 8x4"},   {16, 4, 0, "tiled 16x4"}, {8, 5, 0, "tiled 8x5"},     {32, 6, 0, "tiled 32x6"},
-    {1, 16, 3, "dw 1x16"},
+    {1, 16, 3, "dw 1x16"},    {32, 3, 0, "tiled 32x3"},
 };
 
 static void test_every_variant(void **state) {
