@@ -62,6 +62,12 @@ inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
   return (pos >= (int16)(0)) & (pos < (int16)(n));
 }
 
+/* 16 lanes of a row, lane j at p[j * stride], for stride 1 or 2: one or two whole-vector loads, which read the 16 *
+ * stride floats from p on (the caller makes sure they lie inside the buffer). */
+__attribute__((always_inline)) inline float16 clconv_row16(__global const float *p, const int stride) {
+  return stride == 1 ? vload16(0, p) : (float16)(vload16(0, p).even, vload16(0, p + 16).even);
+}
+
 /* The inputs 16 lanes meet in one input row, lane j at column iw + j * stride, for window columns where not every
  * stored lane reads inside the row or a vector would run past the buffer (pooling, depthwise convolution):
  * row[iw + j * stride] for the lanes of lane_in (clconv_lanes16), 0 for the others. A whole-vector load (stride 1
@@ -70,11 +76,8 @@ inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
 __attribute__((always_inline)) inline float16 clconv_edge16(__global const float *row, const int rowoff,
                                                             const int bound, const int iw, const int stride,
                                                             const int n, const int16 lane_in) {
-  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound) {
-    const float16 v = stride == 1 ? vload16(0, row + iw)
-                                  : (float16)(vload16(0, row + iw).even, vload16(0, row + iw + 16).even);
-    return select((float16)(0.0f), v, lane_in);
-  }
+  if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound)
+    return select((float16)(0.0f), clconv_row16(row + iw, stride), lane_in);
   const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
   int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
   vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
