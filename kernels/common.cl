@@ -55,10 +55,15 @@ inline int4 clconv_unflatten(int i, int4 osz) {
   return (int4)(i % osz.x, h, w, i / osz.x);
 }
 
+/* The columns of 16 lanes: lane j at iw + j * stride. */
+inline int16 clconv_pos16(const int iw, const int stride) {
+  return (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
+}
+
 /* Which of 16 lanes, lane j at column iw + j * stride of a row of n columns, fall inside the row: -1 inside, 0
  * outside. Work it out once where a loop reads many rows at the same columns (depthwise convolution). */
 inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
-  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
+  const int16 pos = clconv_pos16(iw, stride);
   return (pos >= (int16)(0)) & (pos < (int16)(n));
 }
 
@@ -78,9 +83,8 @@ __attribute__((always_inline)) inline float16 clconv_edge16(__global const float
                                                             const int n, const int16 lane_in) {
   if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound)
     return select((float16)(0.0f), clconv_row16(row + iw, stride), lane_in);
-  const int16 pos = (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
   int at[16]; /* the positions clamped into the row, as an array (OpenCL C has no vector subscripts) */
-  vstore16(clamp(pos, (int16)(0), (int16)(n - 1)), 0, at);
+  vstore16(clamp(clconv_pos16(iw, stride), (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
 #pragma unroll
   for (int j = 0; j < 16; j++) e[j] = row[at[j]];

@@ -476,8 +476,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
             float16 v[WV];
 #pragma unroll
             for (int u = 0; u < WV; u++) {
-              const int16 pos = (int16)(iw[u]) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-              const int16 lane_in = (pos >= (int16)(0)) & (pos < (int16)(isz.z));
+              const int16 lane_in = clconv_lanes16(iw[u], 1, isz.z);
               if (rowoff + iw[u] >= 0 && rowoff + iw[u] + 16 <= plane) {
                 v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), lane_in);
               } else { /* at the slice's ends: only the lanes inside the row are read */

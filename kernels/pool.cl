@@ -98,7 +98,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
    * outputs nobody stores, so they may read the next row); they read [sw, sw + reach) of the row */
   const bool cols_inside = sw >= 0 && sw + win.z - 1 + (nw - 1) * str.z < isz.z;
   const int reach = win.z - 1 + 16 * str.z;
-  const int16 pos0 = (int16)(sw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(str.z);
+  const int16 pos0 = clconv_pos16(sw, str.z);
 #if POOL_AVG
   /* each lane's window along W: inside the input [lo, hi), inside the padded input up to the right pad */
   const float16 w_cnt = convert_float16(count_include_pad
