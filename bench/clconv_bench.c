@@ -1,8 +1,9 @@
 /* clconv-bench: throughput of each op on one OpenCL device, as a fraction of the device's own FMA peak and copy
  * bandwidth measured in the same run, with every case validated against the CPU reference.
  *
- * Timing: one cold call (op creation and program build included), one warm-up, then repeats until both a
- * minimum count and a minimum time are reached. Wall time is the synchronous call (enqueue + clFinish); device
+ * Timing: per row, one cold call (op creation and program build included) and one warm-up; then the rows of a case
+ * (a conv case's algorithms, a layer's fused and three-op forms) and the peer take turns in rounds until each has
+ * both a minimum count and a minimum time. Wall time is the synchronous call (enqueue + clFinish); device
  * time is the span between profiling markers enqueued around the op (all of its kernels). Median, min, and the
  * spread as interquartile range / median.
  * Exit codes: 0 success, 1 a case failed validation, 2 usage, 3 output file error, 4 device or OpenCL error. */
@@ -60,6 +61,8 @@ typedef struct result {
   double vs_old;          /* old median / this median, 0 without --compare or no match */
   bench_peer_result peer; /* --peer onednn: medians, 0 when not run */
 } result;
+
+enum { MAX_ROWS = 3 }; /* rows of one case: a conv case without algo= runs direct, gemm and auto */
 
 typedef struct runner {
   clconv_context *ctx;
@@ -201,10 +204,20 @@ static int series_add(series *s, double wall, double device) {
   return 0;
 }
 
-/* Runs one case; returns 0, or an exit code for a device error (reported). */
+/* A row's algorithm as asked, and auto's choice after a colon: "direct", "auto:direct". */
+static const char *algo_label(const result *r, char *buf, size_t cap) {
+  bool differs = strcmp(r->algorithm, r->chosen) != 0;
+  snprintf(buf, cap, "%s%s%s", r->algorithm, differs ? ":" : "", differs ? r->chosen : "");
+  return buf;
+}
+
+/* Runs one case's rows (a conv case's algorithms, or a layer's fused and three-op forms) on the same data: each
+ * row's cold call and warm-up, then rounds of a slice of each row's calls and of each peer variant's, until every
+ * series has its reps and time. The speed of this machine drifts over seconds; alternating keeps every ratio
+ * within a case (row to row, row to peer) inside one drift. Returns 0, or an exit code for an error (reported). */
 static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t seed, const bench_peak *peak,
-                    result *res) {
-  const bench_case *c = &res->c;
+                    result *rows, size_t nrows) {
+  const bench_case *c = &rows[0].c;
   uint32_t xs[5], ws[5] = {0}, ys[5], nd, k = 0;
   clconv_status s;
   switch (c->op) {
@@ -231,77 +244,92 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   size_t xc = prod(xs, nd), wc = has_w ? prod(ws, nd) : 0, yc = prod(ys, nd);
   float *x = malloc(xc * sizeof *x), *w = malloc((wc + 1) * sizeof *w), *b = malloc((k + 1) * sizeof *b),
         *got = malloc(yc * sizeof *got), *ref = malloc(yc * sizeof *ref), *mag = malloc(yc * sizeof *mag);
-  series ours = {0}, marked = {0}, theirs[BENCH_PEER_VARIANTS] = {{0}};
+  series ours[MAX_ROWS] = {{0}}, marked[MAX_ROWS] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
+  runner r[MAX_ROWS] = {{0}};
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL; /* shared by the rows */
   bench_peer *pp = NULL;
-  runner r = {.ctx = ctx, .c = c, .three_ops = res->three_ops};
+  size_t i = 0; /* the row being worked on, for the error report */
+  double t0, wall, device;
   int rc = 0;
   if (!x || !w || !b || !got || !ref || !mag) {
     rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
     goto done;
   }
-  for (size_t i = 0; i < xc; i++)
-    x[i] = next_value(&seed);
-  for (size_t i = 0; i < wc; i++)
-    w[i] = next_value(&seed);
-  for (size_t i = 0; i < k; i++)
-    b[i] = next_value(&seed);
+  for (size_t j = 0; j < xc; j++)
+    x[j] = next_value(&seed);
+  for (size_t j = 0; j < wc; j++)
+    w[j] = next_value(&seed);
+  for (size_t j = 0; j < k; j++)
+    b[j] = next_value(&seed);
 
-  s = clconv_tensor_create(ctx, nd, xs, &r.x);
+  s = clconv_tensor_create(ctx, nd, xs, &tx);
   if (s == CLCONV_OK)
-    s = clconv_tensor_write(r.x, x, xc);
+    s = clconv_tensor_write(tx, x, xc);
   if (s == CLCONV_OK && has_w)
-    s = clconv_tensor_create(ctx, nd, ws, &r.w);
+    s = clconv_tensor_create(ctx, nd, ws, &tw);
   if (s == CLCONV_OK && has_w)
-    s = clconv_tensor_write(r.w, w, wc);
+    s = clconv_tensor_write(tw, w, wc);
   if (s == CLCONV_OK && has_b)
-    s = clconv_tensor_create(ctx, 1, &k, &r.b);
+    s = clconv_tensor_create(ctx, 1, &k, &tb);
   if (s == CLCONV_OK && has_b)
-    s = clconv_tensor_write(r.b, b, k);
-  if (s == CLCONV_OK)
-    s = clconv_tensor_create(ctx, nd, ys, &r.y);
-  double t0 = bench_now_s(), wall, device;
-  if (s == CLCONV_OK)
-    s = create_op(&r);
-  if (s == CLCONV_OK && r.conv) {
-    res->chosen = clconv_algo_name(clconv_conv_algorithm(r.conv));
-    snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r.conv));
+    s = clconv_tensor_write(tb, b, k);
+  for (i = 0; s == CLCONV_OK && i < nrows; i++) {
+    result *res = &rows[i];
+    r[i] = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb};
+    s = clconv_tensor_create(ctx, nd, ys, &r[i].y);
+    t0 = bench_now_s();
+    if (s == CLCONV_OK)
+      s = create_op(&r[i]);
+    if (s == CLCONV_OK && r[i].conv) {
+      res->chosen = clconv_algo_name(clconv_conv_algorithm(r[i].conv));
+      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r[i].conv));
+    }
+    if (s == CLCONV_OK)
+      s = timed_call(&r[i], false, &wall, &device);
+    res->cold_s = bench_now_s() - t0;
+    if (s == CLCONV_OK)
+      s = timed_call(&r[i], true, &wall, &device); /* warm-up */
+    if (s != CLCONV_OK)
+      break;
   }
-  if (s == CLCONV_OK)
-    s = timed_call(&r, false, &wall, &device);
-  res->cold_s = bench_now_s() - t0;
-  if (s == CLCONV_OK)
-    s = timed_call(&r, true, &wall, &device); /* warm-up */
-  /* Rounds: a slice of our calls, then a slice of each peer variant's, until every series has its reps and time;
-   * the speed of this machine drifts over seconds, and alternating keeps the ratios within one drift. */
 #ifdef CLCONV_BENCH_ONEDNN
   if (s == CLCONV_OK && peer &&
-      bench_peer_onednn_open(c, x, has_w ? w : NULL, has_b ? b : NULL, &pp, res->peer.err, sizeof res->peer.err)) {
-    rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
+      bench_peer_onednn_open(c, x, has_w ? w : NULL, has_b ? b : NULL, &pp, rows[0].peer.err,
+                             sizeof rows[0].peer.err)) {
+    rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
     goto done;
   }
+#else
+  (void)peer;
 #endif
   const double slice = o->min_time / 8.0;
   for (;;) {
-    bool enough = ours.n >= o->min_reps && ours.spent + marked.spent >= o->min_time;
+    bool enough = true;
+    for (size_t j = 0; j < nrows; j++)
+      enough = enough && ours[j].n >= o->min_reps && ours[j].spent + marked[j].spent >= o->min_time;
     for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++)
       enough = enough && theirs[v].n >= o->min_reps && theirs[v].spent >= o->min_time;
     if (s != CLCONV_OK || enough)
       break;
-    t0 = bench_now_s();
-    do { /* in pairs: an unmarked call for the wall time, a marked one for the device time */
-      for (int m = 0; m < 2 && s == CLCONV_OK; m++) {
-        s = timed_call(&r, m == 1, &wall, &device);
-        if (s == CLCONV_OK && series_add(m ? &marked : &ours, wall, device)) {
-          rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
-          goto done;
+    for (i = 0; i < nrows; i++) {
+      t0 = bench_now_s();
+      do { /* in pairs: an unmarked call for the wall time, a marked one for the device time */
+        for (int m = 0; m < 2 && s == CLCONV_OK; m++) {
+          s = timed_call(&r[i], m == 1, &wall, &device);
+          if (s == CLCONV_OK && series_add(m ? &marked[i] : &ours[i], wall, device)) {
+            rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
+            goto done;
+          }
         }
-      }
-    } while (s == CLCONV_OK && bench_now_s() - t0 < slice);
+      } while (s == CLCONV_OK && bench_now_s() - t0 < slice);
+      if (s != CLCONV_OK)
+        break;
+    }
     for (int v = 0; s == CLCONV_OK && pp && v < BENCH_PEER_VARIANTS; v++) {
       t0 = bench_now_s();
       do {
-        if (bench_peer_call(pp, v, &wall, res->peer.err, sizeof res->peer.err)) {
-          rc = error(EXIT_DEVICE, "%s: %s", c->name, res->peer.err);
+        if (bench_peer_call(pp, v, &wall, rows[0].peer.err, sizeof rows[0].peer.err)) {
+          rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
           goto done;
         }
         if (series_add(&theirs[v], wall, -1.0)) {
@@ -312,43 +340,18 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     }
   }
   if (s != CLCONV_OK) {
-    rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s: %s: %s", c->name,
-               clconv_status_string(s), clconv_last_error(ctx));
-    res->status = "error";
+    char algo[24];
+    rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s (%s): %s: %s", c->name,
+               algo_label(&rows[i], algo, sizeof algo), clconv_status_string(s), clconv_last_error(ctx));
+    rows[i].status = "error";
     goto done;
   }
-  res->reps = ours.n;
-  double *times = ours.t, *dev = marked.dev;
-  qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
-  qsort(dev, (size_t)marked.n, sizeof *dev, bench_cmp_double);
   for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++) {
     qsort(theirs[v].t, (size_t)theirs[v].n, sizeof *theirs[v].t, bench_cmp_double);
-    *(v == BENCH_PEER_BEST ? &res->peer.best_s : &res->peer.nchw_s) = theirs[v].t[theirs[v].n / 2];
+    *(v == BENCH_PEER_BEST ? &rows[0].peer.best_s : &rows[0].peer.nchw_s) = theirs[v].t[theirs[v].n / 2];
   }
-  res->median_s = times[res->reps / 2];
-  res->min_s = times[0];
-  /* interquartile range over the median: robust to the odd preempted call on a shared machine */
-  res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
-  res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[marked.n / 2];
-  res->flop = bench_case_flop(c);
-  res->bytes = bench_case_bytes(c);
-  bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
-  /* rates from device time where the driver gives it, else from wall time */
-  double t = res->kernel_s > 0.0 ? res->kernel_s : res->median_s;
-  res->rate = (compute ? res->flop : res->bytes) / t * 1e-9;
-  double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
-  res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
-
-  res->status = "skipped";
-  if (o->validate) {
-    clconv_tolerance tol;
-    clconv_compare_result cmp;
-    s = clconv_tensor_read(r.y, got, yc);
-    if (s != CLCONV_OK) {
-      rc = error(EXIT_DEVICE, "%s: %s", c->name, clconv_last_error(ctx));
-      res->status = "error";
-      goto done;
-    }
+  clconv_tolerance tol;
+  if (o->validate) { /* one reference for all rows */
     switch (c->op) {
     case BENCH_CONV:
       s = clconv_ref_conv(&c->layer.conv, x, w, has_b ? b : NULL, ref, mag);
@@ -371,10 +374,41 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
         s = clconv_act_tolerance(&c->act, &tol);
       memset(mag, 0, yc * sizeof *mag);
     }
+    if (s != CLCONV_OK) {
+      rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
+      rows[0].status = "error";
+      goto done;
+    }
+  }
+  for (i = 0; i < nrows; i++) {
+    result *res = &rows[i];
+    res->peer = rows[0].peer;
+    res->reps = ours[i].n;
+    double *times = ours[i].t, *dev = marked[i].dev;
+    qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
+    qsort(dev, (size_t)marked[i].n, sizeof *dev, bench_cmp_double);
+    res->median_s = times[res->reps / 2];
+    res->min_s = times[0];
+    /* interquartile range over the median: robust to the odd preempted call on a shared machine */
+    res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
+    res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[marked[i].n / 2];
+    res->flop = bench_case_flop(c);
+    res->bytes = bench_case_bytes(c);
+    bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
+    /* rates from device time where the driver gives it, else from wall time */
+    double t = res->kernel_s > 0.0 ? res->kernel_s : res->median_s;
+    res->rate = (compute ? res->flop : res->bytes) / t * 1e-9;
+    double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
+    res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
+    res->status = "skipped";
+    if (!o->validate)
+      continue;
+    clconv_compare_result cmp;
+    s = clconv_tensor_read(r[i].y, got, yc);
     if (s == CLCONV_OK)
       s = clconv_compare(got, ref, mag, yc, &tol, &cmp);
     if (s != CLCONV_OK) {
-      rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
+      rc = error(EXIT_DEVICE, "%s: %s", c->name, clconv_last_error(ctx));
       res->status = "error";
       goto done;
     }
@@ -384,19 +418,21 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     res->status = cmp.mismatches ? "FAIL" : "ok";
   }
 done:
-  clconv_conv_destroy(r.conv);
-  clconv_layer_destroy(r.layer);
-  clconv_pool_destroy(r.pool);
-  clconv_act_destroy(r.act);
-  clconv_tensor_destroy(r.x);
-  clconv_tensor_destroy(r.w);
-  clconv_tensor_destroy(r.b);
-  clconv_tensor_destroy(r.y);
-  clconv_tensor_destroy(r.mid);
-  free(ours.t);
-  free(ours.dev);
-  free(marked.t);
-  free(marked.dev);
+  for (size_t j = 0; j < nrows; j++) {
+    clconv_conv_destroy(r[j].conv);
+    clconv_layer_destroy(r[j].layer);
+    clconv_pool_destroy(r[j].pool);
+    clconv_act_destroy(r[j].act);
+    clconv_tensor_destroy(r[j].y);
+    clconv_tensor_destroy(r[j].mid);
+    free(ours[j].t);
+    free(ours[j].dev);
+    free(marked[j].t);
+    free(marked[j].dev);
+  }
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(tb);
   for (int v = 0; v < BENCH_PEER_VARIANTS; v++) {
     free(theirs[v].t);
     free(theirs[v].dev);
@@ -426,13 +462,6 @@ static void json_str(FILE *f, const char *s) {
       fputc(ch, f);
   }
   fputc('"', f);
-}
-
-/* A row's algorithm as asked, and auto's choice after a colon: "direct", "auto:direct". */
-static const char *algo_label(const result *r, char *buf, size_t cap) {
-  bool differs = strcmp(r->algorithm, r->chosen) != 0;
-  snprintf(buf, cap, "%s%s%s", r->algorithm, differs ? ":" : "", differs ? r->chosen : "");
-  return buf;
 }
 
 static bool is_compute(const result *r) { return r->c.op == BENCH_CONV || r->c.op == BENCH_LAYER; }
@@ -804,27 +833,25 @@ int main(int argc, char **argv) {
          o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
   bool tty = isatty(fileno(stderr));
   int failed = 0;
-  for (size_t i = 0; i < n; i++) {
-    result *r = &res[i];
-    bench_case_format(&r->c, r->descriptor, sizeof r->descriptor);
-    bench_case_cli(&r->c, r->cli, sizeof r->cli);
+  for (size_t i = 0, rows; i < n; i += rows) {
+    for (rows = 0; i + rows < n && res[i + rows].first == i; rows++) {
+      bench_case_format(&res[i + rows].c, res[i + rows].descriptor, sizeof res[i + rows].descriptor);
+      bench_case_cli(&res[i + rows].c, res[i + rows].cli, sizeof res[i + rows].cli);
+    }
     if (tty) { /* a progress bar on a terminal, one line per case otherwise */
       char bar[21];
       size_t filled = 20 * i / n;
       for (size_t b = 0; b < 20; b++)
         bar[b] = b < filled ? '#' : '.';
       bar[20] = '\0';
-      fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + 1, n, r->c.name);
+      fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + rows, n, res[i].c.name);
     }
     double t0 = bench_now_s();
-    /* every row of a case gets the same data (seed) and one peer run */
-    if ((rc = run_case(ctx, &o, o.peer && r->first == i, o.seed + r->first, &peak, r)))
+    if ((rc = run_case(ctx, &o, o.peer, o.seed + i, &peak, &res[i], rows)))
       break;
-    r->peer = res[r->first].peer;
-    char algo[24];
     if (!tty)
-      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%s): %.1f s\n", i + 1, n, r->c.name,
-              algo_label(r, algo, sizeof algo), bench_now_s() - t0);
+      fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%zu row%s): %.1f s\n", i + rows, n, res[i].c.name, rows,
+              rows > 1 ? "s" : "", bench_now_s() - t0);
   }
   for (size_t i = 0; i < n && !rc; i++) { /* the fastest row of each case */
     size_t best = i;
