@@ -201,11 +201,12 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
 /* Five kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
  *  - dw: depthwise (one input and one output channel per group), any stride and dilation: each work-item computes
  *    16 positions along W x 4 rows (1 on GPUs), loading each input row once per tap along W for all its rows;
- *    the usual shapes along H and W are compile-time constants (dw_options);
+ *    the usual shapes along H and W are compile-time constants (shape_options);
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
  *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty;
  *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
- *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group;
+ *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group; a
+ *    kernel 3 or 5 wide is a compile-time constant (shape_options);
  *  - local: 4 or 8 channels x 4 positions per work-item, work-groups of 16 x 4 sharing each input row segment
  *    through local memory: the built-in choice on GPUs (chosen by device type; the tuner may pick it anywhere);
  *  - direct: one work-item per output, for everything else (few channels with a W stride).
@@ -364,10 +365,19 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
  * rows measured the same within noise, 8 slower), 1 on GPUs. */
 #define DW_ROWS(ctx) ((ctx)->is_gpu ? 1 : 4)
 
-/* The dw kernel's compile-time shape (kernels/conv.cl) for the shapes networks use along H and W: odd kernels of 3,
- * 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride 1); empty for every other shape, which
- * the kernel reads from its arguments. Few programs: the random sweeps in the tests rarely hit these. */
-static void dw_options(const clconv__conv_geom *g, char *buf, size_t cap) {
+/* The compile-time shape of a kernel (kernels/conv.cl), for the shapes networks use; empty for every other shape,
+ * which the kernel reads from its arguments.
+ *  - dw: along H and W, odd kernels of 3, 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride
+ *    1); the random sweeps in the tests rarely hit these;
+ *  - tiled: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop. */
+static void shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
+  buf[0] = 0;
+  if (kind == CLCONV__TILED && (g->ker[2] == 3 || g->ker[2] == 5)) {
+    snprintf(buf, cap, " -DKW=%u", g->ker[2]);
+    return;
+  }
+  if (kind != CLCONV__DW)
+    return;
   bool spec = true;
   for (int a = 1; a < 3; a++) {
     bool absent = a == 1 && g->ndim == 1;
@@ -377,8 +387,6 @@ static void dw_options(const clconv__conv_geom *g, char *buf, size_t cap) {
   if (spec)
     snprintf(buf, cap, " -DDW_KH=%u -DDW_KW=%u -DDW_SH=%u -DDW_SW=%u", g->ker[1], g->ker[2], g->stride[1],
              g->stride[2]);
-  else
-    buf[0] = 0;
 }
 
 #ifdef CLCONV_FAULT_INJECTION
@@ -447,17 +455,17 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
                          sizeof op->kernel_name);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
-  char options[160], dw[64] = "";
+  char options[160], shape[64] = "";
   op->rt = !op->kt                    ? 1
            : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
            : op->kind == CLCONV__DW   ? DW_ROWS(ctx)
                                       : 1;
-  if (op->kt && op->kind == CLCONV__DW)
-    dw_options(kg, dw, sizeof dw);
+  if (op->kt)
+    shape_options(op->kind, kg, shape, sizeof shape);
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", g.ndim,
              (int)op->act.kind, op->kt, op->wt, op->rt,
-             op->kind == CLCONV__TILED && op->kt > ctx->vec_width ? ctx->vec_width : op->kt, dw);
+             op->kind == CLCONV__TILED && op->kt > ctx->vec_width ? ctx->vec_width : op->kt, shape);
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
