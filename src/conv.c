@@ -203,7 +203,8 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  *    16 positions along W x 4 rows (1 on GPUs), loading each input row once per tap along W for all its rows;
  *    the usual shapes along H and W are compile-time constants (shape_options);
  *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
- *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty;
+ *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty; a
+ *    kernel 3 or 5 wide is a compile-time constant (shape_options);
  *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
  *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group; a
  *    kernel 3 or 5 wide is a compile-time constant (shape_options);
@@ -369,10 +370,10 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
  * which the kernel reads from its arguments.
  *  - dw: along H and W, odd kernels of 3, 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride
  *    1); the random sweeps in the tests rarely hit these;
- *  - tiled: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop. */
+ *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop. */
 static void shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;
-  if (kind == CLCONV__TILED && (g->ker[2] == 3 || g->ker[2] == 5)) {
+  if ((kind == CLCONV__TILED || kind == CLCONV__WIDE) && (g->ker[2] == 3 || g->ker[2] == 5)) {
     snprintf(buf, cap, " -DKW=%u", g->ker[2]);
     return;
   }
