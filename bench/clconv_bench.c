@@ -303,7 +303,7 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   (void)peer;
 #endif
   const double slice = o->min_time / 8.0;
-  for (;;) {
+  for (size_t round = 0;; round++) {
     bool enough = true;
     for (size_t j = 0; j < nrows; j++)
       enough = enough && ours[j].n >= o->min_reps && ours[j].spent + marked[j].spent >= o->min_time;
@@ -311,7 +311,8 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
       enough = enough && theirs[v].n >= o->min_reps && theirs[v].spent >= o->min_time;
     if (s != CLCONV_OK || enough)
       break;
-    for (i = 0; i < nrows; i++) {
+    for (size_t turn = 0; turn < nrows; turn++) {
+      i = (round + turn) % nrows; /* each row in turn goes first, right after the peer */
       t0 = bench_now_s();
       do { /* in pairs: an unmarked call for the wall time, a marked one for the device time */
         for (int m = 0; m < 2 && s == CLCONV_OK; m++) {
