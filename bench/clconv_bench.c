@@ -48,7 +48,7 @@ typedef struct result {
   char descriptor[512], cli[640];
   const char *algorithm; /* conv and layer: as asked (auto, direct or gemm); pool and act: direct */
   const char *chosen;    /* what the op ran: auto's choice */
-  char kernel[32];       /* conv: clconv_conv_kernel */
+  char kernel[32];       /* conv: clconv_conv_kernel; layer: clconv_layer_kernel */
   size_t first;          /* index of the case's first row: a conv case without algo= has one row per algorithm */
   bool three_ops;        /* layer: the second row, conv + activation + pooling as three ops */
   bool fastest;
@@ -283,6 +283,8 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     if (s == CLCONV_OK && r[i].conv) {
       res->chosen = clconv_algo_name(clconv_conv_algorithm(r[i].conv));
       snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r[i].conv));
+    } else if (s == CLCONV_OK && r[i].layer) {
+      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_layer_kernel(r[i].layer));
     }
     if (s == CLCONV_OK)
       s = timed_call(&r[i], false, &wall, &device);
@@ -829,7 +831,7 @@ int main(int argc, char **argv) {
 #endif
   printf("algorithms: direct, gemm (im2col + CLBlast SGEMM), auto (its choice after the colon); peers: %s\n\n",
          peer_line);
-  printf("%-16s %-11s %-11s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "kernel", "median_ms",
+  printf("%-16s %-12s %-14s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "kernel", "median_ms",
          "device_ms", "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
          o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
   bool tty = isatty(fileno(stderr));
@@ -883,7 +885,7 @@ int main(int argc, char **argv) {
       snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
                r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
     char algo[24];
-    printf("%-16s %-11s %-11s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name,
+    printf("%-16s %-12s %-14s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name,
            algo_label(r, algo, sizeof algo), r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3,
            r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate, r->peak_fraction * 100.0,
            r->fastest ? "*" : " ", vs, peer, check);

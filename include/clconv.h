@@ -275,11 +275,11 @@ typedef struct clconv_tune_options {
   uint32_t reps;   /* timed runs per shape and candidate (median); 0 = 5 */
 } clconv_tune_options;
 typedef struct clconv_tune_shape {
-  double untuned_ms, tuned_ms;       /* gemm with CLBlast's defaults, gemm as tuned */
+  double untuned_ms, tuned_ms;             /* gemm with CLBlast's defaults, gemm as tuned */
   double untuned_sgemm_ms, tuned_sgemm_ms; /* CLBlast's SGEMM alone, within those (no im2col, no epilogue) */
-  double direct_ms, direct_tuned_ms; /* direct with the built-in kernel choice, with the tuned one */
-  char direct_kernel[32];            /* the tuned one, as clconv_conv_kernel names it */
-  clconv_conv_algo algo;             /* auto's choice from now on */
+  double direct_ms, direct_tuned_ms;       /* direct with the built-in kernel choice, with the tuned one */
+  char direct_kernel[32];                  /* the tuned one, as clconv_conv_kernel names it */
+  clconv_conv_algo algo;                   /* auto's choice from now on */
 } clconv_tune_shape;
 typedef struct clconv_tune_report {
   uint32_t candidates_tried, candidates_wrong; /* CLBlast sets; wrong: output outside tolerance, never kept */
@@ -358,15 +358,21 @@ CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_
                                              uint32_t weights[CLCONV_MAX_DIMS], uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_layer clconv_layer;
-/* Owns the intermediate (conv output) tensor. */
+/* One launch where the pooling can run inside the convolution's kernel: the CPU kernel for few output channels
+ * (clconv_conv_kernel "wide ...", stride 1 along W) with pooling windows that tile the conv output without
+ * overlap or padding, 1 deep and 1, 2, 4, 8 or 16 wide (LeNet's max 2x2/2, say); the pooled outputs are computed
+ * in registers and no intermediate tensor is made. Otherwise two launches: the convolution with its activation
+ * fused into a tensor the layer owns, then the pooling. */
 CLCONV_API clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out);
-/* weights = NULL (and bias = NULL) runs with those given to clconv_layer_set_weights, as clconv_conv_run does.
- * Two launches: the convolution with its activation fused, then the pooling. */
+/* weights = NULL (and bias = NULL) runs with those given to clconv_layer_set_weights, as clconv_conv_run does. */
 CLCONV_API clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights,
                                           clconv_tensor *bias, clconv_tensor *dst);
 /* For inference: the convolution's weights (and bias) packed once, as clconv_conv_set_weights. */
 CLCONV_API clconv_status clconv_layer_set_weights(clconv_layer *op, clconv_tensor *weights, clconv_tensor *bias);
 CLCONV_API void clconv_layer_destroy(clconv_layer *op);
+/* The convolution kernel op runs (clconv_conv_kernel), "+pool" appended when the pooling runs inside it:
+ * "wide 6x16+pool". "" for NULL. */
+CLCONV_API const char *clconv_layer_kernel(const clconv_layer *op);
 CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
                                               clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
 

@@ -385,9 +385,14 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
  * each work-item computes WT = 16 or 32 consecutive outputs along W (WV = WT / 16 float16 vectors per channel,
  * stored whole) for KT = 1 to 8 channels (KT = the group's channel count, so no lane computes a channel that does
  * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
- * input vector feeds KT FMAs and each weight WV. KW: as for clconv_conv_tiled. Range: (round_up(ceil(OW / WT)),
- * OD*OH, N*G*blocks). */
+ * input vector feeds KT FMAs and each weight WV. KW: as for clconv_conv_tiled. FUSE_PH, FUSE_PW and FUSE_AVG
+ * (clconv_layer, with RT = 1 and WT = 16): the layer's pooling, windows of FUSE_PH x FUSE_PW, computed in the
+ * registers and stored pooled (see the end). Range: (round_up(ceil(OW / WT)), OD*OH (pooled: OD*(OH/FUSE_PH)),
+ * N*G*blocks). */
 #define WV (WT / 16)
+#if defined(FUSE_PW) && WT != 16
+#error "the fused pooling (FUSE_PW) needs WT = 16"
+#endif
 #ifndef RT
 #define RT 1 /* output rows per work-item */
 #endif
@@ -398,11 +403,26 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                const int4 pad, const float alpha, const float beta, const int total) {
   /* RT output rows per work-item (RT > 1 needs stride and dilation 1 along H): dimension 1 counts row groups */
+#ifdef FUSE_PW /* dimension 1 counts pooled rows */
+  const int4 gsz = (int4)(osz.x, osz.y / FUSE_PH, osz.z, 0);
+#else
   const int4 gsz = (int4)(osz.x, (osz.y + RT - 1) / RT, osz.z, 0);
+#endif
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= gsz.x * gsz.y) return;
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh * RT, d0 = ti.d0;
+#ifdef FUSE_PW
+  if (ow0 / FUSE_PW >= osz.z / FUSE_PW)
+    return; /* columns that no pooling window covers */
+  /* the FUSE_PH rows of the work-item's pooling windows one after the other, each pooled into pm once computed:
+   * the same registers as one row (sharing the input rows between them, as RT does, ran 0.4x: too many) */
+  const int prow = ti.oh * FUSE_PH;
+  float16 pm[KT];
+  for (int q = 0; q < FUSE_PH; q++) {
+    const clconv_tile ti = clconv_tile_at(od * osz.y + prow + q, nb, KT, cout_g, groups, isz, osz, ksz, str, dil,
+                                          pad);
+#endif
   const int w0 = ow0 - pad.z; /* stride 1 along W */
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, tap_row = ksz.z * cin_g * KT;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
@@ -510,6 +530,50 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
     }
   }
 #undef CLCONV_WIDE_FMA
+#ifdef FUSE_PW
+  /* The layer's pooling (clconv_layer), in the registers: windows of FUSE_PH rows x FUSE_PW columns at stride =
+   * window without padding, aligned with the work-item's rows and 16 columns (16 % FUSE_PW == 0), so each window's
+   * outputs are all here; each channel stores 16 / FUSE_PW pooled outputs of one row. Max propagates NaN as the
+   * reference does; average divides the window's sum by its size. */
+#if FUSE_AVG
+#define CLCONV_POOL2(a, b) ((a) + (b))
+#else
+#define CLCONV_POOL2(a, b) select(b, a, ((a) > (b)) | isnan(a))
+#endif
+#pragma unroll
+    for (int t = 0; t < KT; t++) {
+      const float16 v = clconv_bias_act16(acc[0][t][0], bias && k0 + t < cout_g ? bias[g * cout_g + k0 + t] : 0.0f,
+                                          alpha, beta);
+      pm[t] = q ? CLCONV_POOL2(pm[t], v) : v;
+    }
+  }
+  const int kn = min(KT, cout_g - k0), pw = osz.z / FUSE_PW, pool_plane = osz.x * gsz.y * pw;
+  __global float *y = dst + ((n * groups + g) * cout_g + k0) * pool_plane + (od * gsz.y + prow / FUSE_PH) * pw +
+                      ow0 / FUSE_PW;
+  for (int t = 0; t < kn; t++, y += pool_plane) {
+    float16 m = pm[t];
+#if FUSE_PW >= 2
+    const float8 m2 = CLCONV_POOL2(m.even, m.odd);
+    m = (float16)(m2, m2);
+#endif
+#if FUSE_PW >= 4
+    const float4 m4 = CLCONV_POOL2(m2.even, m2.odd);
+    m = (float16)(m4, m4, m4, m4);
+#endif
+#if FUSE_PW >= 8
+    const float2 m8 = CLCONV_POOL2(m4.even, m4.odd);
+    m = (float16)(m8, m8, m8, m8, m8, m8, m8, m8);
+#endif
+#if FUSE_PW >= 16
+    m = (float16)(CLCONV_POOL2(m8.even, m8.odd));
+#endif
+#if FUSE_AVG
+    m /= (float16)(FUSE_PH * FUSE_PW);
+#endif
+    clconv_store16(y, m, min(16 / FUSE_PW, pw - ow0 / FUSE_PW));
+  }
+#undef CLCONV_POOL2
+#else
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
 #pragma unroll
   for (int q = 0; q < RT; q++) {
@@ -522,6 +586,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       for (int u = 0; u < WV; u++) clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), nw[u]);
     }
   }
+#endif
 }
 
 /* Depthwise: one input and one output channel per group (KT = 1), any stride and dilation. A work-item computes 16

@@ -234,6 +234,9 @@ struct clconv_conv {
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
+  /* a layer's pooling fused into the wide kernel (clconv__conv_create_pooled): window rows x cols, 0 x 0 = none */
+  int fuse_rows, fuse_cols;
+  uint32_t dst_dims[5]; /* what conv_run writes: the conv's output, or the pooled one */
   char kernel_name[32]; /* clconv_conv_kernel */
 };
 
@@ -397,9 +400,26 @@ void clconv_fault_force_kernel(int kt, int wt, int kind) {
 }
 #endif
 
-/* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. */
+/* Whether the pooling pg after the convolution g can run in the wide kernel's registers (kernels/conv.cl,
+ * FUSE_PW): where the built-in choice is the wide kernel (a CPU, few output channels, stride 1 along W), and the
+ * windows tile the conv's output without overlap, padding or remainder, 1 deep and 1, 2, 4, 8 or 16 wide (inside
+ * the work-item's 16 columns). Sets the variant: the built-in one at 16 columns. */
+static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, const clconv__pool_geom *pg,
+                         clconv__variant *v) {
+  clconv__variant h = heuristic_variant(ctx, g);
+  if (h.kind != CLCONV__WIDE || h.kt == 0 || pg->win[0] != 1 || 16 % pg->win[2] != 0)
+    return false;
+  for (int a = 0; a < 3; a++)
+    if (pg->stride[a] != pg->win[a] || pg->pad[a] || pg->pad_after[a] || pg->out[a] != pg->in[a] / pg->win[a])
+      return false;
+  *v = (clconv__variant){.kt = h.kt, .wt = 16, .kind = CLCONV__WIDE};
+  return true;
+}
+
+/* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. pool: the
+ * pooling to fuse (pool_fusable holds), or NULL. */
 static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
-                               clconv_conv **out) {
+                               const clconv__pool_geom *pool, clconv_conv **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: ctx is NULL");
   CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: out is NULL");
   *out = NULL;
@@ -419,21 +439,31 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
-  op->kg = kernel_geom(&g);
+  op->kg = pool ? g : kernel_geom(&g); /* a fused pooling needs the rows as they are */
+  uint32_t xs[5], ws[5];
+  clconv_conv_shapes(desc, xs, ws, op->dst_dims);
+  if (pool) {
+    op->fuse_rows = (int)pool->win[1];
+    op->fuse_cols = (int)pool->win[2];
+    for (uint32_t i = 0; i < g.ndim; i++)
+      op->dst_dims[2 + i] = pool->out[3 - g.ndim + i];
+  }
   const clconv__conv_geom *kg = &op->kg;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
-  op->algo = force ? CLCONV_ALGO_DIRECT : desc->algorithm;
+  op->algo = force || pool ? CLCONV_ALGO_DIRECT : desc->algorithm;
   if (op->algo == CLCONV_ALGO_AUTO) /* measured by clconv_tune on this device, else direct */
     op->algo = clconv__tuned_algo(ctx, &g) == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
   bool gemm = op->algo == CLCONV_ALGO_GEMM;
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
   clconv__variant v = {0};
-  if (force)
+  if (pool)
+    pool_fusable(ctx, &g, pool, &v);
+  else if (force)
     v = *force;
   else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
     v = heuristic_variant(ctx, kg);
 #ifdef CLCONV_FAULT_INJECTION
-  if (!force && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
+  if (!force && !pool && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
     v = forced;
 #endif
   if (v.kt && v.kind == CLCONV__LOCAL &&
@@ -449,20 +479,32 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (op->kt &&
       (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
        (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
-    op->kt = 0; /* too large to pack: the direct kernel needs no copy */
+    op->kt = 0;          /* too large to pack: the direct kernel needs no copy */
+  if (pool && !op->kt) { /* nor can it pool: the layer runs the two ops */
+    clconv__free(op);
+    return CLCONV_OK;
+  }
   if (gemm)
     snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
   else
     clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
                          sizeof op->kernel_name);
+  if (pool)
+    strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
   char options[160], shape[64] = "";
   op->rt = !op->kt                    ? 1
+           : pool                     ? 1
            : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
            : op->kind == CLCONV__DW   ? DW_ROWS(ctx)
                                       : 1;
   if (op->kt)
     shape_options(op->kind, kg, shape, sizeof shape);
+  if (pool) {
+    size_t at = strlen(shape);
+    snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%d -DFUSE_AVG=%d", op->fuse_rows, op->fuse_cols,
+             pool->avg);
+  }
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", g.ndim,
              (int)op->act.kind, op->kt, op->wt, op->rt,
@@ -501,12 +543,23 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
 }
 
 clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
-  return create_op(ctx, desc, NULL, out);
+  return create_op(ctx, desc, NULL, NULL, out);
 }
 
 clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
                                           clconv_conv **out) {
-  return create_op(ctx, desc, v, out);
+  return create_op(ctx, desc, v, NULL, out);
+}
+
+clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_desc *desc,
+                                         const clconv__pool_geom *pool, clconv_conv **out) {
+  *out = NULL;
+  clconv__conv_geom g;
+  clconv__variant v;
+  CLCONV__TRY(clconv__conv_check(ctx, "layer_create", desc, &g));
+  if (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &v))
+    return CLCONV_OK;
+  return create_op(ctx, desc, NULL, pool, out);
 }
 
 const char *clconv_conv_kernel(const clconv_conv *op) { return op ? op->kernel_name : ""; }
@@ -591,7 +644,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   uint32_t ss[5], ws[5], ds[5], n = g->ndim + 2;
   clconv_conv_shapes(&op->desc, ss, ws, ds);
   CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, n, ss));
-  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, ds));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, op->dst_dims));
   bool preset = weights == NULL;
   if (preset) {
     CLCONV__CHECK(ctx, op->wset, CLCONV_ERR_INVALID_ARGUMENT,
@@ -655,8 +708,8 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   }
   /* tiled, wide and dw: wt positions along W, rt rows, kt channels per work-item */
   size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
-  const size_t range[3] = {tiles, (size_t)g->out[0] * ((g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt),
-                           (size_t)g->n * g->groups * blocks};
+  size_t rows = op->fuse_rows ? g->out[1] / (size_t)op->fuse_rows : (g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt;
+  const size_t range[3] = {tiles, (size_t)g->out[0] * rows, (size_t)g->n * g->groups * blocks};
   size_t local[3];
   clconv__row_local(range[0], range[1], local);
   /* dw takes one more argument: src's element count, the bound of its vector loads */

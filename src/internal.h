@@ -214,6 +214,7 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
 
 typedef struct clconv__pool_geom {
   uint32_t ndim, n, c;
+  bool avg; /* else max */
   uint32_t in[3], win[3], stride[3], pad[3], pad_after[3], out[3]; /* 3 axes, extent 1 in front */
   size_t src_count, dst_count;
   int64_t padded_max; /* as in clconv__conv_geom */
@@ -267,6 +268,10 @@ bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g)
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */
 clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
                                           clconv_conv **out);
+/* The convolution with the layer's pooling pool fused into its kernel (clconv_layer), or *out = NULL where that
+ * pooling cannot be fused (see pool_fusable in conv.c): conv_run then writes the pooled output. */
+clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_desc *desc,
+                                         const clconv__pool_geom *pool, clconv_conv **out);
 
 /* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
 typedef struct clconv__gemm {

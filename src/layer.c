@@ -58,11 +58,13 @@ clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clconv_toleranc
   return CLCONV_OK;
 }
 
+/* The pooling runs inside the convolution's kernel where it can (clconv__conv_create_pooled: one launch, no
+ * intermediate tensor), else as its own op on the convolution's output. */
 struct clconv_layer {
   clconv_context *ctx;
   clconv_conv *conv;
-  clconv_pool *pool;
-  clconv_tensor *mid; /* conv output, pool input */
+  clconv_pool *pool;  /* NULL: fused into conv */
+  clconv_tensor *mid; /* conv output, pool input; NULL when fused */
   uint32_t dst_dims[5], ndim;
 };
 
@@ -89,11 +91,17 @@ clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *
   uint32_t s[5], w[5], mid[5], pin[5];
   clconv_conv_shapes(&desc->conv, s, w, mid);
   clconv_pool_shapes(&pool, pin, op->dst_dims);
-  clconv_status st = clconv_conv_create(ctx, &desc->conv, &op->conv);
+  clconv__pool_geom pg;
+  clconv_status st = clconv__pool_check(ctx, "layer_create", &pool, &pg);
   if (st == CLCONV_OK)
-    st = clconv_pool_create(ctx, &pool, &op->pool);
-  if (st == CLCONV_OK)
-    st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
+    st = clconv__conv_create_pooled(ctx, &desc->conv, &pg, &op->conv);
+  if (st == CLCONV_OK && !op->conv) {
+    st = clconv_conv_create(ctx, &desc->conv, &op->conv);
+    if (st == CLCONV_OK)
+      st = clconv_pool_create(ctx, &pool, &op->pool);
+    if (st == CLCONV_OK)
+      st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
+  }
   if (st != CLCONV_OK) {
     clconv_layer_destroy(op);
     return st;
@@ -111,6 +119,8 @@ clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tens
   CLCONV__CHECK(op->ctx,
                 dst->mem != src->mem && (!weights || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "layer_run: dst aliases an input");
+  if (!op->pool)
+    return clconv_conv_run(op->conv, src, weights, bias, dst);
   CLCONV__TRY(clconv_conv_run(op->conv, src, weights, bias, op->mid));
   return clconv__pool_launch(op->pool, "layer_run", op->mid->mem, dst->mem);
 }
@@ -128,3 +138,5 @@ clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc 
   clconv_layer_destroy(op);
   return s;
 }
+
+const char *clconv_layer_kernel(const clconv_layer *op) { return op ? clconv_conv_kernel(op->conv) : ""; }

@@ -14,6 +14,7 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
   CLCONV__CHECK(ctx, d->kind == CLCONV_POOL_MAX || d->kind == CLCONV_POOL_AVG, CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: kind = %d, must be 0 (max) or 1 (average)", call, (int)d->kind);
   g->ndim = d->ndim;
+  g->avg = d->kind == CLCONV_POOL_AVG;
   g->n = d->batch ? d->batch : 1;
   g->c = d->channels;
   CLCONV__TRY(clconv__unused_axes(ctx, call, "in_size", d->in_size, d->ndim));

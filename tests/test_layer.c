@@ -1,6 +1,7 @@
 /* The layer of the notes (convolution -> activation -> pooling) on the device against the CPU reference. */
 #include "common.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,79 @@ static void test_lenet_layer(void **state) {
   clconv_tensor_destroy(ty2);
 }
 
+/* The pooling inside the convolution's kernel (clconv_layer_create): each configuration the fusion takes (max and
+ * average; windows 1 to 16 wide and 1 to 3 tall; 1-D, 2-D and 3-D with a 1-deep window; conv outputs with columns
+ * and rows that no window covers; partial 16-column tiles; several channel blocks) and two it must leave to the
+ * separate pooling, each against the reference. A max window holding a NaN gives NaN. */
+static void test_fused_pooling(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  static const struct {
+    uint32_t ndim, c, k, in[3], ker[3], win[3];
+    clconv_pool_kind kind;
+    clconv_act_kind act;
+    bool fused;
+  } cases[] = {
+      {2, 3, 6, {32, 32}, {5, 5}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, true},       /* LeNet C1 + S2 */
+      {2, 2, 5, {15, 41}, {3, 3}, {2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_TANH, true},       /* 13 x 39: leftovers */
+      {2, 1, 3, {9, 37}, {2, 4}, {3, 4}, CLCONV_POOL_MAX, CLCONV_ACT_IDENTITY, true},    /* 8 x 34 -> 2 x 8 */
+      {2, 4, 2, {6, 40}, {1, 1}, {1, 8}, CLCONV_POOL_AVG, CLCONV_ACT_SIGMOID, true},     /* 8 wide */
+      {2, 2, 7, {4, 35}, {1, 3}, {1, 16}, CLCONV_POOL_MAX, CLCONV_ACT_LEAKY_RELU, true}, /* 16 wide, 2 tiles */
+      {2, 3, 4, {7, 7}, {3, 3}, {1, 1}, CLCONV_POOL_AVG, CLCONV_ACT_ELU, true},          /* a 1 x 1 window */
+      {1, 3, 6, {50}, {5}, {4}, CLCONV_POOL_MAX, CLCONV_ACT_RELU6, true},
+      {3, 2, 3, {3, 6, 21}, {2, 3, 3}, {1, 2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_SOFTPLUS, true},
+      {2, 3, 6, {12, 12}, {3, 3}, {3, 3}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, false},  /* 3 wide: not in 16 */
+      {2, 3, 16, {12, 12}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, false}, /* tiled conv kernel */
+  };
+  uint64_t seed = test_seed() ^ 0xF05E;
+  sweep_rng r = {seed};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    clconv_layer_desc l = {.conv = {.ndim = cases[i].ndim,
+                                    .batch = 2,
+                                    .in_channels = cases[i].c,
+                                    .out_channels = cases[i].k,
+                                    .has_bias = true,
+                                    .activation = {.kind = cases[i].act, .alpha = 0.1f}},
+                           .pool = {.kind = cases[i].kind}};
+    memcpy(l.conv.in_size, cases[i].in, sizeof l.conv.in_size);
+    memcpy(l.conv.kernel_size, cases[i].ker, sizeof l.conv.kernel_size);
+    memcpy(l.pool.window, cases[i].win, sizeof l.pool.window);
+    clconv_layer *op;
+    assert_int_equal(clconv_layer_create(ctx, &l, &op), CLCONV_OK);
+    const char *kernel = clconv_layer_kernel(op);
+    if ((strstr(kernel, "+pool") != NULL) != cases[i].fused)
+      fail_msg("case %zu: kernel %s, fused expected %d", i, kernel, cases[i].fused);
+    clconv_layer_destroy(op);
+    assert_int_equal(sweep_check_layer(ctx, &l, &r, stderr, test_replay(seed)), 0);
+  }
+
+  /* NaN: max over windows of 2 along a row of 16 through a 1x1 convolution copying it to 2 channels (1 channel
+   * would be depthwise, which has a kernel of its own) */
+  clconv_layer_desc l = {.conv = {.ndim = 1, .in_channels = 1, .out_channels = 2, .in_size = {16}, .kernel_size = {1}},
+                         .pool = {.window = {2}}};
+  uint32_t ss[5], ws[5], ds[5];
+  assert_int_equal(clconv_layer_shapes(&l, ss, ws, ds), CLCONV_OK);
+  float x[16], one[2] = {1.0f, 1.0f}, y[16];
+  for (int i = 0; i < 16; i++)
+    x[i] = (float)i;
+  x[4] = NAN;
+  clconv_tensor *tx = upload(ctx, 3, ss, x), *tw = upload(ctx, 3, ws, one), *ty = upload(ctx, 3, ds, NULL);
+  clconv_layer *op;
+  assert_int_equal(clconv_layer_create(ctx, &l, &op), CLCONV_OK);
+  assert_non_null(strstr(clconv_layer_kernel(op), "+pool"));
+  assert_int_equal(clconv_layer_run(op, tx, tw, NULL, ty), CLCONV_OK);
+  download(ty, y);
+  for (int i = 0; i < 16; i++)
+    if (i % 8 == 2)
+      assert_true(isnan(y[i]));
+    else
+      assert_true(y[i] == (float)(2 * (i % 8) + 1));
+  assert_string_equal(clconv_layer_kernel(NULL), "");
+  clconv_layer_destroy(op);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(ty);
+}
+
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x1A7E2;
@@ -92,6 +166,7 @@ static void test_random_sweep(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lenet_layer),
+      cmocka_unit_test(test_fused_pooling),
       cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
