@@ -447,7 +447,42 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       _Pragma("unroll") for (int u = 0; u < WV; u++) acc[q][t][u] = fma(v[u], wv, acc[q][t][u]);                      \
     }                                                                                                                 \
   }
-  for (int kd = ti.td.x; kd < ti.td.y; kd++) {
+  bool all_fast = false;
+#if RT == 1
+  /* Every row of the window fast (as row_fast below: its columns inside the row, its vector loads inside the
+   * image), as for most work-items? Then one loop nest without tests, the channels outside and each channel's
+   * window inside: LeNet C1 (3 channels, 5 x 5) 1.06-1.18x over testing row by row, 3 x 3 on 3 channels 1.3x. */
+  {
+    const int span = (ksz.z - 1) * dil.z,
+              last = ((d0 + (ti.td.y - 1) * dil.x) * isz.y + ti.h0 + (ti.th.y - 1) * dil.y) * isz.z;
+    all_fast = ti.td.x < ti.td.y && ti.th.x < ti.th.y;
+#pragma unroll
+    for (int u = 0; u < WV; u++)
+      all_fast = all_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
+                                             last + w0 + 16 * u + span + 16 <= plane));
+    if (all_fast) {
+      const bool on[1] = {true};
+      for (int c = 0; c < cin_g; c++)
+        for (int kd = ti.td.x; kd < ti.td.y; kd++)
+          for (int kh = ti.th.x; kh < ti.th.y; kh++) {
+            __global const float *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0,
+                                 *wt = w + (kd * ksz.y + kh) * tap_row + c * KT;
+#ifdef KW
+#pragma unroll
+            for (int kw = 0; kw < KW; kw++, wt += cin_g * KT, p += dil.z) {
+#else
+            for (int kw = 0; kw < ksz.z; kw++, wt += cin_g * KT, p += dil.z) {
+#endif
+              float16 v[WV];
+#pragma unroll
+              for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);
+              CLCONV_WIDE_FMA(v, wt)
+            }
+          }
+    }
+  }
+#endif
+  for (int kd = ti.td.x; !all_fast && kd < ti.td.y; kd++) {
 #if RT == 1
     for (int kh = ti.th.x; kh < ti.th.y; kh++) {
       const int ih = ti.h0 + kh * dil.y;
