@@ -159,6 +159,16 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 }
 
 #ifdef KT
+/* The kernel's width along W for the tiled and wide kernels' tap loops: KW where the host sets it (3 and 5), the
+ * loops then unrolled; else the argument. */
+#ifdef KW
+#define CLCONV_KW KW
+#define CLCONV_KW_UNROLL _Pragma("unroll")
+#else
+#define CLCONV_KW ksz.z
+#define CLCONV_KW_UNROLL
+#endif
+
 /* Register-tiled variant: each work-item computes KT output channels (KT = 4, 8, 16 or 32: KV = 1 to 4 vectors of
  * VW lanes, the device's preferred width) at WT consecutive output positions along W, in KV * WT vector
  * accumulators; each packed weight vector feeds WT FMAs and each input value KT. 32 channels give 14 accumulators
@@ -255,12 +265,8 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
         } else {
           for (int c = 0; c < cin_g; c++) {
             __global const float *p = row + c * plane + w0, *wt = wr + c * KT;
-#ifdef KW
-#pragma unroll
-            for (int kw = 0; kw < KW; kw++, p += dil.z, wt += cin_g * KT) CLCONV_TILE_FMA(p[j * str.z], wt)
-#else
-            for (int kw = 0; kw < ksz.z; kw++, p += dil.z, wt += cin_g * KT) CLCONV_TILE_FMA(p[j * str.z], wt)
-#endif
+            CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, p += dil.z, wt += cin_g * KT)
+                CLCONV_TILE_FMA(p[j * str.z], wt)
           }
         }
         continue;
@@ -447,6 +453,13 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       _Pragma("unroll") for (int u = 0; u < WV; u++) acc[q][t][u] = fma(v[u], wv, acc[q][t][u]);                      \
     }                                                                                                                 \
   }
+  /* one channel's taps along one input row, p and wt at its first tap (both advanced) */
+#define CLCONV_WIDE_ROW(p, wt)                                                                                        \
+  CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, wt += cin_g * KT, p += dil.z) {                             \
+    float16 v[WV];                                                                                                    \
+    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);                                     \
+    CLCONV_WIDE_FMA(v, wt)                                                                                            \
+  }
   bool all_fast = false;
 #if RT == 1
   /* Every row of the window fast (as row_fast below: its columns inside the row, its vector loads inside the
@@ -467,17 +480,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
           for (int kh = ti.th.x; kh < ti.th.y; kh++) {
             __global const float *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0,
                                  *wt = w + (kd * ksz.y + kh) * tap_row + c * KT;
-#ifdef KW
-#pragma unroll
-            for (int kw = 0; kw < KW; kw++, wt += cin_g * KT, p += dil.z) {
-#else
-            for (int kw = 0; kw < ksz.z; kw++, wt += cin_g * KT, p += dil.z) {
-#endif
-              float16 v[WV];
-#pragma unroll
-              for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);
-              CLCONV_WIDE_FMA(v, wt)
-            }
+            CLCONV_WIDE_ROW(p, wt)
           }
     }
   }
@@ -510,17 +513,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
         __global const float *wc = wr, *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
           __global const float *wt = wc, *p = pc;
-#ifdef KW /* the kernel's width known at build time (as in clconv_conv_tiled): LeNet C1 1.31-1.36x */
-#pragma unroll
-          for (int kw = 0; kw < KW; kw++, wt += cin_g * KT, p += dil.z) {
-#else
-          for (int kw = 0; kw < ksz.z; kw++, wt += cin_g * KT, p += dil.z) {
-#endif
-            float16 v[WV];
-#pragma unroll
-            for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);
-            CLCONV_WIDE_FMA(v, wt)
-          }
+          CLCONV_WIDE_ROW(p, wt)
         }
         continue;
       }
@@ -564,6 +557,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       }
     }
   }
+#undef CLCONV_WIDE_ROW
 #undef CLCONV_WIDE_FMA
 #ifdef FUSE_PW
   /* The layer's pooling (clconv_layer), in the registers: windows of FUSE_PH rows x FUSE_PW columns at stride =
