@@ -234,8 +234,8 @@ struct clconv_conv {
   size_t wpack_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
-  /* a layer's pooling fused into the wide kernel (clconv__conv_create_pooled): window rows x cols, 0 x 0 = none */
-  int fuse_rows, fuse_cols;
+  /* a layer's pooling fused into the wide kernel (clconv__conv_create_pooled): its window's rows, 0 = none */
+  int fuse_rows;
   uint32_t dst_dims[5]; /* what conv_run writes: the conv's output, or the pooled one */
   char kernel_name[32]; /* clconv_conv_kernel */
 };
@@ -407,7 +407,7 @@ void clconv_fault_force_kernel(int kt, int wt, int kind) {
 static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, const clconv__pool_geom *pg,
                          clconv__variant *v) {
   clconv__variant h = heuristic_variant(ctx, g);
-  if (h.kind != CLCONV__WIDE || h.kt == 0 || pg->win[0] != 1 || 16 % pg->win[2] != 0)
+  if (h.kind != CLCONV__WIDE || pg->win[0] != 1 || 16 % pg->win[2] != 0)
     return false;
   for (int a = 0; a < 3; a++)
     if (pg->stride[a] != pg->win[a] || pg->pad[a] || pg->pad_after[a] || pg->out[a] != pg->in[a] / pg->win[a])
@@ -417,7 +417,8 @@ static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, 
 }
 
 /* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. pool: the
- * pooling to fuse (pool_fusable holds), or NULL. */
+ * pooling to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
+ * CLCONV_OK. */
 static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
                                const clconv__pool_geom *pool, clconv_conv **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: ctx is NULL");
@@ -425,6 +426,9 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   *out = NULL;
   clconv__conv_geom g;
   CLCONV__TRY(clconv__conv_check(ctx, "conv_create", desc, &g));
+  clconv__variant v = {0};
+  if (pool && (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &v)))
+    return CLCONV_OK;
   size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
   if (g.wei_count > most)
     most = g.wei_count;
@@ -444,7 +448,6 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   clconv_conv_shapes(desc, xs, ws, op->dst_dims);
   if (pool) {
     op->fuse_rows = (int)pool->win[1];
-    op->fuse_cols = (int)pool->win[2];
     for (uint32_t i = 0; i < g.ndim; i++)
       op->dst_dims[2 + i] = pool->out[3 - g.ndim + i];
   }
@@ -455,12 +458,9 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     op->algo = clconv__tuned_algo(ctx, &g) == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
   bool gemm = op->algo == CLCONV_ALGO_GEMM;
   uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
-  clconv__variant v = {0};
-  if (pool)
-    pool_fusable(ctx, &g, pool, &v);
-  else if (force)
+  if (force)
     v = *force;
-  else if (!gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
+  else if (!pool && !gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
     v = heuristic_variant(ctx, kg);
 #ifdef CLCONV_FAULT_INJECTION
   if (!force && !pool && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
@@ -502,7 +502,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     shape_options(op->kind, kg, shape, sizeof shape);
   if (pool) {
     size_t at = strlen(shape);
-    snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%d -DFUSE_AVG=%d", op->fuse_rows, op->fuse_cols,
+    snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%u -DFUSE_AVG=%d", op->fuse_rows, pool->win[2],
              pool->avg);
   }
   if (op->kt)
@@ -553,12 +553,6 @@ clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv
 
 clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_desc *desc,
                                          const clconv__pool_geom *pool, clconv_conv **out) {
-  *out = NULL;
-  clconv__conv_geom g;
-  clconv__variant v;
-  CLCONV__TRY(clconv__conv_check(ctx, "layer_create", desc, &g));
-  if (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &v))
-    return CLCONV_OK;
   return create_op(ctx, desc, NULL, pool, out);
 }
 
