@@ -134,15 +134,6 @@ __kernel void clconv_im2col(__global const float *restrict src, __global float *
         inside ? src[(((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
 }
 
-/* The weights wei [G][N][T] (OIHW as it is) packed as [copies][tp][np] at the start of ws, copy c being group
- * c % G's; zeros past T and past N. Range: (np, tp, copies). */
-__kernel void clconv_gemm_weights(__global const float *restrict wei, __global float *restrict ws, const int groups,
-                                  const int t, const int n, const int tp, const int np) {
-  const int j = (int)get_global_id(0), r = (int)get_global_id(1), c = (int)get_global_id(2);
-  if (j < np && r < tp)
-    ws[(c * tp + r) * np + j] = j < n && r < t ? wei[((c % groups) * n + j) * t + r] : 0.0f;
-}
-
 /* The epilogue: dst[to + (b K + k) P + p] = f(out + bias[k]) for the images b of a chunk, out being the GEMM's
  * output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias is NULL without.
  * Range: (P rounded up, K, images), work-groups of (64, 1, 1). */
@@ -724,18 +715,4 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
                      clconv_bias_act16(acc[q], b, alpha, beta), nw);
 }
 
-/* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][KT] (see clconv_conv_tiled), mirroring the taps for
- * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per
- * (block, tap, channel) writes its KT values; total = G * blocks * taps * C/G. */
-__kernel void clconv_conv_pack(__global const float *restrict wei, __global float *restrict wpack, const int cin_g,
-                               const int cout_g, const int kvol, const int flip, const int total) {
-  const int i = (int)get_global_id(0);
-  if (i >= total) return;
-  const int c = i % cin_g, tap = (i / cin_g) % kvol, gb = i / (cin_g * kvol);
-  const int blocks = (cout_g + KT - 1) / KT, g = gb / blocks, k0 = (gb % blocks) * KT;
-  const int src_tap = flip ? kvol - 1 - tap : tap; /* mirroring every axis = reversing the flattened taps */
-  __global const float *w = wei + ((g * cout_g + k0) * cin_g + c) * kvol + src_tap;
-  __global float *out = wpack + i * KT;
-  for (int t = 0; t < KT; t++) out[t] = k0 + t < cout_g ? w[t * cin_g * kvol] : 0.0f;
-}
 #endif

@@ -17,7 +17,8 @@ void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
   name[255] = vendor[255] = driver[255] = version[255] = '\0';
   /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
   uint64_t h = CLCONV__FNV_START;
-  const char *const srcs[] = {clconv__src_common, clconv__src_conv, clconv__src_pool, clconv__src_eltwise};
+  const char *const srcs[] = {clconv__src_common, clconv__src_conv, clconv__src_pool, clconv__src_eltwise,
+                              clconv__src_pack};
   for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
     h = clconv__fnv(h, srcs[i], strlen(srcs[i]));
   snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
@@ -29,8 +30,8 @@ void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
 
 bool clconv__cache_dir(char *dir, size_t cap) {
   const char *d = getenv("CLCONV_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  int n = d && *d       ? snprintf(dir, cap, "%s", d)
-          : xdg && *xdg ? snprintf(dir, cap, "%s/clconv", xdg)
+  int n = d && *d         ? snprintf(dir, cap, "%s", d)
+          : xdg && *xdg   ? snprintf(dir, cap, "%s/clconv", xdg)
           : home && *home ? snprintf(dir, cap, "%s/.cache/clconv", home)
                           : -1;
   return n > 0 && (size_t)n < cap;

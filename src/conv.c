@@ -526,7 +526,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                      "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
                      CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
   if (s == CLCONV_OK && op->kt)
-    s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_conv_pack", &op->pack);
+    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_conv_pack", &op->pack);
   if (s == CLCONV_OK && op->kt) {
     cl_int err;
     op->wpack =
@@ -600,9 +600,10 @@ static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem w
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
          kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)(op->wpack_count / (size_t)op->kt),
          flip = op->desc.mode == CLCONV_MODE_CONV;
-  const clconv__arg args[] = {{sizeof(cl_mem), &weights}, {sizeof(cl_mem), &out}, {sizeof cin_g, &cin_g},
-                              {sizeof cout_g, &cout_g},   {sizeof kvol, &kvol},   {sizeof flip, &flip},
-                              {sizeof total, &total}};
+  cl_int kt = op->kt;
+  const clconv__arg args[] = {{sizeof(cl_mem), &weights}, {sizeof(cl_mem), &out},   {sizeof kt, &kt},
+                              {sizeof cin_g, &cin_g},     {sizeof cout_g, &cout_g}, {sizeof kvol, &kvol},
+                              {sizeof flip, &flip},       {sizeof total, &total}};
   /* one work-item per (block, tap, channel): KT values each */
   return clconv__kernel_launch(op->ctx, call, &op->pack, args, sizeof args / sizeof args[0], 1,
                                &(size_t){(size_t)total}, NULL);
@@ -705,7 +706,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   size_t rows = op->fuse_rows ? g->out[1] / (size_t)op->fuse_rows : (g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * rows, (size_t)g->n * g->groups * blocks};
   size_t local[3];
-  clconv__row_local(range[0], range[1], local);
+  clconv__row_local(ctx, range[0], range[1], local);
   /* dw takes one more argument: src's element count, the bound of its vector loads */
   cl_int src_total = (cl_int)g->src_count;
   clconv__arg all[sizeof args / sizeof args[0] + 1];

@@ -10,9 +10,9 @@
  * workspace: zero rows of col and of the packed weights past T, zero weight columns past N; the columns of col
  * past P and the rows of out past N are computed and never read. im2col mirrors the taps for convolution, so the
  * packing only transposes. A 1x1 kernel with stride 1, no padding and one group needs no im2col when nothing is
- * padded: the input is already col (one GEMM per image). The GEMM writes into the workspace and only the last pass, the epilogue, writes dst: a
- * failure before it leaves dst untouched. When the workspace cannot hold the whole batch, it is processed in chunks
- * of images, each written to dst as it completes. */
+ * padded: the input is already col (one GEMM per image). The GEMM writes into the workspace and only the last pass, the
+ * epilogue, writes dst: a failure before it leaves dst untouched. When the workspace cannot hold the whole batch, it is
+ * processed in chunks of images, each written to dst as it completes. */
 #define _POSIX_C_SOURCE 200809L /* pthread mutexes */
 #include "internal.h"
 
@@ -105,7 +105,8 @@ void clconv__gemm_forget_params(cl_device_id dev) {
 static size_t round_up(size_t v, size_t q) { return (v + q - 1) / q * q; }
 
 double clconv__gemm_mnk(const clconv__conv_geom *g) {
-  double p = (double)g->out[0] * g->out[1] * g->out[2], t = (double)(g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2];
+  double p = (double)g->out[0] * g->out[1] * g->out[2],
+         t = (double)(g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2];
   return (g->groups == 1 ? g->n * p : p) * (double)(g->k / g->groups) * t;
 }
 
@@ -174,7 +175,7 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
                 one * sizeof(float), (unsigned long long)ctx->max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_epilogue", &out->epilogue);
   if (s == CLCONV_OK)
-    s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_weights", &out->weights);
+    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_gemm_weights", &out->weights);
   if (s == CLCONV_OK)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_im2col", &out->im2col);
   if (s != CLCONV_OK)
@@ -191,8 +192,8 @@ void clconv__gemm_release(clconv__gemm *gm) {
   gm->user_ws = NULL;
 }
 
-void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g,
-                            size_t *min_bytes, size_t *full_bytes) {
+void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes,
+                            size_t *full_bytes) {
   gemm_layout l = layout_of(ctx, gm, g);
   size_t all, extra = one_image_floats(&l) - l.each;
   *min_bytes = one_image_floats(&l) * sizeof(float);
@@ -256,8 +257,8 @@ static clconv_status sub_buffer(clconv_context *ctx, cl_mem ws, size_t at, size_
     err = CLCONV__CL(clGetMemObjectInfo(ws, CL_MEM_OFFSET, sizeof origin, &origin, NULL));
   if (err == CL_SUCCESS) {
     cl_buffer_region r = {origin + at * sizeof(float), floats * sizeof(float)};
-    *out = CLCONV__CLOBJ(&err, clCreateSubBuffer(root ? root : ws, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
-                                                 &r, &err));
+    *out = CLCONV__CLOBJ(
+        &err, clCreateSubBuffer(root ? root : ws, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &err));
   }
   if (err != CL_SUCCESS)
     return clconv__fail_cl(ctx, "conv_run", "clCreateSubBuffer (gemm workspace)", err);
@@ -265,16 +266,17 @@ static clconv_status sub_buffer(clconv_context *ctx, cl_mem ws, size_t at, size_
 }
 
 /* The GEMM of one chunk: one call for one group, a batched one over images and groups otherwise. */
-static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_t groups, size_t nb, cl_mem a,
-                                cl_mem b, cl_mem c) {
+static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_t groups, size_t nb, cl_mem a, cl_mem b,
+                                cl_mem c) {
   const size_t m = groups == 1 ? nb * l->p : l->p, batch = groups == 1 ? 1 : nb * groups;
   clconv__blas_lock();
   CLBlastStatusCode st =
-      batch == 1 ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n,
-                                             l->t, 1.0f, a, 0, m, b, 0, l->n, 0.0f, c, 0, m, &ctx->queue, NULL))
-                 : CLCONV__BLAS(CLBlastSgemmStridedBatched(
-                       CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n, l->t, 1.0f, a, 0, m,
-                       l->t * l->p, b, 0, l->n, l->t * l->n, 0.0f, c, 0, m, l->n * l->p, batch, &ctx->queue, NULL));
+      batch == 1
+          ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n, l->t,
+                                      1.0f, a, 0, m, b, 0, l->n, 0.0f, c, 0, m, &ctx->queue, NULL))
+          : CLCONV__BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m,
+                                                    l->n, l->t, 1.0f, a, 0, m, l->t * l->p, b, 0, l->n, l->t * l->n,
+                                                    0.0f, c, 0, m, l->n * l->p, batch, &ctx->queue, NULL));
   clconv__blas_unlock();
   if (st != CLBlastSuccess)
     return fail_blas(ctx, "conv_run", batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched", st);
@@ -357,14 +359,13 @@ clconv_status clconv__gemm_warm_up(clconv_context *ctx) {
     clconv__blas_lock();
     CLBlastStatusCode st =
         batched ? CLCONV__BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, CLBlastTransposeNo,
-                                                          CLBlastTransposeYes, 1, 1, 1, 1.0f, m[0], 0, 1, 1, m[1], 0,
-                                                          1, 1, 0.0f, m[2], 0, 1, 1, 1, &ctx->queue, NULL))
+                                                          CLBlastTransposeYes, 1, 1, 1, 1.0f, m[0], 0, 1, 1, m[1], 0, 1,
+                                                          1, 0.0f, m[2], 0, 1, 1, 1, &ctx->queue, NULL))
                 : CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, 1, 1, 1,
                                             1.0f, m[0], 0, 1, m[1], 0, 1, 0.0f, m[2], 0, 1, &ctx->queue, NULL));
     clconv__blas_unlock();
     if (st != CLBlastSuccess)
-      s = fail_blas(ctx, "context_create (warm_up_gemm)", batched ? "CLBlastSgemmStridedBatched" : "CLBlastSgemm",
-                    st);
+      s = fail_blas(ctx, "context_create (warm_up_gemm)", batched ? "CLBlastSgemmStridedBatched" : "CLBlastSgemm", st);
   }
   if (s == CLCONV_OK) {
     cl_int err = CLCONV__CL(clFinish(ctx->queue));
@@ -407,11 +408,11 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
       s = clconv__kernel_launch(ctx, "conv_run", &gm->weights, args, sizeof args / sizeof args[0], 3, range, NULL);
     }
     if (s == CLCONV_OK && !l.col) {
-      const clconv__arg args[] = {{sizeof(cl_mem), &src}, {sizeof(cl_mem), &ws},     {sizeof a_off, &a_off},
-                                  {sizeof row, &row},     {sizeof blk_a, &blk_a},    {sizeof cin, &cin},
-                                  {sizeof ngroups, &ngroups}, {sizeof tp, &tp},      {sizeof first, &first},
-                                  {sizeof isz, &isz},     {sizeof osz, &osz},        {sizeof ksz, &ksz},
-                                  {sizeof str, &str},     {sizeof dil, &dil},        {sizeof pad, &pad}};
+      const clconv__arg args[] = {{sizeof(cl_mem), &src},     {sizeof(cl_mem), &ws},  {sizeof a_off, &a_off},
+                                  {sizeof row, &row},         {sizeof blk_a, &blk_a}, {sizeof cin, &cin},
+                                  {sizeof ngroups, &ngroups}, {sizeof tp, &tp},       {sizeof first, &first},
+                                  {sizeof isz, &isz},         {sizeof osz, &osz},     {sizeof ksz, &ksz},
+                                  {sizeof str, &str},         {sizeof dil, &dil},     {sizeof pad, &pad}};
       const size_t range[3] = {g->out[2], g->out[1], (size_t)g->out[0] * nb * groups * l.t};
       size_t local[3];
       clconv__plane_local(g->out[2], local); /* rows of one output plane: see the kernel */
@@ -420,18 +421,11 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
     if (s == CLCONV_OK)
       s = gemm_of_chunk(ctx, &l, g, ws, src, n0, nb, 1, NULL);
     if (s == CLCONV_OK) {
-      const clconv__arg args[] = {{sizeof(cl_mem), &ws},
-                                  {sizeof(cl_mem), &dst},
-                                  {sizeof(cl_mem), bias ? &bias : NULL},
-                                  {sizeof c_off, &c_off},
-                                  {sizeof row, &row},
-                                  {sizeof blk_c, &blk_c},
-                                  {sizeof to, &to},
-                                  {sizeof cout, &cout},
-                                  {sizeof n, &n},
-                                  {sizeof p, &p},
-                                  {sizeof(float), &act->alpha},
-                                  {sizeof(float), &act->beta}};
+      const clconv__arg args[] = {
+          {sizeof(cl_mem), &ws},  {sizeof(cl_mem), &dst},       {sizeof(cl_mem), bias ? &bias : NULL},
+          {sizeof c_off, &c_off}, {sizeof row, &row},           {sizeof blk_c, &blk_c},
+          {sizeof to, &to},       {sizeof cout, &cout},         {sizeof n, &n},
+          {sizeof p, &p},         {sizeof(float), &act->alpha}, {sizeof(float), &act->beta}};
       const size_t range[3] = {npos, g->k, nb}, local[3] = {64, 1, 1}; /* one shape: see clconv__plane_local */
       s = clconv__kernel_launch(ctx, "conv_run", &gm->epilogue, args, sizeof args / sizeof args[0], 3, range, local);
     }

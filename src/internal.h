@@ -128,6 +128,7 @@ typedef enum clconv__family {
   CLCONV__FAMILY_CONV,
   CLCONV__FAMILY_POOL,
   CLCONV__FAMILY_ACT,
+  CLCONV__FAMILY_PACK,
   CLCONV__FAMILY_COUNT
 } clconv__family;
 
@@ -136,6 +137,7 @@ extern const char clconv__src_common[];
 extern const char clconv__src_conv[];
 extern const char clconv__src_pool[];
 extern const char clconv__src_eltwise[];
+extern const char clconv__src_pack[];
 
 /* Returns the cached program for (family, options), building it on first use. *out is borrowed from ctx. */
 clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options, cl_program *out);
@@ -160,13 +162,17 @@ typedef struct clconv__arg {
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
                                     size_t n_args, cl_uint dims, const size_t *total, const size_t *local);
 
-/* Work-group shape for kernels over (row tiles, rows, planes): the tiles of a row rounded up to a power of two (at
- * most 64), then as many rows as keep the group within CLCONV__ROW_GROUP work-items: one row of a 28-wide
- * image is only 4 work-items, too few for a group on either a CPU (per-group overhead) or a GPU (idle lanes). The
- * rows stop at the image's: PoCL spends ~15 cycles on each work-item that returns at once (depthwise 28 x 28 ran
- * 0.7x with groups always 64 work-items, 14 of them busy), though each shape is one more compilation. */
-#define CLCONV__ROW_GROUP 64 /* 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
-void clconv__row_local(size_t tiles, size_t rows, size_t local[3]);
+/* Work-group shape for kernels over (row tiles, rows, planes).
+ *  - GPU: the tiles of a row rounded up to a power of two (at most 64), then as many rows as keep the group within
+ *    CLCONV__ROW_GROUP work-items: one row of a 28-wide image is only 4 work-items, too few lanes for a group.
+ *  - other devices (CPUs): 8 rows, or 8 tiles of the one row there is; one shape per kernel and dimensionality,
+ *    because a CPU runtime compiles a kernel once per work-group shape (PoCL: a shape per image size cost the
+ *    fresh-clone tests hundreds of compilations). Measured in-process on PoCL (AVX2): 1 x 8 ran as fast as the
+ *    shapes fitted to the image on depthwise 28 x 28, LeNet C1 and vgg, 8 x 1 as 64 x 1 on the 1-D conv; a group
+ *    of one work-item lost 4-8% on depthwise and LeNet C1 (per-group overhead), and 64 work-items of which 14 had
+ *    work ran depthwise 28 x 28 0.7x (PoCL spends ~15 cycles on a work-item that returns at once). */
+#define CLCONV__ROW_GROUP 64 /* GPU: 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
+void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
  * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */
@@ -214,7 +220,7 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
 
 typedef struct clconv__pool_geom {
   uint32_t ndim, n, c;
-  bool avg; /* else max */
+  bool avg;                                                        /* else max */
   uint32_t in[3], win[3], stride[3], pad[3], pad_after[3], out[3]; /* 3 axes, extent 1 in front */
   size_t src_count, dst_count;
   int64_t padded_max; /* as in clconv__conv_geom */

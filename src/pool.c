@@ -170,7 +170,7 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
                range[3] = {tiles, (size_t)g->out[0] * (((size_t)g->out[1] + (size_t)rows - 1) / (size_t)rows),
                            (size_t)g->n * g->c};
   size_t local[3];
-  clconv__row_local(range[0], range[1], local);
+  clconv__row_local(op->ctx, range[0], range[1], local);
   return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 

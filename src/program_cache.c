@@ -10,14 +10,15 @@ struct clconv__program {
   clconv__program *next;
 };
 
-static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "act"};
+static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "act", "pack"};
 
 /* Each family is the shared activation code followed by its own source. */
 static void family_sources(clconv__family f, const char *src[2]) {
   src[0] = clconv__src_common;
   src[1] = f == CLCONV__FAMILY_CONV   ? clconv__src_conv
            : f == CLCONV__FAMILY_POOL ? clconv__src_pool
-                                      : clconv__src_eltwise;
+           : f == CLCONV__FAMILY_ACT  ? clconv__src_eltwise
+                                      : clconv__src_pack;
 }
 
 /* ---- program binaries on disk ----------------------------------------------------------------------------------
@@ -288,8 +289,14 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
 }
 
-void clconv__row_local(size_t tiles, size_t rows, size_t local[3]) {
+void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]) {
   size_t l0 = 1, l1 = 1;
+  if (!ctx->is_gpu) {
+    local[0] = rows > 1 ? 1 : 8;
+    local[1] = rows > 1 ? 8 : 1;
+    local[2] = 1;
+    return;
+  }
   while (l0 < tiles && l0 < CLCONV__ROW_GROUP)
     l0 *= 2;
   while (l1 < rows && l0 * l1 * 2 <= CLCONV__ROW_GROUP)
