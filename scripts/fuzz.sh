@@ -19,8 +19,8 @@ if ! command -v clang >/dev/null ||
 fi
 flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc)
 # the library's sources, instrumented too: the descriptor checks are what the last two targets fuzz
-cmake "-DOUT=$out/kernels.c" "-DSOURCES=kernels/common.cl;kernels/conv.cl;kernels/pool.cl;kernels/eltwise.cl" \
-  -P cmake/embed_kernels.cmake
+kernels=(kernels/*.cl) # every kernel source, as the library embeds them
+cmake "-DOUT=$out/kernels.c" "-DSOURCES=$(IFS=';'; echo "${kernels[*]}")" -P cmake/embed_kernels.cmake
 lib=(src/*.c "$out/kernels.c" -lOpenCL -lclblast -lm)
 clang "${flags[@]}" -Isrc/cli tests/fuzz_npy.c src/cli/npy.c -o "$out/fuzz_npy"
 clang "${flags[@]}" -Ibench tests/fuzz_bench_case.c bench/case.c "${lib[@]}" -o "$out/fuzz_bench_case"
