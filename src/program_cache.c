@@ -292,8 +292,10 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
 void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]) {
   size_t l0 = 1, l1 = 1;
   if (!ctx->is_gpu) {
-    local[0] = rows > 1 ? 1 : 8;
-    local[1] = rows > 1 ? 8 : 1;
+    while (l0 * 2 <= tiles && l0 < 8)
+      l0 *= 2;
+    local[0] = l0;
+    local[1] = rows > 1 ? 8 / l0 : 1;
     local[2] = 1;
     return;
   }
