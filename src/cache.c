@@ -16,11 +16,11 @@ void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
   clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
   name[255] = vendor[255] = driver[255] = version[255] = '\0';
   /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
-  uint64_t h = CLCONV__FNV_START;
-  const char *const srcs[] = {clconv__src_common, clconv__src_conv, clconv__src_pool, clconv__src_eltwise,
-                              clconv__src_pack};
-  for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
-    h = clconv__fnv(h, srcs[i], strlen(srcs[i]));
+  uint64_t h = clconv__fnv(CLCONV__FNV_START, clconv__src_common, strlen(clconv__src_common));
+  for (int f = 0; f < CLCONV__FAMILY_COUNT; f++) {
+    const char *src = clconv__family_source((clconv__family)f);
+    h = clconv__fnv(h, src, strlen(src));
+  }
   snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
            (unsigned long long)h, name, vendor, driver, version);
   for (char *p = buf; *p; p++)

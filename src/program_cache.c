@@ -12,13 +12,17 @@ struct clconv__program {
 
 static const char *const family_names[CLCONV__FAMILY_COUNT] = {"conv", "pool", "act", "pack"};
 
+const char *clconv__family_source(clconv__family f) {
+  return f == CLCONV__FAMILY_CONV   ? clconv__src_conv
+         : f == CLCONV__FAMILY_POOL ? clconv__src_pool
+         : f == CLCONV__FAMILY_ACT  ? clconv__src_eltwise
+                                    : clconv__src_pack;
+}
+
 /* Each family is the shared activation code followed by its own source. */
 static void family_sources(clconv__family f, const char *src[2]) {
   src[0] = clconv__src_common;
-  src[1] = f == CLCONV__FAMILY_CONV   ? clconv__src_conv
-           : f == CLCONV__FAMILY_POOL ? clconv__src_pool
-           : f == CLCONV__FAMILY_ACT  ? clconv__src_eltwise
-                                      : clconv__src_pack;
+  src[1] = clconv__family_source(f);
 }
 
 /* ---- program binaries on disk ----------------------------------------------------------------------------------
@@ -292,10 +296,10 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
 void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]) {
   size_t l0 = 1, l1 = 1;
   if (!ctx->is_gpu) {
-    while (l0 * 2 <= tiles && l0 < 8)
+    while (l0 * 2 <= tiles && l0 < CLCONV__CPU_ROW_GROUP)
       l0 *= 2;
     local[0] = l0;
-    local[1] = rows > 1 ? 8 / l0 : 1;
+    local[1] = rows > 1 ? CLCONV__CPU_ROW_GROUP / l0 : 1;
     local[2] = 1;
     return;
   }
