@@ -202,9 +202,10 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  *  - dw: depthwise (one input and one output channel per group), any stride and dilation: each work-item computes
  *    16 positions along W x 4 rows (1 on GPUs), loading each input row once per tap along W for all its rows;
  *    the usual shapes along H and W are compile-time constants (shape_options);
- *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, for other groups of
- *    < 8 output channels at stride 1 along W (LeNet's 6 maps): a channel-vector tile would run half empty; a
- *    kernel 3 or 5 wide is a compile-time constant (shape_options);
+ *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, at stride 1 along W,
+ *    for other groups of < 8 output channels (LeNet's 6 maps: a channel-vector tile would run half empty) and for
+ *    few input channels per group (an image network's first layer: the tiled kernel stores each output on its own,
+ *    which costs as much as the few FMAs it sums); a kernel 3 or 5 wide is a compile-time constant (shape_options);
  *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
  *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group; a
  *    kernel 3 or 5 wide is a compile-time constant (shape_options);
@@ -214,6 +215,7 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  * tiled, wide, local and dw read weights packed (and mirrored for convolution) on the device: at every run, or once
  * with clconv_conv_set_weights. */
 #define CLCONV__TILED_MIN_COUT_G 4
+#define CLCONV__WIDE_MAX_CIN_G 3 /* FEW_IN in heuristic_variant */
 
 struct clconv_conv {
   clconv_context *ctx;
@@ -285,7 +287,9 @@ static int tile_positions(uint32_t ow, int kt, int vec) {
   return best;
 }
 
-int clconv__wide_channels(uint32_t cout_g) { return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : 8; }
+int clconv__wide_channels(uint32_t cout_g, int vec) {
+  return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : cout_g < 8 || vec >= 16 ? 8 : 4;
+}
 
 /* Output rows per work-item of the wide kernel: up to 4, keeping kt * wt / 16 * rows float16 accumulators within 16
  * vector registers (8 float16 at 16 lanes, 4 at 8 lanes; depthwise: wt / 16 per row, latency-bound alone); rows
@@ -308,8 +312,12 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
-  if (cout_g < 8 && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
-    return (clconv__variant){.kt = clconv__wide_channels(cout_g),
+  /* Few input channels (FEW_IN): on an AVX2 CPU, 3 -> 64 channels at 224 x 224, wide 4 x 16 against tiled 32 x 3
+   * (in-process, best and median of 60-100 calls): 3 x 3 1.7x, 5 x 5 1.5-1.7x, 7 x 7 0.7-0.8x; 6 to 8 channels at
+   * 3 x 3: 0.95-1.0x, 16: 0.8x. */
+  bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= 5;
+  if ((cout_g < 8 || few_in) && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
+    return (clconv__variant){.kt = clconv__wide_channels(cout_g, ctx->vec_width),
                              .wt = g->out[2] > 16 && ctx->vec_width >= 16 ? 32 : 16,
                              .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, ctx->vec_width);

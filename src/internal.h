@@ -266,9 +266,10 @@ void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap);
 bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v);
 /* The direct kernel op runs (kt = 0 for gemm too). */
 void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
-/* The wide kernel's channels per work-item for a group of cout_g < 8: rounded up to 1, 2, 4, 6 or 8, so that
- * no more than one lane in four computes a channel that does not exist and few programs are built. */
-int clconv__wide_channels(uint32_t cout_g);
+/* The wide kernel's channels per work-item: for a group of cout_g < 8, rounded up to 1, 2, 4, 6 or 8, so that no
+ * more than one lane in four computes a channel that does not exist and few programs are built; for more, 8 where
+ * a float16 is one register (vec 16), else 4 (8 float16 accumulators in AVX2's 16 registers; 8 spilled). */
+int clconv__wide_channels(uint32_t cout_g, int vec);
 /* The tiled kernel's widest channel tile on a device preferring vec (4, 8 or 16) lanes: four vectors, at most 32
  * channels (conv.c: tile_width). */
 #define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
