@@ -312,9 +312,9 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
-  /* Few input channels (FEW_IN): on an AVX2 CPU, 3 -> 64 channels at 224 x 224, wide 4 x 16 against tiled 32 x 3
-   * (in-process, best and median of 60-100 calls): 3 x 3 1.7x, 5 x 5 1.5-1.7x, 7 x 7 0.7-0.8x; 6 to 8 channels at
-   * 3 x 3: 0.95-1.0x, 16: 0.8x. */
+  /* Few input channels (FEW_IN): on an AVX2 CPU, wide 4 x 16 against the tiled kernel (in-process, best and median of
+   * 60-300 calls): 1 to 3 -> 16 to 64 channels at 160-224 px, 3 x 3 and 5 x 5, 1.5-2.3x (7 x 7 0.7-0.8x); 1-D 16000
+   * long 1.7-2.5x; 3-D 16 x 112 x 112 1.1-1.2x; 32 x 32 px 1.0-1.1x; 4 to 8 channels at 3 x 3 0.95-1.1x, 16 0.8x. */
   bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= 5;
   if ((cout_g < 8 || few_in) && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
     return (clconv__variant){.kt = clconv__wide_channels(cout_g, ctx->vec_width),
