@@ -244,7 +244,9 @@ CLCONV_API void clconv_conv_destroy(clconv_conv *op);
 /* The algorithm op runs: the descriptor's, or auto's choice. */
 CLCONV_API clconv_conv_algo clconv_conv_algorithm(const clconv_conv *op);
 /* The kernel op runs, for logs and benchmarks: "tiled 32x7" (output channels x positions per work-item),
- * "wide 8x16", "direct" (one output per work-item) or "gemm"; static in op. "" for NULL. */
+ * "wide 8x16", "direct" (one output per work-item) or "gemm"; "+pad" appended where the kernel reads a zero-padded
+ * copy of src made at each run (the wide kernel on small padded images: cheaper than testing its edges); static in
+ * op. "" for NULL. */
 CLCONV_API const char *clconv_conv_kernel(const clconv_conv *op);
 /* Device workspace of the gemm algorithm, in bytes: *min_bytes for one image (the least a run can chunk down to),
  * *full_bytes for the whole batch in one pass. Both 0 for direct and for a 1x1 gemm that needs none. */
@@ -358,8 +360,8 @@ CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_
                                              uint32_t weights[CLCONV_MAX_DIMS], uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_layer clconv_layer;
-/* One launch where the pooling can run inside the convolution's kernel: the CPU kernel for few output channels
- * (clconv_conv_kernel "wide ...", stride 1 along W) with pooling windows that tile the conv output without
+/* One launch where the pooling can run inside the convolution's kernel: the CPU kernel for few output or input
+ * channels (clconv_conv_kernel "wide ...", stride 1 along W) with pooling windows that tile the conv output without
  * overlap or padding, 1 deep and 1, 2, 4, 8 or 16 wide (LeNet's max 2x2/2, say); the pooled outputs are computed
  * in registers and no intermediate tensor is made. Otherwise two launches: the convolution with its activation
  * fused into a tensor the layer owns, then the pooling. */

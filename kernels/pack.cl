@@ -1,6 +1,6 @@
-/* kernels/pack.cl: the weights in the layouts the convolution kernels read, packed on the device. No compile-time
- * options: one program serves every shape and kernel variant (each distinct program is a compilation, and PoCL
- * compiles each kernel once more per work-group shape). */
+/* kernels/pack.cl: the weights, and the wide kernel's padded input, in the layouts the convolution kernels read,
+ * made on the device. No compile-time options: one program serves every shape and kernel variant (each distinct
+ * program is a compilation, and PoCL compiles each kernel once more per work-group shape). */
 
 /* Packs weights K C/G kd kh kw into [G][blocks][taps][C/G][kt] (see clconv_conv_tiled), mirroring the taps for
  * convolution (flip != 0) and writing zeros for the channels past K/G in the last block. One work-item per
@@ -25,4 +25,20 @@ __kernel void clconv_gemm_weights(__global const float *restrict wei, __global f
   const int j = (int)get_global_id(0), r = (int)get_global_id(1), c = (int)get_global_id(2);
   if (j < np && r < tp)
     ws[(c * tp + r) * np + j] = j < n && r < t ? wei[((c % groups) * n + j) * t + r] : 0.0f;
+}
+
+/* The input of clconv_conv_wide zero-padded: each image and channel of src (isz) shifted by pad along each axis into
+ * psz, zeros around it, so that every window, and every 16-lane vector the kernel loads, lies inside a row of the
+ * copy (conv.c: the copy's rows are as long as the work-items' vectors reach) and the kernel's edge paths never
+ * run. A work-item writes 16 floats of one row. Range: (ceil(psz.z / 16), psz.x * psz.y, N * C). */
+__kernel void clconv_conv_pad(__global const float *restrict src, __global float *restrict dst, const int4 isz,
+                              const int4 psz, const int4 pad) {
+  const int j0 = 16 * (int)get_global_id(0), dh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  if (j0 >= psz.z || dh >= psz.x * psz.y) return;
+  const int d = dh / psz.y - pad.x, h = dh % psz.y - pad.y, plane = isz.x * isz.y * isz.z,
+            rowoff = (d * isz.y + h) * isz.z, iw = j0 - pad.z;
+  float16 v = (float16)(0.0f);
+  if (d >= 0 && d < isz.x && h >= 0 && h < isz.y)
+    v = clconv_edge16(src + nc * plane + rowoff, rowoff, plane, iw, 1, isz.z, clconv_lanes16(iw, 1, isz.z));
+  clconv_store16(dst + (nc * psz.x * psz.y + dh) * psz.z + j0, v, min(16, psz.z - j0));
 }

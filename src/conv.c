@@ -234,6 +234,12 @@ struct clconv_conv {
   int rt;            /* output rows per work-item (wide_rows, DW_ROWS) */
   cl_mem wpack;      /* packed weights */
   size_t wpack_count;
+  /* wide only, where its windows reach into the padding: the input zero-padded (clconv_conv_pad), its extent per
+   * axis (psz) */
+  clconv__kernel pad;
+  cl_mem padded;
+  uint32_t psz[3];
+  size_t padded_count;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
   /* a layer's pooling fused into the wide kernel (clconv__conv_create_pooled): its window's rows, 0 = none */
@@ -424,6 +430,30 @@ static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, 
   return true;
 }
 
+/* The positions along one axis whose window (units of `unit` outputs: the wide kernel's tiles along W) reads only
+ * inside the input, of `total`. */
+static int64_t interior(const clconv__conv_geom *g, int a, int64_t unit, int64_t total) {
+  int64_t span = ((int64_t)g->ker[a] - 1) * g->dil[a] + (unit - 1) * g->stride[a], step = unit * g->stride[a];
+  int64_t lo = (g->pad[a] + step - 1) / step, room = (int64_t)g->in[a] - 1 - span + g->pad[a];
+  int64_t hi = room < 0 ? -1 : room / step;
+  if (hi > total - 1)
+    hi = total - 1;
+  return hi >= lo ? hi - lo + 1 : 0;
+}
+
+/* Whether the wide kernel should read a zero-padded copy of the input (clconv_conv_pad) rather than test its edges:
+ * where the work-items whose windows reach into the padding do enough work per input element to pay for the copy,
+ * their share times the MACs per input element (cout_g x kernel volume) at least 64. On an AVX2 CPU (in-process,
+ * the copy's launch included): 3 -> 32 channels at 32 x 32 (every tile an edge; 288) 1.55x, 3 -> 16 at 56 x 56, 5 x
+ * 5 (200) 1.4x, LeNet C1 with padding 2 (150) 1.2-1.4x, 3 -> 16 at 28 x 28 (144) 1.2-1.4x, 3 -> 64 at 224 x 224 (1
+ * tile in 7; 82) 1.05-1.15x; 6 -> 4 at 28 x 28 (36) 0.87x. */
+static bool pad_pays(const clconv__conv_geom *g, int wt) {
+  int64_t tiles = ((int64_t)g->out[2] + wt - 1) / wt, all = tiles * g->out[1] * g->out[0];
+  int64_t inside = interior(g, 2, wt, tiles) * interior(g, 1, 1, g->out[1]) * interior(g, 0, 1, g->out[0]);
+  double edge_share = (double)(all - inside) / (double)all;
+  return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= 64.0;
+}
+
 /* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. pool: the
  * pooling to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
  * CLCONV_OK. */
@@ -487,7 +517,26 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (op->kt &&
       (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
        (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
-    op->kt = 0;          /* too large to pack: the direct kernel needs no copy */
+    op->kt = 0; /* too large to pack: the direct kernel needs no copy */
+  if (op->kt && op->kind == CLCONV__WIDE) {
+    /* The padded copy: the extent the windows read along D and H, and along W as far as the work-items' vectors
+     * reach (whole tiles of wt, plus the kernel's span), so that each read lies inside a row of the copy; none
+     * where the windows never leave the input. Too large for one allocation: the kernel tests its edges itself. */
+    uint64_t count = (uint64_t)g.n * g.c;
+    bool reads_padding = false;
+    for (int a = 0; a < 3; a++) {
+      uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
+               ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1, /* the windows' */
+          reach =
+              a < 2 ? ext : ((uint64_t)kg->out[2] + (uint32_t)op->wt - 1) / (uint32_t)op->wt * (uint32_t)op->wt + span;
+      reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
+      op->psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
+      count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
+    }
+    if (reads_padding && pad_pays(kg, op->wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
+        count * sizeof(float) <= ctx->max_alloc_bytes)
+      op->padded_count = (size_t)count;
+  }
   if (pool && !op->kt) { /* nor can it pool: the layer runs the two ops */
     clconv__free(op);
     return CLCONV_OK;
@@ -497,6 +546,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   else
     clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
                          sizeof op->kernel_name);
+  if (op->padded_count)
+    strncat(op->kernel_name, "+pad", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
   if (pool)
     strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
   /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
@@ -542,6 +593,15 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     if (!op->wpack)
       s = clconv__fail_cl(ctx, "conv_create", "clCreateBuffer (packed weights)", err);
   }
+  if (s == CLCONV_OK && op->padded_count)
+    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_conv_pad", &op->pad);
+  if (s == CLCONV_OK && op->padded_count) {
+    cl_int err;
+    op->padded =
+        CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->padded_count * sizeof(float), NULL, &err));
+    if (!op->padded)
+      s = clconv__fail_cl(ctx, "conv_create", "clCreateBuffer (padded input)", err);
+  }
   if (s != CLCONV_OK) {
     clconv_conv_destroy(op);
     return s;
@@ -575,7 +635,10 @@ void clconv_conv_destroy(clconv_conv *op) {
     return;
   clconv__kernel_release(&op->kernel);
   clconv__kernel_release(&op->pack);
+  clconv__kernel_release(&op->pad);
   clconv__gemm_release(&op->gemm);
+  if (op->padded)
+    clReleaseMemObject(op->padded);
   if (op->wpack)
     clReleaseMemObject(op->wpack);
   if (op->wset)
@@ -674,9 +737,26 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
          total = (cl_int)g->dst_count;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
           str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
+  cl_mem input = src->mem;
+  if (op->padded) { /* the wide kernel reads the padded copy: the padding is inside it */
+    cl_int4 psz = clconv__int4(op->psz);
+    const clconv__arg pargs[] = {{sizeof(cl_mem), &src->mem},
+                                 {sizeof(cl_mem), &op->padded},
+                                 {sizeof isz, &isz},
+                                 {sizeof psz, &psz},
+                                 {sizeof pad, &pad}};
+    const size_t range[3] = {(op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], (size_t)g->n * g->c};
+    size_t local[3];
+    clconv__row_local(ctx, range[0], range[1], local);
+    CLCONV__TRY(
+        clconv__kernel_launch(ctx, "conv_run", &op->pad, pargs, sizeof pargs / sizeof pargs[0], 3, range, local));
+    input = op->padded;
+    isz = psz;
+    pad = (cl_int4){{0, 0, 0, 0}};
+  }
   /* every conv kernel takes the same arguments (kernels/conv.cl) */
   const clconv__arg args[] = {
-      {sizeof(cl_mem), &src->mem},
+      {sizeof(cl_mem), &input},
       {sizeof(cl_mem), &wmem},
       {sizeof(cl_mem), bmem ? &bmem : NULL},
       {sizeof(cl_mem), &dst->mem},

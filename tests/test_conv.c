@@ -195,6 +195,105 @@ static void test_hand_cases(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* The wide kernel (few output or few input channels) reading a zero-padded copy of its input (clconv_conv_kernel
+ * "+pad": where the work-items whose windows reach into the padding have enough to do, conv.c: pad_pays) and reading
+ * the input with its own edge tests, each against the reference: padding along every axis and along H alone, past
+ * the input's end only, strides and dilation, 1-D to 3-D, groups, the rows-per-work-item form, batches. The names
+ * hold on a CPU (a GPU's built-in kernel is another); the direct algorithm only. */
+static void test_wide_padded_copy(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  if (algo != CLCONV_ALGO_DIRECT)
+    skip();
+  static const struct {
+    const char *kernel;
+    clconv_conv_desc d;
+  } padded[] = {
+      {"wide 4x16+pad", /* 3 inputs: 12 x 40, the middle tile of three inside */
+       {.ndim = 2,
+        .batch = 2,
+        .in_channels = 3,
+        .out_channels = 16,
+        .in_size = {12, 40},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .has_bias = true}},
+      {"wide 4x16+pad", /* 1-D, dilation 2, padding 3 before and 5 after */
+       {.ndim = 1,
+        .in_channels = 2,
+        .out_channels = 64,
+        .in_size = {100},
+        .kernel_size = {5},
+        .dilation = {2},
+        .pad_before = {3},
+        .pad_after = {5},
+        .mode = CLCONV_MODE_CONV}},
+      {"wide 4x16+pad", /* 3-D, strides 2 along D and H, padding before D only */
+       {.ndim = 3,
+        .in_channels = 3,
+        .out_channels = 8,
+        .in_size = {5, 9, 20},
+        .kernel_size = {3, 3, 3},
+        .stride = {2, 2, 1},
+        .pad_before = {1, 1, 1},
+        .pad_after = {0, 1, 1}}},
+      {"wide 4x16+pad", /* padding along H only; the last tile's vectors reach past the row */
+       {.ndim = 2,
+        .in_channels = 3,
+        .out_channels = 16,
+        .in_size = {20, 33},
+        .kernel_size = {5, 3},
+        .pad_before = {2, 0},
+        .pad_after = {2, 0}}},
+      {"wide 4x16+pad", /* two groups of 3 inputs */
+       {.ndim = 2,
+        .in_channels = 6,
+        .out_channels = 32,
+        .groups = 2,
+        .in_size = {9, 17},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1}}},
+      {"wide 2x16+pad", /* 2 outputs: two rows per work-item */
+       {.ndim = 2,
+        .in_channels = 5,
+        .out_channels = 2,
+        .in_size = {15, 30},
+        .kernel_size = {7, 7},
+        .pad_before = {3, 3},
+        .pad_after = {3, 3},
+        .has_bias = true}},
+      {"wide 4x16", /* too little work per input element for a copy (4 x 9) */
+       {.ndim = 2,
+        .batch = 2,
+        .in_channels = 6,
+        .out_channels = 4,
+        .in_size = {28, 28},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1}}},
+      {"wide 6x16", /* no padding: no copy (LeNet C1) */
+       {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true}},
+  };
+  clconv_device_info info;
+  assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+  uint64_t seed = test_seed() ^ 0x9AD;
+  sweep_rng r = {seed};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof padded / sizeof padded[0]; i++) {
+    clconv_conv *op;
+    assert_int_equal(clconv_conv_create(ctx, &padded[i].d, &op), CLCONV_OK);
+    if (!info.is_gpu && strcmp(clconv_conv_kernel(op), padded[i].kernel))
+      fail_msg("case %zu: kernel %s, expected %s", i, clconv_conv_kernel(op), padded[i].kernel);
+    clconv_conv_destroy(op);
+    int b = sweep_check_conv(ctx, &padded[i].d, &r, false, true, stderr, test_replay(seed)) != 0;
+    if (b)
+      fprintf(stderr, "  padded-copy case %zu failed\n", i);
+    bad += b;
+  }
+  assert_int_equal(bad, 0);
+}
+
 /* The tensor shapes of a descriptor and their element counts. */
 typedef struct conv_shapes {
   uint32_t src[5], wei[5], dst[5], nd;
@@ -484,9 +583,11 @@ int main(int argc, char **argv) {
   }
   print_message("algorithm: %s\n", clconv_algo_name(algo));
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flip_1d),     cmocka_unit_test(test_flip_2d_3d),   cmocka_unit_test(test_padding_bias_relu),
-      cmocka_unit_test(test_hand_cases),  cmocka_unit_test(test_set_weights),  cmocka_unit_test(test_non_finite_inputs),
-      cmocka_unit_test(test_exact_sweep), cmocka_unit_test(test_random_sweep), cmocka_unit_test(test_gemm_workspace),
+      cmocka_unit_test(test_flip_1d),           cmocka_unit_test(test_flip_2d_3d),
+      cmocka_unit_test(test_padding_bias_relu), cmocka_unit_test(test_hand_cases),
+      cmocka_unit_test(test_set_weights),       cmocka_unit_test(test_non_finite_inputs),
+      cmocka_unit_test(test_exact_sweep),       cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_gemm_workspace),    cmocka_unit_test(test_wide_padded_copy),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }

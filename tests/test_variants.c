@@ -28,7 +28,7 @@ static void test_every_variant(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x7A1A;
   sweep_rng r = {seed};
-  uint32_t per = test_count(10), bad = 0, n = 0;
+  uint32_t per = test_count(10), bad = 0, n = 0, copies = 0;
   for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
     const variant *v = &variants[i];
     clconv_fault_force_kernel(v->kt, v->wt, v->kind);
@@ -43,7 +43,12 @@ static void test_every_variant(void **state) {
         d.groups = d.out_channels = d.in_channels;
       clconv_conv *op = NULL;
       assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
-      if (strcmp(clconv_conv_kernel(op), v->name)) {
+      /* the wide kernel may read a padded copy of the input (test_conv: test_wide_padded_copy) */
+      const char *got = clconv_conv_kernel(op);
+      size_t len = strlen(v->name);
+      bool padded = v->kind == 1 && !strncmp(got, v->name, len) && !strcmp(got + len, "+pad");
+      copies += padded;
+      if (strcmp(got, v->name) && !padded) {
         char cfg[512];
         sweep_conv_str(&d, cfg, sizeof cfg);
         fail_msg("forced %s, got %s: %s", v->name, clconv_conv_kernel(op), cfg);
@@ -54,8 +59,8 @@ static void test_every_variant(void **state) {
     }
   }
   clconv_fault_force_kernel(-1, 0, 0);
-  print_message("kernel variants: %zu, %u configurations, %u failed (seed %llu)\n",
-                sizeof variants / sizeof variants[0], n, bad, (unsigned long long)seed);
+  print_message("kernel variants: %zu, %u configurations (%u reading a padded copy), %u failed (seed %llu)\n",
+                sizeof variants / sizeof variants[0], n, copies, bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 
