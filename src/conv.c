@@ -206,6 +206,8 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
  *    for other groups of < 8 output channels (LeNet's 6 maps: a channel-vector tile would run half empty) and for
  *    few input channels per group (an image network's first layer: the tiled kernel stores each output on its own,
  *    which costs as much as the few FMAs it sums); a kernel 3 or 5 wide is a compile-time constant (shape_options);
+ *    on small padded images it reads a zero-padded copy of the input (pad_pays, clconv_conv_pad) instead of testing
+ *    its edges;
  *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
  *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group; a
  *    kernel 3 or 5 wide is a compile-time constant (shape_options);
