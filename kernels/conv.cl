@@ -378,14 +378,15 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
 
 #endif
 
-/* Width-vectorised variant for few output channels per group (depthwise, LeNet's 6 maps) at stride 1 along W:
+/* Width-vectorised variant for few output or input channels per group (LeNet's 6 maps, first layers) at stride 1
+ * along W:
  * each work-item computes WT = 16 or 32 consecutive outputs along W (WV = WT / 16 float16 vectors per channel,
  * stored whole) for KT = 1 to 8 channels (KT = the group's channel count, so no lane computes a channel that does
  * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
  * input vector feeds KT FMAs and each weight WV. KW: as for clconv_conv_tiled. FUSE_PH, FUSE_PW and FUSE_AVG
  * (clconv_layer, with RT = 1 and WT = 16): the layer's pooling, windows of FUSE_PH x FUSE_PW, computed in the
  * registers and stored pooled (see the end). Range: (round_up(ceil(OW / WT)), OD*OH (pooled: OD*(OH/FUSE_PH)),
- * N*G*blocks). */
+ * N*G*blocks); src_total: src's element count, the bound of its vector loads. */
 #define WV (WT / 16)
 #if defined(FUSE_PW) && WT != 16
 #error "the fused pooling (FUSE_PW) needs WT = 16"
@@ -398,7 +399,8 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
                                __global const float *restrict bias, /* NULL without bias */
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                               const int4 pad, const float alpha, const float beta, const int total) {
+                               const int4 pad, const float alpha, const float beta, const int total,
+                               const int src_total) {
   /* RT output rows per work-item (RT > 1 needs stride and dilation 1 along H): dimension 1 counts row groups */
 #ifdef FUSE_PW /* dimension 1 counts pooled rows */
   const int4 gsz = (int4)(osz.x, osz.y / FUSE_PH, osz.z, 0);
@@ -423,6 +425,9 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   const int w0 = ow0 - pad.z; /* stride 1 along W */
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, tap_row = ksz.z * cin_g * KT;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
+  /* A whole-vector load at offset o (from a channel's plane, as rowoff) lies inside src for every channel when o >=
+   * -below and o + 16 <= above: the lanes past a row's outputs may read the next row, channel or image. */
+  const int below = (n * groups + g) * cin_g * plane, above = src_total - below - (cin_g - 1) * plane;
   __global const float *w = wpack + gb * kvol * cin_g * KT;
   float16 acc[RT][KT][WV];
 #pragma unroll
@@ -463,7 +468,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #pragma unroll
     for (int u = 0; u < WV; u++)
       all_fast = all_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
-                                             last + w0 + 16 * u + span + 16 <= plane));
+                                             last + w0 + 16 * u + span + 16 <= above));
     if (all_fast) {
       const bool on[1] = {true};
       for (int c = 0; c < cin_g; c++)
@@ -499,7 +504,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #pragma unroll
       for (int u = 0; u < WV; u++)
         row_fast = row_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
-                                               rowoff + w0 + 16 * u + span + 16 <= plane));
+                                               rowoff + w0 + 16 * u + span + 16 <= above));
       if (row_fast) {
         __global const float *wc = wr, *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
@@ -511,14 +516,14 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       for (int kw = 0; kw < ksz.z; kw++) {
         __global const float *wt = wr + kw * cin_g * KT;
         /* Vector u reads the row from iw[u]. Fast when its output lanes read inside the row and its 16 loads stay
-         * inside this image's channel slice [0, cin_g * plane) (the others may run into the next row); else lanes
-         * outside the row are selected away, element by element at the slice's ends. */
+         * inside src (the others may run into the next row); else lanes outside the row are selected away, element
+         * by element at src's ends. */
         int iw[WV];
         bool fast = true;
 #pragma unroll
         for (int u = 0; u < WV; u++) {
           iw[u] = w0 + kw * dil.z + 16 * u;
-          fast = fast && (nw[u] == 0 || (iw[u] >= 0 && iw[u] + nw[u] <= isz.z && rowoff + iw[u] + 16 <= plane));
+          fast = fast && (nw[u] == 0 || (iw[u] >= 0 && iw[u] + nw[u] <= isz.z && rowoff + iw[u] + 16 <= above));
         }
         __global const float *p = row;
         if (fast) {
@@ -534,9 +539,9 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #pragma unroll
             for (int u = 0; u < WV; u++) {
               const int16 lane_in = clconv_lanes16(iw[u], 1, isz.z);
-              if (rowoff + iw[u] >= 0 && rowoff + iw[u] + 16 <= plane) {
+              if (rowoff + iw[u] >= -below && rowoff + iw[u] + 16 <= above) {
                 v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), lane_in);
-              } else { /* at the slice's ends: only the lanes inside the row are read */
+              } else { /* at src's ends: only the lanes inside the row are read */
                 float e[16];
                 for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? p[iw[u] + j] : 0.0f;
                 v[u] = vload16(0, e);

@@ -797,13 +797,15 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   const size_t range[3] = {tiles, (size_t)g->out[0] * rows, (size_t)g->n * g->groups * blocks};
   size_t local[3];
   clconv__row_local(ctx, range[0], range[1], local);
-  /* dw takes one more argument: src's element count, the bound of its vector loads */
-  cl_int src_total = (cl_int)g->src_count;
+  /* dw and wide take one more argument: src's element count (the padded copy's where it reads that), the bound of
+   * their vector loads */
+  cl_int src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
   clconv__arg all[sizeof args / sizeof args[0] + 1];
   memcpy(all, args, sizeof args);
   all[sizeof args / sizeof args[0]] = (clconv__arg){sizeof src_total, &src_total};
   return clconv__kernel_launch(ctx, "conv_run", &op->kernel, all,
-                               sizeof args / sizeof args[0] + (op->kind == CLCONV__DW), 3, range, local);
+                               sizeof args / sizeof args[0] + (op->kind == CLCONV__DW || op->kind == CLCONV__WIDE), 3,
+                               range, local);
 }
 
 clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms) {
