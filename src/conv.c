@@ -456,6 +456,15 @@ static bool pad_pays(const clconv__conv_geom *g, int wt) {
   return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= 64.0;
 }
 
+/* A kernel of kernels/pack.cl and the buffer of count floats it fills (the caller releases both, also on failure). */
+static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv__kernel *k, size_t count,
+                                            cl_mem *mem, const char *what) {
+  CLCONV__TRY(clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", name, k));
+  cl_int err;
+  *mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &err));
+  return *mem ? CLCONV_OK : clconv__fail_cl(ctx, "conv_create", what, err);
+}
+
 /* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. pool: the
  * pooling to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
  * CLCONV_OK. */
@@ -587,23 +596,11 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
                      "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
                      CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
   if (s == CLCONV_OK && op->kt)
-    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_conv_pack", &op->pack);
-  if (s == CLCONV_OK && op->kt) {
-    cl_int err;
-    op->wpack =
-        CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->wpack_count * sizeof(float), NULL, &err));
-    if (!op->wpack)
-      s = clconv__fail_cl(ctx, "conv_create", "clCreateBuffer (packed weights)", err);
-  }
+    s = pack_kernel_and_buffer(ctx, "clconv_conv_pack", &op->pack, op->wpack_count, &op->wpack,
+                               "clCreateBuffer (packed weights)");
   if (s == CLCONV_OK && op->padded_count)
-    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_conv_pad", &op->pad);
-  if (s == CLCONV_OK && op->padded_count) {
-    cl_int err;
-    op->padded =
-        CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->padded_count * sizeof(float), NULL, &err));
-    if (!op->padded)
-      s = clconv__fail_cl(ctx, "conv_create", "clCreateBuffer (padded input)", err);
-  }
+    s = pack_kernel_and_buffer(ctx, "clconv_conv_pad", &op->pad, op->padded_count, &op->padded,
+                               "clCreateBuffer (padded input)");
   if (s != CLCONV_OK) {
     clconv_conv_destroy(op);
     return s;
