@@ -389,11 +389,17 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
  * which the kernel reads from its arguments.
  *  - dw: along H and W, odd kernels of 3, 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride
  *    1); the random sweeps in the tests rarely hit these;
- *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop. */
+ *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop;
+ *  - tiled, any other width: 1 to 3 input channels per group (CIN_G), which then unroll inside the tap loop. */
+#define CLCONV__TILED_MAX_CIN_G 3
 static void shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;
   if ((kind == CLCONV__TILED || kind == CLCONV__WIDE) && (g->ker[2] == 3 || g->ker[2] == 5)) {
     snprintf(buf, cap, " -DKW=%u", g->ker[2]);
+    return;
+  }
+  if (kind == CLCONV__TILED && g->c / g->groups <= CLCONV__TILED_MAX_CIN_G) {
+    snprintf(buf, cap, " -DCIN_G=%u", g->c / g->groups);
     return;
   }
   if (kind != CLCONV__DW)

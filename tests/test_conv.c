@@ -294,6 +294,79 @@ static void test_wide_padded_copy(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* The tiled kernel with its channel count compiled in (1 to 3 input channels per group and a kernel neither 3 nor 5
+ * wide: the first layers' 7 x 7 and 11 x 11), each against the reference on shapes whose tiles reach the padding
+ * and the rows' ends, with groups, dilation, convolution, bias, 1-D to 3-D. */
+static void test_tiled_few_channels(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  if (algo != CLCONV_ALGO_DIRECT)
+    skip();
+  static const clconv_conv_desc few[] = {
+      {.ndim = 2, /* the stem, small: 7 x 7 at stride 2, padding 3, partial tiles along W and channels */
+       .in_channels = 3,
+       .out_channels = 40,
+       .in_size = {23, 37},
+       .kernel_size = {7, 7},
+       .stride = {2, 2},
+       .pad_before = {3, 3},
+       .pad_after = {3, 3},
+       .has_bias = true},
+      {.ndim = 1, /* one channel, 9 taps dilated 2, padding 4 before and 3 after, convolution */
+       .batch = 2,
+       .in_channels = 1,
+       .out_channels = 8,
+       .in_size = {70},
+       .kernel_size = {9},
+       .dilation = {2},
+       .pad_before = {4},
+       .pad_after = {3},
+       .mode = CLCONV_MODE_CONV},
+      {.ndim = 2, /* AlexNet's conv1 shape, small: 11 x 11 at stride 4, two images of 2 channels */
+       .batch = 2,
+       .in_channels = 2,
+       .out_channels = 16,
+       .in_size = {31, 47},
+       .kernel_size = {11, 11},
+       .stride = {4, 4}},
+      {.ndim = 3, /* two groups of 3 channels, a 3 x 2 x 7 kernel, strides and padding per axis */
+       .in_channels = 6,
+       .out_channels = 8,
+       .groups = 2,
+       .in_size = {5, 9, 60},
+       .kernel_size = {3, 2, 7},
+       .stride = {1, 2, 2},
+       .pad_before = {1, 0, 2},
+       .pad_after = {0, 1, 4},
+       .mode = CLCONV_MODE_CONV,
+       .has_bias = true},
+      {.ndim = 2, /* an even kernel, 4 x 4 at stride 2 */
+       .in_channels = 3,
+       .out_channels = 4,
+       .in_size = {16, 64},
+       .kernel_size = {4, 4},
+       .stride = {2, 2},
+       .pad_before = {1, 1},
+       .pad_after = {1, 1}},
+  };
+  clconv_device_info info;
+  assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+  uint64_t seed = test_seed() ^ 0xC16;
+  sweep_rng r = {seed};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {
+    clconv_conv *op;
+    assert_int_equal(clconv_conv_create(ctx, &few[i], &op), CLCONV_OK);
+    if (!info.is_gpu && strncmp(clconv_conv_kernel(op), "tiled ", 6))
+      fail_msg("case %zu: kernel %s, expected the tiled one", i, clconv_conv_kernel(op));
+    clconv_conv_destroy(op);
+    int b = sweep_check_conv(ctx, &few[i], &r, false, true, stderr, test_replay(seed)) != 0;
+    if (b)
+      fprintf(stderr, "  few-channel tiled case %zu failed\n", i);
+    bad += b;
+  }
+  assert_int_equal(bad, 0);
+}
+
 /* The tensor shapes of a descriptor and their element counts. */
 typedef struct conv_shapes {
   uint32_t src[5], wei[5], dst[5], nd;
@@ -583,11 +656,17 @@ int main(int argc, char **argv) {
   }
   print_message("algorithm: %s\n", clconv_algo_name(algo));
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_flip_1d),           cmocka_unit_test(test_flip_2d_3d),
-      cmocka_unit_test(test_padding_bias_relu), cmocka_unit_test(test_hand_cases),
-      cmocka_unit_test(test_set_weights),       cmocka_unit_test(test_non_finite_inputs),
-      cmocka_unit_test(test_exact_sweep),       cmocka_unit_test(test_random_sweep),
-      cmocka_unit_test(test_gemm_workspace),    cmocka_unit_test(test_wide_padded_copy),
+      cmocka_unit_test(test_flip_1d),
+      cmocka_unit_test(test_flip_2d_3d),
+      cmocka_unit_test(test_padding_bias_relu),
+      cmocka_unit_test(test_hand_cases),
+      cmocka_unit_test(test_set_weights),
+      cmocka_unit_test(test_non_finite_inputs),
+      cmocka_unit_test(test_exact_sweep),
+      cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_gemm_workspace),
+      cmocka_unit_test(test_wide_padded_copy),
+      cmocka_unit_test(test_tiled_few_channels),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
