@@ -159,10 +159,11 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define CLCONV_KW ksz.z
 #define CLCONV_KW_UNROLL
 #endif
-/* The tiled kernel's channels per group: CIN_G where the host sets it (1 to 3 channels and no KW: first layers with
- * kernels 7 or 11 wide), the channel loop then unrolled inside the tap loop: 1.05-1.23x on 7 x 7 and 11 x 11 first
- * layers at stride 1, 2 and 4 (the stem, AlexNet's conv1), where 4 to 16 channels ran 0.8-0.9x and kernels 3 wide
- * (KW) the same (AVX2, kernel harness); else the argument. */
+/* The tiled kernel's channels per group: CIN_G where the host sets it (1 to 3 channels, kernels 2 or more wide
+ * without KW: first layers), the channel loop then unrolled inside the tap loop: 1.05-1.23x on 7 x 7 to 11 x 11
+ * first layers at stride 1, 2 and 4 (the stem, AlexNet's conv1), 1.02-1.15x on 4 x 4 at stride 2 and 4 (ConvNeXt's
+ * stem), where 4 to 16 channels ran 0.8-0.9x and kernels 3 wide (KW) the same (AVX2, kernel harness); else the
+ * argument. */
 #ifdef CIN_G
 #define CLCONV_CIN_G CIN_G
 #define CLCONV_CIN_UNROLL _Pragma("unroll")
