@@ -18,7 +18,8 @@ inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 
 /* f(x) for a float or a vector of floats T: one expression for both (select and the comparisons work lane by lane
  * on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector code keeps 16 lanes in registers and is what the
- * row kernels' stores and the activation kernel use; 16 scalar calls cost PoCL longer to compile and run. */
+ * row kernels' stores and the activation kernel use; 16 scalar calls cost PoCL longer to compile and run. x must be
+ * a name: the macros do not parenthesise it (an expression such as a + b would bind wrongly in alpha * x). */
 #if ACT == 0 /* identity */
 #define CLCONV_ACTIVATE(T, x, alpha, beta) (x)
 #elif ACT == 1 /* relu */

@@ -302,8 +302,34 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 #undef CLCONV_TILE_FMA
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
   __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
-  /* through a private array, so that each channel's WT outputs are stored contiguously (storing the vectors as
-   * they are, channels across the lanes, scatters: measured 20% of the kernel's time on the vgg shape) */
+#if VW == 8 && WT == 3
+  /* A whole tile of 8-lane vectors at 3 positions (AVX2's 32 x 3): each channel's 3 outputs straight from the
+   * registers — positions 0 and 1 interleaved (two shuffles per 8 channels) and stored as a pair, position 2 as a
+   * scalar — instead of through the private array below: 1.05-1.18x on the 7 x 7 stem, whose stores are a quarter
+   * of its time, 1.0-1.04x on 3 x 3 layers and 1 x 1 (kernel harness). */
+  if (kn == KT && nw == WT) {
+#pragma unroll
+    for (int v = 0; v < KV; v++) {
+      const float8 b = bias ? vload8(0, bias + g * cout_g + k0 + v * 8) : (float8)(0.0f);
+      const float8 s0 = acc[v][0] + b, s1 = acc[v][1] + b, s2 = acc[v][2] + b; /* the macro takes names */
+      const float8 a0 = CLCONV_ACTIVATE(float8, s0, alpha, beta), a1 = CLCONV_ACTIVATE(float8, s1, alpha, beta),
+                   a2 = CLCONV_ACTIVATE(float8, s2, alpha, beta);
+      const float8 lo = shuffle2(a0, a1, (uint8)(0, 8, 1, 9, 2, 10, 3, 11)),
+                   hi = shuffle2(a0, a1, (uint8)(4, 12, 5, 13, 6, 14, 7, 15));
+      __global float *yv = y + v * 8 * out_plane;
+#define CLCONV_STORE3(l, pair, last)                                                                                  \
+  vstore2(pair, 0, yv + (l) * out_plane);                                                                             \
+  yv[(l) * out_plane + 2] = last;
+      CLCONV_STORE3(0, lo.s01, a2.s0) CLCONV_STORE3(1, lo.s23, a2.s1) CLCONV_STORE3(2, lo.s45, a2.s2)
+      CLCONV_STORE3(3, lo.s67, a2.s3) CLCONV_STORE3(4, hi.s01, a2.s4) CLCONV_STORE3(5, hi.s23, a2.s5)
+      CLCONV_STORE3(6, hi.s45, a2.s6) CLCONV_STORE3(7, hi.s67, a2.s7)
+#undef CLCONV_STORE3
+    }
+    return;
+  }
+#endif
+  /* the other tiles through a private array, so that each channel's WT outputs are stored contiguously (storing the
+   * vectors as they are, channels across the lanes, scatters: measured 20% of the kernel's time on the vgg shape) */
   float r[WT * KT];
 #pragma unroll
   for (int j = 0; j < WT; j++)
