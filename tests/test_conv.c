@@ -301,8 +301,8 @@ static void test_wide_padded_copy(void **state) {
   assert_int_equal(bad, 0);
 }
 
-/* The tiled kernel with its channel count compiled in (1 to 3 input channels per group and a kernel neither 3 nor 5
- * wide: the first layers' 7 x 7 and 11 x 11), each against the reference on shapes whose tiles reach the padding
+/* The tiled kernel with its channel count compiled in (1 to 3 input channels per group and a kernel neither 1, 3
+ * nor 5 wide: first layers' 4 x 4 to 11 x 11), each against the reference on shapes whose tiles reach the padding
  * and the rows' ends, with groups, dilation, convolution, bias, 1-D to 3-D. */
 static void test_tiled_few_channels(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
