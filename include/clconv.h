@@ -89,6 +89,30 @@ typedef struct clconv_device_info {
 CLCONV_API clconv_status clconv_device_count(uint32_t *count);
 CLCONV_API clconv_status clconv_device_get_info(uint32_t index, clconv_device_info *info);
 
+/* What the library's kernel choices are made for: a profile filled once per context from the device, each field
+ * overridable for testing and for users whose driver misreports. Every choice rule (which kernel, its tile, its
+ * work-group shape) reads the profile, never the device. */
+typedef enum clconv_device_class {
+  CLCONV_CLASS_AUTO = 0, /* options only: the CLCONV_DEVICE_CLASS environment variable, else the device's type */
+  CLCONV_CLASS_CPU = 1,  /* vector-register kernels, small work-groups (any device that is not a GPU) */
+  CLCONV_CLASS_GPU = 2,  /* local-memory kernels, 64-wide work-groups */
+} clconv_device_class;
+
+typedef struct clconv_device_profile {
+  clconv_device_class device_class;   /* CLCONV_CLASS_CPU or CLCONV_CLASS_GPU */
+  uint32_t vector_width;              /* float lanes: 1, 2, 4, 8 or 16 (the kernels' vectors are at least 4) */
+  uint32_t accumulator_registers;     /* vector registers a work-item's accumulators may take before spilling */
+  uint32_t compute_units;             /* CL_DEVICE_MAX_COMPUTE_UNITS */
+  size_t max_work_group_size;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+  size_t max_work_item_sizes[3];      /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+  uint64_t local_mem_bytes;           /* CL_DEVICE_LOCAL_MEM_SIZE (0 where the device has no local memory) */
+  uint64_t max_alloc_bytes;           /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+  uint32_t mem_align_bits;            /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
+  size_t max_work_groups[3];          /* per launch and dimension: 2^31 - 1, 65535, 65535 on every device (what
+                                         NVIDIA's CUDA grids allow; OpenCL has no query): launches that need more
+                                         are split */
+} clconv_device_profile;
+
 typedef struct clconv_context_options {
   /* Device: a decimal index (see clconv_device_count) or a case-insensitive substring of the device name.
    * NULL = the CLCONV_DEVICE environment variable if set, else the first GPU, else the first device. */
@@ -104,6 +128,12 @@ typedef struct clconv_context_options {
    * seconds on a CPU device the first time; OpenCL drivers with a program cache (PoCL, NVIDIA) make later processes
    * fast. A failure fails context creation with CLBlast's status. */
   bool warm_up_gemm;
+  /* The profile's class: 0 = the CLCONV_DEVICE_CLASS environment variable ("cpu" or "gpu") if set, else GPU for a
+   * device of type CL_DEVICE_TYPE_GPU and CPU for any other. */
+  clconv_device_class device_class;
+  /* The profile's vector width: 0 = the CLCONV_VECTOR_WIDTH environment variable (1, 2, 4, 8 or 16) if set, else
+   * CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT rounded down to one of those. */
+  uint32_t vector_width;
 } clconv_context_options;
 
 /* options may be NULL. Creates its own OpenCL context and an in-order queue with profiling enabled.
@@ -126,6 +156,8 @@ CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits fo
 /* Where ctx's tuning came from, one line for logs: "none (...)", "loaded PATH: ...", "ignored PATH: <why>" (a
  * corrupt, foreign or unreadable file is ignored, never an error), or what the last clconv_tune did. Static in ctx. */
 CLCONV_API const char *clconv_context_tuning(const clconv_context *ctx);
+/* The device profile ctx's choices are made for (see clconv_device_profile). ERR_INVALID_ARGUMENT on NULL. */
+CLCONV_API clconv_status clconv_context_profile(const clconv_context *ctx, clconv_device_profile *profile);
 /* Compiled programs are also kept on disk, next to the tuning file (program-<key>.bin, the key covering device,
  * driver, versions, sources and options), so that a new process on a driver without its own cache skips the
  * compiler. A missing, damaged or refused file means a build from source that replaces it; an unwritable directory

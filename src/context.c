@@ -214,6 +214,106 @@ static clconv_status pick_device(const char *spec, const char *origin, cl_device
   return CLCONV_OK;
 }
 
+/* "cpu" / "gpu" (any case), else CLCONV_CLASS_AUTO. */
+static clconv_device_class parse_class(const char *v) {
+  static const char *const names[] = {"cpu", "gpu"};
+  for (int i = 0; i < 2; i++) {
+    size_t j = 0;
+    while (v[j] && names[i][j] && tolower((unsigned char)v[j]) == names[i][j])
+      j++;
+    if (!v[j] && !names[i][j])
+      return i == 0 ? CLCONV_CLASS_CPU : CLCONV_CLASS_GPU;
+  }
+  return CLCONV_CLASS_AUTO;
+}
+
+static bool valid_width(uint32_t w) { return w == 1 || w == 2 || w == 4 || w == 8 || w == 16; }
+
+/* Accumulator registers: AVX-512 CPUs (16 lanes) have 32 vector registers, of which 20 hold accumulators before
+ * the tiled kernel spills; AVX2 and narrower, 16 and 12. GPUs: 64 of their (at least 255 scalar) registers, so the
+ * same CPU rule never asks a GPU work-item for more than it holds at a useful occupancy. */
+static uint32_t accumulator_registers(clconv_device_class cls, uint32_t width) {
+  return cls == CLCONV_CLASS_GPU ? 64 : width >= 16 ? 20 : 12;
+}
+
+clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_options *opt, clconv_device_profile *p) {
+  memset(p, 0, sizeof *p);
+  cl_device_type type = 0;
+  cl_uint pref = 0, cu = 0, dims = 0;
+  cl_ulong lmem = 0, amem = 0;
+  cl_device_local_mem_type ltype = CL_LOCAL;
+  struct {
+    cl_device_info what;
+    size_t size;
+    void *dst;
+    const char *name;
+  } q[] = {
+      {CL_DEVICE_TYPE, sizeof type, &type, "CL_DEVICE_TYPE"},
+      {CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, "CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT"},
+      {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, "CL_DEVICE_MAX_COMPUTE_UNITS"},
+      {CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof p->max_work_group_size, &p->max_work_group_size,
+       "CL_DEVICE_MAX_WORK_GROUP_SIZE"},
+      {CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, "CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS"},
+      {CL_DEVICE_LOCAL_MEM_TYPE, sizeof ltype, &ltype, "CL_DEVICE_LOCAL_MEM_TYPE"},
+      {CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, "CL_DEVICE_LOCAL_MEM_SIZE"},
+      {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amem, &amem, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"},
+      {CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof p->mem_align_bits, &p->mem_align_bits, "CL_DEVICE_MEM_BASE_ADDR_ALIGN"},
+  };
+  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+    cl_int err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, q[i].size, q[i].dst, NULL));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(NULL, "context_create", q[i].name, err);
+  }
+  /* OpenCL guarantees at least 3 dimensions; the first three are all clconv launches */
+  size_t items[16] = {0};
+  cl_int err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES,
+                                          (dims < 16 ? dims : 16) * sizeof items[0], items, NULL));
+  if (err != CL_SUCCESS)
+    return clconv__fail_cl(NULL, "context_create", "CL_DEVICE_MAX_WORK_ITEM_SIZES", err);
+  for (int d = 0; d < 3; d++)
+    p->max_work_item_sizes[d] = items[d] ? items[d] : 1;
+  p->compute_units = cu;
+  p->local_mem_bytes = ltype == CL_NONE ? 0 : lmem;
+  p->max_alloc_bytes = amem;
+  p->max_work_groups[0] = (size_t)INT32_MAX;
+  p->max_work_groups[1] = p->max_work_groups[2] = 65535;
+
+  const char *env;
+  p->device_class = (type & CL_DEVICE_TYPE_GPU) ? CLCONV_CLASS_GPU : CLCONV_CLASS_CPU;
+  if (opt && opt->device_class != CLCONV_CLASS_AUTO) {
+    CLCONV__CHECK(NULL, opt->device_class == CLCONV_CLASS_CPU || opt->device_class == CLCONV_CLASS_GPU,
+                  CLCONV_ERR_INVALID_ARGUMENT, "context_create: options.device_class = %d, must be 0 (auto), 1 (cpu) "
+                  "or 2 (gpu)", (int)opt->device_class);
+    p->device_class = opt->device_class;
+  } else if ((env = getenv("CLCONV_DEVICE_CLASS")) != NULL && *env) {
+    clconv_device_class c = parse_class(env);
+    CLCONV__CHECK(NULL, c != CLCONV_CLASS_AUTO, CLCONV_ERR_INVALID_ARGUMENT,
+                  "context_create: CLCONV_DEVICE_CLASS = \"%s\", must be cpu or gpu", env);
+    p->device_class = c;
+  }
+  p->vector_width = pref >= 16 ? 16 : pref >= 8 ? 8 : pref >= 4 ? 4 : pref >= 2 ? 2 : 1;
+  if (opt && opt->vector_width) {
+    CLCONV__CHECK(NULL, valid_width(opt->vector_width), CLCONV_ERR_INVALID_ARGUMENT,
+                  "context_create: options.vector_width = %u, must be 0 (the device's), 1, 2, 4, 8 or 16",
+                  opt->vector_width);
+    p->vector_width = opt->vector_width;
+  } else if ((env = getenv("CLCONV_VECTOR_WIDTH")) != NULL && *env) {
+    char *end;
+    unsigned long w = strtoul(env, &end, 10);
+    CLCONV__CHECK(NULL, *end == '\0' && w <= 16 && valid_width((uint32_t)w), CLCONV_ERR_INVALID_ARGUMENT,
+                  "context_create: CLCONV_VECTOR_WIDTH = \"%s\", must be 1, 2, 4, 8 or 16", env);
+    p->vector_width = (uint32_t)w;
+  }
+  p->accumulator_registers = accumulator_registers(p->device_class, p->vector_width);
+  return CLCONV_OK;
+}
+
+clconv_status clconv_context_profile(const clconv_context *ctx, clconv_device_profile *profile) {
+  CLCONV__CHECK(NULL, ctx && profile, CLCONV_ERR_INVALID_ARGUMENT, "context_profile: ctx or profile is NULL");
+  *profile = ctx->prof;
+  return CLCONV_OK;
+}
+
 /* Common tail of both constructors: takes ownership of one reference to cl, queue (device needs none). */
 static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_queue q,
                                    const clconv_context_options *opt, clconv_context **out) {
@@ -226,28 +326,7 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   ctx->cl = cl;
   ctx->device = dev;
   ctx->queue = q;
-  clconv_status s = CLCONV_OK;
-  cl_int err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof ctx->max_work_group_size,
-                                          &ctx->max_work_group_size, NULL));
-  if (err == CL_SUCCESS)
-    err = CLCONV__CL(
-        clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ctx->max_alloc_bytes, &ctx->max_alloc_bytes, NULL));
-  if (err == CL_SUCCESS)
-    err = CLCONV__CL(
-        clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof ctx->mem_align_bits, &ctx->mem_align_bits, NULL));
-  cl_device_type type = 0;
-  if (err == CL_SUCCESS)
-    err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL));
-  if (err == CL_SUCCESS)
-    err = CLCONV__CL(
-        clGetDeviceInfo(dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof ctx->local_mem_bytes, &ctx->local_mem_bytes, NULL));
-  cl_uint pref = 0;
-  if (err == CL_SUCCESS)
-    err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL));
-  ctx->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-  ctx->vec_width = pref >= 16 ? 16 : pref >= 8 ? 8 : 4;
-  if (err != CL_SUCCESS)
-    s = clconv__fail_cl(NULL, "context_create", "clGetDeviceInfo", err);
+  clconv_status s = clconv__profile_fill(dev, opt, &ctx->prof);
   const char *extra = opt && opt->build_options ? opt->build_options : getenv("CLCONV_BUILD_OPTIONS");
   if (s == CLCONV_OK && extra && *extra) {
     ctx->build_options = clconv__strdup(extra);

@@ -267,9 +267,9 @@ static int tile_width(uint32_t cout_g, int vec) {
  * 32 registers), 12 elsewhere (AVX2's 16); beyond it the accumulators spill (measured: 28 on AVX-512 lost 15-55%,
  * 14 on AVX2 lost 25-60% against 8). The positions per work-item are the three largest of 3, 4, 5, 6, 7, 8, 10
  * within it (fewer where fewer fit): 7, 8, 10 at 2 x 16 lanes, 4, 5, 6 at 2 x 8, 3 alone at 4 x 8. */
-int clconv__tile_choices(int kt, int vec, int out[3]) {
+int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
   static const int all[7] = {3, 4, 5, 6, 7, 8, 10};
-  const int kv = kt > vec ? kt / vec : 1, budget = vec >= 16 ? 20 : 12;
+  const int vec = clconv__lanes(p), kv = kt > vec ? kt / vec : 1, budget = (int)p->accumulator_registers;
   int fit[3], n = 0;
   for (int i = 6; i >= 0 && n < 3; i--)
     if (kv * all[i] <= budget)
@@ -282,8 +282,8 @@ int clconv__tile_choices(int kt, int vec, int out[3]) {
 /* Output positions along W per work-item among the choices, whichever pads the row least (ties: the smaller).
  * Measured: 7 suits the 7 * 2^k sizes of image networks (28, 56, 112), 8 the powers of two, 10 LeNet's 10-wide C3
  * output (1.5x over 7, which pads it to 14). */
-static int tile_positions(uint32_t ow, int kt, int vec) {
-  int choices[3], best = 0, n = clconv__tile_choices(kt, vec, choices);
+static int tile_positions(uint32_t ow, int kt, const clconv_device_profile *p) {
+  int choices[3], best = 0, n = clconv__tile_choices(kt, p, choices);
   uint64_t least = UINT64_MAX;
   for (int i = 0; i < n; i++) {
     uint64_t padded = ((uint64_t)ow + (uint64_t)choices[i] - 1) / (uint64_t)choices[i] * (uint64_t)choices[i];
@@ -309,12 +309,22 @@ static int wide_rows(const clconv__conv_geom *g, int kt, int wt, int vec) {
   return rows < 1 ? 1 : rows > 4 ? 4 : rows;
 }
 
+/* The local kernel's work-group (kernels/conv.cl: LX x LY) and its input tile: CC channels x the input columns of
+ * LX * wt outputs. */
+#define CLCONV__LOCAL_LX 16
+#define CLCONV__LOCAL_LY 4
+#define CLCONV__LOCAL_CC 8
+static size_t local_tile_cols(const clconv__conv_geom *g, int wt) {
+  return (size_t)(CLCONV__LOCAL_LX * wt - 1) * g->stride[2] + (size_t)(g->ker[2] - 1) * g->dil[2] + 1;
+}
+
 /* The built-in kernel choice for the direct algorithm (see the list above): on a GPU the local-memory kernel (few
  * accumulators per work-item, input shared through local memory) or, for fewer than 4 channels per group, one
  * output per work-item; on other devices the vector-register kernels. */
-static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv__conv_geom *g) {
+static clconv__variant heuristic_variant(const clconv_device_profile *p, const clconv__conv_geom *g) {
   uint32_t cout_g = g->k / g->groups;
-  if (ctx->is_gpu)
+  const int vec = clconv__lanes(p);
+  if (clconv__is_gpu(p))
     return cout_g < CLCONV__TILED_MIN_COUT_G
                ? (clconv__variant){0}
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
@@ -325,11 +335,26 @@ static clconv__variant heuristic_variant(const clconv_context *ctx, const clconv
    * long 1.7-2.5x; 3-D 16 x 112 x 112 1.1-1.2x; 32 x 32 px 1.0-1.1x; 4 to 8 channels at 3 x 3 0.95-1.1x, 16 0.8x. */
   bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= 5;
   if ((cout_g < 8 || few_in) && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
-    return (clconv__variant){.kt = clconv__wide_channels(cout_g, ctx->vec_width),
-                             .wt = g->out[2] > 16 && ctx->vec_width >= 16 ? 32 : 16,
+    return (clconv__variant){.kt = clconv__wide_channels(cout_g, vec),
+                             .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16,
                              .kind = CLCONV__WIDE};
-  int kt = tile_width(cout_g, ctx->vec_width);
-  return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, ctx->vec_width), .kind = CLCONV__TILED};
+  int kt = tile_width(cout_g, vec);
+  return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, p), .kind = CLCONV__TILED};
+}
+
+/* Whether p can run the local kernel on g: its work-group (LX x LY, within the per-dimension item limits) and its
+ * input tile in local memory. */
+static bool local_fits(const clconv_device_profile *p, const clconv__conv_geom *g, int wt) {
+  return p->max_work_group_size >= CLCONV__LOCAL_LX * CLCONV__LOCAL_LY &&
+         p->max_work_item_sizes[0] >= CLCONV__LOCAL_LX && p->max_work_item_sizes[1] >= CLCONV__LOCAL_LY &&
+         CLCONV__LOCAL_CC * local_tile_cols(g, wt) * sizeof(float) <= p->local_mem_bytes;
+}
+
+clconv__variant clconv__choose_variant(const clconv_device_profile *p, const clconv__conv_geom *g) {
+  clconv__variant v = heuristic_variant(p, g);
+  if (v.kt && v.kind == CLCONV__LOCAL && !local_fits(p, g, v.wt))
+    v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
+  return v;
 }
 
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
@@ -357,14 +382,6 @@ void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap) {
     snprintf(buf, cap, "%s %dx%d", kinds[v->kind], v->kt, v->wt);
 }
 
-/* The local kernel's work-group (kernels/conv.cl: LX x LY) and its input tile: CC channels x the input columns of
- * LX * wt outputs. */
-#define CLCONV__LOCAL_LX 16
-#define CLCONV__LOCAL_LY 4
-#define CLCONV__LOCAL_CC 8
-static size_t local_tile_cols(const clconv__conv_geom *g, int wt) {
-  return (size_t)(CLCONV__LOCAL_LX * wt - 1) * g->stride[2] + (size_t)(g->ker[2] - 1) * g->dil[2] + 1;
-}
 
 /* A 1x1 convolution at stride 1 without padding maps each input channel's positions onto the output's one to one:
  * the direct kernels run it as one long row per channel, so their tiles along W never straddle a row's end (14 x
@@ -383,7 +400,7 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
 
 /* Output rows per work-item of the dw kernel: 4 on CPUs (8 vector registers of accumulators at 8 lanes; 2 and 7
  * rows measured the same within noise, 8 slower), 1 on GPUs. */
-#define DW_ROWS(ctx) ((ctx)->is_gpu ? 1 : 4)
+#define DW_ROWS(p) (clconv__is_gpu(p) ? 1 : 4)
 
 /* The compile-time shape of a kernel (kernels/conv.cl), for the shapes networks use; empty for every other shape,
  * which the kernel reads from its arguments.
@@ -429,7 +446,7 @@ void clconv_fault_force_kernel(int kt, int wt, int kind) {
  * the work-item's 16 columns). Sets the variant: the built-in one at 16 columns. */
 static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, const clconv__pool_geom *pg,
                          clconv__variant *v) {
-  clconv__variant h = heuristic_variant(ctx, g);
+  clconv__variant h = clconv__choose_variant(&ctx->prof, g);
   if (h.kind != CLCONV__WIDE || pg->win[0] != 1 || 16 % pg->win[2] != 0)
     return false;
   for (int a = 0; a < 3; a++)
@@ -517,15 +534,13 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (force)
     v = *force;
   else if (!pool && !gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
-    v = heuristic_variant(ctx, kg);
+    v = clconv__choose_variant(&ctx->prof, kg);
 #ifdef CLCONV_FAULT_INJECTION
   if (!force && !pool && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
     v = forced;
 #endif
-  if (v.kt && v.kind == CLCONV__LOCAL &&
-      (ctx->max_work_group_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY ||
-       CLCONV__LOCAL_CC * local_tile_cols(kg, v.wt) * sizeof(float) > ctx->local_mem_bytes))
-    v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
+  if (v.kt && v.kind == CLCONV__LOCAL && !local_fits(&ctx->prof, kg, v.wt))
+    v = (clconv__variant){0}; /* a forced or tuned local kernel the device cannot hold */
   op->kt = v.kt;
   op->wt = v.wt;
   op->kind = v.kind;
@@ -533,7 +548,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
   if (op->kt &&
-      (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->max_alloc_bytes ||
+      (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->prof.max_alloc_bytes ||
        (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
     op->kt = 0; /* too large to pack: the direct kernel needs no copy */
   if (op->kt && op->kind == CLCONV__WIDE) {
@@ -552,7 +567,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
       count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
     }
     if (reads_padding && pad_pays(kg, op->wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
-        count * sizeof(float) <= ctx->max_alloc_bytes)
+        count * sizeof(float) <= ctx->prof.max_alloc_bytes)
       op->padded_count = (size_t)count;
   }
   if (pool && !op->kt) { /* nor can it pool: the layer runs the two ops */
@@ -572,8 +587,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   char options[160], shape[64] = "";
   op->rt = !op->kt                    ? 1
            : pool                     ? 1
-           : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, ctx->vec_width)
-           : op->kind == CLCONV__DW   ? DW_ROWS(ctx)
+           : op->kind == CLCONV__WIDE ? wide_rows(kg, op->kt, op->wt, clconv__lanes(&ctx->prof))
+           : op->kind == CLCONV__DW   ? DW_ROWS(&ctx->prof)
                                       : 1;
   if (op->kt)
     shape_options(op->kind, kg, shape, sizeof shape);
@@ -585,7 +600,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (op->kt)
     snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", g.ndim,
              (int)op->act.kind, op->kt, op->wt, op->rt,
-             op->kind == CLCONV__TILED && op->kt > ctx->vec_width ? ctx->vec_width : op->kt, shape);
+             op->kind == CLCONV__TILED && op->kt > clconv__lanes(&ctx->prof) ? clconv__lanes(&ctx->prof) : op->kt, shape);
   else
     snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
              desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
@@ -753,7 +768,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
                                  {sizeof pad, &pad}};
     const size_t range[3] = {(op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], (size_t)g->n * g->c};
     size_t local[3];
-    clconv__row_local(ctx, range[0], range[1], local);
+    clconv__row_local(&ctx->prof, range[0], range[1], local);
     CLCONV__TRY(
         clconv__kernel_launch(ctx, "conv_run", &op->pad, pargs, sizeof pargs / sizeof pargs[0], 3, range, local));
     input = op->padded;
@@ -800,7 +815,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   size_t rows = op->fuse_rows ? g->out[1] / (size_t)op->fuse_rows : (g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt;
   const size_t range[3] = {tiles, (size_t)g->out[0] * rows, (size_t)g->n * g->groups * blocks};
   size_t local[3];
-  clconv__row_local(ctx, range[0], range[1], local);
+  clconv__row_local(&ctx->prof, range[0], range[1], local);
   /* dw and wide take one more argument: src's element count (the padded copy's where it reads that), the bound of
    * their vector loads */
   cl_int src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);

@@ -139,7 +139,7 @@ static gemm_layout layout_of(clconv_context *ctx, const clconv__gemm *gm, const 
     }
   }
   l.col = gm->is_col && groups == 1 && l.p == p0 && l.t == t0;
-  l.align = ctx->mem_align_bits / 8 / sizeof(float);
+  l.align = ctx->prof.mem_align_bits / 8 / sizeof(float);
   if (l.align < 1)
     l.align = 1;
   /* each operand below 2^31 floats unpadded (checked at create) and the tiles at most 4096: no overflow */
@@ -168,11 +168,11 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
                 g->pad[0] + g->pad[1] + g->pad[2] == 0 && npos == (size_t)g->in[0] * g->in[1] * g->in[2];
   gemm_layout l = layout_of(ctx, out, g);
   size_t one = one_image_floats(&l);
-  CLCONV__CHECK(ctx, one <= CLCONV__MAX_KERNEL_ELEMS && one * sizeof(float) <= ctx->max_alloc_bytes,
+  CLCONV__CHECK(ctx, one <= CLCONV__MAX_KERNEL_ELEMS && one * sizeof(float) <= ctx->prof.max_alloc_bytes,
                 CLCONV_ERR_UNSUPPORTED,
                 "conv_create: the gemm algorithm needs a workspace of %zu bytes for one image; the device allows %llu "
                 "bytes per buffer and the kernels index at most %zu floats",
-                one * sizeof(float), (unsigned long long)ctx->max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
+                one * sizeof(float), (unsigned long long)ctx->prof.max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_epilogue", &out->epilogue);
   if (s == CLCONV_OK)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_gemm_weights", &out->weights);
@@ -225,11 +225,11 @@ static clconv_status workspace_for(clconv_context *ctx, clconv__gemm *gm, const 
     *ws = gm->user_ws;
     return CLCONV_OK;
   }
-  *nb = chunk_images(l, g, (size_t)(ctx->max_alloc_bytes < SIZE_MAX ? ctx->max_alloc_bytes : SIZE_MAX));
+  *nb = chunk_images(l, g, (size_t)(ctx->prof.max_alloc_bytes < SIZE_MAX ? ctx->prof.max_alloc_bytes : SIZE_MAX));
   CLCONV__CHECK(ctx, *nb > 0, CLCONV_ERR_UNSUPPORTED,
                 "conv_run: the gemm algorithm needs a workspace of %zu bytes for one image; the device allows %llu "
                 "bytes per buffer",
-                one, (unsigned long long)ctx->max_alloc_bytes);
+                one, (unsigned long long)ctx->prof.max_alloc_bytes);
   size_t a_at, c_at, need = chunk_floats(l, g->groups, *nb, &a_at, &c_at) * sizeof(float);
   if (ctx->workspace_bytes < need) {
     if (ctx->workspace)

@@ -101,13 +101,9 @@ struct clconv_context {
   cl_context cl;
   cl_device_id device;
   cl_command_queue queue;
-  size_t max_work_group_size;
-  bool is_gpu;              /* CL_DEVICE_TYPE_GPU: the direct algorithm's built-in kernel choice (conv.c) */
-  int vec_width;            /* CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT as 4, 8 or 16: the tiled kernel's vectors */
-  cl_ulong local_mem_bytes; /* CL_DEVICE_LOCAL_MEM_SIZE */
-  cl_ulong max_alloc_bytes;
-  cl_uint mem_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN: sub-buffer origins are multiples of it */
-  char *build_options;    /* user's extra options, may be NULL */
+  clconv_device_profile prof; /* what every choice rule reads (clconv__profile_fill) */
+  bool used_blas;             /* a CLBlast call ran on this context (conv_gemm.c: clconv__blas_release) */
+  char *build_options;        /* user's extra options, may be NULL */
   clconv__program *programs;
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
   size_t workspace_bytes;
@@ -122,6 +118,16 @@ struct clconv_context {
   } bin;
   clconv__errbuf err;
 };
+
+/* The profile of dev with opt's overrides, else the environment's (CLCONV_DEVICE_CLASS, CLCONV_VECTOR_WIDTH);
+ * ERR_INVALID_ARGUMENT naming the option or variable and its value. */
+clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_options *opt, clconv_device_profile *p);
+static inline bool clconv__is_gpu(const clconv_device_profile *p) { return p->device_class == CLCONV_CLASS_GPU; }
+/* The lanes of the kernels' float vectors on p: its vector width, at least 4 (OpenCL C has no 1-lane vector type,
+ * and a 2-lane tile of channels would leave most of a GPU's or CPU's registers idle). */
+static inline int clconv__lanes(const clconv_device_profile *p) {
+  return p->vector_width < 4 ? 4 : (int)p->vector_width;
+}
 
 /* Program families: each has one .cl source (plus the shared activation header). */
 typedef enum clconv__family {
@@ -178,7 +184,7 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
  *    had work ran depthwise 28 x 28 0.7x (PoCL spends ~15 cycles on a work-item that returns at once). */
 #define CLCONV__ROW_GROUP 64    /* GPU: 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
 #define CLCONV__CPU_ROW_GROUP 8 /* other devices */
-void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]);
+void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
  * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */
@@ -275,7 +281,10 @@ int clconv__wide_channels(uint32_t cout_g, int vec);
 #define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
 /* The tiled kernel's position counts for kt channels on a device preferring vec lanes, ascending in out: how many
  * (1 to 3). */
-int clconv__tile_choices(int kt, int vec, int out[3]);
+int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]);
+/* The built-in direct kernel for g on a device of profile p: a pure function of the two (tests run it for several
+ * profiles). */
+clconv__variant clconv__choose_variant(const clconv_device_profile *p, const clconv__conv_geom *g);
 /* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */

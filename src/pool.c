@@ -159,7 +159,7 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
   /* output rows per work-item: on a CPU, 4 spreads the per-work-item setup (1.2-1.35x in-process on the suite's
    * pools); a GPU wants the work-items */
-  cl_int cip = op->desc.count_include_pad ? 1 : 0, rows = op->ctx->is_gpu ? 1 : 4;
+  cl_int cip = op->desc.count_include_pad ? 1 : 0, rows = clconv__is_gpu(&op->ctx->prof) ? 1 : 4;
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof isz, &isz}, {sizeof osz, &osz},
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
@@ -170,7 +170,7 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
                range[3] = {tiles, (size_t)g->out[0] * (((size_t)g->out[1] + (size_t)rows - 1) / (size_t)rows),
                            (size_t)g->n * g->c};
   size_t local[3];
-  clconv__row_local(op->ctx, range[0], range[1], local);
+  clconv__row_local(&op->ctx->prof, range[0], range[1], local);
   return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 

@@ -293,9 +293,9 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
   return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
 }
 
-void clconv__row_local(const clconv_context *ctx, size_t tiles, size_t rows, size_t local[3]) {
+void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]) {
   size_t l0 = 1, l1 = 1;
-  if (!ctx->is_gpu) {
+  if (!clconv__is_gpu(p)) {
     while (l0 * 2 <= tiles && l0 < CLCONV__CPU_ROW_GROUP)
       l0 *= 2;
     local[0] = l0;

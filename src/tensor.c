@@ -39,11 +39,11 @@ clconv_status clconv_tensor_create(clconv_context *ctx, uint32_t ndim, const uin
   clconv_status s = check_dims(ctx, "tensor_create", ndim, dims, &count, &bytes);
   if (s != CLCONV_OK)
     return s;
-  if ((cl_ulong)bytes > ctx->max_alloc_bytes) {
+  if ((cl_ulong)bytes > ctx->prof.max_alloc_bytes) {
     char buf[96];
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY,
                         "tensor_create: dims %s need %zu bytes, device max allocation is %llu bytes",
-                        clconv__dims_str(buf, sizeof buf, dims, ndim), bytes, (unsigned long long)ctx->max_alloc_bytes);
+                        clconv__dims_str(buf, sizeof buf, dims, ndim), bytes, (unsigned long long)ctx->prof.max_alloc_bytes);
   }
   cl_int err;
   cl_mem mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, bytes, NULL, &err));

@@ -564,7 +564,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   size_t ntop = 0;
   double t0 = clconv__now_s();
   for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && clconv__now_s() - t0 < o->budget_s; k++) {
-    if (!legal(v, ctx->max_work_group_size, local_bytes) || override_xgemm(ctx->device, v) != CLBlastSuccess)
+    if (!legal(v, ctx->prof.max_work_group_size, local_bytes) || override_xgemm(ctx->device, v) != CLBlastSuccess)
       continue; /* not a candidate for this device */
     rep->candidates_tried++;
     bool bad = false;
@@ -626,19 +626,19 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   const clconv__conv_geom *g = &tc->g;
   uint32_t cout_g = g->k / g->groups;
   int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  if (top > CLCONV__TILED_MAX_KT(ctx->vec_width))
-    top = CLCONV__TILED_MAX_KT(ctx->vec_width);
+  if (top > CLCONV__TILED_MAX_KT(clconv__lanes(&ctx->prof)))
+    top = CLCONV__TILED_MAX_KT(clconv__lanes(&ctx->prof));
   clconv__variant cand[13];
   size_t nc = 0;
   for (int kt = top / 2; kt <= top; kt *= 2) {
-    int wt[3], n = clconv__tile_choices(kt, ctx->vec_width, wt);
+    int wt[3], n = clconv__tile_choices(kt, &ctx->prof, wt);
     for (int w = 0; w < n && kt >= 4; w++)
       cand[nc++] = (clconv__variant){.kt = kt, .wt = wt[w]};
   }
   if (g->stride[2] == 1 && (cout_g <= 8 || g->c / g->groups <= 8))
     for (int wt = 16; wt <= 32; wt += 16) {
       cand[nc++] =
-          (clconv__variant){.kt = clconv__wide_channels(cout_g, ctx->vec_width), .wt = wt, .kind = CLCONV__WIDE};
+          (clconv__variant){.kt = clconv__wide_channels(cout_g, clconv__lanes(&ctx->prof)), .wt = wt, .kind = CLCONV__WIDE};
       if (cand[nc - 1].kt != 8)
         cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
     }

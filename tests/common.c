@@ -14,9 +14,9 @@ uint32_t test_count(uint32_t dflt) {
   return s && *s ? (uint32_t)strtoul(s, NULL, 0) : dflt;
 }
 
-int group_setup_context(void **state) {
+static int setup(void **state, const clconv_context_options *opt) {
   clconv_context *ctx = NULL;
-  clconv_status s = clconv_context_create(NULL, &ctx);
+  clconv_status s = clconv_context_create(opt, &ctx);
   if (s == CLCONV_ERR_DEVICE_NOT_FOUND) {
     fprintf(stderr, "no OpenCL device, device tests are skipped: %s\n", clconv_last_error(NULL));
     *state = NULL;
@@ -28,6 +28,23 @@ int group_setup_context(void **state) {
   }
   *state = ctx;
   return 0;
+}
+
+int group_setup_context(void **state) { return setup(state, NULL); }
+
+int group_setup_cpu8_context(void **state) {
+  return setup(state, &(clconv_context_options){.device_class = CLCONV_CLASS_CPU, .vector_width = 8});
+}
+
+clconv_context *test_profile_context(clconv_device_class cls, uint32_t lanes) {
+  clconv_context_options opt = {.device_class = cls, .vector_width = lanes};
+  clconv_context *ctx = NULL;
+  clconv_status s = clconv_context_create(&opt, &ctx);
+  if (s == CLCONV_ERR_DEVICE_NOT_FOUND)
+    skip();
+  if (s != CLCONV_OK)
+    fail_msg("context_create with a profile: %s", clconv_last_error(NULL));
+  return ctx;
 }
 
 int group_teardown_context(void **state) {

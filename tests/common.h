@@ -22,7 +22,14 @@ const char *test_replay(uint64_t seed);
 
 /* Group setup/teardown: *state is the clconv_context, or NULL when there is no OpenCL device (tests skip()). */
 int group_setup_context(void **state);
+/* As group_setup_context, the context's profile TEST_CPU8 whatever the device. */
+int group_setup_cpu8_context(void **state);
 int group_teardown_context(void **state);
+/* A context on the default device whose choice rules assume the profile (cls, lanes) whatever the device is: for
+ * tests that name the kernel the rules pick. Skips the test when there is no device. */
+clconv_context *test_profile_context(clconv_device_class cls, uint32_t lanes);
+/* The profile the tests that name kernels were written for: a CPU with 8 float lanes (AVX2). */
+#define TEST_CPU8 CLCONV_CLASS_CPU, 8
 #define TEST_CONTEXT(state) ((state) && *(state) ? (clconv_context *)*(state) : (skip(), (clconv_context *)NULL))
 
 /* Host buffer and tensor helpers that fail the test on error. */

@@ -195,14 +195,15 @@ static void test_hand_cases(void **state) {
   assert_int_equal(bad, 0);
 }
 
-/* One case of a table of shapes: on a CPU the kernel clconv_conv_create picks must be named want (or start with
- * it: prefix), then the case runs against the reference; returns 1 when it failed. */
-static int named_kernel_case(clconv_context *ctx, bool cpu, const clconv_conv_desc *d, const char *want, bool prefix,
+/* One case of a table of shapes, on a context of the profile TEST_CPU8 (whatever the device): the kernel
+ * clconv_conv_create picks must be named want (or start with it: prefix), then the case runs against the reference;
+ * returns 1 when it failed. */
+static int named_kernel_case(clconv_context *ctx, const clconv_conv_desc *d, const char *want, bool prefix,
                              sweep_rng *r, uint64_t seed, const char *table, size_t i) {
   clconv_conv *op;
   assert_int_equal(clconv_conv_create(ctx, d, &op), CLCONV_OK);
   const char *got = clconv_conv_kernel(op);
-  if (cpu && (prefix ? strncmp(got, want, strlen(want)) : strcmp(got, want)))
+  if ((prefix ? strncmp(got, want, strlen(want)) : strcmp(got, want)))
     fail_msg("%s case %zu: kernel %s, expected %s%s", table, i, got, want, prefix ? "..." : "");
   clconv_conv_destroy(op);
   int b = sweep_check_conv(ctx, d, r, false, true, stderr, test_replay(seed)) != 0;
@@ -215,9 +216,10 @@ static int named_kernel_case(clconv_context *ctx, bool cpu, const clconv_conv_de
  * "+pad": where the work-items whose windows reach into the padding have enough to do, conv.c: pad_pays) and reading
  * the input with its own edge tests, each against the reference: padding along every axis and along H alone, past
  * the input's end only, strides and dilation, 1-D to 3-D, groups, the rows-per-work-item form, batches. The names
- * hold on a CPU (a GPU's built-in kernel is another); the direct algorithm only. */
+ * are the rules' for the profile TEST_CPU8, which the context assumes whatever the device; the direct algorithm
+ * only. */
 static void test_wide_padded_copy(void **state) {
-  clconv_context *ctx = TEST_CONTEXT(state);
+  (void)state;
   if (algo != CLCONV_ALGO_DIRECT)
     skip();
   static const struct {
@@ -291,13 +293,13 @@ static void test_wide_padded_copy(void **state) {
       {"wide 6x16", /* no padding: no copy (LeNet C1) */
        {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true}},
   };
-  clconv_device_info info;
-  assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+  clconv_context *cpu8 = test_profile_context(TEST_CPU8);
   uint64_t seed = test_seed() ^ 0x9AD;
   sweep_rng r = {seed};
   int bad = 0;
   for (size_t i = 0; i < sizeof padded / sizeof padded[0]; i++)
-    bad += named_kernel_case(ctx, !info.is_gpu, &padded[i].d, padded[i].kernel, false, &r, seed, "padded-copy", i);
+    bad += named_kernel_case(cpu8, &padded[i].d, padded[i].kernel, false, &r, seed, "padded-copy", i);
+  clconv_context_destroy(cpu8);
   assert_int_equal(bad, 0);
 }
 
@@ -305,7 +307,7 @@ static void test_wide_padded_copy(void **state) {
  * nor 5 wide: first layers' 4 x 4 to 11 x 11), each against the reference on shapes whose tiles reach the padding
  * and the rows' ends, with groups, dilation, convolution, bias, 1-D to 3-D. */
 static void test_tiled_few_channels(void **state) {
-  clconv_context *ctx = TEST_CONTEXT(state);
+  (void)state;
   if (algo != CLCONV_ALGO_DIRECT)
     skip();
   static const clconv_conv_desc few[] = {
@@ -355,13 +357,13 @@ static void test_tiled_few_channels(void **state) {
        .pad_before = {1, 1},
        .pad_after = {1, 1}},
   };
-  clconv_device_info info;
-  assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+  clconv_context *cpu8 = test_profile_context(TEST_CPU8);
   uint64_t seed = test_seed() ^ 0xC16;
   sweep_rng r = {seed};
   int bad = 0;
   for (size_t i = 0; i < sizeof few / sizeof few[0]; i++)
-    bad += named_kernel_case(ctx, !info.is_gpu, &few[i], "tiled ", true, &r, seed, "few-channel tiled", i);
+    bad += named_kernel_case(cpu8, &few[i], "tiled ", true, &r, seed, "few-channel tiled", i);
+  clconv_context_destroy(cpu8);
   assert_int_equal(bad, 0);
 }
 

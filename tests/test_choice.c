@@ -1,0 +1,135 @@
+/* The built-in kernel choice as a pure function of a device profile and a descriptor (clconv__choose_variant), and
+ * the launch split (clconv__launch_split), table-driven; no device. Profiles: a CPU with 8 float lanes (AVX2), a CPU
+ * with 16 (AVX-512), a CPU reporting 1 lane, a GPU, and a GPU with too little local memory or too narrow a
+ * work-group for the local kernel. The tests that run kernels on the device and name them pin a profile the same
+ * way (tests/common.h: TEST_CPU8); none asserts what the live device's profile picks. */
+#include "common.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static clconv_device_profile cpu(uint32_t lanes) {
+  return (clconv_device_profile){.device_class = CLCONV_CLASS_CPU,
+                                 .vector_width = lanes,
+                                 .accumulator_registers = lanes >= 16 ? 20 : 12,
+                                 .compute_units = 2,
+                                 .max_work_group_size = 4096,
+                                 .max_work_item_sizes = {4096, 4096, 4096},
+                                 .local_mem_bytes = 4 << 20,
+                                 .max_alloc_bytes = 1ull << 32,
+                                 .mem_align_bits = 1024,
+                                 .max_work_groups = {INT32_MAX, 65535, 65535}};
+}
+
+static clconv_device_profile gpu(uint64_t local_mem, size_t max_wg) {
+  return (clconv_device_profile){.device_class = CLCONV_CLASS_GPU,
+                                 .vector_width = 1,
+                                 .accumulator_registers = 64,
+                                 .compute_units = 132,
+                                 .max_work_group_size = max_wg,
+                                 .max_work_item_sizes = {max_wg, max_wg, 64},
+                                 .local_mem_bytes = local_mem,
+                                 .max_alloc_bytes = 1ull << 34,
+                                 .mem_align_bits = 4096,
+                                 .max_work_groups = {INT32_MAX, 65535, 65535}};
+}
+
+/* The shapes: each a layer kind the rules tell apart. */
+static const struct {
+  const char *name;
+  clconv_conv_desc d;
+} shapes[] = {
+    {"vgg 3x3 64->64 at 56", {.ndim = 2, .in_channels = 64, .out_channels = 64, .in_size = {56, 56},
+                              .kernel_size = {3, 3}, .pad_before = {1, 1}, .pad_after = {1, 1}}},
+    {"stem 7x7 s2 3->64 (W stride 2: not wide)", {.ndim = 2, .in_channels = 3, .out_channels = 64, .in_size = {224, 224},
+                           .kernel_size = {7, 7}, .stride = {2, 2}, .pad_before = {3, 3}, .pad_after = {3, 3}}},
+    {"LeNet C1 5x5 3->6", {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32},
+                           .kernel_size = {5, 5}}},
+    {"LeNet C3 5x5 6->16 at 14", {.ndim = 2, .in_channels = 6, .out_channels = 16, .in_size = {14, 14},
+                                  .kernel_size = {5, 5}}},
+    {"depthwise 3x3 at 28", {.ndim = 2, .in_channels = 32, .out_channels = 32, .groups = 32, .in_size = {28, 28},
+                             .kernel_size = {3, 3}, .pad_before = {1, 1}, .pad_after = {1, 1}}},
+    {"1-D 3 wide 16->32", {.ndim = 1, .in_channels = 16, .out_channels = 32, .in_size = {1000}, .kernel_size = {3}}},
+    {"3-D 3x3x3 8->16", {.ndim = 3, .in_channels = 8, .out_channels = 16, .in_size = {8, 16, 16},
+                         .kernel_size = {3, 3, 3}}},
+    {"2 outputs, W stride 2", {.ndim = 2, .in_channels = 8, .out_channels = 2, .in_size = {16, 16},
+                               .kernel_size = {3, 3}, .stride = {2, 2}}},
+    {"grouped 3x3 8 groups 64->128", {.ndim = 2, .in_channels = 64, .out_channels = 128, .groups = 8,
+                                      .in_size = {14, 14}, .kernel_size = {3, 3}}},
+    {"wide kernel 1x63 at 1000", {.ndim = 2, .in_channels = 8, .out_channels = 8, .in_size = {2, 1000},
+                                  .kernel_size = {1, 63}}},
+    {"first layer 3x3 3->32 at 64", {.ndim = 2, .in_channels = 3, .out_channels = 32, .in_size = {64, 64},
+                                     .kernel_size = {3, 3}, .pad_before = {1, 1}, .pad_after = {1, 1}}},
+};
+#define SHAPES (sizeof shapes / sizeof shapes[0])
+
+/* What each profile picks for each shape, in the order of shapes[]. */
+static const struct {
+  const char *profile;
+  const char *want[SHAPES];
+} table[] = {
+    {"cpu8",
+     {"tiled 32x3", "tiled 32x3", "wide 6x16", "tiled 16x5", "dw 1x16", "tiled 32x3", "tiled 16x5", "direct",
+      "tiled 16x4", "tiled 8x7", "wide 4x16"}},
+    {"cpu16",
+     {"tiled 32x7", "tiled 32x7", "wide 6x32", "tiled 16x10", "dw 1x16", "tiled 32x8", "tiled 16x7", "direct",
+      "tiled 16x7", "tiled 8x7", "wide 8x32"}},
+    {"cpu1", /* the kernels' vectors are at least 4 lanes: as a 4-lane CPU */
+     {"tiled 16x3", "tiled 16x3", "wide 6x16", "tiled 16x3", "dw 1x16", "tiled 16x3", "tiled 16x3", "direct",
+      "tiled 16x3", "tiled 8x4", "wide 4x16"}},
+    {"gpu", /* the local kernel, or one output per work-item below 4 output channels per group */
+     {"local 8x4", "local 8x4", "local 4x4", "local 8x4", "direct", "local 8x4", "local 8x4", "direct", "local 8x4",
+      "local 8x4", "local 8x4"}},
+    {"gpu-small-local", /* 1 KiB of local memory: the local kernel's tile does not fit */
+     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct"}},
+    {"gpu-narrow", /* work-groups of at most 32: the local kernel's 16 x 4 does not fit */
+     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct"}},
+};
+
+static clconv_device_profile profile_named(const char *name) {
+  if (!strcmp(name, "cpu8"))
+    return cpu(8);
+  if (!strcmp(name, "cpu16"))
+    return cpu(16);
+  if (!strcmp(name, "cpu1"))
+    return cpu(1);
+  if (!strcmp(name, "gpu"))
+    return gpu(48 << 10, 1024);
+  if (!strcmp(name, "gpu-small-local"))
+    return gpu(1 << 10, 1024);
+  return gpu(48 << 10, 32);
+}
+
+static void test_choice_table(void **state) {
+  (void)state;
+  int bad = 0;
+  for (size_t p = 0; p < sizeof table / sizeof table[0]; p++) {
+    clconv_device_profile prof = profile_named(table[p].profile);
+    for (size_t i = 0; i < SHAPES; i++) {
+      clconv__conv_geom g;
+      assert_int_equal(clconv__conv_check(NULL, "test", &shapes[i].d, &g), CLCONV_OK);
+      clconv__variant v = clconv__choose_variant(&prof, &g);
+      char name[32];
+      clconv__variant_name(&v, name, sizeof name);
+      if (strcmp(name, table[p].want[i])) {
+        fprintf(stderr, "profile %s, %s: picked %s, expected %s\n", table[p].profile, shapes[i].name, name,
+                table[p].want[i]);
+        bad++;
+      }
+      if (!clconv__variant_valid(&v, &g)) {
+        fprintf(stderr, "profile %s, %s: picked %s, which cannot run the shape\n", table[p].profile, shapes[i].name,
+                name);
+        bad++;
+      }
+    }
+  }
+  assert_int_equal(bad, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_choice_table),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
