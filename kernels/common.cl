@@ -14,7 +14,7 @@
 /* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case). An
  * integer division costs 20-40 cycles, a row kernel's work-item a few hundred (LeNet C1's wide kernel: 1.02-1.05x
  * in-process without the divides that place its work-items). */
-inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
+static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 
 /* f(x) for a float or a vector of floats T: one expression for both (select and the comparisons work lane by lane
  * on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector code keeps 16 lanes in registers and is what the
@@ -40,15 +40,15 @@ inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 #else /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */
 #define CLCONV_ACTIVATE(T, x, alpha, beta) (select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x))))
 #endif
-inline float clconv_activate(const float x, const float alpha, const float beta) {
+static inline float clconv_activate(const float x, const float alpha, const float beta) {
   return CLCONV_ACTIVATE(float, x, alpha, beta);
 }
-inline float16 clconv_activate16(const float16 x, const float alpha, const float beta) {
+static inline float16 clconv_activate16(const float16 x, const float alpha, const float beta) {
   return CLCONV_ACTIVATE(float16, x, alpha, beta);
 }
 
 /* Splits a flat output index over (outer, D, H, W) with extents osz = (D, H, W): returns (d, h, w, outer). */
-inline int4 clconv_unflatten(int i, int4 osz) {
+static inline int4 clconv_unflatten(int i, int4 osz) {
   const int w = i % osz.z;
   i /= osz.z;
   const int h = i % osz.y;
@@ -57,20 +57,20 @@ inline int4 clconv_unflatten(int i, int4 osz) {
 }
 
 /* The columns of 16 lanes: lane j at iw + j * stride. */
-inline int16 clconv_pos16(const int iw, const int stride) {
+static inline int16 clconv_pos16(const int iw, const int stride) {
   return (int16)(iw) + (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int16)(stride);
 }
 
 /* Which of 16 lanes, lane j at column iw + j * stride of a row of n columns, fall inside the row: -1 inside, 0
  * outside. Work it out once where a loop reads many rows at the same columns (depthwise convolution). */
-inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
+static inline int16 clconv_lanes16(const int iw, const int stride, const int n) {
   const int16 pos = clconv_pos16(iw, stride);
   return (pos >= (int16)(0)) & (pos < (int16)(n));
 }
 
 /* 16 lanes of a row, lane j at p[j * stride], for stride 1 or 2: one or two whole-vector loads, which read the 16 *
  * stride floats from p on (the caller makes sure they lie inside the buffer). */
-__attribute__((always_inline)) inline float16 clconv_row16(__global const float *p, const int stride) {
+__attribute__((always_inline)) static inline float16 clconv_row16(__global const float *p, const int stride) {
   return stride == 1 ? vload16(0, p) : (float16)(vload16(0, p).even, vload16(0, p + 16).even);
 }
 
@@ -79,7 +79,7 @@ __attribute__((always_inline)) inline float16 clconv_row16(__global const float 
  * row[iw + j * stride] for the lanes of lane_in (clconv_lanes16), 0 for the others. A whole-vector load (stride 1
  * or 2) where the 16 * stride floats it reads lie inside [0, bound), counted like rowoff (row's offset), else one
  * clamped read per lane. */
-__attribute__((always_inline)) inline float16 clconv_edge16(__global const float *row, const int rowoff,
+__attribute__((always_inline)) static inline float16 clconv_edge16(__global const float *row, const int rowoff,
                                                             const int bound, const int iw, const int stride,
                                                             const int n, const int16 lane_in) {
   if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound)
@@ -94,14 +94,14 @@ __attribute__((always_inline)) inline float16 clconv_edge16(__global const float
 
 /* f(r lane j + b) for the 16 lanes, in the register (a vector written to a private array and read back lane by lane
  * stalls store forwarding: 14% of LeNet C1's time once), for clconv_store16. */
-__attribute__((always_inline)) inline float16 clconv_bias_act16(const float16 r, const float b, const float alpha,
+__attribute__((always_inline)) static inline float16 clconv_bias_act16(const float16 r, const float b, const float alpha,
                                                                 const float beta) {
   return clconv_activate16(r + (float16)(b), alpha, beta);
 }
 
 /* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes).
  * Storing lane by lane cost the dw kernel 30-40% on 112-wide rows. */
-__attribute__((always_inline)) inline void clconv_store16(__global float *y, const float16 v, const int nw) {
+__attribute__((always_inline)) static inline void clconv_store16(__global float *y, const float16 v, const int nw) {
   if (nw >= 16) {
     vstore16(v, 0, y);
     return;

@@ -1,8 +1,10 @@
 /* kernels/conv.cl: direct convolution and cross-correlation, 1-D to 3-D, float32, one work-item per output.
  * Layouts as in clconv.h: src N C D H W, weights K C/G KD KH KW, dst N K OD OH OW. Shapes are kernel arguments
  * as int4 (D, H, W, unused) with unused leading axes of extent 1, so one program serves every shape.
- * Compile-time: NDIM (1..3; lets the compiler drop the loops of absent axes), FLIP (0 = cross-correlation,
- * 1 = convolution: the kernel is read mirrored in every spatial axis), ACT (common.cl).
+ * Compile-time: the one kernel the program holds (KERNEL_DIRECT, KERNEL_GEMM: im2col and the epilogue,
+ * KERNEL_TILED, KERNEL_LOCAL, KERNEL_WIDE, KERNEL_DW: every program compiles only what it launches), NDIM (1..3;
+ * lets the compiler drop the loops of absent axes), FLIP (0 = cross-correlation, 1 = convolution: the kernel is
+ * read mirrored in every spatial axis), ACT (common.cl); each kernel's own below.
  * The host guarantees every tensor has < 2^31 elements, so int offsets cannot overflow. */
 #ifndef NDIM
 #error "NDIM must be defined (1..3)"
@@ -13,6 +15,11 @@
 #ifndef FLIP
 #define FLIP 0
 #endif
+#if defined(KERNEL_DIRECT) + defined(KERNEL_GEMM) + defined(KERNEL_TILED) + defined(KERNEL_LOCAL) +                   \
+        defined(KERNEL_WIDE) + defined(KERNEL_DW) !=                                                                  \
+    1
+#error "define exactly one of KERNEL_DIRECT, KERNEL_GEMM, KERNEL_TILED, KERNEL_LOCAL, KERNEL_WIDE, KERNEL_DW"
+#endif
 
 #if FLIP
 #define TAP(t, k) ((k) - 1 - (t))
@@ -22,7 +29,7 @@
 
 /* Taps t in [lo, hi) read inside [0, n) for a window starting at s with dilation d: the padding test is done once
  * per axis here instead of once per tap. A window starting past the input gives hi <= lo, an empty loop. */
-inline int2 clconv_taps(int s, int d, int n, int k) {
+static inline int2 clconv_taps(int s, int d, int n, int k) {
   const int lo = s < 0 ? clconv_div(-s + d - 1, d) : 0;
   const int hi = min(k, clconv_div(n - s + d - 1, d));
   return (int2)(lo, hi);
@@ -30,7 +37,7 @@ inline int2 clconv_taps(int s, int d, int n, int k) {
 
 /* The taps along D and H whose rows read inside the input for a window starting at (d0, h0): (lo, hi) along D,
  * then along H; an absent axis gives (0, 1). */
-inline int4 clconv_taps_dh(const int d0, const int h0, const int4 dil, const int4 isz, const int4 ksz) {
+static inline int4 clconv_taps_dh(const int d0, const int h0, const int4 dil, const int4 isz, const int4 ksz) {
 #if NDIM >= 3
   const int2 td = clconv_taps(d0, dil.x, isz.x, ksz.x);
 #else
@@ -51,7 +58,7 @@ typedef struct clconv_tile {
   int2 td, th;
 } clconv_tile;
 
-inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, const int cout_g, const int groups,
+static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, const int cout_g, const int groups,
                                   const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
                                   const int4 pad) {
   clconv_tile t;
@@ -75,6 +82,7 @@ inline clconv_tile clconv_tile_at(const int odh, const int nb, const int kt, con
   return t;
 }
 
+#ifdef KERNEL_DIRECT
 __kernel void clconv_conv_direct(__global const float *restrict src, __global const float *restrict wei,
                                  __global const float *restrict bias, /* NULL without bias */
                                  __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -110,6 +118,9 @@ __kernel void clconv_conv_direct(__global const float *restrict src, __global co
   dst[gid] = clconv_activate(acc, alpha, beta);
 }
 
+#endif
+
+#ifdef KERNEL_GEMM
 /* The gemm algorithm (conv_gemm.c). Its column matrix, for images n0.. of a chunk, at col + at: row r of block
  * (image b, group g) — channel c of the group and tap t, r < T = C/G * taps — holds the input values tap t of c
  * meets at each output position (0 in the padding), taps mirrored for convolution, at col[at + (b G + g) blk +
@@ -148,6 +159,8 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
     dst[to + (b * cout + k) * npos + p] = clconv_activate(bias ? v + bias[k] : v, alpha, beta);
   }
 }
+
+#endif
 
 #ifdef KT
 /* The kernel's width along W for the tiled and wide kernels' tap loops: KW where the host sets it (3 and 5), the
@@ -203,7 +216,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define VSTORE_X(k) VSTORE_(k)
 #define VSTORE VSTORE_X(VW)
 
-#if KT == 4 || KT == 8 || KT == 16 || KT == 32 /* the vector widths; the others are the wide kernel's alone */
+#ifdef KERNEL_TILED
 __kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
                                 __global const float *restrict bias, /* NULL without bias */
                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -346,7 +359,9 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   }
 }
 
-#if KT <= 8
+#endif
+
+#ifdef KERNEL_LOCAL
 /* Local-memory variant for GPUs: a work-group of LX x LY work-items computes LX * WT outputs of one output row for
  * LY blocks of KT channels. For each tap row (kd, kh) and each chunk of CC input channels, the work-group first
  * copies the input columns its outputs read into local memory (tile: CC x cols floats, cols from the host, zeros in
@@ -417,8 +432,6 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
 #undef CC
 #endif
 
-#endif
-
 /* Width-vectorised variant for few output or input channels per group (LeNet's 6 maps, first layers) at stride 1
  * along W:
  * each work-item computes WT = 16 or 32 consecutive outputs along W (WV = WT / 16 float16 vectors per channel,
@@ -428,6 +441,7 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
  * (clconv_layer, with RT = 1 and WT = 16): the layer's pooling, windows of FUSE_PH x FUSE_PW, computed in the
  * registers and stored pooled (see the end). Range: (round_up(ceil(OW / WT)), OD*OH (pooled: OD*(OH/FUSE_PH)),
  * N*G*blocks); src_total: src's element count, the bound of its vector loads. */
+#ifdef KERNEL_WIDE
 #define WV (WT / 16)
 #if defined(FUSE_PW) && WT != 16
 #error "the fused pooling (FUSE_PW) needs WT = 16"
@@ -655,6 +669,9 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #endif
 }
 
+#endif
+
+#ifdef KERNEL_DW
 /* Depthwise: one input and one output channel per group (KT = 1), any stride and dilation. A work-item computes 16
  * consecutive outputs along W (one float16, lane j: output ow0 + j) of RT consecutive output rows of one channel at
  * one output depth, reading global memory directly: it walks the input rows its RT rows read, top to bottom, loads
@@ -675,6 +692,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #define DW_SW_ DW_SW
 #define DW_DH_ 1
 #define DW_DW_ 1
+#define CLCONV_DW_UNROLL _Pragma("unroll") /* the row walk's bounds are constants */
 #else
 #define DW_KH_ ksz.y
 #define DW_KW_ ksz.z
@@ -682,6 +700,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #define DW_SW_ str.z
 #define DW_DH_ dil.y
 #define DW_DW_ dil.z
+#define CLCONV_DW_UNROLL /* bounds from the arguments: nothing to unroll */
 #endif
 __kernel void clconv_conv_dw(__global const float *restrict src, __global const float *restrict wpack,
                              __global const float *restrict bias, /* NULL without bias */
@@ -725,22 +744,22 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
     const int row0 = ((nc * isz.x + id) * isz.y + h0) * isz.z; /* from src, as clconv_edge16's bound */
     if (DW_SW_ <= 2 && h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0 &&
         row0 + (rows - 1) * isz.z + w0 + (DW_KW_ - 1) * DW_DW_ + 16 * DW_SW_ <= src_total) {
-#pragma unroll
+      CLCONV_DW_UNROLL
       for (int kw = 0; kw < DW_KW_; kw++) {
         const int iw = w0 + kw * DW_DW_;
         const int16 lane_in = clconv_lanes16(iw, DW_SW_, isz.z);
-#pragma unroll
+        CLCONV_DW_UNROLL
         for (int r = 0; r < rows; r++) {
           const float16 v = select((float16)(0.0f), clconv_row16(src + row0 + r * isz.z + iw, DW_SW_), lane_in);
           CLCONV_DW_ROW(v)
         }
       }
     } else {
-#pragma unroll
+      CLCONV_DW_UNROLL
       for (int kw = 0; kw < DW_KW_; kw++) {
         const int iw = w0 + kw * DW_DW_;
         const int16 lane_in = clconv_lanes16(iw, DW_SW_, isz.z);
-#pragma unroll
+        CLCONV_DW_UNROLL
         for (int r = 0; r < rows; r++) {
           if (h0 + r < 0 || h0 + r >= isz.y)
             continue;
@@ -761,4 +780,5 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
                      clconv_bias_act16(acc[q], b, alpha, beta), nw);
 }
 
+#endif
 #endif

@@ -36,7 +36,7 @@
  * [sw, sw + win - 1 + 16 * stride) of the row, stride 1 or 2 (stride 2: columns kw and kw + 1 are the even and odd
  * lanes of the same two loads). masked: lanes whose column pos0 + kw lies outside [0, n) are left out (pos0: each
  * lane's first column); else every lane reads inside the row, or holds an output nobody stores. */
-__attribute__((always_inline)) inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const float *row,
+__attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const float *row,
                                                             const int sw, const int win, const int stride,
                                                             const int16 pos0, const int n, const bool masked) {
   float16 acc = *acc_io;

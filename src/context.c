@@ -418,6 +418,7 @@ void clconv_context_destroy(clconv_context *ctx) {
   clconv__tuning_free(ctx);
   if (ctx->workspace)
     clReleaseMemObject(ctx->workspace);
+  clconv__blas_release(ctx);
   /* Release calls are not routed through the fault layer: cleanup must not fail halfway. */
   if (ctx->queue)
     clReleaseCommandQueue(ctx->queue);

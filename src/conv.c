@@ -597,21 +597,22 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%u -DFUSE_AVG=%d", op->fuse_rows, pool->win[2],
              pool->avg);
   }
+  /* each program holds the one kernel it launches (kernels/conv.cl: KERNEL_*) */
+  static const char *const kernel_macro[CLCONV__KINDS] = {"TILED", "WIDE", "LOCAL", "DW"};
+  static const char *const kernel_fn[CLCONV__KINDS] = {"clconv_conv_tiled", "clconv_conv_wide", "clconv_conv_local",
+                                                       "clconv_conv_dw"};
+  const int lanes = clconv__lanes(&ctx->prof);
   if (op->kt)
-    snprintf(options, sizeof options, "-DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", g.ndim,
-             (int)op->act.kind, op->kt, op->wt, op->rt,
-             op->kind == CLCONV__TILED && op->kt > clconv__lanes(&ctx->prof) ? clconv__lanes(&ctx->prof) : op->kt, shape);
+    snprintf(options, sizeof options,
+             "-DKERNEL_%s -DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s",
+             kernel_macro[op->kind], g.ndim, (int)op->act.kind, op->kt, op->wt, op->rt,
+             op->kind == CLCONV__TILED && op->kt > lanes ? lanes : op->kt, shape);
   else
-    snprintf(options, sizeof options, "-DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, g.ndim,
-             desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
+    snprintf(options, sizeof options, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT,
+             gemm ? "GEMM" : "DIRECT", g.ndim, desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
   clconv_status s = gemm ? clconv__gemm_create(ctx, &g, options, &op->gemm)
                          : clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                                 !op->kt                     ? "clconv_conv_direct"
-                                                 : op->kind == CLCONV__WIDE  ? "clconv_conv_wide"
-                                                 : op->kind == CLCONV__LOCAL ? "clconv_conv_local"
-                                                 : op->kind == CLCONV__DW    ? "clconv_conv_dw"
-                                                                             : "clconv_conv_tiled",
-                                                 &op->kernel);
+                                                 op->kt ? kernel_fn[op->kind] : "clconv_conv_direct", &op->kernel);
   if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&
       op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
     s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,

@@ -31,6 +31,32 @@ static pthread_mutex_t blas_mutex = PTHREAD_MUTEX_INITIALIZER;
 void clconv__blas_lock(void) { pthread_mutex_lock(&blas_mutex); }
 void clconv__blas_unlock(void) { pthread_mutex_unlock(&blas_mutex); }
 
+/* CLBlast keeps the programs it builds in a process-wide cache, each holding a reference to its OpenCL context, and
+ * releases them in a static destructor at exit, after the OpenCL platform may have torn itself down (Oclgrind:
+ * heap corruption at exit). So the contexts that made a CLBlast call are counted (under the lock), and the last one
+ * to go clears the cache (CLBlastClearCache: programs and binaries; the parameters clconv set stay) before its
+ * OpenCL context is released. */
+static unsigned blas_contexts;
+
+/* Takes the lock for a CLBlast call on ctx, counting ctx the first time. */
+static void blas_enter(clconv_context *ctx) {
+  clconv__blas_lock();
+  if (!ctx->used_blas) {
+    ctx->used_blas = true;
+    blas_contexts++;
+  }
+}
+
+void clconv__blas_release(clconv_context *ctx) {
+  if (!ctx->used_blas)
+    return;
+  clconv__blas_lock();
+  if (--blas_contexts == 0)
+    CLBlastClearCache();
+  clconv__blas_unlock();
+  ctx->used_blas = false;
+}
+
 static const char *blas_status_name(CLBlastStatusCode st) {
   switch (st) {
   case CLBlastNotImplemented:
@@ -269,7 +295,7 @@ static clconv_status sub_buffer(clconv_context *ctx, cl_mem ws, size_t at, size_
 static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_t groups, size_t nb, cl_mem a, cl_mem b,
                                 cl_mem c) {
   const size_t m = groups == 1 ? nb * l->p : l->p, batch = groups == 1 ? 1 : nb * groups;
-  clconv__blas_lock();
+  blas_enter(ctx);
   CLBlastStatusCode st =
       batch == 1
           ? CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, l->n, l->t,
@@ -288,7 +314,7 @@ static clconv_status chunk_gemm(clconv_context *ctx, const gemm_layout *l, size_
 static clconv_status col_gemm(clconv_context *ctx, const gemm_layout *l, size_t nb, cl_mem src, size_t at, cl_mem b,
                               cl_mem c) {
   for (size_t i = 0; i < nb; i++) {
-    clconv__blas_lock();
+    blas_enter(ctx);
     CLBlastStatusCode st = CLCONV__BLAS(CLBlastSgemm(CLBlastLayoutColMajor, CLBlastTransposeNo, CLBlastTransposeYes,
                                                      l->p, l->n, l->t, 1.0f, src, at + i * l->t * l->p, l->p, b, 0,
                                                      l->n, 0.0f, c, i * l->p, nb * l->p, &ctx->queue, NULL));
@@ -356,7 +382,7 @@ clconv_status clconv__gemm_warm_up(clconv_context *ctx) {
       s = clconv__fail_cl(ctx, "context_create", "clEnqueueWriteBuffer (gemm warm-up)", err);
   }
   for (int batched = 0; batched < 2 && s == CLCONV_OK; batched++) {
-    clconv__blas_lock();
+    blas_enter(ctx);
     CLBlastStatusCode st =
         batched ? CLCONV__BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutColMajor, CLBlastTransposeNo,
                                                           CLBlastTransposeYes, 1, 1, 1, 1.0f, m[0], 0, 1, 1, m[1], 0, 1,

@@ -305,6 +305,9 @@ typedef struct clconv__gemm {
 /* Every CLBlast call of the process holds this lock (CLBlast 1.5 is not thread-safe; conv_gemm.c). */
 void clconv__blas_lock(void);
 void clconv__blas_unlock(void);
+/* Before ctx's OpenCL context is released: when ctx made CLBlast calls and is the last live context that did, clears
+ * CLBlast's program cache, so that none of its programs outlives the OpenCL objects it holds (conv_gemm.c). */
+void clconv__blas_release(clconv_context *ctx);
 /* What clconv set CLBlast's parameters to for dev (tune.c), under the lock: mnk = {MWG, NWG, KWG} of its tiled
  * kernel with GEMMK = 0, or NULL to keep; min_indirect 0 to keep. forget: CLBlast's own parameters (unknown). The
  * gemm algorithm pads its matrices to these tiles (conv_gemm.c). */
