@@ -379,7 +379,9 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
                   const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad, const float alpha,
                   const float beta, const int total, __local float *tile, const int cols) {
   const int lx = (int)get_local_id(0), lid = (int)(get_local_id(1) * LX) + lx;
-  const int ow0 = (int)get_group_id(0) * (LX * WT), kb = (int)get_global_id(1), row = (int)get_global_id(2);
+  /* the group's first column, from the global id: a launch split into pieces (conv.c) offsets it, not the group id */
+  const int ow0 = ((int)get_global_id(0) - lx) / LX * (LX * WT), kb = (int)get_global_id(1),
+            row = (int)get_global_id(2);
   const int blocks = (cout_g + KT - 1) / KT, oh = row % osz.y, odg = row / osz.y, od = odg % osz.x,
             ng = odg / osz.x, g = ng % groups, n = ng / groups;
   const bool active = kb < blocks; /* the rounded-up blocks only help with the copies */

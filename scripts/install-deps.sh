@@ -4,12 +4,12 @@
 #   scripts/install-deps.sh          build and run the library and the CLI
 #   scripts/install-deps.sh --bench  also clconv-bench's extras: oneDNN (--peer onednn), gnuplot (--plot)
 #   scripts/install-deps.sh --test   all of the above and the test tools: cmocka, NumPy (CLI round trips),
-#                                    clang + libFuzzer
+#                                    clang + libFuzzer, Oclgrind (GPU semantics without a GPU)
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev)
 case "${1:-}" in
 --bench) pkgs+=(libdnnl-dev gnuplot-nox) ;;
---test) pkgs+=(libdnnl-dev gnuplot-nox libcmocka-dev python3-numpy clang libclang-rt-14-dev) ;;
+--test) pkgs+=(libdnnl-dev gnuplot-nox libcmocka-dev python3-numpy clang libclang-rt-14-dev oclgrind) ;;
 "") ;;
 *)
   echo "usage: $0 [--bench | --test]" >&2

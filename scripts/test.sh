@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: install missing packages; build with warnings as errors and run every test; install into a
+# The test command: install missing packages; build with warnings as errors and run every test (the GPU-semantics
+# stage under Oclgrind among them: tests/oclgrind_test.sh); install into a
 # scratch prefix and build the example against it through find_package and through pkg-config; fuzz the three
 # parsers for 40 s each; build again with ASan+UBSan and run every test with LeakSanitizer on (suppressions:
 # scripts/lsan.supp, the OpenCL platform's internals only); build again with ThreadSanitizer and run the threads
@@ -11,7 +12,8 @@ jobs=$(nproc)
 root=$PWD
 cache="$root/build/pocl-cache" # compiled kernels, shared by both builds
 
-cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DCLCONV_WERROR=ON -DCLCONV_POCL_CACHE_DIR="$cache"
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release -DCLCONV_WERROR=ON -DCLCONV_REQUIRE_OCLGRIND=ON \
+  -DCLCONV_POCL_CACHE_DIR="$cache"
 cmake --build build/test -j "$jobs"
 (cd build/test && ctest -j "$jobs" --output-on-failure)
 

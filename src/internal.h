@@ -65,8 +65,10 @@ static inline bool clconv__add_size(size_t a, size_t b, size_t *out) {
 /* Product of n dims; false on overflow. */
 bool clconv__count(const uint32_t *dims, uint32_t n, size_t *out);
 
-/* Largest element count the general kernels index with 32-bit ints. */
-#define CLCONV__MAX_KERNEL_ELEMS ((size_t)INT32_MAX)
+/* Largest element count the kernels index with 32-bit ints: 2^31 - 1 less a margin of 2^20 that covers how far
+ * past a tensor's end a work-item's first index can lie (ranges rounded up to whole work-groups of up to 1024, each
+ * work-item 16 or 32 positions), so that no index computed in a kernel overflows. */
+#define CLCONV__MAX_KERNEL_ELEMS ((size_t)INT32_MAX - ((size_t)1 << 20))
 #define CLCONV__MAX_FIELD ((uint32_t)INT32_MAX)
 
 /* ---- the one layer every OpenCL call and host allocation passes through --------------------------------- */
@@ -170,6 +172,14 @@ typedef struct clconv__arg {
 } clconv__arg;
 clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clconv__kernel *k, const clconv__arg *args,
                                     size_t n_args, cl_uint dims, const size_t *total, const size_t *local);
+
+/* A launch of global[0..dims-1] work-items in work-groups of local (each global[d] a multiple of local[d]) as pieces
+ * of at most p->max_work_groups[d] work-groups along each dimension (NVIDIA's CUDA grids take 65 535 along the
+ * second and third): piece i of clconv__launch_pieces starts at global offset off (a multiple of local) and spans
+ * size. Kernels index with get_global_id, which includes the offset, so they see one launch. */
+size_t clconv__launch_pieces(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local);
+void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local,
+                          size_t i, size_t off[3], size_t size[3]);
 
 /* Work-group shape for kernels over (row tiles, rows, planes).
  *  - GPU: the tiles of a row rounded up to a power of two (at most 64), then as many rows as keep the group within

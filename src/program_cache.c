@@ -287,10 +287,45 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
     while (local[1] > 1 && local[0] * local[1] * local[2] > k->max_local)
       local[1] /= 2;
   }
-  for (cl_uint d = 0; d < dims; d++)
+  for (cl_uint d = 0; d < dims; d++) {
+    while (local[d] > 1 && local[d] > ctx->prof.max_work_item_sizes[d])
+      local[d] /= 2;
     global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
-  cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, dims, NULL, global, local, 0, NULL, NULL));
-  return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
+  }
+  size_t pieces = clconv__launch_pieces(&ctx->prof, dims, global, local);
+  for (size_t i = 0; i < pieces; i++) {
+    size_t off[3], size[3];
+    clconv__launch_piece(&ctx->prof, dims, global, local, i, off, size);
+    cl_int err = CLCONV__CL(clEnqueueNDRangeKernel(ctx->queue, k->kernel, dims, off, size, local, 0, NULL, NULL));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, what, "clEnqueueNDRangeKernel", err);
+  }
+  return CLCONV_OK;
+}
+
+/* Work-items per piece along d: as many whole work-groups as the device takes in one launch. */
+static size_t piece_step(const clconv_device_profile *p, cl_uint d, const size_t *global, const size_t *local) {
+  size_t most = p->max_work_groups[d] * local[d];
+  return global[d] < most ? global[d] : most;
+}
+
+size_t clconv__launch_pieces(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local) {
+  size_t n = 1;
+  for (cl_uint d = 0; d < dims; d++) {
+    size_t step = piece_step(p, d, global, local);
+    n *= (global[d] + step - 1) / step;
+  }
+  return n;
+}
+
+void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local,
+                          size_t i, size_t off[3], size_t size[3]) {
+  for (cl_uint d = 0; d < dims; d++) {
+    size_t step = piece_step(p, d, global, local), count = (global[d] + step - 1) / step;
+    off[d] = i % count * step;
+    size[d] = global[d] - off[d] < step ? global[d] - off[d] : step;
+    i /= count;
+  }
 }
 
 void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]) {

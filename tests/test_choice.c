@@ -127,9 +127,69 @@ static void test_choice_table(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* One launch split into pieces: each within the profile's work-group counts, offsets and sizes whole work-groups,
+ * and together covering the range exactly once (checked by volume and by each piece lying inside). */
+static int check_split(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local) {
+  size_t n = clconv__launch_pieces(p, dims, global, local), volume = 0, want = 1;
+  for (cl_uint d = 0; d < dims; d++)
+    want *= global[d];
+  for (size_t i = 0; i < n; i++) {
+    size_t off[3] = {0}, size[3] = {1, 1, 1}, v = 1;
+    clconv__launch_piece(p, dims, global, local, i, off, size);
+    for (cl_uint d = 0; d < dims; d++) {
+      if (off[d] % local[d] || size[d] % local[d] || size[d] == 0 || off[d] + size[d] > global[d] ||
+          size[d] / local[d] > p->max_work_groups[d]) {
+        fprintf(stderr, "piece %zu of %zu, dimension %u: offset %zu, size %zu, local %zu, global %zu\n", i, n, d,
+                off[d], size[d], local[d], global[d]);
+        return 1;
+      }
+      v *= size[d];
+    }
+    volume += v;
+  }
+  if (volume != want) {
+    fprintf(stderr, "pieces cover %zu work-items of %zu\n", volume, want);
+    return 1;
+  }
+  return 0;
+}
+
+/* Every launch geometry the ops use (row kernels on CPU and GPU profiles, the im2col plane shape, the local kernel's
+ * 16 x 4, the one-dimensional kernels), over large batches and sizes: no piece has more than 65 535 work-groups
+ * along dimension 1 or 2. */
+static void test_launch_split(void **state) {
+  (void)state;
+  const clconv_device_profile profiles[2] = {cpu(8), gpu(48 << 10, 1024)};
+  /* (tiles or columns, rows, planes): a 3-D output's rows times depth, a batch of channel blocks */
+  static const size_t sizes[][3] = {{1, 1, 1},           {7, 65535, 65535},      {8, 65536, 65536},
+                                    {3, 1u << 20, 3},    {100000, 7, 1u << 22}, {1u << 27, 1, 1},
+                                    {9, 123457, 987654}, {65535 * 8 + 1, 2, 65535 * 64 + 1}};
+  int bad = 0, split = 0;
+  for (int p = 0; p < 2; p++)
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+      size_t locals[4][3];
+      clconv__row_local(&profiles[p], sizes[i][0], sizes[i][1], locals[0]);
+      clconv__plane_local(sizes[i][0], locals[1]);
+      memcpy(locals[2], (size_t[3]){16, 4, 1}, sizeof locals[2]);
+      memcpy(locals[3], (size_t[3]){64, 1, 1}, sizeof locals[3]);
+      for (int l = 0; l < 4; l++) {
+        size_t global[3];
+        for (int d = 0; d < 3; d++)
+          global[d] = (sizes[i][d] + locals[l][d] - 1) / locals[l][d] * locals[l][d];
+        bad += check_split(&profiles[p], 3, global, locals[l]);
+        split += clconv__launch_pieces(&profiles[p], 3, global, locals[l]) > 1;
+      }
+      size_t one = sizes[i][0] * sizes[i][1], local1 = 64, global1 = (one + 63) / 64 * 64;
+      bad += check_split(&profiles[p], 1, &global1, &local1);
+    }
+  assert_int_equal(bad, 0);
+  assert_true(split > 0); /* the table reaches past the limits */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_choice_table),
+      cmocka_unit_test(test_launch_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
