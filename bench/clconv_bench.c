@@ -470,8 +470,8 @@ static void json_str(FILE *f, const char *s) {
 static bool is_compute(const result *r) { return r->c.op == BENCH_CONV || r->c.op == BENCH_LAYER; }
 
 /* One case per line, so that --compare can read files back line by line. */
-static int write_json(const char *path, const clconv_device_info *info, const bench_peak *peak, const options *o,
-                      const result *res, size_t n) {
+static int write_json(const char *path, const clconv_device_info *info, const clconv_device_profile *prof,
+                      const bench_peak *peak, const options *o, const result *res, size_t n) {
   FILE *f = fopen(path, "w");
   if (!f)
     return error(EXIT_IO, "--json %s: %s", path, strerror(errno));
@@ -484,6 +484,11 @@ static int write_json(const char *path, const clconv_device_info *info, const be
   json_str(f, info->version);
   fprintf(f, ", \"compute_units\": %u, \"global_mem_bytes\": %llu},\n", info->compute_units,
           (unsigned long long)info->global_mem_bytes);
+  fprintf(f,
+          "  \"profile\": {\"class\": \"%s\", \"vector_width\": %u, \"max_work_group_size\": %zu, "
+          "\"local_mem_bytes\": %llu},\n",
+          prof->device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof->vector_width, prof->max_work_group_size,
+          (unsigned long long)prof->local_mem_bytes);
   fprintf(f, "  \"peak\": {\"fma_gflops\": %.6g, \"fma_vector_width\": %d, \"copy_gbps\": %.6g, \"copy_mib\": %.6g},\n",
           peak->fma_gflops, peak->fma_width, peak->copy_gbps, peak->copy_mib);
   fprintf(f, "  \"seed\": %llu, \"min_time_s\": %g, \"min_reps\": %d, \"validate\": %s,\n", o->seed, o->min_time,
@@ -808,7 +813,9 @@ int main(int argc, char **argv) {
   clconv_device_info info;
   bench_peak peak;
   char err[256];
-  if ((s = clconv_context_get_device_info(ctx, &info)) != CLCONV_OK) {
+  clconv_device_profile prof;
+  if ((s = clconv_context_get_device_info(ctx, &info)) != CLCONV_OK ||
+      (s = clconv_context_profile(ctx, &prof)) != CLCONV_OK) {
     clconv_context_destroy(ctx);
     return error(EXIT_DEVICE, "%s", clconv_last_error(ctx));
   }
@@ -821,6 +828,10 @@ int main(int argc, char **argv) {
          info.version, info.compute_units);
   printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak.fma_gflops, peak.fma_width,
          peak.copy_gbps, peak.copy_mib);
+  printf("profile: %s, %u float lanes, %zu work-items per group at most, %llu KiB local memory "
+         "(CLCONV_DEVICE_CLASS, CLCONV_VECTOR_WIDTH override)\n",
+         prof.device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof.vector_width, prof.max_work_group_size,
+         (unsigned long long)(prof.local_mem_bytes >> 10));
   printf("tuning: %s\n", clconv_context_tuning(ctx));
   printf("FLOP = 2*N*K*out_spatial*(C/groups)*kernel_volume (conv, layer); bytes = each tensor read or written "
          "once (pool, act); rates from device time\n");
@@ -899,7 +910,7 @@ int main(int argc, char **argv) {
            clconv_context_binaries(ctx));
   clconv_context_destroy(ctx);
   if (!rc && json)
-    rc = write_json(json, &info, &peak, &o, res, done_n);
+    rc = write_json(json, &info, &prof, &peak, &o, res, done_n);
   if (!rc && csv)
     rc = write_csv(csv, &info, &peak, res, done_n);
   if (!rc && png)

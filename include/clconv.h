@@ -99,18 +99,18 @@ typedef enum clconv_device_class {
 } clconv_device_class;
 
 typedef struct clconv_device_profile {
-  clconv_device_class device_class;   /* CLCONV_CLASS_CPU or CLCONV_CLASS_GPU */
-  uint32_t vector_width;              /* float lanes: 1, 2, 4, 8 or 16 (the kernels' vectors are at least 4) */
-  uint32_t accumulator_registers;     /* vector registers a work-item's accumulators may take before spilling */
-  uint32_t compute_units;             /* CL_DEVICE_MAX_COMPUTE_UNITS */
-  size_t max_work_group_size;         /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
-  size_t max_work_item_sizes[3];      /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
-  uint64_t local_mem_bytes;           /* CL_DEVICE_LOCAL_MEM_SIZE (0 where the device has no local memory) */
-  uint64_t max_alloc_bytes;           /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
-  uint32_t mem_align_bits;            /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
-  size_t max_work_groups[3];          /* per launch and dimension: 2^31 - 1, 65535, 65535 on every device (what
-                                         NVIDIA's CUDA grids allow; OpenCL has no query): launches that need more
-                                         are split */
+  clconv_device_class device_class; /* CLCONV_CLASS_CPU or CLCONV_CLASS_GPU */
+  uint32_t vector_width;            /* float lanes: 1, 2, 4, 8 or 16 (the kernels' vectors are at least 4) */
+  uint32_t accumulator_registers;   /* vector registers a work-item's accumulators may take before spilling */
+  uint32_t compute_units;           /* CL_DEVICE_MAX_COMPUTE_UNITS */
+  size_t max_work_group_size;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+  size_t max_work_item_sizes[3];    /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+  uint64_t local_mem_bytes;         /* CL_DEVICE_LOCAL_MEM_SIZE (0 where the device has no local memory) */
+  uint64_t max_alloc_bytes;         /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+  uint32_t mem_align_bits;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
+  size_t max_work_groups[3];        /* per launch and dimension: 2^31 - 1, 65535, 65535 on every device (what
+                                       NVIDIA's CUDA grids allow; OpenCL has no query): launches that need more
+                                       are split */
 } clconv_device_profile;
 
 typedef struct clconv_context_options {

@@ -266,8 +266,8 @@ clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_option
   }
   /* OpenCL guarantees at least 3 dimensions; the first three are all clconv launches */
   size_t items[16] = {0};
-  cl_int err = CLCONV__CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES,
-                                          (dims < 16 ? dims : 16) * sizeof items[0], items, NULL));
+  cl_int err = CLCONV__CL(
+      clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, (dims < 16 ? dims : 16) * sizeof items[0], items, NULL));
   if (err != CL_SUCCESS)
     return clconv__fail_cl(NULL, "context_create", "CL_DEVICE_MAX_WORK_ITEM_SIZES", err);
   for (int d = 0; d < 3; d++)
@@ -282,8 +282,10 @@ clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_option
   p->device_class = (type & CL_DEVICE_TYPE_GPU) ? CLCONV_CLASS_GPU : CLCONV_CLASS_CPU;
   if (opt && opt->device_class != CLCONV_CLASS_AUTO) {
     CLCONV__CHECK(NULL, opt->device_class == CLCONV_CLASS_CPU || opt->device_class == CLCONV_CLASS_GPU,
-                  CLCONV_ERR_INVALID_ARGUMENT, "context_create: options.device_class = %d, must be 0 (auto), 1 (cpu) "
-                  "or 2 (gpu)", (int)opt->device_class);
+                  CLCONV_ERR_INVALID_ARGUMENT,
+                  "context_create: options.device_class = %d, must be 0 (auto), 1 (cpu) "
+                  "or 2 (gpu)",
+                  (int)opt->device_class);
     p->device_class = opt->device_class;
   } else if ((env = getenv("CLCONV_DEVICE_CLASS")) != NULL && *env) {
     clconv_device_class c = parse_class(env);

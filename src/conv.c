@@ -335,9 +335,8 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
    * long 1.7-2.5x; 3-D 16 x 112 x 112 1.1-1.2x; 32 x 32 px 1.0-1.1x; 4 to 8 channels at 3 x 3 0.95-1.1x, 16 0.8x. */
   bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= 5;
   if ((cout_g < 8 || few_in) && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
-    return (clconv__variant){.kt = clconv__wide_channels(cout_g, vec),
-                             .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16,
-                             .kind = CLCONV__WIDE};
+    return (clconv__variant){
+        .kt = clconv__wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, vec);
   return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, p), .kind = CLCONV__TILED};
 }
@@ -381,7 +380,6 @@ void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap) {
   else
     snprintf(buf, cap, "%s %dx%d", kinds[v->kind], v->kt, v->wt);
 }
-
 
 /* A 1x1 convolution at stride 1 without padding maps each input channel's positions onto the output's one to one:
  * the direct kernels run it as one long row per channel, so their tiles along W never straddle a row's end (14 x
@@ -547,9 +545,9 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
   size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
   op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
-  if (op->kt &&
-      (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > ctx->prof.max_alloc_bytes ||
-       (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
+  if (op->kt && (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS ||
+                 (cl_ulong)op->wpack_count * sizeof(float) > ctx->prof.max_alloc_bytes ||
+                 (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
     op->kt = 0; /* too large to pack: the direct kernel needs no copy */
   if (op->kt && op->kind == CLCONV__WIDE) {
     /* The padded copy: the extent the windows read along D and H, and along W as far as the work-items' vectors

@@ -637,8 +637,8 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   }
   if (g->stride[2] == 1 && (cout_g <= 8 || g->c / g->groups <= 8))
     for (int wt = 16; wt <= 32; wt += 16) {
-      cand[nc++] =
-          (clconv__variant){.kt = clconv__wide_channels(cout_g, clconv__lanes(&ctx->prof)), .wt = wt, .kind = CLCONV__WIDE};
+      cand[nc++] = (clconv__variant){
+          .kt = clconv__wide_channels(cout_g, clconv__lanes(&ctx->prof)), .wt = wt, .kind = CLCONV__WIDE};
       if (cand[nc - 1].kt != 8)
         cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
     }

@@ -102,6 +102,29 @@ static void test_non_finite(void **state) {
   free(y);
 }
 
+/* More planes than one launch may have work-groups along a dimension (65 535): the launch runs in pieces at global
+ * offsets (program_cache.c: clconv__launch_pieces): pooling over 2 x 40 000 planes (max and average) and a
+ * depthwise convolution over 70 000 channels (dw on a CPU profile, direct on a GPU one), against the reference. */
+static void test_split_launch(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x5917;
+  sweep_rng r = {seed};
+  clconv_pool_desc p = {
+      .ndim = 2, .batch = 2, .channels = 40000, .in_size = {2, 3}, .window = {2, 2}, .stride = {1, 1}};
+  assert_int_equal(sweep_check_pool(ctx, &p, &r, stderr, test_replay(seed)), 0);
+  p.kind = CLCONV_POOL_AVG;
+  assert_int_equal(sweep_check_pool(ctx, &p, &r, stderr, test_replay(seed)), 0);
+  clconv_conv_desc c = {.ndim = 1,
+                        .in_channels = 70000,
+                        .out_channels = 70000,
+                        .groups = 70000,
+                        .in_size = {5},
+                        .kernel_size = {3},
+                        .pad_before = {1},
+                        .has_bias = true};
+  assert_int_equal(sweep_check_conv(ctx, &c, &r, false, false, stderr, test_replay(seed)), 0);
+}
+
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
@@ -125,9 +148,8 @@ static void test_random_sweep(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_notes_examples),
-      cmocka_unit_test(test_padding_semantics),
-      cmocka_unit_test(test_non_finite),
+      cmocka_unit_test(test_notes_examples), cmocka_unit_test(test_padding_semantics),
+      cmocka_unit_test(test_non_finite),     cmocka_unit_test(test_split_launch),
       cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
