@@ -126,6 +126,8 @@ rows=$(
 4|no OpenCL platform found|env OCL_ICD_VENDORS=./empty-icd C devices
 4|no OpenCL platform found|env OCL_ICD_VENDORS=./empty-icd C act --kind relu --input x.npy --output y.npy
 4|no OpenCL platform found|env OCL_ICD_VENDORS=./empty-icd B --case act:c=1,in=4,act=relu
+2|CLCONV_DEVICE_CLASS = "fpga", must be cpu or gpu|env CLCONV_DEVICE_CLASS=fpga C act --kind relu --input x.npy --output y.npy
+4|CLCONV_VECTOR_WIDTH = "3", must be 1, 2, 4, 8 or 16|env CLCONV_VECTOR_WIDTH=3 B --case act:c=1,in=4,act=relu
 0|tuning: none (|env CLCONV_CACHE_DIR=./x.npy/sub B --case act:c=1,in=64,act=relu --min-time 0 --min-reps 1
 EOS
 )

@@ -68,6 +68,59 @@ static void test_device_selection(void **state) {
   EXPECT(clconv_context_create(NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "out is NULL");
 }
 
+/* The profile's overrides: the context option wins over the environment, the environment over the device; bad
+ * values fail by name; the rest of the profile is the device's whatever the overrides. */
+static void test_profile_overrides(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state), *c2 = NULL;
+  const clconv_context *err_ctx = NULL;
+  clconv_device_info info;
+  clconv_device_profile dev, p;
+  /* the device's own profile: without the overrides the caller's environment may hold (restored at the end) */
+  char *cls_env = getenv("CLCONV_DEVICE_CLASS"), *width_env = getenv("CLCONV_VECTOR_WIDTH");
+  cls_env = cls_env ? strdup(cls_env) : NULL;
+  width_env = width_env ? strdup(width_env) : NULL;
+  unsetenv("CLCONV_DEVICE_CLASS");
+  unsetenv("CLCONV_VECTOR_WIDTH");
+  assert_int_equal(clconv_context_get_device_info(ctx, &info), CLCONV_OK);
+  assert_int_equal(clconv_context_create(NULL, &c2), CLCONV_OK);
+  assert_int_equal(clconv_context_profile(c2, &dev), CLCONV_OK);
+  clconv_context_destroy(c2);
+  assert_int_equal(dev.device_class, info.is_gpu ? CLCONV_CLASS_GPU : CLCONV_CLASS_CPU);
+  assert_true(dev.max_work_group_size == info.max_work_group_size && dev.local_mem_bytes == info.local_mem_bytes);
+  assert_true(dev.max_work_item_sizes[0] >= 1 && dev.max_work_groups[1] == 65535 && dev.max_work_groups[2] == 65535);
+  setenv("CLCONV_DEVICE_CLASS", "GPU", 1);
+  setenv("CLCONV_VECTOR_WIDTH", "2", 1);
+  assert_int_equal(clconv_context_create(NULL, &c2), CLCONV_OK);
+  assert_int_equal(clconv_context_profile(c2, &p), CLCONV_OK);
+  assert_true(p.device_class == CLCONV_CLASS_GPU && p.vector_width == 2);
+  assert_true(p.max_work_group_size == dev.max_work_group_size && p.max_alloc_bytes == dev.max_alloc_bytes);
+  clconv_context_destroy(c2);
+  clconv_context_options o = {.device_class = CLCONV_CLASS_CPU, .vector_width = 16};
+  assert_int_equal(clconv_context_create(&o, &c2), CLCONV_OK);
+  assert_int_equal(clconv_context_profile(c2, &p), CLCONV_OK);
+  assert_true(p.device_class == CLCONV_CLASS_CPU && p.vector_width == 16);
+  clconv_context_destroy(c2);
+  setenv("CLCONV_DEVICE_CLASS", "fpga", 1);
+  EXPECT(clconv_context_create(NULL, &c2), CLCONV_ERR_INVALID_ARGUMENT, "CLCONV_DEVICE_CLASS = \"fpga\"");
+  assert_null(c2);
+  unsetenv("CLCONV_DEVICE_CLASS");
+  setenv("CLCONV_VECTOR_WIDTH", "32", 1);
+  EXPECT(clconv_context_create(NULL, &c2), CLCONV_ERR_INVALID_ARGUMENT, "CLCONV_VECTOR_WIDTH = \"32\"");
+  unsetenv("CLCONV_VECTOR_WIDTH");
+  o = (clconv_context_options){.device_class = (clconv_device_class)3};
+  EXPECT(clconv_context_create(&o, &c2), CLCONV_ERR_INVALID_ARGUMENT, "options.device_class = 3");
+  o = (clconv_context_options){.vector_width = 3};
+  EXPECT(clconv_context_create(&o, &c2), CLCONV_ERR_INVALID_ARGUMENT, "options.vector_width = 3");
+  assert_null(c2);
+  EXPECT(clconv_context_profile(NULL, &p), CLCONV_ERR_INVALID_ARGUMENT, "context_profile");
+  if (cls_env)
+    setenv("CLCONV_DEVICE_CLASS", cls_env, 1);
+  if (width_env)
+    setenv("CLCONV_VECTOR_WIDTH", width_env, 1);
+  free(cls_env);
+  free(width_env);
+}
+
 /* One row per status code that a device call can produce (OPENCL: test_fault). */
 static void test_status_codes(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
@@ -289,6 +342,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_devices),
       cmocka_unit_test(test_device_selection),
+      cmocka_unit_test(test_profile_overrides),
       cmocka_unit_test(test_status_codes),
       cmocka_unit_test(test_run_errors_leave_dst),
       cmocka_unit_test(test_null_and_bad_arguments),
