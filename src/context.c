@@ -60,32 +60,18 @@ static clconv_status list_devices(const char *call, cl_device_id **devs, cl_uint
   return CLCONV_OK;
 }
 
-static clconv_status fill_info(clconv_context *ctx, const char *call, cl_device_id dev, clconv_device_info *info) {
-  cl_platform_id plat;
-  cl_device_type type;
-  cl_uint cu;
-  cl_ulong gmem, amem, lmem;
-  size_t wg;
-  memset(info, 0, sizeof *info);
-  struct {
-    cl_device_info what;
-    size_t size;
-    void *dst;
-    const char *name;
-  } q[] = {
-      {CL_DEVICE_NAME, sizeof info->name, info->name, "CL_DEVICE_NAME"},
-      {CL_DEVICE_VENDOR, sizeof info->vendor, info->vendor, "CL_DEVICE_VENDOR"},
-      {CL_DEVICE_VERSION, sizeof info->version, info->version, "CL_DEVICE_VERSION"},
-      {CL_DEVICE_PLATFORM, sizeof plat, &plat, "CL_DEVICE_PLATFORM"},
-      {CL_DEVICE_TYPE, sizeof type, &type, "CL_DEVICE_TYPE"},
-      {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, "CL_DEVICE_MAX_COMPUTE_UNITS"},
-      {CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, "CL_DEVICE_GLOBAL_MEM_SIZE"},
-      {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amem, &amem, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"},
-      {CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, "CL_DEVICE_LOCAL_MEM_SIZE"},
-      {CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, "CL_DEVICE_MAX_WORK_GROUP_SIZE"},
-  };
-  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-    /* Strings longer than the field are an error for clGetDeviceInfo; ask for the size first and truncate. */
+/* One clGetDeviceInfo query: its value into dst, of size bytes. */
+typedef struct device_query {
+  cl_device_info what;
+  size_t size;
+  void *dst;
+  const char *name;
+} device_query;
+
+/* Runs the n queries q; a string longer than its field is truncated (clGetDeviceInfo fails on a short buffer). */
+static clconv_status device_queries(clconv_context *ctx, const char *call, cl_device_id dev, const device_query *q,
+                                    size_t n) {
+  for (size_t i = 0; i < n; i++) {
     size_t need = 0;
     cl_int err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, 0, NULL, &need));
     if (err == CL_SUCCESS) {
@@ -104,6 +90,29 @@ static clconv_status fill_info(clconv_context *ctx, const char *call, cl_device_
     if (err != CL_SUCCESS)
       return clconv__fail_cl(ctx, call, q[i].name, err);
   }
+  return CLCONV_OK;
+}
+
+static clconv_status fill_info(clconv_context *ctx, const char *call, cl_device_id dev, clconv_device_info *info) {
+  cl_platform_id plat;
+  cl_device_type type;
+  cl_uint cu;
+  cl_ulong gmem, amem, lmem;
+  size_t wg;
+  memset(info, 0, sizeof *info);
+  const device_query q[] = {
+      {CL_DEVICE_NAME, sizeof info->name, info->name, "CL_DEVICE_NAME"},
+      {CL_DEVICE_VENDOR, sizeof info->vendor, info->vendor, "CL_DEVICE_VENDOR"},
+      {CL_DEVICE_VERSION, sizeof info->version, info->version, "CL_DEVICE_VERSION"},
+      {CL_DEVICE_PLATFORM, sizeof plat, &plat, "CL_DEVICE_PLATFORM"},
+      {CL_DEVICE_TYPE, sizeof type, &type, "CL_DEVICE_TYPE"},
+      {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, "CL_DEVICE_MAX_COMPUTE_UNITS"},
+      {CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, "CL_DEVICE_GLOBAL_MEM_SIZE"},
+      {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amem, &amem, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"},
+      {CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, "CL_DEVICE_LOCAL_MEM_SIZE"},
+      {CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, "CL_DEVICE_MAX_WORK_GROUP_SIZE"},
+  };
+  CLCONV__TRY(device_queries(ctx, call, dev, q, sizeof q / sizeof q[0]));
   cl_int err = CLCONV__CL(clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL));
   if (err != CL_SUCCESS)
     return clconv__fail_cl(ctx, call, "clGetPlatformInfo(CL_PLATFORM_NAME)", err);
@@ -242,12 +251,7 @@ clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_option
   cl_uint pref = 0, cu = 0, dims = 0;
   cl_ulong lmem = 0, amem = 0;
   cl_device_local_mem_type ltype = CL_LOCAL;
-  struct {
-    cl_device_info what;
-    size_t size;
-    void *dst;
-    const char *name;
-  } q[] = {
+  const device_query q[] = {
       {CL_DEVICE_TYPE, sizeof type, &type, "CL_DEVICE_TYPE"},
       {CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, "CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT"},
       {CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, "CL_DEVICE_MAX_COMPUTE_UNITS"},
@@ -259,11 +263,7 @@ clconv_status clconv__profile_fill(cl_device_id dev, const clconv_context_option
       {CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amem, &amem, "CL_DEVICE_MAX_MEM_ALLOC_SIZE"},
       {CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof p->mem_align_bits, &p->mem_align_bits, "CL_DEVICE_MEM_BASE_ADDR_ALIGN"},
   };
-  for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-    cl_int err = CLCONV__CL(clGetDeviceInfo(dev, q[i].what, q[i].size, q[i].dst, NULL));
-    if (err != CL_SUCCESS)
-      return clconv__fail_cl(NULL, "context_create", q[i].name, err);
-  }
+  CLCONV__TRY(device_queries(NULL, "context_create", dev, q, sizeof q / sizeof q[0]));
   /* OpenCL guarantees at least 3 dimensions; the first three are all clconv launches */
   size_t items[16] = {0};
   cl_int err = CLCONV__CL(

@@ -4,6 +4,7 @@
 # usage: tests/cli_test.sh path/to/clconv
 set -uo pipefail
 clconv=$(realpath "$1")
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -31,13 +32,7 @@ expect() {
   fi
 }
 
-PY=""
-for p in python3 /usr/bin/python3; do
-  if command -v "$p" >/dev/null && "$p" -c "import numpy" 2>/dev/null; then
-    PY=$p
-    break
-  fi
-done
+source "$here/find_numpy.sh"
 
 # ---- usage, help ------------------------------------------------------------------------------------------------
 expect 0 "usage: clconv <command>" -- "$clconv" --help

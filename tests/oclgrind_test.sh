@@ -12,6 +12,7 @@ set -euo pipefail
 oclgrind=$1
 semantics=$(realpath "$2")
 clconv=$(realpath "$3")
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Oclgrind's device is a GPU: the profile follows it unless the caller's environment says otherwise
@@ -47,18 +48,12 @@ run semantics-local1k --local-mem-size 1024 -- "$semantics" --small-local
 
 # the gemm path end to end through the CLI, checked against the reference, exiting cleanly
 cd "$work"
-py=""
-for p in python3 /usr/bin/python3; do
-  if command -v "$p" >/dev/null && "$p" -c "import numpy" 2>/dev/null; then
-    py=$p
-    break
-  fi
-done
-if [ -z "$py" ]; then
+source "$here/find_numpy.sh"
+if [ -z "$PY" ]; then
   echo "FAIL gemm-cli: python3-numpy is needed to write the input arrays"
   failed=1
 else
-  "$py" - <<'EOF'
+  "$PY" - <<'EOF'
 import numpy as np
 rng = np.random.default_rng(7)
 np.save("x.npy", rng.standard_normal((2, 4, 9, 11)).astype(np.float32))
