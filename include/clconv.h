@@ -329,9 +329,11 @@ CLCONV_API clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc
                                      const clconv_tune_options *options, clconv_tune_shape *per_shape,
                                      clconv_tune_report *report);
 
-/* One-shot: as create + run. The op is kept in a small cache in ctx (8 descriptors, least recently used out), so
- * repeated calls with one descriptor build, choose and allocate nothing again; the weights are packed at every call
- * (they may change). For inference with fixed weights, an op with clconv_conv_set_weights is the plan to keep. */
+/* One-shot: as create + run. The op is kept in ctx's cache of one-shot ops (8 ops of any kind — conv, act, pool,
+ * layer — least recently used out, each holding what its op holds), so repeated calls with one descriptor build,
+ * choose and allocate nothing again; the weights are packed at every call (they may change). For inference with
+ * fixed weights, an op with clconv_conv_set_weights is the plan to keep. The act, pool and layer one-shot calls
+ * keep their ops the same way. */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
 

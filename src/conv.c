@@ -878,44 +878,16 @@ clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t byte
   return CLCONV_OK;
 }
 
-/* Field by field: descriptors are compared for equality, never their padding bytes. */
-static bool same_desc(const clconv_conv_desc *a, const clconv_conv_desc *b) {
-  return a->ndim == b->ndim && a->batch == b->batch && a->in_channels == b->in_channels &&
-         a->out_channels == b->out_channels && a->groups == b->groups && !memcmp(a->in_size, b->in_size, 12) &&
-         !memcmp(a->kernel_size, b->kernel_size, 12) && !memcmp(a->stride, b->stride, 12) &&
-         !memcmp(a->dilation, b->dilation, 12) && !memcmp(a->pad_before, b->pad_before, 12) &&
-         !memcmp(a->pad_after, b->pad_after, 12) && a->mode == b->mode && a->has_bias == b->has_bias &&
-         a->activation.kind == b->activation.kind && !memcmp(&a->activation.alpha, &b->activation.alpha, 4) &&
-         !memcmp(&a->activation.beta, &b->activation.beta, 4) && a->algorithm == b->algorithm;
-}
+CLCONV__PLAN_OPS(plan_ops, clconv_conv, clconv_conv_create, clconv_conv_destroy);
 
-void clconv__plans_clear(clconv_context *ctx) {
-  for (int i = 0; i < CLCONV__PLANS; i++) {
-    clconv_conv_destroy(ctx->plans[i].op);
-    ctx->plans[i].op = NULL;
-  }
-}
-
-/* One-shot calls keep their op (kernels made, variant chosen, buffers allocated) in a small per-context cache,
- * least recently used out; only the weights are packed again, since they may differ between calls. */
+/* The op is kept (plan.c); only the weights are packed again, since they may differ between calls. */
 clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
                                   clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_forward: ctx is NULL");
   CLCONV__CHECK(ctx, desc, CLCONV_ERR_INVALID_ARGUMENT, "conv_forward: desc is NULL");
-  clconv__plan *slot = &ctx->plans[0];
-  for (int i = 0; i < CLCONV__PLANS; i++) {
-    clconv__plan *p = &ctx->plans[i];
-    if (p->op && same_desc(&p->op->desc, desc)) {
-      p->used = ++ctx->plan_clock;
-      return clconv_conv_run(p->op, src, weights, bias, dst);
-    }
-    if (!p->op || (slot->op && p->used < slot->used))
-      slot = p; /* an empty slot, else the least recently used */
-  }
-  clconv_conv *op;
-  CLCONV__TRY(clconv_conv_create(ctx, desc, &op));
-  clconv_conv_destroy(slot->op);
-  slot->op = op;
-  slot->used = ++ctx->plan_clock;
+  clconv__plan_key key = {0};
+  clconv__key_conv(&key, desc);
+  void *op;
+  CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, desc, &op));
   return clconv_conv_run(op, src, weights, bias, dst);
 }

@@ -117,11 +117,15 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
                                &(size_t){(src->count + 15) / 16}, NULL);
 }
 
+CLCONV__PLAN_OPS(plan_ops, clconv_act, clconv_act_create, clconv_act_destroy);
+
 clconv_status clconv_act_forward(clconv_context *ctx, const clconv_activation *act, clconv_tensor *src,
                                  clconv_tensor *dst) {
-  clconv_act *op;
-  CLCONV__TRY(clconv_act_create(ctx, act, &op));
-  clconv_status s = clconv_act_run(op, src, dst);
-  clconv_act_destroy(op);
-  return s;
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "act_forward: ctx is NULL");
+  CLCONV__CHECK(ctx, act, CLCONV_ERR_INVALID_ARGUMENT, "act_forward: act is NULL");
+  clconv__plan_key key = {0};
+  clconv__key_act(&key, act);
+  void *op;
+  CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, act, &op));
+  return clconv_act_run(op, src, dst);
 }

@@ -92,11 +92,22 @@ char *clconv__strdup(const char *s);
 typedef struct clconv__program clconv__program; /* cache entry, program_cache.c */
 typedef struct clconv__tuning clconv__tuning;   /* tune.c */
 
-/* clconv_conv_forward's cache of ops (conv.c) */
+/* The one-shot calls' cache of ops (plan.c): 8 of any kind, least recently used out. An op kind's functions make
+ * and destroy its ops from a descriptor; the key is the descriptor's fields in a fixed order (never its padding). */
 #define CLCONV__PLANS 8
+#define CLCONV__PLAN_KEY_WORDS 64
+typedef struct clconv__plan_ops {
+  clconv_status (*create)(clconv_context *ctx, const void *desc, void **op);
+  void (*destroy)(void *op);
+} clconv__plan_ops;
+typedef struct clconv__plan_key {
+  uint32_t n, w[CLCONV__PLAN_KEY_WORDS];
+} clconv__plan_key;
 typedef struct clconv__plan {
-  clconv_conv *op; /* NULL: empty */
-  uint64_t used;   /* plan_clock at the last use */
+  const clconv__plan_ops *ops; /* the op's kind */
+  void *op;                    /* NULL: empty */
+  clconv__plan_key key;
+  uint64_t used; /* plan_clock at the last use */
 } clconv__plan;
 
 struct clconv_context {
@@ -258,7 +269,26 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
 clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
                                 clconv_activation *eff);
 
-/* Destroys the ops clconv_conv_forward keeps (context destroy, and a tune that changes the choices). */
+/* ---- the one-shot calls' ops (plan.c) ------------------------------------------------------------------------ */
+void clconv__key_words(clconv__plan_key *k, const uint32_t *v, uint32_t n);
+void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d);
+void clconv__key_pool(clconv__plan_key *k, const clconv_pool_desc *d);
+void clconv__key_act(clconv__plan_key *k, const clconv_activation *a);
+/* Defines var, the clconv__plan_ops of an op type from its create and destroy functions. */
+#define CLCONV__PLAN_OPS(var, type, create_fn, destroy_fn)                                                             \
+  static clconv_status var##_create(clconv_context *ctx, const void *desc, void **op) {                                \
+    type *made = NULL;                                                                                                 \
+    clconv_status s_ = create_fn(ctx, desc, &made);                                                                    \
+    *op = made;                                                                                                        \
+    return s_;                                                                                                         \
+  }                                                                                                                    \
+  static void var##_destroy(void *op) { destroy_fn(op); }                                                              \
+  static const clconv__plan_ops var = {var##_create, var##_destroy}
+/* The cached op of kind ops for key, else one made from desc and kept (the least recently used one destroyed). *op
+ * is borrowed from ctx. */
+clconv_status clconv__plan_op(clconv_context *ctx, const clconv__plan_ops *ops, const clconv__plan_key *key,
+                              const void *desc, void **op);
+/* Destroys the kept ops (context destroy, and a tune that changes the choices). */
 void clconv__plans_clear(clconv_context *ctx);
 
 /* ---- tuning (tune.c) ------------------------------------------------------------------------------------------ */

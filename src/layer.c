@@ -130,13 +130,19 @@ clconv_status clconv_layer_set_weights(clconv_layer *op, clconv_tensor *weights,
   return clconv_conv_set_weights(op->conv, weights, bias);
 }
 
+CLCONV__PLAN_OPS(plan_ops, clconv_layer, clconv_layer_create, clconv_layer_destroy);
+
+/* The op (its convolution, pooling and intermediate tensor) is kept (plan.c). */
 clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
                                    clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
-  clconv_layer *op;
-  CLCONV__TRY(clconv_layer_create(ctx, desc, &op));
-  clconv_status s = clconv_layer_run(op, src, weights, bias, dst);
-  clconv_layer_destroy(op);
-  return s;
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "layer_forward: ctx is NULL");
+  CLCONV__CHECK(ctx, desc, CLCONV_ERR_INVALID_ARGUMENT, "layer_forward: desc is NULL");
+  clconv__plan_key key = {0};
+  clconv__key_conv(&key, &desc->conv);
+  clconv__key_pool(&key, &desc->pool);
+  void *op;
+  CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, desc, &op));
+  return clconv_layer_run(op, src, weights, bias, dst);
 }
 
 const char *clconv_layer_kernel(const clconv_layer *op) { return op ? clconv_conv_kernel(op->conv) : ""; }

@@ -185,11 +185,15 @@ clconv_status clconv_pool_run(clconv_pool *op, clconv_tensor *src, clconv_tensor
   return clconv__pool_launch(op, "pool_run", src->mem, dst->mem);
 }
 
+CLCONV__PLAN_OPS(plan_ops, clconv_pool, clconv_pool_create, clconv_pool_destroy);
+
 clconv_status clconv_pool_forward(clconv_context *ctx, const clconv_pool_desc *desc, clconv_tensor *src,
                                   clconv_tensor *dst) {
-  clconv_pool *op;
-  CLCONV__TRY(clconv_pool_create(ctx, desc, &op));
-  clconv_status s = clconv_pool_run(op, src, dst);
-  clconv_pool_destroy(op);
-  return s;
+  CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "pool_forward: ctx is NULL");
+  CLCONV__CHECK(ctx, desc, CLCONV_ERR_INVALID_ARGUMENT, "pool_forward: desc is NULL");
+  clconv__plan_key key = {0};
+  clconv__key_pool(&key, desc);
+  void *op;
+  CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, desc, &op));
+  return clconv_pool_run(op, src, dst);
 }

@@ -184,36 +184,69 @@ static void test_context_and_tensors(void **state) {
   print_message("fault injection: %d failing calls in context and tensor setup, all handled\n", points);
 }
 
-/* clconv_conv_forward keeps its op: a repeated call passes the layer (OpenCL calls and allocations) far fewer times
- * than the first — no kernel, buffer or op is made again — and a ninth descriptor evicts the oldest. Results are
- * checked against the reference by the conv tests, which use the one-shot call throughout. */
+/* The layer calls of one run of an op made beforehand (kind: conv, pool, layer, act as in test_one_shot_cache). */
+static long kept_run_calls(clconv_context *ctx, clconv_tensor **io, int kind) {
+  clconv_conv *c = NULL;
+  clconv_pool *p = NULL;
+  clconv_layer *l = NULL;
+  clconv_act *a = NULL;
+  const clconv_activation elu = {.kind = CLCONV_ACT_ELU};
+  assert_int_equal(kind == 0   ? clconv_conv_create(ctx, &conv_d, &c)
+                   : kind == 1 ? clconv_pool_create(ctx, &pool_d, &p)
+                   : kind == 2 ? clconv_layer_create(ctx, &layer_d, &l)
+                               : clconv_act_create(ctx, &elu, &a),
+                   CLCONV_OK);
+  clconv_fault_fail_nth(0);
+  assert_int_equal(kind == 0   ? clconv_conv_run(c, io[0], io[1], io[2], io[3])
+                   : kind == 1 ? clconv_pool_run(p, io[0], io[4])
+                   : kind == 2 ? clconv_layer_run(l, io[0], io[1], io[2], io[5])
+                               : clconv_act_run(a, io[0], io[6]),
+                   CLCONV_OK);
+  long calls = clconv_fault_calls();
+  clconv_conv_destroy(c);
+  clconv_pool_destroy(p);
+  clconv_layer_destroy(l);
+  clconv_act_destroy(a);
+  return calls;
+}
+
+/* The one-shot calls keep their ops: a repeated call of conv, pool, layer or act passes the layer (OpenCL calls and
+ * allocations) exactly as often as one run of an op made beforehand — no kernel, buffer or op is made again — and,
+ * the cache being 8 ops of any kind, eight other descriptors evict the oldest. Results are checked against the
+ * reference by the op tests, which use the one-shot calls throughout. */
 static void test_one_shot_cache(void **state) {
   (void)TEST_CONTEXT(state);
   clconv_context *ctx;
   assert_int_equal(clconv_context_create(NULL, &ctx), CLCONV_OK);
-  clconv_tensor *x = make(ctx, 4, xs, -0.5f), *w = make(ctx, 4, ws, -0.25f), *b = make(ctx, 1, &bs, 0.5f),
-                *y = make(ctx, 4, ys, 0.0f);
-  long calls[3];
-  for (int i = 0; i < 3; i++) {
-    clconv_fault_fail_nth(0);
-    assert_int_equal(clconv_conv_forward(ctx, &conv_d, x, w, b, y), CLCONV_OK);
-    calls[i] = clconv_fault_calls();
+  clconv_tensor *io[7] = {make(ctx, 4, xs, -0.5f), make(ctx, 4, ws, -0.25f), make(ctx, 1, &bs, 0.5f),
+                          make(ctx, 4, ys, 0.0f),  make(ctx, 4, ps, 0.0f),   make(ctx, 4, ls, 0.0f),
+                          make(ctx, 4, xs, 0.0f)};
+  static const scenario kinds[] = {{"conv", run_conv}, {"pool", run_pool}, {"layer", run_layer}, {"act", run_act}};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    long calls[3], kept = kept_run_calls(ctx, io, (int)k);
+    for (int i = 0; i < 3; i++) {
+      clconv_fault_fail_nth(0);
+      assert_int_equal(kinds[k].run(ctx, io), CLCONV_OK);
+      calls[i] = clconv_fault_calls();
+    }
+    print_message("one-shot %s: %ld layer calls the first time, %ld and %ld after; a kept op's run %ld\n",
+                  kinds[k].name, calls[0], calls[1], calls[2], kept);
+    assert_true(calls[1] == kept && calls[2] == kept && calls[0] > kept);
   }
-  print_message("one-shot conv: %ld layer calls the first time, %ld and %ld after\n", calls[0], calls[1], calls[2]);
-  assert_true(calls[1] == calls[2] && calls[1] < calls[0]);
-  /* eight other descriptors (different activations) push the first out: it is made again */
+  /* eight other descriptors (different activations) push the oldest, the conv, out: it is made again */
+  clconv_fault_fail_nth(0);
+  assert_int_equal(run_conv(ctx, io), CLCONV_OK);
+  long again = clconv_fault_calls();
   for (int k = 1; k <= 8; k++) {
     clconv_conv_desc d = conv_d;
     d.activation = (clconv_activation){.kind = CLCONV_ACT_CLIP, .alpha = -(float)k, .beta = (float)k};
-    assert_int_equal(clconv_conv_forward(ctx, &d, x, w, b, y), CLCONV_OK);
+    assert_int_equal(clconv_conv_forward(ctx, &d, io[0], io[1], io[2], io[3]), CLCONV_OK);
   }
   clconv_fault_fail_nth(0);
-  assert_int_equal(clconv_conv_forward(ctx, &conv_d, x, w, b, y), CLCONV_OK);
-  assert_true(clconv_fault_calls() > calls[1]);
-  clconv_tensor_destroy(x);
-  clconv_tensor_destroy(w);
-  clconv_tensor_destroy(b);
-  clconv_tensor_destroy(y);
+  assert_int_equal(run_conv(ctx, io), CLCONV_OK);
+  assert_true(clconv_fault_calls() > again);
+  for (int t = 0; t < 7; t++)
+    clconv_tensor_destroy(io[t]);
   clconv_context_destroy(ctx);
 }
 
