@@ -1,5 +1,5 @@
 /* The per-user cache directory shared by the tuning file (tune.c) and the program binaries (program_cache.c): its
- * location, the device key that versions every entry (library, kernel sources, device, driver), and atomic writes.
+ * location, a hash, and atomic writes.
  * Nothing here fails a call: callers fall back to memory and say why in a context note. */
 #define _POSIX_C_SOURCE 200809L /* mkdir, getpid */
 #include "internal.h"
@@ -7,26 +7,6 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
-  char name[256] = "", vendor[256] = "", driver[256] = "", version[256] = "";
-  clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name, name, NULL);
-  clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor, vendor, NULL);
-  clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
-  clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
-  name[255] = vendor[255] = driver[255] = version[255] = '\0';
-  /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
-  uint64_t h = clconv__fnv(CLCONV__FNV_START, clconv__src_common, strlen(clconv__src_common));
-  for (int f = 0; f < CLCONV__FAMILY_COUNT; f++) {
-    const char *src = clconv__family_source((clconv__family)f);
-    h = clconv__fnv(h, src, strlen(src));
-  }
-  snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
-           (unsigned long long)h, name, vendor, driver, version);
-  for (char *p = buf; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = ' ';
-}
 
 bool clconv__cache_dir(char *dir, size_t cap) {
   const char *d = getenv("CLCONV_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");

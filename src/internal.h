@@ -160,6 +160,9 @@ extern const char clconv__src_pack[];
 
 /* A family's own source (each program is clconv__src_common followed by it). */
 const char *clconv__family_source(clconv__family f);
+/* "clconv <version>, CLBlast 1.x, kernels <hash> | name | vendor | driver | device version": what versions every
+ * entry of the cache directory (program_cache.c). */
+void clconv__device_key(clconv_context *ctx, char *buf, size_t cap);
 
 /* Returns the cached program for (family, options), building it on first use. *out is borrowed from ctx. */
 clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, const char *options, cl_program *out);
@@ -322,6 +325,18 @@ int clconv__wide_channels(uint32_t cout_g, int vec);
 /* The tiled kernel's position counts for kt channels on a device preferring vec lanes, ascending in out: how many
  * (1 to 3). */
 int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]);
+/* The local kernel's work-group (kernels/conv.cl: LX x LY) and its input tile: CC channels x the input columns of
+ * LX * wt outputs (catalogue.c). */
+#define CLCONV__LOCAL_LX 16
+#define CLCONV__LOCAL_LY 4
+#define CLCONV__LOCAL_CC 8
+size_t clconv__local_tile_cols(const clconv__conv_geom *g, int wt);
+/* Whether p can run the local kernel on g: its work-group within the limits and its tile in local memory. */
+bool clconv__local_fits(const clconv_device_profile *p, const clconv__conv_geom *g, int wt);
+/* Output rows per work-item of kernel v on g (wide and dw; 1 for the others). */
+int clconv__variant_rows(const clconv_device_profile *p, const clconv__variant *v, const clconv__conv_geom *g);
+/* The compile-time shape options of a kernel of kind on g ("" for shapes read from the arguments). */
+void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap);
 /* The built-in direct kernel for g on a device of profile p: a pure function of the two (tests run it for several
  * profiles). */
 clconv__variant clconv__choose_variant(const clconv_device_profile *p, const clconv__conv_geom *g);
@@ -354,8 +369,6 @@ void clconv__blas_release(clconv_context *ctx);
 void clconv__gemm_note_params(cl_device_id dev, const size_t *mnk, size_t min_indirect);
 void clconv__gemm_forget_params(cl_device_id dev);
 /* ---- the cache directory (cache.c) --------------------------------------------------------------------------- */
-/* "clconv <version>, CLBlast 1.x | name | vendor | driver | device version": what versions every cached entry. */
-void clconv__device_key(clconv_context *ctx, char *buf, size_t cap);
 /* $CLCONV_CACHE_DIR, else $XDG_CACHE_HOME/clconv, else $HOME/.cache/clconv; false when none is set. */
 bool clconv__cache_dir(char *dir, size_t cap);
 /* FNV-1a, continuing from h (start: 1469598103934665603). */
@@ -368,7 +381,7 @@ FILE *clconv__cache_open_tmp(const clconv_context *ctx, const char *path, char *
                              size_t cap);
 bool clconv__cache_commit(FILE *f, const char *tmp, const char *path, char *why, size_t cap);
 
-/* CLOCK_MONOTONIC in seconds (tune.c). */
+/* CLOCK_MONOTONIC in seconds (clock.c). */
 double clconv__now_s(void);
 /* The GEMM's m * n * k as clconv__gemm_run calls CLBlast (the whole batch in one chunk), unpadded: what CLBlast's
  * direct/tiled switch (XGEMM_MIN_INDIRECT_SIZE^3) is compared with. */

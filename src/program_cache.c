@@ -19,6 +19,28 @@ const char *clconv__family_source(clconv__family f) {
                                     : clconv__src_pack;
 }
 
+/* "clconv <version>, CLBlast 1.x, kernels <hash> | name | vendor | driver | device version": versions every entry
+ * of the cache directory (library, kernel sources, device, driver). */
+void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
+  char name[256] = "", vendor[256] = "", driver[256] = "", version[256] = "";
+  clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name, name, NULL);
+  clGetDeviceInfo(ctx->device, CL_DEVICE_VENDOR, sizeof vendor, vendor, NULL);
+  clGetDeviceInfo(ctx->device, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
+  clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
+  name[255] = vendor[255] = driver[255] = version[255] = '\0';
+  /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
+  uint64_t h = clconv__fnv(CLCONV__FNV_START, clconv__src_common, strlen(clconv__src_common));
+  for (int f = 0; f < CLCONV__FAMILY_COUNT; f++) {
+    const char *src = clconv__family_source((clconv__family)f);
+    h = clconv__fnv(h, src, strlen(src));
+  }
+  snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
+           (unsigned long long)h, name, vendor, driver, version);
+  for (char *p = buf; *p; p++)
+    if (*p == '\n' || *p == '\r')
+      *p = ' ';
+}
+
 /* Each family is the shared activation code followed by its own source. */
 static void family_sources(clconv__family f, const char *src[2]) {
   src[0] = clconv__src_common;

@@ -1,4 +1,4 @@
-/* Status table, version, and the last-error buffers. */
+/* Status table, version, the last-error buffers, descriptor field checks, and the algorithms' names. */
 #include "internal.h"
 
 #include <string.h>
@@ -129,4 +129,9 @@ clconv_status clconv__unused_axes(clconv_context *ctx, const char *call, const c
     CLCONV__CHECK(ctx, v[i] == 0, CLCONV_ERR_INVALID_ARGUMENT, "%s: %s[%u] = %u, but ndim = %u (must be 0)", call, name,
                   i, v[i], ndim);
   return CLCONV_OK;
+}
+
+const char *clconv_algo_name(clconv_conv_algo algo) {
+  static const char *const names[CLCONV_ALGO_COUNT] = {"auto", "direct", "gemm"};
+  return (unsigned)algo < CLCONV_ALGO_COUNT ? names[algo] : NULL;
 }

@@ -1,297 +1,10 @@
-/* Per-device tuning: CLBlast's GEMM parameters for the gemm algorithm and auto's algorithm per shape, searched by
- * clconv_tune with every candidate validated against the CPU reference, kept in a versioned per-device file.
- *
- * File format (text, one item per line; any deviation and the whole file is ignored):
- *   clconv-tuning 1
- *   key <device key>                        must equal this device's (name, vendor, driver, versions)
- *   xgemm <16 values, in xgemm_names order>  optional
- *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
- *   algo <direct|gemm> <shape key>          any number: auto's choice
- *   direct <kt> <wt> <kind 0..3> <shape key>  any number: the direct algorithm's kernel (clconv__variant: kind 0
- *                                            tiled, 1 wide, 2 local, 3 dw) */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-#include "internal.h"
+/* The tuning search (clconv_tune): CLBlast's GEMM parameters, direct against gemm and the direct kernels per shape,
+ * every candidate validated against the CPU reference before it is timed; the result goes to the tuning file
+ * (tuning.c). */
+#include "tuning.h"
 
-#include <clblast_c.h>
-#include <errno.h>
 #include <math.h>
-#include <stdatomic.h>
-#include <time.h>
 
-#define FORMAT_LINE "clconv-tuning 1"
-#define XGEMM_N 16
-static const char *const xgemm_names[XGEMM_N] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
-                                                 "NDIMC", "NWG",  "SA",  "SB",  "STRM",  "STRN",  "VWM", "VWN"};
-enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB, STRM, STRN, VWM, VWN };
-#define SHAPE_KEY 192
-/* XGEMM_MIN_INDIRECT_SIZE values that send every GEMM to CLBlast's direct kernel, or to its tiled one */
-#define ALL_DIRECT 100000u
-#define ALL_TILED 1u
-
-typedef struct tuned_shape {
-  char key[SHAPE_KEY];
-  clconv_conv_algo algo; /* AUTO: none measured */
-  bool has_variant;
-  clconv__variant variant;
-} tuned_shape;
-
-struct clconv__tuning {
-  bool has_xgemm;
-  size_t xgemm[XGEMM_N];
-  size_t min_indirect; /* 0: not set */
-  size_t n_shapes;
-  tuned_shape *shapes;
-};
-
-/* CLBlast keeps overrides per device for the whole process, with no way back to its defaults. */
-static atomic_bool blas_overridden;
-
-static void shape_key(const clconv__conv_geom *g, char *buf, size_t cap) {
-  snprintf(buf, cap, "nd%u n%u c%u k%u g%u in%ux%ux%u ker%ux%ux%u s%ux%ux%u d%ux%ux%u p%ux%ux%u out%ux%ux%u", g->ndim,
-           g->n, g->c, g->k, g->groups, g->in[0], g->in[1], g->in[2], g->ker[0], g->ker[1], g->ker[2], g->stride[0],
-           g->stride[1], g->stride[2], g->dil[0], g->dil[1], g->dil[2], g->pad[0], g->pad[1], g->pad[2], g->out[0],
-           g->out[1], g->out[2]);
-}
-
-static const tuned_shape *find_shape(const clconv__tuning *t, const char *key) {
-  for (size_t i = 0; t && i < t->n_shapes; i++)
-    if (!strcmp(t->shapes[i].key, key))
-      return &t->shapes[i];
-  return NULL;
-}
-
-clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g) {
-  char key[SHAPE_KEY];
-  shape_key(g, key, sizeof key);
-  const tuned_shape *e = find_shape(ctx->tuning, key);
-  return e ? e->algo : CLCONV_ALGO_AUTO;
-}
-
-bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v) {
-  char key[SHAPE_KEY];
-  shape_key(g, key, sizeof key);
-  const tuned_shape *e = find_shape(ctx->tuning, key);
-  if (!e || !e->has_variant)
-    return false;
-  *v = e->variant;
-  return true;
-}
-
-void clconv__tuning_free(clconv_context *ctx) {
-  if (ctx->tuning)
-    clconv__free(ctx->tuning->shapes);
-  clconv__free(ctx->tuning);
-  ctx->tuning = NULL;
-}
-
-/* ---- the file's name and key ----------------------------------------------------------------------------------- */
-/* dir and path of the tuning file; false when no directory is known (no HOME). */
-static bool tuning_path(const char *key, char *dir, size_t dcap, char *path, size_t pcap) {
-  if (!clconv__cache_dir(dir, dcap))
-    return false;
-  uint64_t h = clconv__fnv(CLCONV__FNV_START, key, strlen(key));
-  return (size_t)snprintf(path, pcap, "%.1023s/tuning-%016llx.txt", dir, (unsigned long long)h) < pcap;
-}
-
-/* ---- applying --------------------------------------------------------------------------------------------------- */
-static CLBlastStatusCode override_xgemm(cl_device_id dev, const size_t v[XGEMM_N]) {
-  atomic_store(&blas_overridden, true);
-  clconv__blas_lock();
-  CLBlastStatusCode st =
-      CLBlastOverrideParameters(dev, "Xgemm", CLBlastPrecisionSingle, XGEMM_N, (const char **)xgemm_names, v);
-  const size_t tiles[3] = {v[MWG], v[NWG], v[KWG]}; /* MWG, NWG, KWG: the gemm algorithm pads to them (GEMMK = 0) */
-  if (st == CLBlastSuccess && v[GEMMK] == 0)
-    clconv__gemm_note_params(dev, tiles, 0);
-  else
-    clconv__gemm_forget_params(dev);
-  clconv__blas_unlock();
-  return st;
-}
-static CLBlastStatusCode override_min_indirect(cl_device_id dev, size_t v) {
-  const char *name = "XGEMM_MIN_INDIRECT_SIZE";
-  atomic_store(&blas_overridden, true);
-  clconv__blas_lock();
-  CLBlastStatusCode st = CLBlastOverrideParameters(dev, "GemmRoutine", CLBlastPrecisionSingle, 1, &name, &v);
-  if (st == CLBlastSuccess)
-    clconv__gemm_note_params(dev, NULL, v);
-  clconv__blas_unlock();
-  return st;
-}
-
-/* ---- loading ---------------------------------------------------------------------------------------------------- */
-static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, size_t cap) {
-  char line[1024];
-  size_t cap_shapes = 0;
-  for (int ln = 1; fgets(line, sizeof line, f); ln++) {
-    size_t len = strlen(line);
-    if (len == 0 || line[len - 1] != '\n') {
-      snprintf(why, cap, "line %d: truncated or too long", ln);
-      return false;
-    }
-    line[--len] = '\0';
-    if (ln == 1 && strcmp(line, FORMAT_LINE)) {
-      snprintf(why, cap, "line 1: not \"" FORMAT_LINE "\"");
-      return false;
-    }
-    if (ln == 2 && (strncmp(line, "key ", 4) || strcmp(line + 4, key))) {
-      snprintf(why, cap, "written for another device, driver or version");
-      return false;
-    }
-    if (ln <= 2)
-      continue;
-    int used = 0;
-    if (!strncmp(line, "xgemm ", 6)) {
-      const char *p = line + 6;
-      for (int i = 0; i < XGEMM_N; i++) {
-        unsigned long v;
-        int n;
-        if (sscanf(p, "%lu%n", &v, &n) != 1 || v > 4096) {
-          snprintf(why, cap, "line %d: xgemm needs %d values 0..4096", ln, XGEMM_N);
-          return false;
-        }
-        t->xgemm[i] = v;
-        p += n;
-      }
-      used = (int)(p - line);
-      t->has_xgemm = true;
-    } else if (!strncmp(line, "min_indirect ", 13)) {
-      unsigned long v;
-      if (sscanf(line + 13, "%lu%n", &v, &used) != 1 || v < 1 || v > ALL_DIRECT) {
-        snprintf(why, cap, "line %d: min_indirect needs a value 1..%u", ln, ALL_DIRECT);
-        return false;
-      }
-      t->min_indirect = v;
-      used += 13;
-    } else if (!strncmp(line, "algo ", 5) || !strncmp(line, "direct ", 7)) {
-      bool is_algo = line[0] == 'a';
-      clconv_conv_algo a = CLCONV_ALGO_AUTO;
-      clconv__variant v = {0};
-      int kind = 0, n = 0;
-      const char *k = NULL;
-      if (is_algo) {
-        a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
-            : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
-                                             : CLCONV_ALGO_AUTO;
-        k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__KINDS) {
-        v.kind = (clconv__kind)kind;
-        /* a kernel this library has: the one-output kernel, tiled 4..32 x 7|8|10, wide 1..8 x 16|32, local 4|8 x 4 */
-        clconv__conv_geom any = {.stride = {1, 1, 1}};
-        if (v.kt == 0 || clconv__variant_valid(&v, &any))
-          k = line + 7 + n;
-      }
-      if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"", ln);
-        return false;
-      }
-      tuned_shape *e = (tuned_shape *)find_shape(t, k);
-      if (!e) {
-        if (t->n_shapes == cap_shapes) {
-          cap_shapes = cap_shapes ? 2 * cap_shapes : 16;
-          tuned_shape *ns = clconv__malloc(cap_shapes * sizeof *ns);
-          if (!ns) {
-            snprintf(why, cap, "out of host memory");
-            return false;
-          }
-          if (t->n_shapes)
-            memcpy(ns, t->shapes, t->n_shapes * sizeof *ns);
-          clconv__free(t->shapes);
-          t->shapes = ns;
-        }
-        e = &t->shapes[t->n_shapes++];
-        memset(e, 0, sizeof *e);
-        snprintf(e->key, SHAPE_KEY, "%s", k);
-      }
-      if (is_algo)
-        e->algo = a;
-      else {
-        e->has_variant = true;
-        e->variant = v;
-      }
-      continue;
-    } else {
-      snprintf(why, cap, "line %d: unknown item", ln);
-      return false;
-    }
-    if (line[used] != '\0') {
-      snprintf(why, cap, "line %d: trailing text", ln);
-      return false;
-    }
-  }
-  if (ferror(f)) {
-    snprintf(why, cap, "read error");
-    return false;
-  }
-  return true;
-}
-
-void clconv__tuning_load(clconv_context *ctx) {
-  char key[1200], dir[1024], path[1100], why[160];
-  clconv__device_key(ctx, key, sizeof key);
-  if (!tuning_path(key, dir, sizeof dir, path, sizeof path)) {
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME)");
-    return;
-  }
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (%s: %s)", path, strerror(errno));
-    return;
-  }
-  clconv__tuning *t = clconv__calloc(1, sizeof *t);
-  bool ok = t && parse_file(f, key, t, why, sizeof why);
-  fclose(f);
-  if (!t)
-    snprintf(why, sizeof why, "out of host memory");
-  CLBlastStatusCode st = CLBlastSuccess;
-  if (ok && t->has_xgemm)
-    st = override_xgemm(ctx->device, t->xgemm);
-  if (ok && st == CLBlastSuccess && t->min_indirect)
-    st = override_min_indirect(ctx->device, t->min_indirect);
-  if (ok && st != CLBlastSuccess) {
-    snprintf(why, sizeof why, "CLBlast refused its parameters (status %d)", (int)st);
-    ok = false;
-  }
-  if (!ok) {
-    if (t)
-      clconv__free(t->shapes);
-    clconv__free(t);
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "ignored %s: %s", path, why);
-    return;
-  }
-  ctx->tuning = t;
-  snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "loaded %s: %s, %zu shapes", path,
-           t->has_xgemm ? "tuned CLBlast GEMM" : "CLBlast defaults", t->n_shapes);
-}
-
-/* Writes t atomically (a temporary file renamed over the old one). false with why on failure. */
-static bool save(clconv_context *ctx, const char *dir, const char *path, const char *key, const clconv__tuning *t,
-                 char *why, size_t cap) {
-  char tmp[1200];
-  if (!clconv__cache_mkdir(dir, why, cap))
-    return false;
-  FILE *f = clconv__cache_open_tmp(ctx, path, tmp, sizeof tmp, why, cap);
-  if (!f)
-    return false;
-  fprintf(f, FORMAT_LINE "\nkey %s\n", key);
-  if (t->has_xgemm) {
-    fprintf(f, "xgemm");
-    for (int i = 0; i < XGEMM_N; i++)
-      fprintf(f, " %zu", t->xgemm[i]);
-    fprintf(f, "\n");
-  }
-  if (t->min_indirect)
-    fprintf(f, "min_indirect %zu\n", t->min_indirect);
-  for (size_t i = 0; i < t->n_shapes; i++) {
-    const tuned_shape *e = &t->shapes[i];
-    if (e->algo != CLCONV_ALGO_AUTO)
-      fprintf(f, "algo %s %s\n", clconv_algo_name(e->algo), e->key);
-    if (e->has_variant)
-      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, (int)e->variant.kind, e->key);
-  }
-  return clconv__cache_commit(f, tmp, path, why, cap);
-}
-
-/* ---- the search ------------------------------------------------------------------------------------------------- */
 typedef struct tune_case {
   clconv_conv_desc d;
   clconv__conv_geom g;
@@ -303,12 +16,6 @@ typedef struct tune_case {
   double untuned, all_direct, best, final, direct_ms;  /* milliseconds */
   double untuned_sgemm, all_direct_sgemm, final_sgemm; /* CLBlast's SGEMM alone within those */
 } tune_case;
-
-double clconv__now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* One validated measurement: a first run (which may compile) checked against the reference on an output filled
  * with NaN beforehand, then reps timed runs; *ms = the fastest, or INFINITY when the output was wrong. The fastest
@@ -332,7 +39,9 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
   for (uint32_t r = 0; r < reps; r++) {
     double t0 = clconv__now_s();
     CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
-    CLCONV__TRY(clconv_context_finish(ctx));
+    cl_int err = CLCONV__CL(clFinish(ctx->queue));
+    if (err != CL_SUCCESS)
+      return clconv__fail_cl(ctx, "tune", "clFinish", err);
     *ms = fmin(*ms, (clconv__now_s() - t0) * 1e3);
   }
   if (sgemm) /* the op has just run: the workspace holds the GEMM's operands */
@@ -536,7 +245,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   bool wrong;
   CLCONV__TRY(time_all(ctx, tc, n, reps, offsetof(tune_case, untuned), offsetof(tune_case, untuned_sgemm), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: the gemm algorithm with CLBlast's defaults gives wrong results");
-  CLCONV__TRY(blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT)));
+  CLCONV__TRY(blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, ALL_DIRECT)));
   CLCONV__TRY(
       time_all(ctx, tc, n, reps, offsetof(tune_case, all_direct), offsetof(tune_case, all_direct_sgemm), &wrong));
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
@@ -556,7 +265,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
       order[j - 1] = x;
     }
   /* every candidate with every GEMM on the tiled kernel, validated, then ranked by its best split */
-  clconv_status s = blas_check(ctx, override_min_indirect(ctx->device, ALL_TILED));
+  clconv_status s = blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, ALL_TILED));
   size_t v[XGEMM_N];
   cl_ulong local_bytes = 0;
   clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes, NULL);
@@ -564,7 +273,8 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   size_t ntop = 0;
   double t0 = clconv__now_s();
   for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && clconv__now_s() - t0 < o->budget_s; k++) {
-    if (!legal(v, ctx->prof.max_work_group_size, local_bytes) || override_xgemm(ctx->device, v) != CLBlastSuccess)
+    if (!legal(v, ctx->prof.max_work_group_size, local_bytes) ||
+        clconv__tuning_override_xgemm(ctx->device, v) != CLBlastSuccess)
       continue; /* not a candidate for this device */
     rep->candidates_tried++;
     bool bad = false;
@@ -592,9 +302,9 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   clconv__free(times);
   /* the ranked sets, best first, each verified on every shape once more: the first that holds is kept */
   for (size_t r = 0; s == CLCONV_OK && r < ntop && !t->has_xgemm; r++) {
-    s = blas_check(ctx, override_xgemm(ctx->device, top[r].v));
+    s = blas_check(ctx, clconv__tuning_override_xgemm(ctx->device, top[r].v));
     if (s == CLCONV_OK)
-      s = blas_check(ctx, override_min_indirect(ctx->device, top[r].min_indirect));
+      s = blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, top[r].min_indirect));
     if (s == CLCONV_OK)
       s = time_all(ctx, tc, n, reps, offsetof(tune_case, final), offsetof(tune_case, final_sgemm), &wrong);
     bool keep = s == CLCONV_OK && !wrong;
@@ -609,7 +319,7 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   /* None held: CLBlast's defaults cannot be restored in this process, but its direct kernel, whose parameters the
    * search never touches, is what the defaults run on shapes below their own switch size. The file keeps none. */
   if (s == CLCONV_OK && !t->has_xgemm)
-    s = blas_check(ctx, override_min_indirect(ctx->device, ALL_DIRECT));
+    s = blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, ALL_DIRECT));
   return s;
 }
 
@@ -701,7 +411,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   CLCONV__CHECK(ctx, descs && n > 0 && report, CLCONV_ERR_INVALID_ARGUMENT,
                 "tune: descs = %p, n = %zu, report = %p: need at least one descriptor and a report",
                 (const void *)descs, n, (void *)report);
-  CLCONV__CHECK(ctx, !atomic_load(&blas_overridden), CLCONV_ERR_INVALID_ARGUMENT,
+  CLCONV__CHECK(ctx, !clconv__tuning_overridden(), CLCONV_ERR_INVALID_ARGUMENT,
                 "tune: CLBlast's GEMM parameters were already overridden in this process (a context loaded a tuning "
                 "file, or an earlier tune ran); tune in a fresh process, with options.ignore_tuning");
   clconv_tune_options o = options ? *options : (clconv_tune_options){0};
@@ -714,10 +424,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   memset(report, 0, sizeof *report);
   tune_case *tc = clconv__calloc(n, sizeof *tc);
   clconv__tuning *t = clconv__calloc(1, sizeof *t);
-  if (t)
-    t->shapes = clconv__calloc(n, sizeof *t->shapes);
-  clconv_status s =
-      tc && t && t->shapes ? CLCONV_OK : clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+  clconv_status s = tc && t ? CLCONV_OK : clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
   uint64_t seed = 0x7E57;
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) {
     tc[i].d = descs[i];
@@ -745,13 +452,9 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
     if (s != CLCONV_OK)
       break;
     clconv_conv_algo a = direct_ms <= gemm_ms ? CLCONV_ALGO_DIRECT : CLCONV_ALGO_GEMM;
-    tuned_shape *e = &t->shapes[t->n_shapes];
-    shape_key(&tc[i].g, e->key, SHAPE_KEY);
-    if (!find_shape(t, e->key)) {
-      e->algo = a;
-      e->has_variant = true;
-      e->variant = v;
-      t->n_shapes++;
+    if (!clconv__tuning_add(t, &tc[i].g, a, &v)) {
+      s = clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+      break;
     }
     if (per_shape) {
       per_shape[i] = (clconv_tune_shape){.untuned_ms = tc[i].untuned,
@@ -768,23 +471,10 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
     case_free(&tc[i]);
   clconv__free(tc);
   if (s != CLCONV_OK) {
-    if (t)
-      clconv__free(t->shapes);
-    clconv__free(t);
+    clconv__tuning_destroy(t);
     return s;
   }
   report->gemm_tuned = t->has_xgemm;
-  char key[1200], dir[1024], why[1300] = "no CLCONV_CACHE_DIR, XDG_CACHE_HOME or HOME";
-  clconv__device_key(ctx, key, sizeof key);
-  report->saved = tuning_path(key, dir, sizeof dir, report->path, sizeof report->path) &&
-                  save(ctx, dir, report->path, key, t, why, sizeof why);
-  clconv__tuning_free(ctx);
-  clconv__plans_clear(ctx); /* one-shot ops made before follow the old choices */
-  ctx->tuning = t;
-  if (report->saved)
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, saved to %s: %s, %zu shapes", report->path,
-             t->has_xgemm ? "tuned CLBlast GEMM" : "CLBlast defaults", t->n_shapes);
-  else
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, for this context only: %s", why);
+  clconv__tuning_install(ctx, t, report);
   return CLCONV_OK;
 }
