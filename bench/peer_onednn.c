@@ -105,43 +105,27 @@ static void free_plan(plan *pl) {
 static dnnl_format_tag_t plain_tag(int nd) { return nd == 3 ? dnnl_ncw : nd == 4 ? dnnl_nchw : dnnl_ncdhw; }
 static dnnl_format_tag_t blocked_tag(int nd) { return nd == 3 ? dnnl_nCw16c : nd == 4 ? dnnl_nChw16c : dnnl_nCdhw16c; }
 
-/* The activation as a oneDNN eltwise algorithm; false for identity. */
-static bool eltwise_of(const clconv_activation *a, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
-  *alpha = 0.0f;
-  *beta = 0.0f;
-  switch (a->kind) {
-  case CLCONV_ACT_RELU:
-    *alg = dnnl_eltwise_relu;
-    return true;
-  case CLCONV_ACT_LEAKY_RELU:
-    *alg = dnnl_eltwise_relu;
-    *alpha = a->alpha != 0.0f ? a->alpha : 0.01f;
-    return true;
-  case CLCONV_ACT_ELU:
-    *alg = dnnl_eltwise_elu;
-    *alpha = a->alpha != 0.0f ? a->alpha : 1.0f;
-    return true;
-  case CLCONV_ACT_RELU6:
-    *alg = dnnl_eltwise_clip_v2;
-    *beta = 6.0f;
-    return true;
-  case CLCONV_ACT_CLIP:
-    *alg = dnnl_eltwise_clip_v2;
-    *alpha = a->alpha;
-    *beta = a->beta;
-    return true;
-  case CLCONV_ACT_SIGMOID:
-    *alg = dnnl_eltwise_logistic;
-    return true;
-  case CLCONV_ACT_TANH:
-    *alg = dnnl_eltwise_tanh;
-    return true;
-  case CLCONV_ACT_SOFTPLUS:
-    *alg = dnnl_eltwise_soft_relu;
-    return true;
-  default:
-    return false;
+/* The activation as a oneDNN eltwise algorithm (the header's table); false for identity, which adds no post-op. */
+static bool eltwise_of(const clconv_activation *act, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+  static const float dflt[CLCONV_ACT_COUNT] = {
+#define CLCONV_X(NAME, value, name, params, d, ...) [value] = d,
+      CLCONV_ACT_MAP(CLCONV_X)
+#undef CLCONV_X
+  };
+  const float a = act->alpha != 0.0f ? act->alpha : dflt[act->kind], b = act->beta;
+  switch (act->kind) {
+#define CLCONV_X(NAME, value, name, params, d, lips, c, ref, dev, dnnl_alg, dnnl_a, dnnl_b)                            \
+  case CLCONV_ACT_##NAME:                                                                                              \
+    *alg = dnnl_eltwise_##dnnl_alg;                                                                                    \
+    *alpha = dnnl_a;                                                                                                   \
+    *beta = dnnl_b;                                                                                                    \
+    break;
+    CLCONV_ACT_MAP(CLCONV_X)
+#undef CLCONV_X
   }
+  (void)a;
+  (void)b;
+  return act->kind != CLCONV_ACT_IDENTITY;
 }
 
 static void dims_of(const uint32_t *v, int n, dnnl_dims_t out) {

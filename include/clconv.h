@@ -189,26 +189,44 @@ CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                /*
 CLCONV_API cl_mem clconv_tensor_mem(const clconv_tensor *t);                  /* borrowed */
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* Activations (the detector stage). f(x) and its Lipschitz constant L:
- *   identity x (1) · relu max(x,0) (1) · leaky_relu x<0 ? alpha*x : x (max(1,|alpha|)) ·
- *   elu x<0 ? alpha*(exp(x)-1) : x (max(1,|alpha|)) · relu6 min(max(x,0),6) (1) · clip min(max(x,alpha),beta) (1) ·
- *   sigmoid 1/(1+exp(-x)) (1/4) · tanh (1) · softplus log(1+exp(x)) (1) */
+/* Activations (the detector stage): one row each, every consumer reads this table (names, parsing, defaults, the
+ * tolerance, the CPU reference, the device code, clconv-bench's oneDNN peer). Columns:
+ *   NAME, value (fixed forever), name, parameters (0 none, 1 alpha, 2 alpha and beta), alpha's default when 0 is
+ *   given (0: 0 stays), Lipschitz constant L of f given a = alpha, tolerance factor c (4 for relu-like ops, 32
+ *   where f rounds several times), f(x) in double for the reference (a = alpha, b = beta), f on the device (OpenCL C
+ *   on T = float or float16, x a name, alpha and beta floats; NaN must propagate), and oneDNN's eltwise algorithm
+ *   (dnnl_eltwise_<alg>) with its alpha and beta. Adding an activation is one row here and its tests. */
+#define CLCONV_ACT_MAP(X)                                                                                              \
+  X(IDENTITY, 0, "identity", 0, 0.0f, 1.0, 4, x, "x", linear, 1.0f, 0.0f)                                              \
+  X(RELU, 1, "relu", 0, 0.0f, 1.0, 4, (x < 0.0 ? 0.0 : x), "select(x, (T)(0.0f), x < (T)(0.0f))", relu, 0.0f, 0.0f)    \
+  X(LEAKY_RELU, 2, "leaky_relu", 1, 0.01f, (fabs(a) > 1.0 ? fabs(a) : 1.0), 4, (x < 0.0 ? a * x : x),                  \
+    "select(x, (T)(alpha) * x, x < (T)(0.0f))", relu, a, 0.0f)                                                         \
+  /* elu: expm1 keeps full relative accuracy near 0 where exp(x) - 1 cancels */                                        \
+  X(ELU, 3, "elu", 1, 1.0f, (fabs(a) > 1.0 ? fabs(a) : 1.0), 32, (x < 0.0 ? a * expm1(x) : x),                         \
+    "select(x, (T)(alpha) * expm1(x), x < (T)(0.0f))", elu, a, 0.0f)                                                   \
+  X(RELU6, 4, "relu6", 0, 0.0f, 1.0, 4, (x < 0.0 ? 0.0 : (x > 6.0 ? 6.0 : x)),                                         \
+    "select(select(x, (T)(6.0f), x > (T)(6.0f)), (T)(0.0f), x < (T)(0.0f))", clip_v2, 0.0f, 6.0f)                      \
+  X(CLIP, 5, "clip", 2, 0.0f, 1.0, 4, (x < a ? a : (x > b ? b : x)),                                                   \
+    "select(select(x, (T)(beta), x > (T)(beta)), (T)(alpha), x < (T)(alpha))", clip_v2, a, b)                          \
+  /* sigmoid: never exp of a large positive number (the lanes that would are not selected) */                          \
+  X(SIGMOID, 6, "sigmoid", 0, 0.0f, 0.25, 32, 1.0 / (1.0 + exp(-x)),                                                   \
+    "select(exp(x) / ((T)(1.0f) + exp(x)), (T)(1.0f) / ((T)(1.0f) + exp(-x)), x >= (T)(0.0f))", logistic, 0.0f, 0.0f)  \
+  X(TANH, 7, "tanh", 0, 0.0f, 1.0, 32, tanh(x), "tanh(x)", tanh, 0.0f, 0.0f)                                           \
+  /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */                              \
+  X(SOFTPLUS, 8, "softplus", 0, 0.0f, 1.0, 32, ((x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)))),                           \
+    "select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x)))", soft_relu, 0.0f, 0.0f)
+
 typedef enum clconv_act_kind {
-  CLCONV_ACT_IDENTITY = 0,
-  CLCONV_ACT_RELU = 1,
-  CLCONV_ACT_LEAKY_RELU = 2,
-  CLCONV_ACT_ELU = 3,
-  CLCONV_ACT_RELU6 = 4,
-  CLCONV_ACT_CLIP = 5,
-  CLCONV_ACT_SIGMOID = 6,
-  CLCONV_ACT_TANH = 7,
-  CLCONV_ACT_SOFTPLUS = 8,
+#define CLCONV_X(NAME, value, ...) CLCONV_ACT_##NAME = value,
+  CLCONV_ACT_MAP(CLCONV_X)
+#undef CLCONV_X
 } clconv_act_kind;
-#define CLCONV_ACT_COUNT 9
+#define CLCONV_ACT_ONE_(...) +1
+#define CLCONV_ACT_COUNT (0 CLCONV_ACT_MAP(CLCONV_ACT_ONE_))
 
 typedef struct clconv_activation {
   clconv_act_kind kind; /* 0 = identity */
-  float alpha;          /* leaky_relu slope (0 = 0.01), elu scale (0 = 1.0), clip lower bound */
+  float alpha;          /* the table's: leaky_relu slope (0 = 0.01), elu scale (0 = 1.0), clip lower bound */
   float beta;           /* clip upper bound, >= alpha; unused otherwise */
 } clconv_activation;
 

@@ -4,42 +4,17 @@
  * ACT selects f (the clconv_act_kind values); alpha and beta are kernel arguments so that changing them builds
  * nothing. Strict IEEE math only (no native_ or half_ functions): results are checked against a double
  * reference. Comparisons are written so that NaN propagates, as the reference does. */
-#ifndef ACT
-#define ACT 0
-#endif
-#if ACT < 0 || ACT > 8
-#error "ACT must be 0..8 (clconv_act_kind)"
-#endif
 
 /* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case). An
  * integer division costs 20-40 cycles, a row kernel's work-item a few hundred (LeNet C1's wide kernel: 1.02-1.05x
  * in-process without the divides that place its work-items). */
 static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 
-/* f(x) for a float or a vector of floats T: one expression for both (select and the comparisons work lane by lane
- * on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector code keeps 16 lanes in registers and is what the
- * row kernels' stores and the activation kernel use; 16 scalar calls cost PoCL longer to compile and run. x must be
- * a name: the macros do not parenthesise it (an expression such as a + b would bind wrongly in alpha * x). */
-#if ACT == 0 /* identity */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) (x)
-#elif ACT == 1 /* relu */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(0.0f), x < (T)(0.0f))
-#elif ACT == 2 /* leaky_relu */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(alpha) * x, x < (T)(0.0f))
-#elif ACT == 3 /* elu: expm1 keeps full relative accuracy near 0 where exp(x) - 1 cancels */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) select(x, (T)(alpha) * expm1(x), x < (T)(0.0f))
-#elif ACT == 4 /* relu6 */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) select(select(x, (T)(6.0f), x > (T)(6.0f)), (T)(0.0f), x < (T)(0.0f))
-#elif ACT == 5 /* clip to [alpha, beta] */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) select(select(x, (T)(beta), x > (T)(beta)), (T)(alpha), x < (T)(alpha))
-#elif ACT == 6 /* sigmoid: never exp of a large positive number (the lanes that would are not selected) */
-#define CLCONV_ACTIVATE(T, x, alpha, beta)                                                                            \
-  select(exp(x) / ((T)(1.0f) + exp(x)), (T)(1.0f) / ((T)(1.0f) + exp(-x)), x >= (T)(0.0f))
-#elif ACT == 7 /* tanh */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) tanh(x)
-#else /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */
-#define CLCONV_ACTIVATE(T, x, alpha, beta) (select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x))))
-#endif
+/* f(x) for a float or a vector of floats T: CLCONV_ACTIVATE, defined for the activation ACT names by the code
+ * prepended to every program (the table CLCONV_ACT_MAP in clconv.h, activation.c); one expression for both
+ * (select and the comparisons work lane by lane on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector
+ * code keeps 16 lanes in registers and is what the row kernels' stores and the activation kernel use. x must be a
+ * name: the expressions do not parenthesise it (an expression such as a + b would bind wrongly in alpha * x). */
 static inline float clconv_activate(const float x, const float alpha, const float beta) {
   return CLCONV_ACTIVATE(float, x, alpha, beta);
 }

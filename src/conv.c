@@ -6,23 +6,6 @@
 
 #include <math.h>
 
-clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
-                                clconv_activation *eff) {
-  CLCONV__CHECK(ctx, (unsigned)a->kind < CLCONV_ACT_COUNT, CLCONV_ERR_INVALID_ARGUMENT,
-                "%s: activation kind = %d, must be 0..%d", call, (int)a->kind, CLCONV_ACT_COUNT - 1);
-  CLCONV__CHECK(ctx, isfinite(a->alpha) && isfinite(a->beta), CLCONV_ERR_INVALID_ARGUMENT,
-                "%s: activation alpha = %g, beta = %g, must be finite", call, (double)a->alpha, (double)a->beta);
-  *eff = *a;
-  if (a->kind == CLCONV_ACT_LEAKY_RELU && a->alpha == 0.0f)
-    eff->alpha = 0.01f;
-  if (a->kind == CLCONV_ACT_ELU && a->alpha == 0.0f)
-    eff->alpha = 1.0f;
-  if (a->kind == CLCONV_ACT_CLIP)
-    CLCONV__CHECK(ctx, a->alpha <= a->beta, CLCONV_ERR_INVALID_ARGUMENT, "%s: clip bounds alpha = %g > beta = %g", call,
-                  (double)a->alpha, (double)a->beta);
-  return CLCONV_OK;
-}
-
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
                                  clconv__conv_geom *g) {
   CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
@@ -155,45 +138,13 @@ clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count
   return CLCONV_OK;
 }
 
-double clconv_act_lipschitz(const clconv_activation *act) {
-  if (!act)
-    return 1.0;
-  double a = fabs((double)act->alpha);
-  switch (act->kind) {
-  case CLCONV_ACT_LEAKY_RELU:
-    return act->alpha == 0.0f ? 1.0 : fmax(1.0, a);
-  case CLCONV_ACT_ELU:
-    return act->alpha == 0.0f ? 1.0 : fmax(1.0, a);
-  case CLCONV_ACT_SIGMOID:
-    return 0.25;
-  default:
-    return 1.0;
-  }
-}
-
-/* Transcendental activations round several times (exp, log1p, division): a wider relative allowance. */
-static double act_rel_factor(clconv_act_kind k) {
-  return (k == CLCONV_ACT_SIGMOID || k == CLCONV_ACT_TANH || k == CLCONV_ACT_ELU || k == CLCONV_ACT_SOFTPLUS) ? 32.0
-                                                                                                              : 4.0;
-}
-
-clconv_status clconv_act_tolerance(const clconv_activation *act, clconv_tolerance *tol) {
-  CLCONV__CHECK(NULL, act && tol, CLCONV_ERR_INVALID_ARGUMENT, "act_tolerance: act or tol is NULL");
-  clconv_activation eff;
-  CLCONV__TRY(clconv__act_check(NULL, "act_tolerance", act, &eff));
-  tol->reduction_len = 0;
-  tol->lipschitz = clconv_act_lipschitz(act);
-  tol->rel_factor = act_rel_factor(act->kind);
-  return CLCONV_OK;
-}
-
 clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance *tol) {
   clconv__conv_geom g;
   CLCONV__CHECK(NULL, tol, CLCONV_ERR_INVALID_ARGUMENT, "conv_tolerance: tol is NULL");
   CLCONV__TRY(clconv__conv_check(NULL, "conv_tolerance", d, &g));
   tol->reduction_len = (uint64_t)(g.c / g.groups) * g.ker[0] * g.ker[1] * g.ker[2];
   tol->lipschitz = clconv_act_lipschitz(&d->activation);
-  tol->rel_factor = act_rel_factor(d->activation.kind);
+  tol->rel_factor = clconv__act_rel_factor(d->activation.kind);
   return CLCONV_OK;
 }
 

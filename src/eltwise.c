@@ -1,64 +1,8 @@
-/* Activations over whole tensors; names and parsing. */
+/* Activations over whole tensors (the table and its functions: activation.c). */
 #include "internal.h"
 
 #include <errno.h>
 #include <math.h>
-
-static const char *const act_names[CLCONV_ACT_COUNT] = {"identity", "relu",    "leaky_relu", "elu",     "relu6",
-                                                        "clip",     "sigmoid", "tanh",       "softplus"};
-
-const char *clconv_act_name(clconv_act_kind kind) { return (unsigned)kind < CLCONV_ACT_COUNT ? act_names[kind] : NULL; }
-
-static bool parse_float(const char *s, const char *end, float *out) {
-  char buf[64];
-  size_t n = (size_t)(end - s);
-  if (n == 0 || n >= sizeof buf)
-    return false;
-  memcpy(buf, s, n);
-  buf[n] = '\0';
-  char *e;
-  errno = 0;
-  double v = strtod(buf, &e);
-  if (*e != '\0' || errno != 0 || !isfinite(v) || fabs(v) > 3.0e38)
-    return false;
-  *out = (float)v;
-  return true;
-}
-
-clconv_status clconv_act_parse(const char *text, clconv_activation *act) {
-  CLCONV__CHECK(NULL, text && act, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: text or act is NULL");
-  const char *colon = strchr(text, ':');
-  size_t name_len = colon ? (size_t)(colon - text) : strlen(text);
-  clconv_activation a = {0};
-  int kind = -1;
-  for (int i = 0; i < CLCONV_ACT_COUNT; i++)
-    if (strlen(act_names[i]) == name_len && strncmp(text, act_names[i], name_len) == 0)
-      kind = i;
-  CLCONV__CHECK(NULL, kind >= 0, CLCONV_ERR_INVALID_ARGUMENT,
-                "act_parse: unknown activation \"%.*s\" (identity, relu, leaky_relu, elu, relu6, clip, sigmoid, "
-                "tanh, softplus)",
-                (int)name_len, text);
-  a.kind = (clconv_act_kind)kind;
-  if (colon) {
-    const char *p = colon + 1, *comma = strchr(p, ',');
-    bool takes_alpha = kind == CLCONV_ACT_LEAKY_RELU || kind == CLCONV_ACT_ELU || kind == CLCONV_ACT_CLIP;
-    CLCONV__CHECK(NULL, takes_alpha, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: \"%s\": %s takes no parameter", text,
-                  act_names[kind]);
-    CLCONV__CHECK(NULL, (comma != NULL) == (kind == CLCONV_ACT_CLIP), CLCONV_ERR_INVALID_ARGUMENT,
-                  "act_parse: \"%s\": %s", text,
-                  kind == CLCONV_ACT_CLIP ? "clip takes two bounds, clip:LO,HI" : "takes one number, NAME:ALPHA");
-    bool ok = parse_float(p, comma ? comma : p + strlen(p), &a.alpha) &&
-              (!comma || parse_float(comma + 1, comma + 1 + strlen(comma + 1), &a.beta));
-    CLCONV__CHECK(NULL, ok, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: \"%s\": parameter is not a finite number", text);
-  } else {
-    CLCONV__CHECK(NULL, kind != CLCONV_ACT_CLIP, CLCONV_ERR_INVALID_ARGUMENT,
-                  "act_parse: clip needs its bounds, clip:LO,HI");
-  }
-  clconv_activation eff;
-  CLCONV__TRY(clconv__act_check(NULL, "act_parse", &a, &eff));
-  *act = a;
-  return CLCONV_OK;
-}
 
 struct clconv_act {
   clconv_context *ctx;

@@ -269,8 +269,18 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
 clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, const clconv_layer_desc *d,
                                       clconv_pool_desc *pool);
 
+/* ---- activations (activation.c: the table CLCONV_ACT_MAP) ---------------------------------------------------- */
+/* Checks a and applies its defaults into eff. */
 clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clconv_activation *a,
                                 clconv_activation *eff);
+double clconv__act_rel_factor(clconv_act_kind kind);
+/* f(x) in double for the reference; eff with its defaults applied. */
+double clconv__act_apply(const clconv_activation *eff, double x);
+/* "identity, relu, ...": every name, for messages. */
+void clconv__act_names(char *buf, size_t cap);
+/* The OpenCL C that defines CLCONV_ACTIVATE(T, x, alpha, beta) for the activation the ACT macro names (default 0),
+ * prepended to every program (program_cache.c). */
+void clconv__act_source(char *buf, size_t cap);
 
 /* ---- the one-shot calls' ops (plan.c) ------------------------------------------------------------------------ */
 void clconv__key_words(clconv__plan_key *k, const uint32_t *v, uint32_t n);
@@ -405,6 +415,5 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
                                const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst);
 /* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */
 #define CLCONV__ACT_OPTION_FMT "-DACT=%d"
-double clconv__act_apply(const clconv_activation *eff, double x);
 
 #endif /* CLCONV_INTERNAL_H */

@@ -1,6 +1,8 @@
 /* (device, family, exact option string) -> cl_program, cached in the context; kernels and launches. */
+#define _POSIX_C_SOURCE 200809L /* pthread_once */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 struct clconv__program {
@@ -19,6 +21,20 @@ const char *clconv__family_source(clconv__family f) {
                                     : clconv__src_pack;
 }
 
+/* The activations' device code (activation.c), made once per process from the table. */
+static char act_src[8192];
+static pthread_once_t act_once = PTHREAD_ONCE_INIT;
+static void act_build(void) { clconv__act_source(act_src, sizeof act_src); }
+
+/* Each program is the activations' code, the shared code, then its family's own source. */
+#define SOURCES 3
+static void family_sources(clconv__family f, const char *src[SOURCES]) {
+  pthread_once(&act_once, act_build);
+  src[0] = act_src;
+  src[1] = clconv__src_common;
+  src[2] = clconv__family_source(f);
+}
+
 /* "clconv <version>, CLBlast 1.x, kernels <hash> | name | vendor | driver | device version": versions every entry
  * of the cache directory (library, kernel sources, device, driver). */
 void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
@@ -29,22 +45,18 @@ void clconv__device_key(clconv_context *ctx, char *buf, size_t cap) {
   clGetDeviceInfo(ctx->device, CL_DEVICE_VERSION, sizeof version, version, NULL);
   name[255] = vendor[255] = driver[255] = version[255] = '\0';
   /* the kernels' sources too: a tuned choice was measured on these kernels, and is stale once they change */
-  uint64_t h = clconv__fnv(CLCONV__FNV_START, clconv__src_common, strlen(clconv__src_common));
+  uint64_t h = CLCONV__FNV_START;
   for (int f = 0; f < CLCONV__FAMILY_COUNT; f++) {
-    const char *src = clconv__family_source((clconv__family)f);
-    h = clconv__fnv(h, src, strlen(src));
+    const char *src[SOURCES];
+    family_sources((clconv__family)f, src);
+    for (int i = f ? 2 : 0; i < SOURCES; i++) /* the shared ones once */
+      h = clconv__fnv(h, src[i], strlen(src[i]));
   }
   snprintf(buf, cap, "clconv %s, CLBlast 1.x, kernels %016llx | %s | %s | %s | %s", clconv_version_string(),
            (unsigned long long)h, name, vendor, driver, version);
   for (char *p = buf; *p; p++)
     if (*p == '\n' || *p == '\r')
       *p = ' ';
-}
-
-/* Each family is the shared activation code followed by its own source. */
-static void family_sources(clconv__family f, const char *src[2]) {
-  src[0] = clconv__src_common;
-  src[1] = clconv__family_source(f);
 }
 
 /* ---- program binaries on disk ----------------------------------------------------------------------------------
@@ -81,12 +93,12 @@ static bool bin_path(clconv_context *ctx, clconv__family family, const char *ful
   char dir[1024], dev[1200];
   if (!clconv__cache_dir(dir, sizeof dir) || driver_caches(ctx))
     return false;
-  const char *src[2];
+  const char *src[SOURCES];
   family_sources(family, src);
   clconv__device_key(ctx, dev, sizeof dev);
   uint64_t h = clconv__fnv(CLCONV__FNV_START, dev, strlen(dev) + 1);
-  h = clconv__fnv(h, src[0], strlen(src[0]) + 1);
-  h = clconv__fnv(h, src[1], strlen(src[1]) + 1);
+  for (int i = 0; i < SOURCES; i++)
+    h = clconv__fnv(h, src[i], strlen(src[i]) + 1);
   *key = clconv__fnv(h, full, strlen(full) + 1);
   return (size_t)snprintf(path, cap, "%s/program-%016llx.bin", dir, (unsigned long long)*key) < cap;
 }
@@ -184,10 +196,10 @@ static clconv_status build(clconv_context *ctx, clconv__family family, const cha
   bool cached = bin_path(ctx, family, full_options, path, sizeof path, &key);
   if (cached && (*out = bin_load(ctx, path, key, full_options)) != NULL)
     return CLCONV_OK;
-  const char *src[2];
+  const char *src[SOURCES];
   family_sources(family, src);
   cl_int err;
-  cl_program p = CLCONV__CLOBJ(&err, clCreateProgramWithSource(ctx->cl, 2, src, NULL, &err));
+  cl_program p = CLCONV__CLOBJ(&err, clCreateProgramWithSource(ctx->cl, SOURCES, src, NULL, &err));
   if (!p)
     return clconv__fail_cl(ctx, "program build", "clCreateProgramWithSource", err);
   err = CLCONV__CL(clBuildProgram(p, 1, &ctx->device, full_options, NULL, NULL));

@@ -4,29 +4,6 @@
 
 #include <math.h>
 
-double clconv__act_apply(const clconv_activation *a, double x) {
-  switch (a->kind) {
-  case CLCONV_ACT_RELU:
-    return x < 0.0 ? 0.0 : x;
-  case CLCONV_ACT_LEAKY_RELU:
-    return x < 0.0 ? a->alpha * x : x;
-  case CLCONV_ACT_ELU:
-    return x < 0.0 ? a->alpha * expm1(x) : x;
-  case CLCONV_ACT_RELU6:
-    return x < 0.0 ? 0.0 : (x > 6.0 ? 6.0 : x);
-  case CLCONV_ACT_CLIP:
-    return x < a->alpha ? a->alpha : (x > a->beta ? a->beta : x);
-  case CLCONV_ACT_SIGMOID:
-    return 1.0 / (1.0 + exp(-x));
-  case CLCONV_ACT_TANH:
-    return tanh(x);
-  case CLCONV_ACT_SOFTPLUS:
-    return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
-  default:
-    return x;
-  }
-}
-
 clconv_status clconv_ref_act(const clconv_activation *act, const float *src, float *dst, size_t count) {
   CLCONV__CHECK(NULL, act && src && dst, CLCONV_ERR_INVALID_ARGUMENT, "ref_act: act, src or dst is NULL");
   clconv_activation eff;

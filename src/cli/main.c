@@ -292,6 +292,14 @@ done:
 }
 
 /* ---- subcommands ---------------------------------------------------------------------------------------------- */
+/* " identity relu leaky_relu[:ALPHA] ...": every activation of the header's table with its parameters */
+#define ACT_PARAMS_0 ""
+#define ACT_PARAMS_1 "[:ALPHA]"
+#define ACT_PARAMS_2 ":LO,HI"
+#define ACT_PARAMS(p) ACT_PARAMS_##p
+#define ACT_NAME(NAME, value, name, params, ...) " " name ACT_PARAMS(params)
+#define ACT_NAMES CLCONV_ACT_MAP(ACT_NAME)
+
 static const char conv_help[] =
     "usage: clconv conv --input X.npy --weights W.npy [--bias B.npy] --output Y.npy [options]\n"
     "Convolution or cross-correlation, optionally followed by an activation and pooling (the layer).\n"
@@ -306,8 +314,8 @@ static const char conv_help[] =
     "  --groups G            groups, dividing C and K (default 1; G = C = K is depthwise)\n"
     "  --mode xcorr|conv     cross-correlation (default) or convolution (kernel flipped in every axis)\n"
     "  --algorithm auto|direct|gemm   how the device computes it (default auto; gemm: im2col + CLBlast)\n"
-    "  --activation NAME[:ALPHA]  identity, relu, leaky_relu[:0.01], elu[:1], relu6, clip:LO,HI, sigmoid, tanh,\n"
-    "                        softplus (applied after the bias)\n"
+    "  --activation NAME[:ALPHA]  applied after the bias, one of\n"
+    "                       " ACT_NAMES "\n"
     "  --pool max|avg        then pool: runs the whole layer conv -> activation -> pool\n"
     "  --window K            pooling window per axis (with --pool)\n"
     "  --pool-stride S       pooling stride (default: the window)\n"
@@ -334,8 +342,8 @@ static const char pool_help[] =
 static const char act_help[] =
     "usage: clconv act --kind NAME[:ALPHA] --input X.npy --output Y.npy [--cpu] [--check] [--device SPEC]\n"
     "An activation over every element of an array of any shape (rank 1 to 5).\n"
-    "  --kind NAME[:ALPHA]   identity, relu, leaky_relu[:0.01], elu[:1], relu6, clip:LO,HI, sigmoid, tanh,\n"
-    "                        softplus\n"
+    "  --kind NAME[:ALPHA]   one of\n"
+    "                       " ACT_NAMES "\n"
     "  --cpu, --check, --device SPEC  as for conv\n";
 
 static const char validate_help[] =
