@@ -95,7 +95,7 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
   const int vec = clconv__lanes(p);
   if (clconv__is_gpu(p))
     return cout_g < CLCONV__TILED_MIN_COUT_G
-               ? (clconv__variant){0}
+               ? CLCONV__DIRECT_VARIANT
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
@@ -107,6 +107,8 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
     return (clconv__variant){
         .kt = clconv__wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, vec);
+  if (!kt) /* fewer than 4 output channels per group, and a W stride: no tile fits */
+    return CLCONV__DIRECT_VARIANT;
   return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, p), .kind = CLCONV__TILED};
 }
 
@@ -120,34 +122,143 @@ bool clconv__local_fits(const clconv_device_profile *p, const clconv__conv_geom 
 
 clconv__variant clconv__choose_variant(const clconv_device_profile *p, const clconv__conv_geom *g) {
   clconv__variant v = heuristic_variant(p, g);
-  if (v.kt && v.kind == CLCONV__LOCAL && !clconv__local_fits(p, g, v.wt))
-    v = (clconv__variant){0}; /* the device cannot hold the work-group or its tile: one output per work-item */
+  if (v.kind == CLCONV__LOCAL && !clconv__local_fits(p, g, v.wt))
+    v = CLCONV__DIRECT_VARIANT; /* the device cannot hold the work-group or its tile: one output per work-item */
   return v;
 }
 
-bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
-  if (v->kt == 0)
-    return true;
-  switch (v->kind) {
-  case CLCONV__WIDE:
-    return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
-  case CLCONV__LOCAL:
-    return (v->kt == 4 || v->kt == 8) && v->wt == 4;
-  case CLCONV__DW:
-    return v->kt == 1 && v->wt == 16 && g->k == g->groups && g->c == g->groups;
-  case CLCONV__TILED:
-    return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 3 && v->wt <= 8) || v->wt == 10);
-  default:
-    return false;
+/* ---- the table ------------------------------------------------------------------------------------------------ */
+static bool tiled_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  (void)g;
+  return (v->kt == 4 || v->kt == 8 || v->kt == 16 || v->kt == 32) && ((v->wt >= 3 && v->wt <= 8) || v->wt == 10);
+}
+static bool wide_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  return v->kt >= 1 && v->kt <= 8 && (v->wt == 16 || v->wt == 32) && g->stride[2] == 1;
+}
+static bool local_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  (void)g;
+  return (v->kt == 4 || v->kt == 8) && v->wt == 4;
+}
+static bool dw_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  return v->kt == 1 && v->wt == 16 && g->k == g->groups && g->c == g->groups;
+}
+static bool direct_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  (void)g;
+  return v->kt == 0 && v->wt == 0;
+}
+
+/* The tuner's candidates of each kind for g on p (at most CLCONV__CANDIDATES each; variant_valid filters them). */
+/* The widest channel tile a group of g fills on p (4 at least): the tuner tries it and half of it. */
+static int tile_top(const clconv_device_profile *p, const clconv__conv_geom *g) {
+  uint32_t cout_g = g->k / g->groups;
+  int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
+  return top > CLCONV__TILED_MAX_KT(clconv__lanes(p)) ? CLCONV__TILED_MAX_KT(clconv__lanes(p)) : top;
+}
+
+static size_t tiled_candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out) {
+  const int top = tile_top(p, g);
+  size_t n = 0;
+  for (int kt = top / 2 < 4 ? 4 : top / 2; kt <= top; kt *= 2) {
+    int wt[3], m = clconv__tile_choices(kt, p, wt);
+    for (int w = 0; w < m; w++)
+      out[n++] = (clconv__variant){.kt = kt, .wt = wt[w], .kind = CLCONV__TILED};
   }
+  return n;
+}
+static size_t wide_candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out) {
+  uint32_t cout_g = g->k / g->groups;
+  size_t n = 0;
+  if (cout_g > 8 && g->c / g->groups > 8) /* the wide kernel's domain: few output or few input channels */
+    return 0;
+  for (int wt = 16; wt <= 32; wt += 16) {
+    out[n++] = (clconv__variant){.kt = clconv__wide_channels(cout_g, clconv__lanes(p)), .wt = wt, .kind = CLCONV__WIDE};
+    if (out[n - 1].kt != 8)
+      out[n++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
+  }
+  return n;
+}
+static size_t local_candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out) {
+  size_t n = 0;
+  for (int kt = 4; kt <= 8 && kt <= tile_top(p, g); kt *= 2)
+    if (clconv__local_fits(p, g, 4))
+      out[n++] = (clconv__variant){.kt = kt, .wt = 4, .kind = CLCONV__LOCAL};
+  return n;
+}
+static size_t dw_candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out) {
+  (void)p;
+  (void)g;
+  out[0] = (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
+  return 1;
+}
+static size_t direct_candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out) {
+  (void)p;
+  (void)g;
+  (void)out;
+  return 0; /* the fallback, never a candidate: where another kernel applies it is the slowest */
+}
+
+const clconv__kind_row clconv__kinds[CLCONV__KINDS] = {
+    [CLCONV__TILED] = {"tiled", "TILED", "clconv_conv_tiled", CLCONV__ROWS, true, false, tiled_valid, tiled_candidates},
+    [CLCONV__WIDE] = {"wide", "WIDE", "clconv_conv_wide", CLCONV__ROWS, true, true, wide_valid, wide_candidates},
+    [CLCONV__LOCAL] = {"local", "LOCAL", "clconv_conv_local", CLCONV__GROUPS, true, false, local_valid,
+                       local_candidates},
+    [CLCONV__DW] = {"dw", "DW", "clconv_conv_dw", CLCONV__ROWS, true, true, dw_valid, dw_candidates},
+    [CLCONV__DIRECT] = {"direct", "DIRECT", "clconv_conv_direct", CLCONV__FLAT, false, false, direct_valid,
+                        direct_candidates},
+};
+
+bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {
+  return (unsigned)v->kind < CLCONV__KINDS && clconv__kinds[v->kind].valid(v, g);
 }
 
 void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap) {
-  static const char *const kinds[CLCONV__KINDS] = {"tiled", "wide", "local", "dw"};
-  if (v->kt == 0 || v->kind < 0 || v->kind >= CLCONV__KINDS)
+  if ((unsigned)v->kind >= CLCONV__KINDS || v->kind == CLCONV__DIRECT)
     snprintf(buf, cap, "direct");
   else
-    snprintf(buf, cap, "%s %dx%d", kinds[v->kind], v->kt, v->wt);
+    snprintf(buf, cap, "%s %dx%d", clconv__kinds[v->kind].name, v->kt, v->wt);
+}
+
+size_t clconv__candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out,
+                          size_t cap) {
+  size_t n = 0;
+  for (int k = 0; k < CLCONV__KINDS && n + CLCONV__CANDIDATES <= cap; k++) {
+    clconv__variant c[CLCONV__CANDIDATES];
+    size_t m = clconv__kinds[k].candidates(p, g, c);
+    for (size_t i = 0; i < m; i++)
+      if (clconv__variant_valid(&c[i], g))
+        out[n++] = c[i];
+  }
+  return n;
+}
+
+void clconv__variant_geometry(const clconv_device_profile *p, const clconv__variant *v, int rt, int fuse_rows,
+                              const clconv__conv_geom *g, cl_uint *dims, size_t range[3], size_t local[3]) {
+  const size_t blocks = v->kt ? ((size_t)(g->k / g->groups) + (size_t)v->kt - 1) / (size_t)v->kt : 0;
+  switch (clconv__kinds[v->kind].launch) {
+  case CLCONV__FLAT: /* one work-item per output, the kernel's own work-group size */
+    *dims = 1;
+    range[0] = g->dst_count;
+    local[0] = 0;
+    return;
+  case CLCONV__GROUPS: /* LX x LY: LX * wt outputs of one row, LY channel blocks */
+    *dims = 3;
+    range[0] =
+        (g->out[2] + CLCONV__LOCAL_LX * (size_t)v->wt - 1) / (CLCONV__LOCAL_LX * (size_t)v->wt) * CLCONV__LOCAL_LX;
+    range[1] = blocks;
+    range[2] = (size_t)g->n * g->groups * g->out[0] * g->out[1];
+    local[0] = CLCONV__LOCAL_LX;
+    local[1] = CLCONV__LOCAL_LY;
+    local[2] = 1;
+    return;
+  case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
+    *dims = 3;
+    range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt;
+    range[1] =
+        (size_t)g->out[0] * (fuse_rows ? g->out[1] / (size_t)fuse_rows : (g->out[1] + (size_t)rt - 1) / (size_t)rt);
+    range[2] = (size_t)g->n * g->groups * blocks;
+    clconv__row_local(p, range[0], range[1], local);
+    return;
+  }
 }
 
 /* Output rows per work-item of the dw kernel: 4 on CPUs (8 vector registers of accumulators at 8 lanes; 2 and 7
@@ -186,8 +297,6 @@ void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *
 }
 
 int clconv__variant_rows(const clconv_device_profile *p, const clconv__variant *v, const clconv__conv_geom *g) {
-  if (!v->kt)
-    return 1;
   return v->kind == CLCONV__WIDE ? wide_rows(g, v->kt, v->wt, clconv__lanes(p))
          : v->kind == CLCONV__DW ? DW_ROWS(p)
                                  : 1;

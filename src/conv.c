@@ -157,14 +157,11 @@ struct clconv_conv {
   clconv_activation act;
   clconv_conv_algo algo; /* direct or gemm */
   clconv__gemm gemm;     /* gemm only */
-  clconv__kernel kernel; /* direct only */
-  /* tiled variant only */
-  clconv__kernel pack;
-  int kt;            /* output channels per work-item, 0 for direct */
-  clconv__kind kind; /* tiled, wide, local or dw (clconv__variant) */
-  int wt;            /* output positions along W per work-item */
-  int rt;            /* output rows per work-item (wide_rows, DW_ROWS) */
-  cl_mem wpack;      /* packed weights */
+  clconv__kernel kernel; /* direct algorithm only: the catalogue's kernel v */
+  clconv__variant v;
+  int rt;              /* output rows per work-item (clconv__variant_rows) */
+  clconv__kernel pack; /* kinds that read packed weights: clconv_conv_pack, and its buffer */
+  cl_mem wpack;
   size_t wpack_count;
   /* wide only, where its windows reach into the padding: the input zero-padded (clconv_conv_pad), its extent per
    * axis (psz) */
@@ -198,7 +195,7 @@ static clconv__conv_geom kernel_geom(const clconv__conv_geom *g) {
 #ifdef CLCONV_FAULT_INJECTION
 static clconv__variant forced = {.kt = -1};
 void clconv_fault_force_kernel(int kt, int wt, int kind) {
-  forced = (clconv__variant){.kt = kt, .wt = wt, .kind = (clconv__kind)kind};
+  forced = kt == 0 ? CLCONV__DIRECT_VARIANT : (clconv__variant){.kt = kt, .wt = wt, .kind = (clconv__kind)kind};
 }
 #endif
 
@@ -251,8 +248,113 @@ static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *nam
   return *mem ? CLCONV_OK : clconv__fail_cl(ctx, "conv_create", what, err);
 }
 
-/* force: the direct kernel to use (clconv_tune), or NULL for the tuned one, else the built-in choice. pool: the
- * pooling to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
+/* The direct kernel for op: force (clconv_tune's candidate), else the tuned one, else the built-in choice (the
+ * fault-injection build's forced kernel over both); a local kernel the device cannot hold falls back to direct. */
+static clconv__variant pick_variant(clconv_conv *op, const clconv__variant *force) {
+  clconv_context *ctx = op->ctx;
+  clconv__variant v;
+  if (force)
+    v = *force;
+  else if (!(clconv__tuned_variant(ctx, &op->g, &v) && clconv__variant_valid(&v, &op->kg)))
+    v = clconv__choose_variant(&ctx->prof, &op->kg);
+#ifdef CLCONV_FAULT_INJECTION
+  if (!force && forced.kt >= 0 && clconv__variant_valid(&forced, &op->kg))
+    v = forced;
+#endif
+  if (v.kind == CLCONV__LOCAL && !clconv__local_fits(&ctx->prof, &op->kg, v.wt))
+    v = CLCONV__DIRECT_VARIANT;
+  return v;
+}
+
+/* Sizes what op's kernel reads besides the tensors: the packed weights (G * blocks * C/G * taps * KT floats), or
+ * direct where they would not fit the kernels' int range or one allocation; for the wide kernel, the padded copy of
+ * src where its windows reach into the padding and the copy pays (its extent along D and H as the windows read,
+ * along W as far as the work-items' vectors reach; none when too large: the kernel then tests its edges). */
+static void size_buffers(clconv_conv *op) {
+  const clconv__conv_geom *g = &op->g, *kg = &op->kg;
+  const cl_ulong max_alloc = op->ctx->prof.max_alloc_bytes;
+  if (clconv__kinds[op->v.kind].packed) {
+    size_t blocks = (g->k / g->groups + (uint32_t)op->v.kt - 1) / (uint32_t)op->v.kt;
+    op->wpack_count = (size_t)g->groups * blocks * (g->c / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] * op->v.kt;
+    if (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS || (cl_ulong)op->wpack_count * sizeof(float) > max_alloc ||
+        (size_t)g->n * g->groups * blocks > CLCONV__MAX_KERNEL_ELEMS)
+      op->v = CLCONV__DIRECT_VARIANT;
+  }
+  if (op->v.kind != CLCONV__WIDE)
+    return;
+  uint64_t count = (uint64_t)g->n * g->c, wt = (uint64_t)op->v.wt;
+  bool reads_padding = false;
+  for (int a = 0; a < 3; a++) {
+    uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
+             ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1,
+             reach = a < 2 ? ext : ((uint64_t)kg->out[2] + wt - 1) / wt * wt + span;
+    reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
+    op->psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
+    count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
+  }
+  if (reads_padding && pad_pays(kg, op->v.wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
+      count * sizeof(float) <= max_alloc)
+    op->padded_count = (size_t)count;
+}
+
+/* clconv_conv_kernel's name: the kernel, "+pad" where it reads the padded copy, "+pool" where it pools. */
+static void name_op(clconv_conv *op, bool gemm, bool pool) {
+  if (gemm)
+    snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
+  else
+    clconv__variant_name(&op->v, op->kernel_name, sizeof op->kernel_name);
+  if (op->padded_count)
+    strncat(op->kernel_name, "+pad", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
+  if (pool)
+    strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
+}
+
+/* The program's options: the one kernel it holds (kernels/conv.cl: KERNEL_*), then its specialisation. Kernels of
+ * packed weights need no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
+static void options_of(const clconv_conv *op, bool gemm, const clconv__pool_geom *pool, char *buf, size_t cap) {
+  const clconv__kind_row *row = &clconv__kinds[op->v.kind];
+  const int act = (int)op->act.kind, lanes = clconv__lanes(&op->ctx->prof);
+  if (gemm || !row->packed) {
+    snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, gemm ? "GEMM" : row->macro,
+             op->g.ndim, op->desc.mode == CLCONV_MODE_CONV, act);
+    return;
+  }
+  char shape[96];
+  clconv__shape_options(op->v.kind, &op->kg, shape, sizeof shape);
+  if (pool) {
+    size_t at = strlen(shape);
+    snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%u -DFUSE_AVG=%d", op->fuse_rows, pool->win[2],
+             pool->avg);
+  }
+  const int vw = op->v.kind == CLCONV__TILED && op->v.kt > lanes ? lanes : op->v.kt;
+  snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", row->macro,
+           op->g.ndim, act, op->v.kt, op->v.wt, op->rt, vw, shape);
+}
+
+/* Builds op's program (or the gemm algorithm's) and allocates what its kernel reads besides the tensors. */
+static clconv_status build_op(clconv_conv *op, bool gemm, const clconv__pool_geom *pool) {
+  clconv_context *ctx = op->ctx;
+  char options[192];
+  options_of(op, gemm, pool, options, sizeof options);
+  if (gemm)
+    return clconv__gemm_create(ctx, &op->g, options, &op->gemm);
+  CLCONV__TRY(
+      clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, clconv__kinds[op->v.kind].function, &op->kernel));
+  if (clconv__kinds[op->v.kind].launch == CLCONV__GROUPS && op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
+    return clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
+                        "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
+                        CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
+  if (clconv__kinds[op->v.kind].packed)
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pack", &op->pack, op->wpack_count, &op->wpack,
+                                       "clCreateBuffer (packed weights)"));
+  if (op->padded_count)
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pad", &op->pad, op->padded_count, &op->padded,
+                                       "clCreateBuffer (padded input)"));
+  return CLCONV_OK;
+}
+
+/* Validates, chooses, builds, allocates. force: the direct kernel to use (clconv_tune), or NULL. pool: the pooling
+ * to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
  * CLCONV_OK. */
 static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
                                const clconv__pool_geom *pool, clconv_conv **out) {
@@ -261,8 +363,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   *out = NULL;
   clconv__conv_geom g;
   CLCONV__TRY(clconv__conv_check(ctx, "conv_create", desc, &g));
-  clconv__variant v = {0};
-  if (pool && (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &v)))
+  clconv__variant fused = CLCONV__DIRECT_VARIANT;
+  if (pool && (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &fused)))
     return CLCONV_OK;
   size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
   if (g.wei_count > most)
@@ -286,102 +388,20 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
     for (uint32_t i = 0; i < g.ndim; i++)
       op->dst_dims[2 + i] = pool->out[3 - g.ndim + i];
   }
-  const clconv__conv_geom *kg = &op->kg;
   clconv__act_check(ctx, "conv_create", &desc->activation, &op->act);
   op->algo = force || pool ? CLCONV_ALGO_DIRECT : desc->algorithm;
   if (op->algo == CLCONV_ALGO_AUTO) /* measured by clconv_tune on this device, else direct */
     op->algo = clconv__tuned_algo(ctx, &g) == CLCONV_ALGO_GEMM ? CLCONV_ALGO_GEMM : CLCONV_ALGO_DIRECT;
-  bool gemm = op->algo == CLCONV_ALGO_GEMM;
-  uint32_t cout_g = g.k / g.groups, cin_g = g.c / g.groups, kvol = g.ker[0] * g.ker[1] * g.ker[2];
-  if (force)
-    v = *force;
-  else if (!pool && !gemm && !(clconv__tuned_variant(ctx, &g, &v) && clconv__variant_valid(&v, kg)))
-    v = clconv__choose_variant(&ctx->prof, kg);
-#ifdef CLCONV_FAULT_INJECTION
-  if (!force && !pool && !gemm && forced.kt >= 0 && clconv__variant_valid(&forced, kg))
-    v = forced;
-#endif
-  if (v.kt && v.kind == CLCONV__LOCAL && !clconv__local_fits(&ctx->prof, kg, v.wt))
-    v = (clconv__variant){0}; /* a forced or tuned local kernel the device cannot hold */
-  op->kt = v.kt;
-  op->wt = v.wt;
-  op->kind = v.kind;
-  /* packed weights: G * blocks * C/G * taps * KT floats, within the kernels' int range and one allocation */
-  size_t blocks = op->kt ? (cout_g + (uint32_t)op->kt - 1) / (uint32_t)op->kt : 0;
-  op->wpack_count = (size_t)g.groups * blocks * cin_g * kvol * (size_t)op->kt;
-  if (op->kt && (op->wpack_count > CLCONV__MAX_KERNEL_ELEMS ||
-                 (cl_ulong)op->wpack_count * sizeof(float) > ctx->prof.max_alloc_bytes ||
-                 (size_t)g.n * g.groups * blocks > CLCONV__MAX_KERNEL_ELEMS))
-    op->kt = 0; /* too large to pack: the direct kernel needs no copy */
-  if (op->kt && op->kind == CLCONV__WIDE) {
-    /* The padded copy: the extent the windows read along D and H, and along W as far as the work-items' vectors
-     * reach (whole tiles of wt, plus the kernel's span), so that each read lies inside a row of the copy; none
-     * where the windows never leave the input. Too large for one allocation: the kernel tests its edges itself. */
-    uint64_t count = (uint64_t)g.n * g.c;
-    bool reads_padding = false;
-    for (int a = 0; a < 3; a++) {
-      uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
-               ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1, /* the windows' */
-          reach =
-              a < 2 ? ext : ((uint64_t)kg->out[2] + (uint32_t)op->wt - 1) / (uint32_t)op->wt * (uint32_t)op->wt + span;
-      reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
-      op->psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
-      count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
-    }
-    if (reads_padding && pad_pays(kg, op->wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
-        count * sizeof(float) <= ctx->prof.max_alloc_bytes)
-      op->padded_count = (size_t)count;
-  }
-  if (pool && !op->kt) { /* nor can it pool: the layer runs the two ops */
+  const bool gemm = op->algo == CLCONV_ALGO_GEMM;
+  op->v = pool ? fused : gemm ? CLCONV__DIRECT_VARIANT : pick_variant(op, force);
+  size_buffers(op);
+  if (pool && op->v.kind == CLCONV__DIRECT) { /* too large to pack, so it cannot pool: the layer runs the two ops */
     clconv__free(op);
     return CLCONV_OK;
   }
-  if (gemm)
-    snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
-  else
-    clconv__variant_name(&(clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind}, op->kernel_name,
-                         sizeof op->kernel_name);
-  if (op->padded_count)
-    strncat(op->kernel_name, "+pad", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
-  if (pool)
-    strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
-  /* The tiled program needs no FLIP: clconv_conv_pack mirrors the weights, told by an argument. */
-  char options[160], shape[64] = "";
-  op->rt = pool ? 1 : clconv__variant_rows(&ctx->prof, &(clconv__variant){op->kt, op->wt, op->kind}, kg);
-  if (op->kt)
-    clconv__shape_options(op->kind, kg, shape, sizeof shape);
-  if (pool) {
-    size_t at = strlen(shape);
-    snprintf(shape + at, sizeof shape - at, " -DFUSE_PH=%d -DFUSE_PW=%u -DFUSE_AVG=%d", op->fuse_rows, pool->win[2],
-             pool->avg);
-  }
-  /* each program holds the one kernel it launches (kernels/conv.cl: KERNEL_*) */
-  static const char *const kernel_macro[CLCONV__KINDS] = {"TILED", "WIDE", "LOCAL", "DW"};
-  static const char *const kernel_fn[CLCONV__KINDS] = {"clconv_conv_tiled", "clconv_conv_wide", "clconv_conv_local",
-                                                       "clconv_conv_dw"};
-  const int lanes = clconv__lanes(&ctx->prof);
-  if (op->kt)
-    snprintf(options, sizeof options,
-             "-DKERNEL_%s -DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s",
-             kernel_macro[op->kind], g.ndim, (int)op->act.kind, op->kt, op->wt, op->rt,
-             op->kind == CLCONV__TILED && op->kt > lanes ? lanes : op->kt, shape);
-  else
-    snprintf(options, sizeof options, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT,
-             gemm ? "GEMM" : "DIRECT", g.ndim, desc->mode == CLCONV_MODE_CONV, (int)op->act.kind);
-  clconv_status s = gemm ? clconv__gemm_create(ctx, &g, options, &op->gemm)
-                         : clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options,
-                                                 op->kt ? kernel_fn[op->kind] : "clconv_conv_direct", &op->kernel);
-  if (s == CLCONV_OK && op->kt && op->kind == CLCONV__LOCAL &&
-      op->kernel.local_size < CLCONV__LOCAL_LX * CLCONV__LOCAL_LY)
-    s = clconv__fail(ctx, CLCONV_ERR_UNSUPPORTED,
-                     "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
-                     CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
-  if (s == CLCONV_OK && op->kt)
-    s = pack_kernel_and_buffer(ctx, "clconv_conv_pack", &op->pack, op->wpack_count, &op->wpack,
-                               "clCreateBuffer (packed weights)");
-  if (s == CLCONV_OK && op->padded_count)
-    s = pack_kernel_and_buffer(ctx, "clconv_conv_pad", &op->pad, op->padded_count, &op->padded,
-                               "clCreateBuffer (padded input)");
+  op->rt = pool ? 1 : clconv__variant_rows(&ctx->prof, &op->v, &op->kg);
+  name_op(op, gemm, pool != NULL);
+  clconv_status s = build_op(op, gemm, pool);
   if (s != CLCONV_OK) {
     clconv_conv_destroy(op);
     return s;
@@ -406,9 +426,7 @@ clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_
 
 const char *clconv_conv_kernel(const clconv_conv *op) { return op ? op->kernel_name : ""; }
 
-void clconv__conv_variant(const clconv_conv *op, clconv__variant *v) {
-  *v = (clconv__variant){.kt = op->kt, .wt = op->wt, .kind = op->kind};
-}
+void clconv__conv_variant(const clconv_conv *op, clconv__variant *v) { *v = op->v; }
 
 void clconv_conv_destroy(clconv_conv *op) {
   if (!op)
@@ -443,15 +461,15 @@ static clconv_status check_weights(clconv_conv *op, const char *call, clconv_ten
  * direct (which mirrors by itself). */
 static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem weights, cl_mem out) {
   const clconv__conv_geom *g = &op->g;
-  if (!op->kt) {
+  if (!clconv__kinds[op->v.kind].packed) {
     cl_int err = CLCONV__CL(
         clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0, g->wei_count * sizeof(float), 0, NULL, NULL));
     return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(op->ctx, call, "clEnqueueCopyBuffer", err);
   }
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
-         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)(op->wpack_count / (size_t)op->kt),
+         kvol = (cl_int)(g->ker[0] * g->ker[1] * g->ker[2]), total = (cl_int)(op->wpack_count / (size_t)op->v.kt),
          flip = op->desc.mode == CLCONV_MODE_CONV;
-  cl_int kt = op->kt;
+  cl_int kt = op->v.kt;
   const clconv__arg args[] = {{sizeof(cl_mem), &weights}, {sizeof(cl_mem), &out},   {sizeof kt, &kt},
                               {sizeof cin_g, &cin_g},     {sizeof cout_g, &cout_g}, {sizeof kvol, &kvol},
                               {sizeof flip, &flip},       {sizeof total, &total}};
@@ -464,7 +482,7 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_set_weights: op is NULL");
   clconv_context *ctx = op->ctx;
   CLCONV__TRY(check_weights(op, "conv_set_weights", weights, bias));
-  size_t wcount = op->kt ? op->wpack_count : op->g.wei_count;
+  size_t wcount = clconv__kinds[op->v.kind].packed ? op->wpack_count : op->g.wei_count;
   cl_int err = CL_SUCCESS;
   if (!op->wset)
     op->wset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, wcount * sizeof(float), NULL, &err));
@@ -480,6 +498,70 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
       return clconv__fail_cl(ctx, "conv_set_weights", "clEnqueueCopyBuffer", err);
   }
   return CLCONV_OK;
+}
+
+/* The wide kernel's padded copy of src (clconv_conv_pad): the padding is then inside it. */
+static clconv_status pad_input(clconv_conv *op, cl_mem src) {
+  const clconv__conv_geom *g = &op->kg;
+  cl_int4 isz = clconv__int4(g->in), psz = clconv__int4(op->psz), pad = clconv__int4(g->pad);
+  const clconv__arg args[] = {{sizeof(cl_mem), &src},
+                              {sizeof(cl_mem), &op->padded},
+                              {sizeof isz, &isz},
+                              {sizeof psz, &psz},
+                              {sizeof pad, &pad}};
+  const size_t range[3] = {(op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], (size_t)g->n * g->c};
+  size_t local[3];
+  clconv__row_local(&op->ctx->prof, range[0], range[1], local);
+  return clconv__kernel_launch(op->ctx, "conv_run", &op->pad, args, sizeof args / sizeof args[0], 3, range, local);
+}
+
+/* One launch of op's kernel: the arguments every conv kernel takes (kernels/conv.cl), the local kernel's tile and
+ * its width, src's element count for the kinds whose whole-vector loads it bounds; the catalogue's geometry. */
+static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bmem, cl_mem dst) {
+  const clconv__conv_geom *g = &op->kg;
+  const clconv__kind_row *row = &clconv__kinds[op->v.kind];
+  cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
+         total = (cl_int)g->dst_count;
+  cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
+          str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
+  cl_mem input = src;
+  if (op->padded) {
+    CLCONV__TRY(pad_input(op, src));
+    input = op->padded;
+    isz = clconv__int4(op->psz);
+    pad = (cl_int4){{0, 0, 0, 0}};
+  }
+  cl_int cols = 0, src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
+  clconv__arg args[19] = {
+      {sizeof(cl_mem), &input},
+      {sizeof(cl_mem), &wmem},
+      {sizeof(cl_mem), bmem ? &bmem : NULL},
+      {sizeof(cl_mem), &dst},
+      {sizeof cin_g, &cin_g},
+      {sizeof cout_g, &cout_g},
+      {sizeof groups, &groups},
+      {sizeof isz, &isz},
+      {sizeof osz, &osz},
+      {sizeof ksz, &ksz},
+      {sizeof str, &str},
+      {sizeof dil, &dil},
+      {sizeof pad, &pad},
+      {sizeof(float), &op->act.alpha},
+      {sizeof(float), &op->act.beta},
+      {sizeof total, &total},
+  };
+  size_t n = 16;
+  if (row->launch == CLCONV__GROUPS) {
+    cols = (cl_int)clconv__local_tile_cols(g, op->v.wt);
+    args[n++] = (clconv__arg){CLCONV__LOCAL_CC * (size_t)cols * sizeof(float), NULL};
+    args[n++] = (clconv__arg){sizeof cols, &cols};
+  }
+  if (row->bounded)
+    args[n++] = (clconv__arg){sizeof src_total, &src_total};
+  cl_uint dims;
+  size_t range[3], local[3];
+  clconv__variant_geometry(&op->ctx->prof, &op->v, op->rt, op->fuse_rows, g, &dims, range, local);
+  return clconv__kernel_launch(op->ctx, "conv_run", &op->kernel, args, n, dims, range, local[0] ? local : NULL);
 }
 
 clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
@@ -502,88 +584,18 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   }
   CLCONV__CHECK(ctx, dst->mem != src->mem && (preset || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "conv_run: dst aliases an input; convolution cannot run in place");
+  const bool packed = clconv__kinds[op->v.kind].packed;
   cl_mem wmem = preset   ? op->wset
-                : op->kt ? op->wpack
+                : packed ? op->wpack
                          : weights->mem,
          bmem = preset ? op->bset
                 : bias ? bias->mem
                        : NULL;
   if (op->algo == CLCONV_ALGO_GEMM)
     return clconv__gemm_run(ctx, &op->gemm, g, &op->act, src->mem, wmem, bmem, dst->mem);
-  g = &op->kg;
-  if (!preset && op->kt)
+  if (!preset && packed)
     CLCONV__TRY(prepare_weights(op, "conv_run", weights->mem, op->wpack));
-  cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
-         total = (cl_int)g->dst_count;
-  cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), ksz = clconv__int4(g->ker),
-          str = clconv__int4(g->stride), dil = clconv__int4(g->dil), pad = clconv__int4(g->pad);
-  cl_mem input = src->mem;
-  if (op->padded) { /* the wide kernel reads the padded copy: the padding is inside it */
-    cl_int4 psz = clconv__int4(op->psz);
-    const clconv__arg pargs[] = {{sizeof(cl_mem), &src->mem},
-                                 {sizeof(cl_mem), &op->padded},
-                                 {sizeof isz, &isz},
-                                 {sizeof psz, &psz},
-                                 {sizeof pad, &pad}};
-    const size_t range[3] = {(op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], (size_t)g->n * g->c};
-    size_t local[3];
-    clconv__row_local(&ctx->prof, range[0], range[1], local);
-    CLCONV__TRY(
-        clconv__kernel_launch(ctx, "conv_run", &op->pad, pargs, sizeof pargs / sizeof pargs[0], 3, range, local));
-    input = op->padded;
-    isz = psz;
-    pad = (cl_int4){{0, 0, 0, 0}};
-  }
-  /* every conv kernel takes the same arguments (kernels/conv.cl) */
-  const clconv__arg args[] = {
-      {sizeof(cl_mem), &input},
-      {sizeof(cl_mem), &wmem},
-      {sizeof(cl_mem), bmem ? &bmem : NULL},
-      {sizeof(cl_mem), &dst->mem},
-      {sizeof cin_g, &cin_g},
-      {sizeof cout_g, &cout_g},
-      {sizeof groups, &groups},
-      {sizeof isz, &isz},
-      {sizeof osz, &osz},
-      {sizeof ksz, &ksz},
-      {sizeof str, &str},
-      {sizeof dil, &dil},
-      {sizeof pad, &pad},
-      {sizeof(float), &op->act.alpha},
-      {sizeof(float), &op->act.beta},
-      {sizeof total, &total},
-  };
-  if (!op->kt)
-    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
-                                 &(size_t){g->dst_count}, NULL);
-  size_t blocks = ((size_t)cout_g + (size_t)op->kt - 1) / (size_t)op->kt;
-  if (op->kind == CLCONV__LOCAL) { /* work-groups of LX x LY: LX * wt outputs of one row, LY channel blocks */
-    cl_int cols = (cl_int)clconv__local_tile_cols(g, op->wt);
-    const size_t lx = CLCONV__LOCAL_LX, ly = CLCONV__LOCAL_LY,
-                 range[3] = {(g->out[2] + lx * (size_t)op->wt - 1) / (lx * (size_t)op->wt) * lx, blocks,
-                             (size_t)g->n * g->groups * g->out[0] * g->out[1]},
-                 local[3] = {lx, ly, 1};
-    clconv__arg largs[sizeof args / sizeof args[0] + 2];
-    memcpy(largs, args, sizeof args);
-    largs[sizeof args / sizeof args[0]] = (clconv__arg){CLCONV__LOCAL_CC * (size_t)cols * sizeof(float), NULL};
-    largs[sizeof args / sizeof args[0] + 1] = (clconv__arg){sizeof cols, &cols};
-    return clconv__kernel_launch(ctx, "conv_run", &op->kernel, largs, sizeof largs / sizeof largs[0], 3, range, local);
-  }
-  /* tiled, wide and dw: wt positions along W, rt rows, kt channels per work-item */
-  size_t tiles = (g->out[2] + (size_t)op->wt - 1) / (size_t)op->wt;
-  size_t rows = op->fuse_rows ? g->out[1] / (size_t)op->fuse_rows : (g->out[1] + (size_t)op->rt - 1) / (size_t)op->rt;
-  const size_t range[3] = {tiles, (size_t)g->out[0] * rows, (size_t)g->n * g->groups * blocks};
-  size_t local[3];
-  clconv__row_local(&ctx->prof, range[0], range[1], local);
-  /* dw and wide take one more argument: src's element count (the padded copy's where it reads that), the bound of
-   * their vector loads */
-  cl_int src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
-  clconv__arg all[sizeof args / sizeof args[0] + 1];
-  memcpy(all, args, sizeof args);
-  all[sizeof args / sizeof args[0]] = (clconv__arg){sizeof src_total, &src_total};
-  return clconv__kernel_launch(ctx, "conv_run", &op->kernel, all,
-                               sizeof args / sizeof args[0] + (op->kind == CLCONV__DW || op->kind == CLCONV__WIDE), 3,
-                               range, local);
+  return launch(op, src->mem, wmem, bmem, dst->mem);
 }
 
 clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms) {

@@ -314,11 +314,45 @@ clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__con
  * (4, 8, 16, 32) channels x wt (4 to 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
  * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
  * input rows staged in local memory (GPUs); dw, depthwise (kt 1 x wt 16, rows sharing each input row load). */
-typedef enum clconv__kind { CLCONV__TILED, CLCONV__WIDE, CLCONV__LOCAL, CLCONV__DW, CLCONV__KINDS } clconv__kind;
+/* The values of the first four are the tuning file's and the fault hook's (kind 0..3); direct has kt = wt = 0. */
+typedef enum clconv__kind {
+  CLCONV__TILED,
+  CLCONV__WIDE,
+  CLCONV__LOCAL,
+  CLCONV__DW,
+  CLCONV__DIRECT,
+  CLCONV__KINDS
+} clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;
   clconv__kind kind;
 } clconv__variant;
+#define CLCONV__DIRECT_VARIANT ((clconv__variant){.kt = 0, .wt = 0, .kind = CLCONV__DIRECT})
+
+/* The kernel catalogue (catalogue.c): one row per kind, everything create, run and the tuner need of it. */
+typedef enum clconv__launch {
+  CLCONV__FLAT,   /* one work-item per output, the kernel's own work-group size */
+  CLCONV__ROWS,   /* (tiles along W, rows, planes of channel blocks), work-groups of clconv__row_local */
+  CLCONV__GROUPS, /* the local kernel's fixed work-groups, with its input tile in local memory */
+} clconv__launch;
+#define CLCONV__CANDIDATES 8 /* at most, per kind, for the tuner */
+typedef struct clconv__kind_row {
+  const char *name;     /* clconv_conv_kernel's word */
+  const char *macro;    /* its program is built with -DKERNEL_<macro> (kernels/conv.cl) */
+  const char *function; /* the kernel */
+  clconv__launch launch;
+  bool packed;  /* reads weights packed (and mirrored) by clconv_conv_pack; else the user's, mirrored itself */
+  bool bounded; /* takes src's element count as its last argument (the bound of its whole-vector loads) */
+  bool (*valid)(const clconv__variant *v, const clconv__conv_geom *g);
+  size_t (*candidates)(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out);
+} clconv__kind_row;
+extern const clconv__kind_row clconv__kinds[CLCONV__KINDS];
+/* Every kind's tuning candidates that can run g, into out (cap at least CLCONV__KINDS * CLCONV__CANDIDATES). */
+size_t clconv__candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out, size_t cap);
+/* How kernel v is launched on g: dims, the range, the work-group (local[0] = 0: the kernel's own). rt: its rows per
+ * work-item; fuse_rows: a fused pooling window's rows, 0 for none. */
+void clconv__variant_geometry(const clconv_device_profile *p, const clconv__variant *v, int rt, int fuse_rows,
+                              const clconv__conv_geom *g, cl_uint *dims, size_t range[3], size_t local[3]);
 /* "direct", "tiled 32x7", "wide 6x32", "local 8x4" */
 void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap);
 /* The tuned direct kernel for a shape; false when there is none. */

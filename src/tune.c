@@ -334,27 +334,8 @@ static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t re
   clconv__conv_variant(tc->direct, best);
   *best_ms = tc->direct_ms;
   const clconv__conv_geom *g = &tc->g;
-  uint32_t cout_g = g->k / g->groups;
-  int top = cout_g <= 4 ? 4 : cout_g <= 8 ? 8 : cout_g <= 16 ? 16 : 32;
-  if (top > CLCONV__TILED_MAX_KT(clconv__lanes(&ctx->prof)))
-    top = CLCONV__TILED_MAX_KT(clconv__lanes(&ctx->prof));
-  clconv__variant cand[13];
-  size_t nc = 0;
-  for (int kt = top / 2; kt <= top; kt *= 2) {
-    int wt[3], n = clconv__tile_choices(kt, &ctx->prof, wt);
-    for (int w = 0; w < n && kt >= 4; w++)
-      cand[nc++] = (clconv__variant){.kt = kt, .wt = wt[w]};
-  }
-  if (g->stride[2] == 1 && (cout_g <= 8 || g->c / g->groups <= 8))
-    for (int wt = 16; wt <= 32; wt += 16) {
-      cand[nc++] = (clconv__variant){
-          .kt = clconv__wide_channels(cout_g, clconv__lanes(&ctx->prof)), .wt = wt, .kind = CLCONV__WIDE};
-      if (cand[nc - 1].kt != 8)
-        cand[nc++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
-    }
-  for (int kt = 4; kt <= 8 && kt <= top; kt *= 2)
-    cand[nc++] = (clconv__variant){.kt = kt, .wt = 4, .kind = CLCONV__LOCAL};
-  cand[nc++] = (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW}; /* depthwise only (variant_valid) */
+  clconv__variant cand[CLCONV__KINDS * CLCONV__CANDIDATES];
+  size_t nc = clconv__candidates(&ctx->prof, g, cand, sizeof cand / sizeof cand[0]);
   clconv__variant builtin = *best;
   for (size_t i = 0; i < nc && clconv__now_s() < deadline; i++) {
     if (!memcmp(&cand[i], &builtin, sizeof builtin) || !clconv__variant_valid(&cand[i], g))

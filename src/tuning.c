@@ -193,11 +193,13 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
             : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
                                              : CLCONV_ALGO_AUTO;
         k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__KINDS) {
+      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__DIRECT) {
         v.kind = (clconv__kind)kind;
         /* a kernel this library has: the one-output kernel, tiled 4..32 x 7|8|10, wide 1..8 x 16|32, local 4|8 x 4 */
         clconv__conv_geom any = {.stride = {1, 1, 1}};
-        if (v.kt == 0 || clconv__variant_valid(&v, &any))
+        if (v.kt == 0) /* the one-output kernel, whatever the kind field says */
+          v = CLCONV__DIRECT_VARIANT;
+        if (v.kind == CLCONV__DIRECT || clconv__variant_valid(&v, &any))
           k = line + 7 + n;
       }
       if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
@@ -293,7 +295,8 @@ static bool save(clconv_context *ctx, const char *dir, const char *path, const c
     if (e->algo != CLCONV_ALGO_AUTO)
       fprintf(f, "algo %s %s\n", clconv_algo_name(e->algo), e->key);
     if (e->has_variant)
-      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt, (int)e->variant.kind, e->key);
+      fprintf(f, "direct %d %d %d %s\n", e->variant.kt, e->variant.wt,
+              e->variant.kind == CLCONV__DIRECT ? 0 : (int)e->variant.kind, e->key); /* direct: kt 0 */
   }
   return clconv__cache_commit(f, tmp, path, why, cap);
 }
