@@ -239,6 +239,55 @@ typedef struct ranked {
   double total;
 } ranked;
 
+/* The shapes' indices in order of m*n*k (insertion sort: a handful of shapes). */
+static void order_by_mnk(const tune_case *tc, size_t n, size_t *order) {
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && tc[order[j]].mnk < tc[order[j - 1]].mnk; j--) {
+      size_t x = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = x;
+    }
+}
+
+/* Every candidate set with every GEMM on CLBlast's tiled kernel, validated on every shape, ranked by its best split
+ * into top (best first, at most KEEP), until the budget runs out. times: 2n scratch. */
+static clconv_status rank_candidates(clconv_context *ctx, tune_case *tc, size_t n, const clconv_tune_options *o,
+                                     const size_t *order, double *times, ranked *top, size_t *ntop,
+                                     clconv_tune_report *rep) {
+  clconv_status s = blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, ALL_TILED));
+  size_t v[XGEMM_N];
+  double t0 = clconv__now_s();
+  for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && clconv__now_s() - t0 < o->budget_s; k++) {
+    if (!legal(v, ctx->prof.max_work_group_size, ctx->prof.local_mem_bytes) ||
+        clconv__tuning_override_xgemm(ctx->device, v) != CLBlastSuccess)
+      continue; /* not a candidate for this device */
+    rep->candidates_tried++;
+    bool bad = false;
+    for (size_t i = 0; i < n && s == CLCONV_OK && !bad; i++) {
+      s = measure(ctx, &tc[i], tc[i].gemm, o->reps, &times[i], &times[n + i]);
+      bad = s == CLCONV_OK && isinf(times[i]);
+    }
+    if (s == CLCONV_ERR_BUILD_FAILED || s == CLCONV_ERR_UNSUPPORTED)
+      s = CLCONV_OK; /* CLBlast cannot build or run this set here: skip it */
+    else if (s != CLCONV_OK)
+      break; /* a device failure, not a bad candidate */
+    rep->candidates_wrong += bad;
+    ranked c;
+    if (bad || !best_split(tc, order, n, times, times + n, &c.total, &c.min_indirect))
+      continue;
+    memcpy(c.v, v, sizeof v);
+    if (*ntop == KEEP && c.total >= top[KEEP - 1].total)
+      continue;
+    size_t at = *ntop < KEEP ? (*ntop)++ : KEEP - 1;
+    for (; at > 0 && top[at - 1].total > c.total; at--)
+      top[at] = top[at - 1];
+    top[at] = c;
+  }
+  return s;
+}
+
 static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const clconv_tune_options *o,
                             clconv__tuning *t, clconv_tune_report *rep) {
   uint32_t reps = o->reps;
@@ -251,52 +300,13 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
   CLCONV__CHECK(ctx, !wrong, CLCONV_ERR_OPENCL, "tune: CLBlast's direct GEMM kernel gives wrong results");
   size_t *order = clconv__malloc(n * sizeof *order);
   double *times = clconv__malloc(2 * n * sizeof *times); /* the whole algorithm, then its SGEMM alone */
-  if (!order || !times) {
-    clconv__free(order);
-    clconv__free(times);
-    return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
-  }
-  for (size_t i = 0; i < n; i++)
-    order[i] = i;
-  for (size_t i = 1; i < n; i++) /* insertion sort by m*n*k: a handful of shapes */
-    for (size_t j = i; j > 0 && tc[order[j]].mnk < tc[order[j - 1]].mnk; j--) {
-      size_t x = order[j];
-      order[j] = order[j - 1];
-      order[j - 1] = x;
-    }
-  /* every candidate with every GEMM on the tiled kernel, validated, then ranked by its best split */
-  clconv_status s = blas_check(ctx, clconv__tuning_override_min_indirect(ctx->device, ALL_TILED));
-  size_t v[XGEMM_N];
-  cl_ulong local_bytes = 0;
-  clGetDeviceInfo(ctx->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_bytes, &local_bytes, NULL);
   ranked top[KEEP];
   size_t ntop = 0;
-  double t0 = clconv__now_s();
-  for (size_t k = 0; s == CLCONV_OK && candidate(k, v) && clconv__now_s() - t0 < o->budget_s; k++) {
-    if (!legal(v, ctx->prof.max_work_group_size, local_bytes) ||
-        clconv__tuning_override_xgemm(ctx->device, v) != CLBlastSuccess)
-      continue; /* not a candidate for this device */
-    rep->candidates_tried++;
-    bool bad = false;
-    for (size_t i = 0; i < n && s == CLCONV_OK && !bad; i++) {
-      s = measure(ctx, &tc[i], tc[i].gemm, reps, &times[i], &times[n + i]);
-      bad = s == CLCONV_OK && isinf(times[i]);
-    }
-    if (s == CLCONV_ERR_BUILD_FAILED || s == CLCONV_ERR_UNSUPPORTED)
-      s = CLCONV_OK; /* CLBlast cannot build or run this set here: skip it */
-    else if (s != CLCONV_OK)
-      break; /* a device failure, not a bad candidate */
-    rep->candidates_wrong += bad;
-    ranked c;
-    if (bad || !best_split(tc, order, n, times, times + n, &c.total, &c.min_indirect))
-      continue;
-    memcpy(c.v, v, sizeof v);
-    if (ntop == KEEP && c.total >= top[KEEP - 1].total)
-      continue;
-    size_t at = ntop < KEEP ? ntop++ : KEEP - 1;
-    for (; at > 0 && top[at - 1].total > c.total; at--)
-      top[at] = top[at - 1];
-    top[at] = c;
+  clconv_status s =
+      order && times ? CLCONV_OK : clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "tune: out of host memory");
+  if (s == CLCONV_OK) {
+    order_by_mnk(tc, n, order);
+    s = rank_candidates(ctx, tc, n, o, order, times, top, &ntop, rep);
   }
   clconv__free(order);
   clconv__free(times);

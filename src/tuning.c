@@ -140,6 +140,63 @@ CLBlastStatusCode clconv__tuning_override_min_indirect(cl_device_id dev, size_t 
 }
 
 /* ---- loading ---------------------------------------------------------------------------------------------------- */
+/* "xgemm <16 values>" into t; false with why. */
+static bool parse_xgemm(const char *line, int ln, clconv__tuning *t, int *used, char *why, size_t cap) {
+  const char *p = line + 6;
+  for (int i = 0; i < XGEMM_N; i++) {
+    unsigned long v;
+    int n;
+    if (sscanf(p, "%lu%n", &v, &n) != 1 || v > 4096) {
+      snprintf(why, cap, "line %d: xgemm needs %d values 0..4096", ln, XGEMM_N);
+      return false;
+    }
+    t->xgemm[i] = v;
+    p += n;
+  }
+  *used = (int)(p - line);
+  t->has_xgemm = true;
+  return true;
+}
+
+/* "algo direct|gemm <shape>" or "direct <kt> <wt> <kind 0..3> <shape>" into t; false with why. */
+static bool parse_shape(const char *line, int ln, clconv__tuning *t, char *why, size_t cap) {
+  bool is_algo = line[0] == 'a';
+  clconv_conv_algo a = CLCONV_ALGO_AUTO;
+  clconv__variant v = {0};
+  int kind = 0, n = 0;
+  const char *k = NULL;
+  if (is_algo) {
+    a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
+        : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
+                                         : CLCONV_ALGO_AUTO;
+    k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
+  } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__DIRECT) {
+    v.kind = (clconv__kind)kind;
+    /* a kernel this library has: the one-output kernel (kt 0), or one of the catalogue's at any shape */
+    clconv__conv_geom any = {.stride = {1, 1, 1}};
+    if (v.kt == 0)
+      v = CLCONV__DIRECT_VARIANT;
+    if (v.kind == CLCONV__DIRECT || clconv__variant_valid(&v, &any))
+      k = line + 7 + n;
+  }
+  if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
+    snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"", ln);
+    return false;
+  }
+  tuned_shape *e = shape_slot(t, k);
+  if (!e) {
+    snprintf(why, cap, "out of host memory");
+    return false;
+  }
+  if (is_algo) {
+    e->algo = a;
+  } else {
+    e->has_variant = true;
+    e->variant = v;
+  }
+  return true;
+}
+
 static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, size_t cap) {
   char line[1024];
   for (int ln = 1; fgets(line, sizeof line, f); ln++) {
@@ -160,20 +217,14 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
     if (ln <= 2)
       continue;
     int used = 0;
+    if (!strncmp(line, "algo ", 5) || !strncmp(line, "direct ", 7)) {
+      if (!parse_shape(line, ln, t, why, cap))
+        return false;
+      continue;
+    }
     if (!strncmp(line, "xgemm ", 6)) {
-      const char *p = line + 6;
-      for (int i = 0; i < XGEMM_N; i++) {
-        unsigned long v;
-        int n;
-        if (sscanf(p, "%lu%n", &v, &n) != 1 || v > 4096) {
-          snprintf(why, cap, "line %d: xgemm needs %d values 0..4096", ln, XGEMM_N);
-          return false;
-        }
-        t->xgemm[i] = v;
-        p += n;
-      }
-      used = (int)(p - line);
-      t->has_xgemm = true;
+      if (!parse_xgemm(line, ln, t, &used, why, cap))
+        return false;
     } else if (!strncmp(line, "min_indirect ", 13)) {
       unsigned long v;
       if (sscanf(line + 13, "%lu%n", &v, &used) != 1 || v < 1 || v > ALL_DIRECT) {
@@ -182,42 +233,6 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
       }
       t->min_indirect = v;
       used += 13;
-    } else if (!strncmp(line, "algo ", 5) || !strncmp(line, "direct ", 7)) {
-      bool is_algo = line[0] == 'a';
-      clconv_conv_algo a = CLCONV_ALGO_AUTO;
-      clconv__variant v = {0};
-      int kind = 0, n = 0;
-      const char *k = NULL;
-      if (is_algo) {
-        a = !strncmp(line + 5, "direct ", 7) ? CLCONV_ALGO_DIRECT
-            : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
-                                             : CLCONV_ALGO_AUTO;
-        k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-      } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__DIRECT) {
-        v.kind = (clconv__kind)kind;
-        /* a kernel this library has: the one-output kernel, tiled 4..32 x 7|8|10, wide 1..8 x 16|32, local 4|8 x 4 */
-        clconv__conv_geom any = {.stride = {1, 1, 1}};
-        if (v.kt == 0) /* the one-output kernel, whatever the kind field says */
-          v = CLCONV__DIRECT_VARIANT;
-        if (v.kind == CLCONV__DIRECT || clconv__variant_valid(&v, &any))
-          k = line + 7 + n;
-      }
-      if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-        snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"", ln);
-        return false;
-      }
-      tuned_shape *e = shape_slot(t, k);
-      if (!e) {
-        snprintf(why, cap, "out of host memory");
-        return false;
-      }
-      if (is_algo)
-        e->algo = a;
-      else {
-        e->has_variant = true;
-        e->variant = v;
-      }
-      continue;
     } else {
       snprintf(why, cap, "line %d: unknown item", ln);
       return false;
