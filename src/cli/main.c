@@ -393,6 +393,92 @@ static int parse_padding(const char *cmd, opt *pad, opt *before, opt *after, uin
   return rc;
 }
 
+#define OPTN(name) find(opts, nopts, name)
+
+/* The convolution's sizes from the arrays (x: N, C, spatial...; w: K, C/G, kernel...; b: K) and --groups. */
+static int conv_from_arrays(const char *cmd, opt *opts, size_t nopts, const npy_array *x, const npy_array *w,
+                            const npy_array *b, clconv_conv_desc *d) {
+  if (w->ndim < 3 || w->ndim > 5)
+    return error(EXIT_USAGE, cmd, "weights have rank %u; (K, C/G, spatial...) needs 3, 4 or 5", w->ndim);
+  if (x->ndim != w->ndim)
+    return error(EXIT_USAGE, cmd, "input has rank %u but weights have rank %u (input is N, C, spatial...)", x->ndim,
+                 w->ndim);
+  d->ndim = w->ndim - 2;
+  d->batch = (uint32_t)x->shape[0];
+  d->in_channels = (uint32_t)x->shape[1];
+  d->out_channels = (uint32_t)w->shape[0];
+  d->groups = 1;
+  if (OPTN("groups")->seen && !parse_u32(OPTN("groups")->value, &d->groups))
+    d->groups = 0;
+  if (d->groups == 0)
+    return error(EXIT_USAGE, cmd, "--groups \"%s\": not an integer in 1..2147483647", OPTN("groups")->value);
+  if ((uint64_t)w->shape[1] * d->groups != d->in_channels)
+    return error(EXIT_USAGE, cmd, "weights expect %llu input channels per group, input has %u channels in %u group(s)",
+                 (unsigned long long)w->shape[1], d->in_channels, d->groups);
+  for (uint32_t i = 0; i < d->ndim; i++) {
+    d->in_size[i] = (uint32_t)x->shape[2 + i];
+    d->kernel_size[i] = (uint32_t)w->shape[2 + i];
+  }
+  if (OPTN("bias")->seen) {
+    if (b->ndim != 1 || b->shape[0] != d->out_channels)
+      return error(EXIT_USAGE, cmd, "bias must have shape (%u,) for %u output channels", d->out_channels,
+                   d->out_channels);
+    d->has_bias = true;
+  }
+  return 0;
+}
+
+/* The convolution's flags: stride, dilation, padding (or "same"), mode, algorithm, activation. */
+static int conv_flags(const char *cmd, opt *opts, size_t nopts, clconv_conv_desc *d) {
+  bool same = false;
+  int rc;
+  if ((OPTN("stride")->seen && (rc = parse_axes(cmd, "stride", OPTN("stride")->value, d->ndim, false, d->stride))) ||
+      (OPTN("dilation")->seen &&
+       (rc = parse_axes(cmd, "dilation", OPTN("dilation")->value, d->ndim, false, d->dilation))) ||
+      (rc = parse_padding(cmd, OPTN("pad"), OPTN("pad-before"), OPTN("pad-after"), d->ndim, d->pad_before, d->pad_after,
+                          &same)))
+    return rc;
+  if (OPTN("mode")->seen) {
+    const char *m = OPTN("mode")->value;
+    if (strcmp(m, "xcorr") && strcmp(m, "conv"))
+      return error(EXIT_USAGE, cmd, "--mode \"%s\": xcorr or conv", m);
+    d->mode = strcmp(m, "conv") ? CLCONV_MODE_XCORR : CLCONV_MODE_CONV;
+  }
+  if (OPTN("algorithm")->seen) {
+    const char *a = OPTN("algorithm")->value;
+    int found = -1;
+    for (int i = 0; i < CLCONV_ALGO_COUNT; i++)
+      if (!strcmp(a, clconv_algo_name((clconv_conv_algo)i)))
+        found = i;
+    if (found < 0)
+      return error(EXIT_USAGE, cmd, "--algorithm \"%s\": auto, direct or gemm", a);
+    d->algorithm = (clconv_conv_algo)found;
+  }
+  if (OPTN("activation")->seen && clconv_act_parse(OPTN("activation")->value, &d->activation) != CLCONV_OK)
+    return error(EXIT_USAGE, cmd, "--activation: %s", clconv_last_error(NULL));
+  clconv_status s = same ? clconv_conv_same_padding(d) : CLCONV_OK;
+  return s == CLCONV_OK ? 0 : lib_error(cmd, s, NULL);
+}
+
+/* The layer's pooling flags. */
+static int pool_flags(const char *cmd, opt *opts, size_t nopts, uint32_t ndim, clconv_pool_desc *p) {
+  const char *kind = OPTN("pool")->value;
+  int rc;
+  if (strcmp(kind, "max") && strcmp(kind, "avg"))
+    return error(EXIT_USAGE, cmd, "--pool \"%s\": max or avg", kind);
+  p->kind = strcmp(kind, "max") ? CLCONV_POOL_AVG : CLCONV_POOL_MAX;
+  p->count_include_pad = OPTN("count-pad")->seen;
+  p->ceil_mode = OPTN("ceil")->seen;
+  if ((rc = parse_axes(cmd, "window", OPTN("window")->value, ndim, false, p->window)) ||
+      (OPTN("pool-stride")->seen &&
+       (rc = parse_axes(cmd, "pool-stride", OPTN("pool-stride")->value, ndim, false, p->stride))) ||
+      (OPTN("pool-pad")->seen &&
+       (rc = parse_axes(cmd, "pool-pad", OPTN("pool-pad")->value, ndim, true, p->pad_before))))
+    return rc;
+  memcpy(p->pad_after, p->pad_before, sizeof p->pad_after);
+  return 0;
+}
+
 static int cmd_conv(int argc, char **argv) {
   const char *cmd = "conv";
   if (wants_help(argc, argv))
@@ -401,7 +487,8 @@ static int cmd_conv(int argc, char **argv) {
                 O("pad-before"), O("pad-after"), O("dilation"),    O("groups"),   O("mode"),      O("activation"),
                 O("pool"),       O("window"),    O("pool-stride"), O("pool-pad"), F("count-pad"), F("ceil"),
                 F("cpu"),        F("check"),     O("device"),      O("algorithm")};
-  int rc = parse_opts(cmd, argc, argv, opts, sizeof opts / sizeof opts[0]);
+  const size_t nopts = sizeof opts / sizeof opts[0];
+  int rc = parse_opts(cmd, argc, argv, opts, nopts);
   if (rc || (rc = require(cmd, OPT("input"))) || (rc = require(cmd, OPT("weights"))) ||
       (rc = require(cmd, OPT("output"))))
     return rc;
@@ -411,116 +498,24 @@ static int cmd_conv(int argc, char **argv) {
     return error(EXIT_USAGE, cmd, "--window, --pool-stride, --pool-pad, --count-pad and --ceil need --pool");
   if (layer && (rc = require(cmd, OPT("window"))))
     return rc;
-
   npy_array x = {0}, w = {0}, b = {0};
   job j = {.cmd = cmd, .kind = layer ? OP_LAYER : OP_CONV, .x = &x, .w = &w};
   clconv_conv_desc *d = &j.layer.conv;
-  if ((rc = load(OPT("input")->value, &x)) || (rc = load(OPT("weights")->value, &w)))
+  if ((rc = load(OPT("input")->value, &x)) || (rc = load(OPT("weights")->value, &w)) ||
+      (OPT("bias")->seen && (rc = load(OPT("bias")->value, &b))) ||
+      (rc = conv_from_arrays(cmd, opts, nopts, &x, &w, &b, d)) || (rc = conv_flags(cmd, opts, nopts, d)) ||
+      (layer && (rc = pool_flags(cmd, opts, nopts, d->ndim, &j.layer.pool))))
     goto done;
-  if (OPT("bias")->seen && (rc = load(OPT("bias")->value, &b)))
-    goto done;
-  if (w.ndim < 3 || w.ndim > 5) {
-    rc = error(EXIT_USAGE, cmd, "weights have rank %u; (K, C/G, spatial...) needs 3, 4 or 5", w.ndim);
-    goto done;
-  }
-  if (x.ndim != w.ndim) {
-    rc = error(EXIT_USAGE, cmd, "input has rank %u but weights have rank %u (input is N, C, spatial...)", x.ndim,
-               w.ndim);
-    goto done;
-  }
-  d->ndim = w.ndim - 2;
-  d->batch = (uint32_t)x.shape[0];
-  d->in_channels = (uint32_t)x.shape[1];
-  d->out_channels = (uint32_t)w.shape[0];
-  d->groups = 1;
-  if (OPT("groups")->seen && !parse_u32(OPT("groups")->value, &d->groups))
-    d->groups = 0;
-  if (d->groups == 0) {
-    rc = error(EXIT_USAGE, cmd, "--groups \"%s\": not an integer in 1..2147483647", OPT("groups")->value);
-    goto done;
-  }
-  if ((uint64_t)w.shape[1] * d->groups != d->in_channels) {
-    rc = error(EXIT_USAGE, cmd, "weights expect %llu input channels per group, input has %u channels in %u group(s)",
-               (unsigned long long)w.shape[1], d->in_channels, d->groups);
-    goto done;
-  }
-  for (uint32_t i = 0; i < d->ndim; i++) {
-    d->in_size[i] = (uint32_t)x.shape[2 + i];
-    d->kernel_size[i] = (uint32_t)w.shape[2 + i];
-  }
-  if (OPT("bias")->seen) {
-    if (b.ndim != 1 || b.shape[0] != d->out_channels) {
-      rc =
-          error(EXIT_USAGE, cmd, "bias must have shape (%u,) for %u output channels", d->out_channels, d->out_channels);
-      goto done;
-    }
-    d->has_bias = true;
-    j.b = &b;
-  }
-  bool same = false;
-  if ((OPT("stride")->seen && (rc = parse_axes(cmd, "stride", OPT("stride")->value, d->ndim, false, d->stride))) ||
-      (OPT("dilation")->seen &&
-       (rc = parse_axes(cmd, "dilation", OPT("dilation")->value, d->ndim, false, d->dilation))) ||
-      (rc = parse_padding(cmd, OPT("pad"), OPT("pad-before"), OPT("pad-after"), d->ndim, d->pad_before, d->pad_after,
-                          &same)))
-    goto done;
-  if (OPT("mode")->seen) {
-    const char *m = OPT("mode")->value;
-    if (strcmp(m, "xcorr") && strcmp(m, "conv")) {
-      rc = error(EXIT_USAGE, cmd, "--mode \"%s\": xcorr or conv", m);
-      goto done;
-    }
-    d->mode = strcmp(m, "conv") ? CLCONV_MODE_XCORR : CLCONV_MODE_CONV;
-  }
-  if (OPT("algorithm")->seen) {
-    const char *a = OPT("algorithm")->value;
-    int found = -1;
-    for (int i = 0; i < CLCONV_ALGO_COUNT; i++)
-      if (!strcmp(a, clconv_algo_name((clconv_conv_algo)i)))
-        found = i;
-    if (found < 0) {
-      rc = error(EXIT_USAGE, cmd, "--algorithm \"%s\": auto, direct or gemm", a);
-      goto done;
-    }
-    d->algorithm = (clconv_conv_algo)found;
-  }
-  if (OPT("activation")->seen && clconv_act_parse(OPT("activation")->value, &d->activation) != CLCONV_OK) {
-    rc = error(EXIT_USAGE, cmd, "--activation: %s", clconv_last_error(NULL));
-    goto done;
-  }
-  clconv_status s = same ? clconv_conv_same_padding(d) : CLCONV_OK;
-  if (s != CLCONV_OK) {
-    rc = lib_error(cmd, s, NULL);
-    goto done;
-  }
+  j.b = d->has_bias ? &b : NULL;
   uint32_t sdims[5], wdims[5];
-  if (layer) {
-    clconv_pool_desc *p = &j.layer.pool;
-    const char *kind = OPT("pool")->value;
-    if (strcmp(kind, "max") && strcmp(kind, "avg")) {
-      rc = error(EXIT_USAGE, cmd, "--pool \"%s\": max or avg", kind);
-      goto done;
-    }
-    p->kind = strcmp(kind, "max") ? CLCONV_POOL_AVG : CLCONV_POOL_MAX;
-    p->count_include_pad = OPT("count-pad")->seen;
-    p->ceil_mode = OPT("ceil")->seen;
-    if ((rc = parse_axes(cmd, "window", OPT("window")->value, d->ndim, false, p->window)) ||
-        (OPT("pool-stride")->seen &&
-         (rc = parse_axes(cmd, "pool-stride", OPT("pool-stride")->value, d->ndim, false, p->stride))) ||
-        (OPT("pool-pad")->seen &&
-         (rc = parse_axes(cmd, "pool-pad", OPT("pool-pad")->value, d->ndim, true, p->pad_before))))
-      goto done;
-    memcpy(p->pad_after, p->pad_before, sizeof p->pad_after);
-    s = clconv_layer_shapes(&j.layer, sdims, wdims, j.out_dims);
-  } else {
-    s = clconv_conv_shapes(d, sdims, wdims, j.out_dims);
-  }
+  clconv_status s =
+      layer ? clconv_layer_shapes(&j.layer, sdims, wdims, j.out_dims) : clconv_conv_shapes(d, sdims, wdims, j.out_dims);
   if (s != CLCONV_OK) {
     rc = lib_error(cmd, s, NULL);
     goto done;
   }
   j.out_ndim = d->ndim + 2;
-  rc = execute(&j, opts, sizeof opts / sizeof opts[0], OPT("output")->value);
+  rc = execute(&j, opts, nopts, OPT("output")->value);
 done:
   npy_free(&x);
   npy_free(&w);
@@ -603,6 +598,47 @@ done:
   return rc;
 }
 
+/* One random configuration of op k (conv, pool, act, layer) from r against the reference: 0 passed, 1 mismatched,
+ * -1 a device or OpenCL error. */
+static int validate_one(clconv_context *ctx, int k, uint32_t ndim, sweep_rng *r, const char *replay) {
+  if (k == 0) {
+    clconv_conv_desc d;
+    sweep_conv_desc(r, &d, ndim, true);
+    return sweep_check_conv(ctx, &d, r, false, true, stdout, replay);
+  }
+  if (k == 1) {
+    static const uint32_t max_in[4] = {0, 40, 14, 7};
+    uint32_t nd = ndim ? ndim : sweep_int(r, 1, 3), in[3];
+    clconv_pool_desc d = {.batch = sweep_int(r, 0, 3), .channels = sweep_int(r, 1, 5)};
+    for (uint32_t a = 0; a < nd; a++)
+      in[a] = sweep_int(r, 1, max_in[nd]);
+    sweep_pool_desc(r, &d, in, nd);
+    return sweep_check_pool(ctx, &d, r, stdout, replay);
+  }
+  if (k == 2) {
+    clconv_activation a;
+    sweep_activation(r, &a);
+    size_t n = sweep_int(r, 1, 3000);
+    float *x = malloc(n * sizeof *x);
+    int res = -1;
+    if (x) {
+      sweep_act_data(r, x, n);
+      res = sweep_check_act(ctx, &a, x, n, sweep_chance(r, 0.5), stdout, replay);
+    } else {
+      printf("  error: out of host memory (%s)\n", replay);
+    }
+    free(x);
+    return res;
+  }
+  clconv_layer_desc l;
+  memset(&l, 0, sizeof l);
+  sweep_conv_desc(r, &l.conv, ndim, true);
+  uint32_t out[3];
+  clconv_conv_output_size(&l.conv, out);
+  sweep_pool_desc(r, &l.pool, out, l.conv.ndim);
+  return sweep_check_layer(ctx, &l, r, stdout, replay);
+}
+
 static int cmd_validate(int argc, char **argv) {
   const char *cmd = "validate";
   if (wants_help(argc, argv))
@@ -648,41 +684,7 @@ static int cmd_validate(int argc, char **argv) {
       char replay[160];
       snprintf(replay, sizeof replay, "replay: clconv validate --op %s --dims %s --count 1 --seed %llu", names[k], dims,
                seed + i);
-      int res;
-      if (k == 0) {
-        clconv_conv_desc d;
-        sweep_conv_desc(&r, &d, ndim, true);
-        res = sweep_check_conv(ctx, &d, &r, false, true, stdout, replay);
-      } else if (k == 1) {
-        static const uint32_t max_in[4] = {0, 40, 14, 7};
-        uint32_t nd = ndim ? ndim : sweep_int(&r, 1, 3), in[3];
-        clconv_pool_desc d = {.batch = sweep_int(&r, 0, 3), .channels = sweep_int(&r, 1, 5)};
-        for (uint32_t a = 0; a < nd; a++)
-          in[a] = sweep_int(&r, 1, max_in[nd]);
-        sweep_pool_desc(&r, &d, in, nd);
-        res = sweep_check_pool(ctx, &d, &r, stdout, replay);
-      } else if (k == 2) {
-        clconv_activation a;
-        sweep_activation(&r, &a);
-        size_t n = sweep_int(&r, 1, 3000);
-        float *x = malloc(n * sizeof *x);
-        if (x) {
-          sweep_act_data(&r, x, n);
-          res = sweep_check_act(ctx, &a, x, n, sweep_chance(&r, 0.5), stdout, replay);
-        } else {
-          printf("  error: out of host memory (%s)\n", replay);
-          res = -1;
-        }
-        free(x);
-      } else {
-        clconv_layer_desc l;
-        memset(&l, 0, sizeof l);
-        sweep_conv_desc(&r, &l.conv, ndim, true);
-        uint32_t out[3];
-        clconv_conv_output_size(&l.conv, out);
-        sweep_pool_desc(&r, &l.pool, out, l.conv.ndim);
-        res = sweep_check_layer(ctx, &l, &r, stdout, replay);
-      }
+      int res = validate_one(ctx, k, ndim, &r, replay);
       if (res == 0) {
         passed++;
       } else {
