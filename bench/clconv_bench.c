@@ -215,212 +215,254 @@ static const char *algo_label(const result *r, char *buf, size_t cap) {
  * row's cold call and warm-up, then rounds of a slice of each row's calls and of each peer variant's, until every
  * series has its reps and time. The speed of this machine drifts over seconds; alternating keeps every ratio
  * within a case (row to row, row to peer) inside one drift. Returns 0, or an exit code for an error (reported). */
-static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t seed, const bench_peak *peak,
-                    result *rows, size_t nrows) {
-  const bench_case *c = &rows[0].c;
-  uint32_t xs[5], ws[5] = {0}, ys[5], nd, k = 0;
-  clconv_status s;
-  switch (c->op) {
-  case BENCH_CONV:
-    s = clconv_conv_shapes(&c->layer.conv, xs, ws, ys);
-    break;
-  case BENCH_LAYER:
-    s = clconv_layer_shapes(&c->layer, xs, ws, ys);
-    break;
-  case BENCH_POOL:
-    s = clconv_pool_shapes(&c->layer.pool, xs, ys);
-    break;
-  default:
-    s = CLCONV_OK;
-    memcpy(xs, c->act_dims, sizeof xs);
-    memcpy(ys, c->act_dims, sizeof ys);
+/* A case's host data: its tensors' shapes, the inputs drawn from the seed, and room for the device's output and
+ * the reference. */
+typedef struct case_data {
+  uint32_t xs[5], ws[5], ys[5], nd, k; /* k: output channels (the bias), 0 without weights */
+  bool has_w, has_b;
+  size_t xc, wc, yc;
+  float *x, *w, *b, *got, *ref, *mag;
+} case_data;
+
+static void case_data_free(case_data *d) {
+  free(d->x);
+  free(d->w);
+  free(d->b);
+  free(d->got);
+  free(d->ref);
+  free(d->mag);
+}
+
+static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
+  memset(d, 0, sizeof *d);
+  clconv_status s = CLCONV_OK;
+  if (c->op == BENCH_CONV)
+    s = clconv_conv_shapes(&c->layer.conv, d->xs, d->ws, d->ys);
+  else if (c->op == BENCH_LAYER)
+    s = clconv_layer_shapes(&c->layer, d->xs, d->ws, d->ys);
+  else if (c->op == BENCH_POOL)
+    s = clconv_pool_shapes(&c->layer.pool, d->xs, d->ys);
+  else {
+    memcpy(d->xs, c->act_dims, sizeof d->xs);
+    memcpy(d->ys, c->act_dims, sizeof d->ys);
   }
   if (s != CLCONV_OK)
     return error(EXIT_USAGE, "%s: %s", c->name, clconv_last_error(NULL));
-  nd = c->op == BENCH_ACT ? c->act_ndim : (c->op == BENCH_POOL ? c->layer.pool.ndim : c->layer.conv.ndim) + 2;
-  bool has_w = c->op == BENCH_CONV || c->op == BENCH_LAYER, has_b = has_w && c->layer.conv.has_bias;
-  if (has_w)
-    k = ws[0];
-  size_t xc = prod(xs, nd), wc = has_w ? prod(ws, nd) : 0, yc = prod(ys, nd);
-  float *x = malloc(xc * sizeof *x), *w = malloc((wc + 1) * sizeof *w), *b = malloc((k + 1) * sizeof *b),
-        *got = malloc(yc * sizeof *got), *ref = malloc(yc * sizeof *ref), *mag = malloc(yc * sizeof *mag);
-  series ours[MAX_ROWS] = {{0}}, marked[MAX_ROWS] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
-  runner r[MAX_ROWS] = {{0}};
-  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL; /* shared by the rows */
-  bench_peer *pp = NULL;
-  size_t i = 0; /* the row being worked on, for the error report */
-  double t0, wall, device;
-  int rc = 0;
-  if (!x || !w || !b || !got || !ref || !mag) {
-    rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
-    goto done;
-  }
-  for (size_t j = 0; j < xc; j++)
-    x[j] = next_value(&seed);
-  for (size_t j = 0; j < wc; j++)
-    w[j] = next_value(&seed);
-  for (size_t j = 0; j < k; j++)
-    b[j] = next_value(&seed);
+  d->nd = c->op == BENCH_ACT ? c->act_ndim : (c->op == BENCH_POOL ? c->layer.pool.ndim : c->layer.conv.ndim) + 2;
+  d->has_w = c->op == BENCH_CONV || c->op == BENCH_LAYER;
+  d->has_b = d->has_w && c->layer.conv.has_bias;
+  d->k = d->has_w ? d->ws[0] : 0;
+  d->xc = prod(d->xs, d->nd);
+  d->wc = d->has_w ? prod(d->ws, d->nd) : 0;
+  d->yc = prod(d->ys, d->nd);
+  d->x = malloc(d->xc * sizeof *d->x);
+  d->w = malloc((d->wc + 1) * sizeof *d->w);
+  d->b = malloc((d->k + 1) * sizeof *d->b);
+  d->got = malloc(d->yc * sizeof *d->got);
+  d->ref = malloc(d->yc * sizeof *d->ref);
+  d->mag = malloc(d->yc * sizeof *d->mag);
+  if (!d->x || !d->w || !d->b || !d->got || !d->ref || !d->mag)
+    return error(EXIT_DEVICE, "%s: out of host memory", c->name);
+  for (size_t j = 0; j < d->xc; j++)
+    d->x[j] = next_value(&seed);
+  for (size_t j = 0; j < d->wc; j++)
+    d->w[j] = next_value(&seed);
+  for (size_t j = 0; j < d->k; j++)
+    d->b[j] = next_value(&seed);
+  return 0;
+}
 
-  s = clconv_tensor_create(ctx, nd, xs, &tx);
+/* The inputs on the device, shared by the case's rows. */
+static clconv_status upload(clconv_context *ctx, const case_data *d, clconv_tensor **tx, clconv_tensor **tw,
+                            clconv_tensor **tb) {
+  clconv_status s = clconv_tensor_create(ctx, d->nd, d->xs, tx);
   if (s == CLCONV_OK)
-    s = clconv_tensor_write(tx, x, xc);
-  if (s == CLCONV_OK && has_w)
-    s = clconv_tensor_create(ctx, nd, ws, &tw);
-  if (s == CLCONV_OK && has_w)
-    s = clconv_tensor_write(tw, w, wc);
-  if (s == CLCONV_OK && has_b)
-    s = clconv_tensor_create(ctx, 1, &k, &tb);
-  if (s == CLCONV_OK && has_b)
-    s = clconv_tensor_write(tb, b, k);
-  for (i = 0; s == CLCONV_OK && i < nrows; i++) {
-    result *res = &rows[i];
-    r[i] = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb};
-    s = clconv_tensor_create(ctx, nd, ys, &r[i].y);
-    t0 = bench_now_s();
+    s = clconv_tensor_write(*tx, d->x, d->xc);
+  if (s == CLCONV_OK && d->has_w)
+    s = clconv_tensor_create(ctx, d->nd, d->ws, tw);
+  if (s == CLCONV_OK && d->has_w)
+    s = clconv_tensor_write(*tw, d->w, d->wc);
+  if (s == CLCONV_OK && d->has_b)
+    s = clconv_tensor_create(ctx, 1, &d->k, tb);
+  if (s == CLCONV_OK && d->has_b)
+    s = clconv_tensor_write(*tb, d->b, d->k);
+  return s;
+}
+
+/* Each row's op made (cold time: creation, compilation and a first call), named, and warmed up; *at: the row a
+ * failure is in. */
+static clconv_status prepare_rows(clconv_context *ctx, const case_data *d, result *rows, size_t nrows, runner *r,
+                                  clconv_tensor *tx, clconv_tensor *tw, clconv_tensor *tb, size_t *at) {
+  clconv_status s = CLCONV_OK;
+  double wall, device;
+  for (*at = 0; s == CLCONV_OK && *at < nrows; (*at)++) {
+    result *res = &rows[*at];
+    runner *ri = &r[*at];
+    *ri = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb};
+    s = clconv_tensor_create(ctx, d->nd, d->ys, &ri->y);
+    double t0 = bench_now_s();
     if (s == CLCONV_OK)
-      s = create_op(&r[i]);
-    if (s == CLCONV_OK && r[i].conv) {
-      res->chosen = clconv_algo_name(clconv_conv_algorithm(r[i].conv));
-      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(r[i].conv));
-    } else if (s == CLCONV_OK && r[i].layer) {
-      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_layer_kernel(r[i].layer));
+      s = create_op(ri);
+    if (s == CLCONV_OK && ri->conv) {
+      res->chosen = clconv_algo_name(clconv_conv_algorithm(ri->conv));
+      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_conv_kernel(ri->conv));
+    } else if (s == CLCONV_OK && ri->layer) {
+      snprintf(res->kernel, sizeof res->kernel, "%s", clconv_layer_kernel(ri->layer));
     }
     if (s == CLCONV_OK)
-      s = timed_call(&r[i], false, &wall, &device);
+      s = timed_call(ri, false, &wall, &device);
     res->cold_s = bench_now_s() - t0;
     if (s == CLCONV_OK)
-      s = timed_call(&r[i], true, &wall, &device); /* warm-up */
+      s = timed_call(ri, true, &wall, &device); /* warm-up */
     if (s != CLCONV_OK)
-      break;
+      return s;
   }
-#ifdef CLCONV_BENCH_ONEDNN
-  if (s == CLCONV_OK && peer &&
-      bench_peer_onednn_open(c, x, has_w ? w : NULL, has_b ? b : NULL, &pp, rows[0].peer.err,
-                             sizeof rows[0].peer.err)) {
-    rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
-    goto done;
-  }
-#else
-  (void)peer;
-#endif
+  return s;
+}
+
+/* The timing rounds: each row and the peer's forms take turns in slices of min_time / 8 until every one has its
+ * reps and time. Returns nonzero (an exit code, reported) on a host or peer failure; *s a device status, *at its
+ * row. */
+static int time_rounds(const options *o, const bench_case *c, size_t nrows, runner *r, bench_peer *pp, series *ours,
+                       series *marked, series *theirs, char *peer_err, size_t peer_cap, clconv_status *s, size_t *at) {
   const double slice = o->min_time / 8.0;
+  double wall, device;
   for (size_t round = 0;; round++) {
     bool enough = true;
     for (size_t j = 0; j < nrows; j++)
       enough = enough && ours[j].n >= o->min_reps && ours[j].spent + marked[j].spent >= o->min_time;
     for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++)
       enough = enough && theirs[v].n >= o->min_reps && theirs[v].spent >= o->min_time;
-    if (s != CLCONV_OK || enough)
-      break;
-    for (size_t turn = 0; turn < nrows; turn++) {
-      i = (round + turn) % nrows; /* each row in turn goes first, right after the peer */
-      t0 = bench_now_s();
+    if (*s != CLCONV_OK || enough)
+      return 0;
+    for (size_t turn = 0; turn < nrows && *s == CLCONV_OK; turn++) {
+      *at = (round + turn) % nrows; /* each row in turn goes first, right after the peer */
+      double t0 = bench_now_s();
       do { /* in pairs: an unmarked call for the wall time, a marked one for the device time */
-        for (int m = 0; m < 2 && s == CLCONV_OK; m++) {
-          s = timed_call(&r[i], m == 1, &wall, &device);
-          if (s == CLCONV_OK && series_add(m ? &marked[i] : &ours[i], wall, device)) {
-            rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
-            goto done;
-          }
+        for (int m = 0; m < 2 && *s == CLCONV_OK; m++) {
+          *s = timed_call(&r[*at], m == 1, &wall, &device);
+          if (*s == CLCONV_OK && series_add(m ? &marked[*at] : &ours[*at], wall, device))
+            return error(EXIT_DEVICE, "%s: out of host memory", c->name);
         }
-      } while (s == CLCONV_OK && bench_now_s() - t0 < slice);
-      if (s != CLCONV_OK)
-        break;
+      } while (*s == CLCONV_OK && bench_now_s() - t0 < slice);
     }
-    for (int v = 0; s == CLCONV_OK && pp && v < BENCH_PEER_VARIANTS; v++) {
-      t0 = bench_now_s();
+    for (int v = 0; *s == CLCONV_OK && pp && v < BENCH_PEER_VARIANTS; v++) {
+      double t0 = bench_now_s();
       do {
-        if (bench_peer_call(pp, v, &wall, rows[0].peer.err, sizeof rows[0].peer.err)) {
-          rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
-          goto done;
-        }
-        if (series_add(&theirs[v], wall, -1.0)) {
-          rc = error(EXIT_DEVICE, "%s: out of host memory", c->name);
-          goto done;
-        }
+        if (bench_peer_call(pp, v, &wall, peer_err, peer_cap))
+          return error(EXIT_DEVICE, "%s: %s", c->name, peer_err);
+        if (series_add(&theirs[v], wall, -1.0))
+          return error(EXIT_DEVICE, "%s: out of host memory", c->name);
       } while (bench_now_s() - t0 < slice);
     }
   }
-  if (s != CLCONV_OK) {
+}
+
+/* One reference for all rows, and its tolerance. */
+static clconv_status reference(const bench_case *c, case_data *d, clconv_tolerance *tol) {
+  const float *b = d->has_b ? d->b : NULL;
+  clconv_status s;
+  switch (c->op) {
+  case BENCH_CONV:
+    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, d->ref, d->mag);
+    return s == CLCONV_OK ? clconv_conv_tolerance(&c->layer.conv, tol) : s;
+  case BENCH_LAYER:
+    s = clconv_ref_layer(&c->layer, d->x, d->w, b, d->ref, d->mag);
+    return s == CLCONV_OK ? clconv_layer_tolerance(&c->layer, tol) : s;
+  case BENCH_POOL:
+    s = clconv_ref_pool(&c->layer.pool, d->x, d->ref, d->mag);
+    return s == CLCONV_OK ? clconv_pool_tolerance(&c->layer.pool, tol) : s;
+  default:
+    memset(d->mag, 0, d->yc * sizeof *d->mag);
+    s = clconv_ref_act(&c->act, d->x, d->ref, d->yc);
+    return s == CLCONV_OK ? clconv_act_tolerance(&c->act, tol) : s;
+  }
+}
+
+/* A row's figures from its timings: median, min, spread, device time, rate and fraction of the in-run peak. */
+static void summarize(result *res, series *ours, series *marked, const bench_peak *peak) {
+  const bench_case *c = &res->c;
+  res->reps = ours->n;
+  double *times = ours->t, *dev = marked->dev;
+  qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
+  qsort(dev, (size_t)marked->n, sizeof *dev, bench_cmp_double);
+  res->median_s = times[res->reps / 2];
+  res->min_s = times[0];
+  /* interquartile range over the median: robust to the odd preempted call on a shared machine */
+  res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
+  res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[marked->n / 2];
+  res->flop = bench_case_flop(c);
+  res->bytes = bench_case_bytes(c);
+  bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
+  /* rates from device time where the driver gives it, else from wall time */
+  double t = res->kernel_s > 0.0 ? res->kernel_s : res->median_s;
+  res->rate = (compute ? res->flop : res->bytes) / t * 1e-9;
+  double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
+  res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
+}
+
+/* A row's output against the reference. */
+static clconv_status check_row(result *res, clconv_tensor *y, case_data *d, const clconv_tolerance *tol) {
+  clconv_compare_result cmp;
+  clconv_status s = clconv_tensor_read(y, d->got, d->yc);
+  if (s == CLCONV_OK)
+    s = clconv_compare(d->got, d->ref, d->mag, d->yc, tol, &cmp);
+  if (s != CLCONV_OK)
+    return s;
+  res->max_abs = cmp.max_abs_err;
+  res->max_rel = cmp.max_rel_err;
+  res->mismatches = cmp.mismatches;
+  res->status = cmp.mismatches ? "FAIL" : "ok";
+  return CLCONV_OK;
+}
+
+static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t seed, const bench_peak *peak,
+                    result *rows, size_t nrows) {
+  const bench_case *c = &rows[0].c;
+  case_data d;
+  series ours[MAX_ROWS] = {{0}}, marked[MAX_ROWS] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
+  runner r[MAX_ROWS] = {{0}};
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL; /* shared by the rows */
+  bench_peer *pp = NULL;
+  size_t at = 0; /* the row being worked on, for the error report */
+  int rc = case_data_make(c, seed, &d);
+  clconv_status s = rc ? CLCONV_OK : upload(ctx, &d, &tx, &tw, &tb);
+  if (!rc && s == CLCONV_OK)
+    s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, &at);
+#ifdef CLCONV_BENCH_ONEDNN
+  if (!rc && s == CLCONV_OK && peer &&
+      bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, &pp, rows[0].peer.err,
+                             sizeof rows[0].peer.err))
+    rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
+#else
+  (void)peer;
+#endif
+  if (!rc)
+    rc = time_rounds(o, c, nrows, r, pp, ours, marked, theirs, rows[0].peer.err, sizeof rows[0].peer.err, &s, &at);
+  if (!rc && s != CLCONV_OK) {
     char algo[24];
     rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s (%s): %s: %s", c->name,
-               algo_label(&rows[i], algo, sizeof algo), clconv_status_string(s), clconv_last_error(ctx));
-    rows[i].status = "error";
-    goto done;
+               algo_label(&rows[at], algo, sizeof algo), clconv_status_string(s), clconv_last_error(ctx));
+    rows[at].status = "error";
   }
-  for (int v = 0; pp && v < BENCH_PEER_VARIANTS; v++) {
+  for (int v = 0; !rc && pp && v < BENCH_PEER_VARIANTS; v++) {
     qsort(theirs[v].t, (size_t)theirs[v].n, sizeof *theirs[v].t, bench_cmp_double);
     *(v == BENCH_PEER_BEST ? &rows[0].peer.best_s : &rows[0].peer.nchw_s) = theirs[v].t[theirs[v].n / 2];
   }
   clconv_tolerance tol;
-  if (o->validate) { /* one reference for all rows */
-    switch (c->op) {
-    case BENCH_CONV:
-      s = clconv_ref_conv(&c->layer.conv, x, w, has_b ? b : NULL, ref, mag);
-      if (s == CLCONV_OK)
-        s = clconv_conv_tolerance(&c->layer.conv, &tol);
-      break;
-    case BENCH_LAYER:
-      s = clconv_ref_layer(&c->layer, x, w, has_b ? b : NULL, ref, mag);
-      if (s == CLCONV_OK)
-        s = clconv_layer_tolerance(&c->layer, &tol);
-      break;
-    case BENCH_POOL:
-      s = clconv_ref_pool(&c->layer.pool, x, ref, mag);
-      if (s == CLCONV_OK)
-        s = clconv_pool_tolerance(&c->layer.pool, &tol);
-      break;
-    default:
-      s = clconv_ref_act(&c->act, x, ref, yc);
-      if (s == CLCONV_OK)
-        s = clconv_act_tolerance(&c->act, &tol);
-      memset(mag, 0, yc * sizeof *mag);
-    }
-    if (s != CLCONV_OK) {
-      rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
-      rows[0].status = "error";
-      goto done;
-    }
+  if (!rc && o->validate && reference(c, &d, &tol) != CLCONV_OK) {
+    rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
+    rows[0].status = "error";
   }
-  for (i = 0; i < nrows; i++) {
-    result *res = &rows[i];
-    res->peer = rows[0].peer;
-    res->reps = ours[i].n;
-    double *times = ours[i].t, *dev = marked[i].dev;
-    qsort(times, (size_t)res->reps, sizeof *times, bench_cmp_double);
-    qsort(dev, (size_t)marked[i].n, sizeof *dev, bench_cmp_double);
-    res->median_s = times[res->reps / 2];
-    res->min_s = times[0];
-    /* interquartile range over the median: robust to the odd preempted call on a shared machine */
-    res->spread = (times[(3 * res->reps) / 4] - times[res->reps / 4]) / res->median_s;
-    res->kernel_s = dev[0] < 0.0 ? -1.0 : dev[marked[i].n / 2];
-    res->flop = bench_case_flop(c);
-    res->bytes = bench_case_bytes(c);
-    bool compute = c->op == BENCH_CONV || c->op == BENCH_LAYER;
-    /* rates from device time where the driver gives it, else from wall time */
-    double t = res->kernel_s > 0.0 ? res->kernel_s : res->median_s;
-    res->rate = (compute ? res->flop : res->bytes) / t * 1e-9;
-    double ceiling = compute ? peak->fma_gflops : peak->copy_gbps;
-    res->peak_fraction = ceiling > 0.0 ? res->rate / ceiling : 0.0;
-    res->status = "skipped";
-    if (!o->validate)
-      continue;
-    clconv_compare_result cmp;
-    s = clconv_tensor_read(r[i].y, got, yc);
-    if (s == CLCONV_OK)
-      s = clconv_compare(got, ref, mag, yc, &tol, &cmp);
-    if (s != CLCONV_OK) {
+  for (size_t i = 0; !rc && i < nrows; i++) {
+    rows[i].peer = rows[0].peer;
+    summarize(&rows[i], &ours[i], &marked[i], peak);
+    rows[i].status = "skipped";
+    if (o->validate && check_row(&rows[i], r[i].y, &d, &tol) != CLCONV_OK) {
       rc = error(EXIT_DEVICE, "%s: %s", c->name, clconv_last_error(ctx));
-      res->status = "error";
-      goto done;
+      rows[i].status = "error";
     }
-    res->max_abs = cmp.max_abs_err;
-    res->max_rel = cmp.max_rel_err;
-    res->mismatches = cmp.mismatches;
-    res->status = cmp.mismatches ? "FAIL" : "ok";
   }
-done:
   for (size_t j = 0; j < nrows; j++) {
     clconv_conv_destroy(r[j].conv);
     clconv_layer_destroy(r[j].layer);
@@ -443,12 +485,7 @@ done:
 #ifdef CLCONV_BENCH_ONEDNN
   bench_peer_close(pp);
 #endif
-  free(x);
-  free(w);
-  free(b);
-  free(got);
-  free(ref);
-  free(mag);
+  case_data_free(&d);
   return rc;
 }
 
