@@ -758,132 +758,121 @@ static int run_tune(clconv_context *ctx, const result *res, size_t n, double bud
   return 0;
 }
 
-int main(int argc, char **argv) {
-  static result res[MAX_CASES];
-  size_t n = 0;
-  options o = {.min_time = 0.5, .min_reps = 5, .validate = true, .seed = 1};
-  bool tune = false;
-  double tune_budget = 0.0;
-  const char *device = NULL, *json = NULL, *csv = NULL, *png = NULL, *old = NULL, *suite = NULL;
-  int rc = 0;
+/* What the command line asks for. */
+typedef struct args {
+  options o;
+  bool tune;
+  double tune_budget;
+  const char *device, *json, *csv, *png, *old, *suite;
+} args;
+
+/* Parses the command line into *a and the --case descriptors into res; returns an exit code, or -1 when done
+ * (--help, --list) with nothing to run. */
+static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
+  options *o = &a->o;
+  int rc;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     char *end;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
       usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--list")) {
+      return -1;
+    } else if (!strcmp(arg, "--list")) {
       for (size_t k = 0; k < bench_suite_count; k++)
         puts(bench_suite[k]);
-      return 0;
-    } else if (!strcmp(a, "--no-validate")) {
-      o.validate = false;
+      return -1;
+    } else if (!strcmp(arg, "--no-validate")) {
+      o->validate = false;
       continue;
-    } else if (!strcmp(a, "--tune")) {
-      tune = true;
+    } else if (!strcmp(arg, "--tune")) {
+      a->tune = true;
       continue;
     } else if (!v) {
-      return error(EXIT_USAGE, "unknown option or missing value: \"%s\" (see --help)", a);
-    } else if (!strcmp(a, "--case")) {
-      if ((rc = add_case(res, &n, v, "--case")))
+      return error(EXIT_USAGE, "unknown option or missing value: \"%s\" (see --help)", arg);
+    } else if (!strcmp(arg, "--case")) {
+      if ((rc = add_case(res, n, v, "--case")))
         return rc;
-    } else if (!strcmp(a, "--suite")) {
-      suite = v;
-    } else if (!strcmp(a, "--device")) {
-      device = v;
-    } else if (!strcmp(a, "--json")) {
-      json = v;
-    } else if (!strcmp(a, "--csv")) {
-      csv = v;
-    } else if (!strcmp(a, "--plot")) {
-      png = v;
-    } else if (!strcmp(a, "--peer")) {
+    } else if (!strcmp(arg, "--suite")) {
+      a->suite = v;
+    } else if (!strcmp(arg, "--device")) {
+      a->device = v;
+    } else if (!strcmp(arg, "--json")) {
+      a->json = v;
+    } else if (!strcmp(arg, "--csv")) {
+      a->csv = v;
+    } else if (!strcmp(arg, "--plot")) {
+      a->png = v;
+    } else if (!strcmp(arg, "--peer")) {
       if (strcmp(v, "onednn"))
         return error(EXIT_USAGE, "--peer \"%s\": the only peer is onednn", v);
 #ifndef CLCONV_BENCH_ONEDNN
       return error(EXIT_USAGE, "--peer onednn: built without oneDNN (install libdnnl-dev and configure again)");
 #endif
-      o.peer = true;
-    } else if (!strcmp(a, "--compare")) {
-      old = v;
-    } else if (!strcmp(a, "--min-time")) {
-      o.min_time = strtod(v, &end);
-      if (*end || !(o.min_time >= 0.0) || o.min_time > 3600.0)
+      o->peer = true;
+    } else if (!strcmp(arg, "--compare")) {
+      a->old = v;
+    } else if (!strcmp(arg, "--min-time")) {
+      o->min_time = strtod(v, &end);
+      if (*end || !(o->min_time >= 0.0) || o->min_time > 3600.0)
         return error(EXIT_USAGE, "--min-time \"%s\": seconds in 0..3600", v);
-    } else if (!strcmp(a, "--min-reps")) {
+    } else if (!strcmp(arg, "--min-reps")) {
       long r = strtol(v, &end, 10);
       if (*end || r < 1 || r > 1000000)
         return error(EXIT_USAGE, "--min-reps \"%s\": an integer in 1..1000000", v);
-      o.min_reps = (int)r;
-    } else if (!strcmp(a, "--tune-budget")) {
-      tune_budget = strtod(v, &end);
-      if (*end || !(tune_budget > 0.0) || tune_budget > 86400.0)
+      o->min_reps = (int)r;
+    } else if (!strcmp(arg, "--tune-budget")) {
+      a->tune_budget = strtod(v, &end);
+      if (*end || !(a->tune_budget > 0.0) || a->tune_budget > 86400.0)
         return error(EXIT_USAGE, "--tune-budget \"%s\": seconds in (0, 86400]", v);
-    } else if (!strcmp(a, "--seed")) {
-      o.seed = strtoull(v, &end, 0);
+    } else if (!strcmp(arg, "--seed")) {
+      o->seed = strtoull(v, &end, 0);
       if (*end || !*v || *v == '-')
         return error(EXIT_USAGE, "--seed \"%s\": a non-negative integer", v);
     } else {
-      return error(EXIT_USAGE, "unknown option \"%s\" (see --help)", a);
+      return error(EXIT_USAGE, "unknown option \"%s\" (see --help)", arg);
     }
     i++;
   }
-  if (suite && (rc = load_suite(suite, res, &n)))
+  if (a->suite && (rc = load_suite(a->suite, res, n)))
     return rc;
-  if (n == 0) /* no --case and no --suite: the built-in suite */
+  if (*n == 0) /* no --case and no --suite: the built-in suite */
     for (size_t k = 0; k < bench_suite_count; k++)
-      if ((rc = add_case(res, &n, bench_suite[k], "built-in suite")))
+      if ((rc = add_case(res, n, bench_suite[k], "built-in suite")))
         return rc;
-  if (png && system("command -v gnuplot >/dev/null 2>&1") != 0)
+  if (a->png && system("command -v gnuplot >/dev/null 2>&1") != 0)
     return error(EXIT_USAGE, "--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
+  return 0;
+}
 
-  clconv_context *ctx;
-  clconv_context_options copt = {.device = device, .ignore_tuning = tune};
-  clconv_status s = clconv_context_create(&copt, &ctx);
-  if (s != CLCONV_OK)
-    return error(EXIT_DEVICE, "%s: %s", clconv_status_string(s), clconv_last_error(NULL));
-  if (tune) {
-    rc = run_tune(ctx, res, n, tune_budget, o.min_reps);
-    clconv_context_destroy(ctx);
-    return rc;
-  }
-  clconv_device_info info;
-  bench_peak peak;
-  char err[256];
-  clconv_device_profile prof;
-  if ((s = clconv_context_get_device_info(ctx, &info)) != CLCONV_OK ||
-      (s = clconv_context_profile(ctx, &prof)) != CLCONV_OK) {
-    clconv_context_destroy(ctx);
-    return error(EXIT_DEVICE, "%s", clconv_last_error(ctx));
-  }
-  fprintf(stderr, "clconv-bench: measuring the device's peak...\n");
-  if (bench_peak_measure(ctx, &peak, err, sizeof err)) {
-    clconv_context_destroy(ctx);
-    return error(EXIT_DEVICE, "%s", err);
-  }
-  printf("clconv-bench %s on %s (%s; %s; %u compute units)\n", clconv_version_string(), info.name, info.platform,
-         info.version, info.compute_units);
-  printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak.fma_gflops, peak.fma_width,
-         peak.copy_gbps, peak.copy_mib);
+static void print_header(clconv_context *ctx, const clconv_device_info *info, const clconv_device_profile *prof,
+                         const bench_peak *peak, const args *a) {
+  printf("clconv-bench %s on %s (%s; %s; %u compute units)\n", clconv_version_string(), info->name, info->platform,
+         info->version, info->compute_units);
+  printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak->fma_gflops, peak->fma_width,
+         peak->copy_gbps, peak->copy_mib);
   printf("profile: %s, %u float lanes, %zu work-items per group at most, %llu KiB local memory "
          "(CLCONV_DEVICE_CLASS, CLCONV_VECTOR_WIDTH override)\n",
-         prof.device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof.vector_width, prof.max_work_group_size,
-         (unsigned long long)(prof.local_mem_bytes >> 10));
+         prof->device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof->vector_width, prof->max_work_group_size,
+         (unsigned long long)(prof->local_mem_bytes >> 10));
   printf("tuning: %s\n", clconv_context_tuning(ctx));
   printf("FLOP = 2*N*K*out_spatial*(C/groups)*kernel_volume (conv, layer); bytes = each tensor read or written "
          "once (pool, act); rates from device time\n");
 #ifdef CLCONV_BENCH_ONEDNN
-  const char *peer_line = o.peer ? "onednn (CPU, all cores, same process)" : "none (--peer onednn to add oneDNN)";
+  const char *peer_line = a->o.peer ? "onednn (CPU, all cores, same process)" : "none (--peer onednn to add oneDNN)";
 #else
   const char *peer_line = "none (built without oneDNN)";
 #endif
   printf("algorithms: direct, gemm (im2col + CLBlast SGEMM), auto (its choice after the colon); peers: %s\n\n",
          peer_line);
   printf("%-16s %-12s %-14s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "kernel", "median_ms",
-         "device_ms", "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", old ? "  vs_old" : "",
-         o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
+         "device_ms", "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", a->old ? "  vs_old" : "",
+         a->o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
+}
+
+/* Runs every case (the rows of one case together), with progress on stderr; marks each case's fastest row. */
+static int run_all(clconv_context *ctx, const options *o, const bench_peak *peak, result *res, size_t n) {
   bool tty = isatty(fileno(stderr));
-  int failed = 0;
+  int rc = 0;
   for (size_t i = 0, rows; i < n; i += rows) {
     for (rows = 0; i + rows < n && res[i + rows].first == i; rows++) {
       bench_case_format(&res[i + rows].c, res[i + rows].descriptor, sizeof res[i + rows].descriptor);
@@ -898,7 +887,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "\r[%s] %zu/%zu %-24s", bar, i + rows, n, res[i].c.name);
     }
     double t0 = bench_now_s();
-    if ((rc = run_case(ctx, &o, o.peer, o.seed + i, &peak, &res[i], rows)))
+    if ((rc = run_case(ctx, o, o->peer, o->seed + i, peak, &res[i], rows)))
       break;
     if (!tty)
       fprintf(stderr, "clconv-bench: [%zu/%zu] %s (%zu row%s): %.1f s\n", i + rows, n, res[i].c.name, rows,
@@ -913,10 +902,13 @@ int main(int argc, char **argv) {
   }
   if (tty)
     fprintf(stderr, "\r%60s\r", "");
-  size_t done_n = rc ? 0 : n;
-  if (!rc && old)
-    rc = read_compare(old, res, done_n);
-  for (size_t i = 0; i < done_n; i++) {
+  return rc;
+}
+
+/* The table, one row per case and algorithm with its reproducers; returns how many failed validation. */
+static int print_rows(const result *res, size_t n, const args *a, clconv_context *ctx) {
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
     const result *r = &res[i];
     char rate[32], check[48], vs[16] = "";
     snprintf(rate, sizeof rate, "%.2f %s", r->rate, is_compute(r) ? "GF/s" : "GB/s");
@@ -924,12 +916,12 @@ int main(int argc, char **argv) {
       snprintf(check, sizeof check, "skipped");
     else
       snprintf(check, sizeof check, "%s %.2e", r->status, r->max_abs);
-    if (old && r->vs_old > 0.0)
+    if (a->old && r->vs_old > 0.0)
       snprintf(vs, sizeof vs, "  %6.2fx", r->vs_old);
-    else if (old)
+    else if (a->old)
       snprintf(vs, sizeof vs, "  %7s", "-");
     char peer[64] = "";
-    if (o.peer)
+    if (a->o.peer)
       snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
                r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
     char algo[24];
@@ -940,18 +932,59 @@ int main(int argc, char **argv) {
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
     failed += !strcmp(r->status, "FAIL");
   }
-  if (done_n)
+  if (n)
     printf("\n* fastest algorithm for the case. vs_old: old median / new median (> 1: faster now).%s\n"
            "program binaries (cold_ms: a loaded one skips the compiler): %s\n",
-           o.peer ? "\nvs_onednn, vs_nchw: oneDNN's median / clconv's (> 1: clconv is faster)." : "",
+           a->o.peer ? "\nvs_onednn, vs_nchw: oneDNN's median / clconv's (> 1: clconv is faster)." : "",
            clconv_context_binaries(ctx));
+  return failed;
+}
+
+int main(int argc, char **argv) {
+  static result res[MAX_CASES];
+  size_t n = 0;
+  args a = {.o = {.min_time = 0.5, .min_reps = 5, .validate = true, .seed = 1}};
+  int rc = parse_args(argc, argv, &a, res, &n);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  clconv_context *ctx;
+  clconv_context_options copt = {.device = a.device, .ignore_tuning = a.tune};
+  clconv_status s = clconv_context_create(&copt, &ctx);
+  if (s != CLCONV_OK)
+    return error(EXIT_DEVICE, "%s: %s", clconv_status_string(s), clconv_last_error(NULL));
+  if (a.tune) {
+    rc = run_tune(ctx, res, n, a.tune_budget, a.o.min_reps);
+    clconv_context_destroy(ctx);
+    return rc;
+  }
+  clconv_device_info info;
+  clconv_device_profile prof;
+  bench_peak peak;
+  char err[256];
+  if ((s = clconv_context_get_device_info(ctx, &info)) != CLCONV_OK ||
+      (s = clconv_context_profile(ctx, &prof)) != CLCONV_OK) {
+    rc = error(EXIT_DEVICE, "%s", clconv_last_error(ctx));
+    clconv_context_destroy(ctx);
+    return rc;
+  }
+  fprintf(stderr, "clconv-bench: measuring the device's peak...\n");
+  if (bench_peak_measure(ctx, &peak, err, sizeof err)) {
+    clconv_context_destroy(ctx);
+    return error(EXIT_DEVICE, "%s", err);
+  }
+  print_header(ctx, &info, &prof, &peak, &a);
+  rc = run_all(ctx, &a.o, &peak, res, n);
+  size_t done_n = rc ? 0 : n;
+  if (!rc && a.old)
+    rc = read_compare(a.old, res, done_n);
+  int failed = print_rows(res, done_n, &a, ctx);
   clconv_context_destroy(ctx);
-  if (!rc && json)
-    rc = write_json(json, &info, &prof, &peak, &o, res, done_n);
-  if (!rc && csv)
-    rc = write_csv(csv, &info, &peak, res, done_n);
-  if (!rc && png)
-    rc = plot(png, res, done_n);
+  if (!rc && a.json)
+    rc = write_json(a.json, &info, &prof, &peak, &a.o, res, done_n);
+  if (!rc && a.csv)
+    rc = write_csv(a.csv, &info, &peak, res, done_n);
+  if (!rc && a.png)
+    rc = plot(a.png, res, done_n);
   if (!rc && failed)
     rc = error(EXIT_CHECK, "%d case(s) failed validation", failed);
   return rc;
