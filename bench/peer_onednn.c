@@ -134,216 +134,257 @@ static void dims_of(const uint32_t *v, int n, dnnl_dims_t out) {
 }
 
 /* Builds the plan for one case; best: any layouts with everything reordered up front, else NCHW in and out. */
-static int build(plan *pl, const bench_case *c, const float *x, const float *w, const float *b, bool best, char *err,
-                 size_t cap) {
-  dnnl_primitive_desc_t conv_pd = NULL, pool_pd = NULL, elt_pd = NULL;
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_post_ops_t po = NULL;
-  TRY(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
-  TRY(dnnl_stream_create(&pl->stream, pl->eng, dnnl_stream_default_flags));
-  uint32_t xs[5], ws[5], ys[5];
-  int nd;
-  if (c->op == BENCH_ACT) {
-    dnnl_memory_desc_t md;
-    dnnl_dims_t d;
-    nd = (int)c->act_ndim;
-    dims_of(c->act_dims, nd, d);
-    size_t count = 1;
-    for (int i = 0; i < nd; i++)
-      count *= c->act_dims[i];
-    static const dnnl_format_tag_t tags[] = {dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde};
-    TRY(dnnl_memory_desc_init_by_tag(&md, nd, d, dnnl_f32, tags[nd - 1]));
-    dnnl_alg_kind_t alg = dnnl_eltwise_linear;
-    float alpha = 1.0f, beta = 0.0f;
-    eltwise_of(&c->act, &alg, &alpha, &beta);
-    if (c->act.kind == CLCONV_ACT_IDENTITY)
-      alpha = 1.0f;
-    dnnl_eltwise_desc_t ed;
-    TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &md, alpha, beta));
-    TRY(dnnl_primitive_desc_create(&elt_pd, &ed, NULL, pl->eng, NULL));
-    dnnl_memory_t src = new_mem(pl, &md, x, count), dst = new_mem(pl, &md, NULL, 0);
-    if (!src || !dst)
-      goto oom;
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
-    TRY(add_step(pl, elt_pd, 2, args));
-    dnnl_primitive_desc_destroy(elt_pd);
-    return 0;
+/* An eltwise case: one primitive on plain layouts. */
+static int build_act(plan *pl, const bench_case *c, const float *x, char *err, size_t cap) {
+  dnnl_primitive_desc_t elt_pd = NULL;
+  dnnl_memory_desc_t md;
+  dnnl_dims_t d;
+  int nd = (int)c->act_ndim;
+  dims_of(c->act_dims, nd, d);
+  size_t count = 1;
+  for (int i = 0; i < nd; i++)
+    count *= c->act_dims[i];
+  static const dnnl_format_tag_t tags[] = {dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde};
+  TRY(dnnl_memory_desc_init_by_tag(&md, nd, d, dnnl_f32, tags[nd - 1]));
+  dnnl_alg_kind_t alg = dnnl_eltwise_linear;
+  float alpha = 1.0f, beta = 0.0f;
+  eltwise_of(&c->act, &alg, &alpha, &beta);
+  if (c->act.kind == CLCONV_ACT_IDENTITY)
+    alpha = 1.0f;
+  dnnl_eltwise_desc_t ed;
+  TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, &md, alpha, beta));
+  TRY(dnnl_primitive_desc_create(&elt_pd, &ed, NULL, pl->eng, NULL));
+  dnnl_memory_t src = new_mem(pl, &md, x, count), dst = new_mem(pl, &md, NULL, 0);
+  if (!src || !dst) {
+    snprintf(err, cap, "oneDNN: memory allocation failed");
+    goto fail;
   }
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  TRY(add_step(pl, elt_pd, 2, args));
+  dnnl_primitive_desc_destroy(elt_pd);
+  return 0;
+fail:
+  if (elt_pd)
+    dnnl_primitive_desc_destroy(elt_pd);
+  return -1;
+}
 
+/* What the stages of a conv, pool or layer plan pass along: the shapes, the user's input, the memory holding the
+ * latest output and its descriptor (which points into a primitive descriptor kept here until the plan is built). */
+typedef struct chain {
+  int nd;
+  uint32_t xs[5], ws[5], ys[5];
+  dnnl_dims_t xd, yd;
+  dnnl_memory_t ux, cur;
+  const dnnl_memory_desc_t *cur_md;
+  dnnl_primitive_desc_t conv_pd, pool_pd;
+  dnnl_primitive_attr_t attr;
+  dnnl_post_ops_t po;
+} chain;
+
+static void chain_free(chain *ch) {
+  if (ch->conv_pd)
+    dnnl_primitive_desc_destroy(ch->conv_pd);
+  if (ch->pool_pd)
+    dnnl_primitive_desc_destroy(ch->pool_pd);
+  if (ch->attr)
+    dnnl_primitive_attr_destroy(ch->attr);
+  if (ch->po)
+    dnnl_post_ops_destroy(ch->po);
+}
+
+/* The shapes and the user's input in NCHW. */
+static int chain_input(plan *pl, const bench_case *c, const float *x, chain *ch, char *err, size_t cap) {
   if (c->op == BENCH_POOL) {
-    const clconv_pool_desc *p = &c->layer.pool;
-    clconv_pool_shapes(p, xs, ys);
-    nd = (int)p->ndim + 2;
+    clconv_pool_shapes(&c->layer.pool, ch->xs, ch->ys);
+    ch->nd = (int)c->layer.pool.ndim + 2;
   } else {
-    const clconv_conv_desc *d = &c->layer.conv;
-    clconv_conv_shapes(d, xs, ws, ys);
-    nd = (int)d->ndim + 2;
+    clconv_conv_shapes(&c->layer.conv, ch->xs, ch->ws, ch->ys);
+    ch->nd = (int)c->layer.conv.ndim + 2;
   }
   size_t xcount = 1;
+  for (int i = 0; i < ch->nd; i++)
+    xcount *= ch->xs[i];
+  dims_of(ch->xs, ch->nd, ch->xd);
+  dims_of(ch->ys, ch->nd, ch->yd);
+  dnnl_memory_desc_t user_x;
+  TRY(dnnl_memory_desc_init_by_tag(&user_x, ch->nd, ch->xd, dnnl_f32, plain_tag(ch->nd)));
+  ch->ux = new_mem(pl, &user_x, x, xcount);
+  if (ch->ux)
+    return 0;
+  snprintf(err, cap, "oneDNN: memory allocation failed");
+fail:
+  return -1;
+}
+
+/* The convolution with the activation as a post-op, in oneDNN's chosen layouts; the weights reordered once, the
+ * input reordered in the timed steps for the NCHW form (best: already in its layout). */
+static int build_conv(plan *pl, const bench_case *c, const float *w, const float *b, bool best, chain *ch, char *err,
+                      size_t cap) {
+  const clconv_conv_desc *d = &c->layer.conv;
+  const int nd = ch->nd, sp = (int)d->ndim;
+  uint32_t g = d->groups ? d->groups : 1;
+  dnnl_dims_t wd, bd = {(dnnl_dim_t)d->out_channels}, strides, dil, pl_, pr;
+  int wnd = nd;
+  if (g > 1) { /* grouped weights: (G, K/G, C/G, spatial...) */
+    wd[0] = g;
+    wd[1] = (dnnl_dim_t)(ch->ws[0] / g);
+    for (int i = 1; i < nd; i++)
+      wd[i + 1] = ch->ws[i];
+    wnd = nd + 1;
+  } else {
+    dims_of(ch->ws, nd, wd);
+  }
+  for (int i = 0; i < sp; i++) {
+    strides[i] = d->stride[i] ? d->stride[i] : 1;
+    dil[i] = (d->dilation[i] ? d->dilation[i] : 1) - 1; /* oneDNN counts dilation from 0 */
+    pl_[i] = d->pad_before[i];
+    pr[i] = d->pad_after[i];
+  }
+  dnnl_memory_desc_t x_any, y_any, w_any, b_md, user_w;
+  TRY(dnnl_memory_desc_init_by_tag(&x_any, nd, ch->xd, dnnl_f32, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&y_any, nd, ch->yd, dnnl_f32, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
+  static const dnnl_format_tag_t wtags[] = {dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
+  TRY(dnnl_memory_desc_init_by_tag(&user_w, wnd, wd, dnnl_f32, wtags[wnd - 3]));
+  TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a));
+  dnnl_convolution_desc_t cd;
+  TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
+                                                 d->has_bias ? &b_md : NULL, &y_any, strides, dil, pl_, pr));
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
+  if (eltwise_of(&d->activation, &alg, &alpha, &beta)) {
+    TRY(dnnl_post_ops_create(&ch->po));
+    TRY(dnnl_post_ops_append_eltwise(ch->po, 1.0f, alg, alpha, beta));
+    TRY(dnnl_primitive_attr_create(&ch->attr));
+    TRY(dnnl_primitive_attr_set_post_ops(ch->attr, ch->po));
+  }
+  TRY(dnnl_primitive_desc_create(&ch->conv_pd, &cd, ch->attr, pl->eng, NULL));
+  dnnl_memory_t src = new_mem(pl, dnnl_primitive_desc_query_md(ch->conv_pd, dnnl_query_src_md, 0), NULL, 0);
+  size_t wcount = 1;
   for (int i = 0; i < nd; i++)
-    xcount *= xs[i];
-  dnnl_dims_t xd, yd;
-  dims_of(xs, nd, xd);
-  dims_of(ys, nd, yd);
-  dnnl_memory_desc_t user_x, user_y, x_any, y_any;
-  TRY(dnnl_memory_desc_init_by_tag(&user_x, nd, xd, dnnl_f32, plain_tag(nd)));
-  dnnl_memory_t ux = new_mem(pl, &user_x, x, xcount), src = NULL, cur = NULL;
-  if (!ux)
+    wcount *= ch->ws[i];
+  dnnl_memory_t uw = new_mem(pl, &user_w, w, wcount),
+                wm = new_mem(pl, dnnl_primitive_desc_query_md(ch->conv_pd, dnnl_query_weights_md, 0), NULL, 0),
+                bm = d->has_bias ? new_mem(pl, &b_md, b, d->out_channels) : NULL;
+  ch->cur_md = dnnl_primitive_desc_query_md(ch->conv_pd, dnnl_query_dst_md, 0);
+  ch->cur = new_mem(pl, ch->cur_md, NULL, 0);
+  if (!src || !uw || !wm || !ch->cur || (d->has_bias && !bm)) {
+    snprintf(err, cap, "oneDNN: memory allocation failed");
+    goto fail;
+  }
+  TRY(reorder(pl, uw, wm, false)); /* weights: once, outside the timing, in both variants */
+  TRY(reorder(pl, ch->ux, src, !best));
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ch->cur}, {DNNL_ARG_BIAS, bm}};
+  TRY(add_step(pl, ch->conv_pd, d->has_bias ? 4 : 3, args));
+  return 0;
+fail:
+  return -1;
+}
+
+/* The pooling of a pool case (its input in the blocked layout for best, else plain) or after a layer's convolution.
+ * Ceil mode: oneDNN derives the output from the right padding, so the padding makes the size clconv computes. */
+static int build_pool(plan *pl, const bench_case *c, bool best, chain *ch, char *err, size_t cap) {
+  const int nd = ch->nd;
+  const clconv_pool_desc *p = &c->layer.pool;
+  clconv_pool_desc eff;
+  uint32_t pin[5], pout[5];
+  if (c->op == BENCH_LAYER) {
+    uint32_t xs[5], ws[5];
+    clconv_layer_shapes(&c->layer, xs, ws, pout);
+    eff = *p;
+    eff.ndim = c->layer.conv.ndim;
+    clconv_conv_shapes(&c->layer.conv, xs, ws, pin);
+    for (uint32_t i = 0; i < eff.ndim; i++)
+      eff.in_size[i] = pin[2 + i];
+    p = &eff;
+  } else {
+    memcpy(pin, ch->xs, sizeof pin);
+    memcpy(pout, ch->ys, sizeof pout);
+  }
+  dnnl_dims_t strides, kernel, dil, pl_, pr, od;
+  dims_of(pout, nd, od);
+  for (int i = 0; i < (int)p->ndim; i++) {
+    uint32_t win = p->global ? pin[2 + i] : p->window[i], s = p->stride[i] ? p->stride[i] : win;
+    strides[i] = s;
+    kernel[i] = win;
+    dil[i] = 0;
+    pl_[i] = p->pad_before[i];
+    pr[i] = (dnnl_dim_t)(pout[2 + i] - 1) * s + win - pin[2 + i] - p->pad_before[i];
+  }
+  dnnl_memory_desc_t pool_src, pool_dst;
+  if (c->op == BENCH_POOL) {
+    TRY(dnnl_memory_desc_init_by_tag(&pool_src, nd, ch->xd, dnnl_f32, best ? blocked_tag(nd) : plain_tag(nd)));
+    ch->cur = new_mem(pl, &pool_src, NULL, 0);
+    if (!ch->cur)
+      goto oom;
+    TRY(reorder(pl, ch->ux, ch->cur, false)); /* pooling takes plain layouts too: no timed reorder in nchw */
+  } else {
+    pool_src = *ch->cur_md;
+  }
+  TRY(dnnl_memory_desc_init_by_tag(&pool_dst, nd, od, dnnl_f32,
+                                   c->op == BENCH_POOL && !best ? plain_tag(nd) : dnnl_format_tag_any));
+  dnnl_alg_kind_t alg = p->kind == CLCONV_POOL_MAX ? dnnl_pooling_max
+                        : p->count_include_pad     ? dnnl_pooling_avg_include_padding
+                                                   : dnnl_pooling_avg_exclude_padding;
+  dnnl_pooling_v2_desc_t pd;
+  TRY(dnnl_pooling_v2_forward_desc_init(&pd, dnnl_forward_inference, alg, &pool_src, &pool_dst, strides, kernel, dil,
+                                        pl_, pr));
+  TRY(dnnl_primitive_desc_create(&ch->pool_pd, &pd, NULL, pl->eng, NULL));
+  const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(ch->pool_pd, dnnl_query_dst_md, 0),
+                           *wsmd = dnnl_primitive_desc_query_md(ch->pool_pd, dnnl_query_workspace_md, 0);
+  dnnl_memory_t out = new_mem(pl, dmd, NULL, 0), ws_mem = wsmd && wsmd->ndims > 0 ? new_mem(pl, wsmd, NULL, 0) : NULL;
+  if (!out)
     goto oom;
-  const dnnl_memory_desc_t *cur_md = NULL;
-
-  if (c->op != BENCH_POOL) {
-    const clconv_conv_desc *d = &c->layer.conv;
-    uint32_t g = d->groups ? d->groups : 1;
-    int sp = (int)d->ndim;
-    dnnl_dims_t wd, bd = {(dnnl_dim_t)d->out_channels}, strides, dil, pl_, pr;
-    int wnd = nd;
-    if (g > 1) { /* grouped weights: (G, K/G, C/G, spatial...) */
-      wd[0] = g;
-      wd[1] = (dnnl_dim_t)(ws[0] / g);
-      for (int i = 1; i < nd; i++)
-        wd[i + 1] = ws[i];
-      wnd = nd + 1;
-    } else {
-      dims_of(ws, nd, wd);
-    }
-    for (int i = 0; i < sp; i++) {
-      strides[i] = d->stride[i] ? d->stride[i] : 1;
-      dil[i] = (d->dilation[i] ? d->dilation[i] : 1) - 1; /* oneDNN counts dilation from 0 */
-      pl_[i] = d->pad_before[i];
-      pr[i] = d->pad_after[i];
-    }
-    dnnl_memory_desc_t w_any, b_md, user_w;
-    TRY(dnnl_memory_desc_init_by_tag(&x_any, nd, xd, dnnl_f32, dnnl_format_tag_any));
-    TRY(dnnl_memory_desc_init_by_tag(&y_any, nd, yd, dnnl_f32, dnnl_format_tag_any));
-    TRY(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
-    static const dnnl_format_tag_t wtags[] = {dnnl_abc, dnnl_abcd, dnnl_abcde, dnnl_abcdef};
-    TRY(dnnl_memory_desc_init_by_tag(&user_w, wnd, wd, dnnl_f32, wtags[wnd - 3]));
-    TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a));
-    dnnl_convolution_desc_t cd;
-    TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
-                                                   d->has_bias ? &b_md : NULL, &y_any, strides, dil, pl_, pr));
-    dnnl_alg_kind_t alg;
-    float alpha, beta;
-    if (eltwise_of(&d->activation, &alg, &alpha, &beta)) {
-      TRY(dnnl_post_ops_create(&po));
-      TRY(dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, beta));
-      TRY(dnnl_primitive_attr_create(&attr));
-      TRY(dnnl_primitive_attr_set_post_ops(attr, po));
-    }
-    TRY(dnnl_primitive_desc_create(&conv_pd, &cd, attr, pl->eng, NULL));
-    src = new_mem(pl, dnnl_primitive_desc_query_md(conv_pd, dnnl_query_src_md, 0), NULL, 0);
-    size_t wcount = 1;
-    for (int i = 0; i < nd; i++)
-      wcount *= ws[i];
-    dnnl_memory_t uw = new_mem(pl, &user_w, w, wcount),
-                  wm = new_mem(pl, dnnl_primitive_desc_query_md(conv_pd, dnnl_query_weights_md, 0), NULL, 0),
-                  bm = d->has_bias ? new_mem(pl, &b_md, b, d->out_channels) : NULL;
-    cur = new_mem(pl, dnnl_primitive_desc_query_md(conv_pd, dnnl_query_dst_md, 0), NULL, 0);
-    if (!src || !uw || !wm || !cur || (d->has_bias && !bm))
-      goto oom;
-    TRY(reorder(pl, uw, wm, false)); /* weights: once, outside the timing, in both variants */
-    TRY(reorder(pl, ux, src, !best));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, cur}, {DNNL_ARG_BIAS, bm}};
-    TRY(add_step(pl, conv_pd, d->has_bias ? 4 : 3, args));
-    cur_md = dnnl_primitive_desc_query_md(conv_pd, dnnl_query_dst_md, 0);
-  }
-
-  if (c->op == BENCH_POOL || c->op == BENCH_LAYER) {
-    const clconv_pool_desc *p = &c->layer.pool;
-    clconv_pool_desc eff;
-    uint32_t pin[5], pout[5];
-    if (c->op == BENCH_LAYER) {
-      clconv_layer_shapes(&c->layer, xs, ws, pout);
-      eff = *p;
-      eff.ndim = c->layer.conv.ndim;
-      clconv_conv_shapes(&c->layer.conv, xs, ws, pin);
-      for (uint32_t i = 0; i < eff.ndim; i++)
-        eff.in_size[i] = pin[2 + i];
-      p = &eff;
-    } else {
-      memcpy(pin, xs, sizeof pin);
-      memcpy(pout, ys, sizeof pout);
-    }
-    int sp = (int)p->ndim;
-    dnnl_dims_t strides, kernel, dil, pl_, pr, od;
-    dims_of(pout, nd, od);
-    for (int i = 0; i < sp; i++) {
-      uint32_t win = p->global ? pin[2 + i] : p->window[i], s = p->stride[i] ? p->stride[i] : win;
-      strides[i] = s;
-      kernel[i] = win;
-      dil[i] = 0;
-      pl_[i] = p->pad_before[i];
-      /* ceil mode: oneDNN derives the output from the right padding, so pad to the size clconv computes */
-      pr[i] = (dnnl_dim_t)(pout[2 + i] - 1) * s + win - pin[2 + i] - p->pad_before[i];
-    }
-    dnnl_memory_desc_t pool_src, pool_dst;
-    if (c->op == BENCH_POOL) {
-      TRY(dnnl_memory_desc_init_by_tag(&pool_src, nd, xd, dnnl_f32, best ? blocked_tag(nd) : plain_tag(nd)));
-      src = new_mem(pl, &pool_src, NULL, 0);
-      if (!src)
-        goto oom;
-      TRY(reorder(pl, ux, src, false)); /* pooling takes plain layouts too: no timed reorder in nchw */
-      cur = src;
-    } else {
-      pool_src = *cur_md;
-    }
-    TRY(dnnl_memory_desc_init_by_tag(&pool_dst, nd, od, dnnl_f32,
-                                     c->op == BENCH_POOL && !best ? plain_tag(nd) : dnnl_format_tag_any));
-    dnnl_alg_kind_t alg = p->kind == CLCONV_POOL_MAX ? dnnl_pooling_max
-                          : p->count_include_pad     ? dnnl_pooling_avg_include_padding
-                                                     : dnnl_pooling_avg_exclude_padding;
-    dnnl_pooling_v2_desc_t pd;
-    TRY(dnnl_pooling_v2_forward_desc_init(&pd, dnnl_forward_inference, alg, &pool_src, &pool_dst, strides, kernel, dil,
-                                          pl_, pr));
-    TRY(dnnl_primitive_desc_create(&pool_pd, &pd, NULL, pl->eng, NULL));
-    const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(pool_pd, dnnl_query_dst_md, 0);
-    dnnl_memory_t out = new_mem(pl, dmd, NULL, 0), ws_mem = NULL;
-    const dnnl_memory_desc_t *wsmd = dnnl_primitive_desc_query_md(pool_pd, dnnl_query_workspace_md, 0);
-    if (wsmd && wsmd->ndims > 0)
-      ws_mem = new_mem(pl, wsmd, NULL, 0);
-    if (!out)
-      goto oom;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, cur}, {DNNL_ARG_DST, out}, {DNNL_ARG_WORKSPACE, ws_mem}};
-    TRY(add_step(pl, pool_pd, ws_mem ? 3 : 2, args));
-    cur = out;
-    cur_md = dmd;
-  }
-  if (!best && c->op != BENCH_POOL) { /* back to NCHW for the user, timed */
-    uint32_t yo[5];
-    if (c->op == BENCH_LAYER)
-      clconv_layer_shapes(&c->layer, xs, ws, yo);
-    else
-      memcpy(yo, ys, sizeof yo);
-    dims_of(yo, nd, yd);
-    TRY(dnnl_memory_desc_init_by_tag(&user_y, nd, yd, dnnl_f32, plain_tag(nd)));
-    dnnl_memory_t uy = new_mem(pl, &user_y, NULL, 0);
-    if (!uy)
-      goto oom;
-    TRY(reorder(pl, cur, uy, true));
-  }
-  if (conv_pd)
-    dnnl_primitive_desc_destroy(conv_pd);
-  if (pool_pd)
-    dnnl_primitive_desc_destroy(pool_pd);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  if (po)
-    dnnl_post_ops_destroy(po);
+  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ch->cur}, {DNNL_ARG_DST, out}, {DNNL_ARG_WORKSPACE, ws_mem}};
+  TRY(add_step(pl, ch->pool_pd, ws_mem ? 3 : 2, args));
+  ch->cur = out;
+  ch->cur_md = dmd;
   return 0;
 oom:
   snprintf(err, cap, "oneDNN: memory allocation failed");
 fail:
-  if (conv_pd)
-    dnnl_primitive_desc_destroy(conv_pd);
-  if (pool_pd)
-    dnnl_primitive_desc_destroy(pool_pd);
-  if (elt_pd)
-    dnnl_primitive_desc_destroy(elt_pd);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  if (po)
-    dnnl_post_ops_destroy(po);
+  return -1;
+}
+
+/* The NCHW form: the output reordered back to NCHW for the user, timed. */
+static int build_output(plan *pl, const bench_case *c, chain *ch, char *err, size_t cap) {
+  uint32_t yo[5], xs[5], ws[5];
+  if (c->op == BENCH_LAYER)
+    clconv_layer_shapes(&c->layer, xs, ws, yo);
+  else
+    memcpy(yo, ch->ys, sizeof yo);
+  dims_of(yo, ch->nd, ch->yd);
+  dnnl_memory_desc_t user_y;
+  TRY(dnnl_memory_desc_init_by_tag(&user_y, ch->nd, ch->yd, dnnl_f32, plain_tag(ch->nd)));
+  dnnl_memory_t uy = new_mem(pl, &user_y, NULL, 0);
+  if (!uy) {
+    snprintf(err, cap, "oneDNN: memory allocation failed");
+    goto fail;
+  }
+  TRY(reorder(pl, ch->cur, uy, true));
+  return 0;
+fail:
+  return -1;
+}
+
+static int build(plan *pl, const bench_case *c, const float *x, const float *w, const float *b, bool best, char *err,
+                 size_t cap) {
+  TRY(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
+  TRY(dnnl_stream_create(&pl->stream, pl->eng, dnnl_stream_default_flags));
+  if (c->op == BENCH_ACT)
+    return build_act(pl, c, x, err, cap);
+  chain ch = {0};
+  int rc = chain_input(pl, c, x, &ch, err, cap);
+  if (!rc && c->op != BENCH_POOL)
+    rc = build_conv(pl, c, w, b, best, &ch, err, cap);
+  if (!rc && (c->op == BENCH_POOL || c->op == BENCH_LAYER))
+    rc = build_pool(pl, c, best, &ch, err, cap);
+  if (!rc && !best && c->op != BENCH_POOL)
+    rc = build_output(pl, c, &ch, err, cap);
+  chain_free(&ch);
+  return rc;
+fail:
   return -1;
 }
 
