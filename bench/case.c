@@ -180,9 +180,9 @@ static int split_fields(const char *s, field *f, char *err, size_t cap) {
   return 0;
 }
 
-int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
-  bench_case c;
-  memset(&c, 0, sizeof c);
+/* The op before the colon, the fields after it (each allowed for the op, the required ones there) and the name;
+ * returns the op, or -1 with err. */
+static int parse_head(const char *text, bench_case *c, field *f, char *err, size_t cap) {
   const char *colon = strchr(text, ':');
   size_t olen = colon ? (size_t)(colon - text) : strlen(text);
   int op = -1;
@@ -191,8 +191,7 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
       op = i;
   if (op < 0)
     return fail(err, cap, "\"%.*s\": the op must be conv, layer, pool or act", (int)olen, text);
-  c.op = (bench_op)op;
-  field f[F_COUNT];
+  c->op = (bench_op)op;
   for (int i = 0; i < F_COUNT; i++)
     f[i] = (field){.key = keys[i]};
   if (colon && split_fields(colon + 1, f, err, cap))
@@ -205,35 +204,17 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
   }
   const char *name = f[F_NAME].seen ? f[F_NAME].value : op_names[op];
   /* names go into tables, CSV, JSON and plot labels: keep them plain */
-  if (strlen(name) >= sizeof c.name ||
+  if (strlen(name) >= sizeof c->name ||
       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(name))
-    return fail(err, cap, "name=%s: up to %zu letters, digits, '_', '.' or '-'", name, sizeof c.name - 1);
-  memcpy(c.name, name, strlen(name) + 1);
+    return fail(err, cap, "name=%s: up to %zu letters, digits, '_', '.' or '-'", name, sizeof c->name - 1);
+  memcpy(c->name, name, strlen(name) + 1);
+  return op;
+}
 
-  uint32_t ndim = 1, in[3], n = 1, ch;
-  for (const char *p = f[F_IN].value; *p; p++)
-    ndim += *p == 'x';
-  if (ndim > 3)
-    return fail(err, cap, "in=%s: 1 to 3 spatial sizes", f[F_IN].value);
-  if (parse_axes(&f[F_IN], ndim, 1, in, err, cap) || parse_count(&f[F_C], &ch, err, cap) ||
-      (f[F_N].seen && parse_count(&f[F_N], &n, err, cap)))
-    return -1;
-
-  clconv_activation act = {0};
-  if (f[F_ACT].seen && clconv_act_parse(f[F_ACT].value, &act) != CLCONV_OK)
-    return fail(err, cap, "act=%s: %s", f[F_ACT].value, clconv_last_error(NULL));
-
-  if (op == BENCH_ACT) {
-    c.act = act;
-    c.act_ndim = ndim + 2;
-    c.act_dims[0] = n;
-    c.act_dims[1] = ch;
-    memcpy(c.act_dims + 2, in, ndim * sizeof *in);
-    *out = c;
-    return 0;
-  }
-
-  clconv_pool_desc *p = &c.layer.pool;
+/* A pool or layer case's pooling fields, and the padding fields: the pool's for a pool case, else the conv's (a
+ * layer's pooling takes pool_stride= and pool_pad=). */
+static int parse_pooling(int op, const field *f, uint32_t ndim, bench_case *c, char *err, size_t cap) {
+  clconv_pool_desc *p = &c->layer.pool;
   if (op == BENCH_POOL || op == BENCH_LAYER) {
     if (strcmp(f[F_POOL].value, "max") && strcmp(f[F_POOL].value, "avg"))
       return fail(err, cap, "pool=%s: max or avg", f[F_POOL].value);
@@ -243,7 +224,6 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
         (f[F_CEIL].seen && parse_bool(&f[F_CEIL], &p->ceil_mode, err, cap)))
       return -1;
   }
-  /* pool cases use stride= and pad=; layer cases pool_stride= and pool_pad= (stride= and pad= are the conv's) */
   const field *ps = op == BENCH_POOL ? &f[F_STRIDE] : &f[F_POOL_STRIDE];
   if (op == BENCH_LAYER && f[F_POOL_PAD].seen) {
     if (parse_axes(&f[F_POOL_PAD], ndim, 0, p->pad_before, err, cap))
@@ -252,9 +232,8 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
   }
   if (ps->seen && parse_axes(ps, ndim, 1, p->stride, err, cap))
     return -1;
-
-  uint32_t *pb = op == BENCH_POOL ? p->pad_before : c.layer.conv.pad_before;
-  uint32_t *pa = op == BENCH_POOL ? p->pad_after : c.layer.conv.pad_after;
+  uint32_t *pb = op == BENCH_POOL ? p->pad_before : c->layer.conv.pad_before;
+  uint32_t *pa = op == BENCH_POOL ? p->pad_after : c->layer.conv.pad_after;
   if (f[F_PAD].seen && (f[F_PAD_BEFORE].seen || f[F_PAD_AFTER].seen))
     return fail(err, cap, "pad= excludes pad_before= and pad_after=");
   if (f[F_PAD].seen) {
@@ -265,24 +244,11 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
   if ((f[F_PAD_BEFORE].seen && parse_axes(&f[F_PAD_BEFORE], ndim, 0, pb, err, cap)) ||
       (f[F_PAD_AFTER].seen && parse_axes(&f[F_PAD_AFTER], ndim, 0, pa, err, cap)))
     return -1;
+  return 0;
+}
 
-  if (op == BENCH_POOL) {
-    p->ndim = ndim;
-    p->batch = n;
-    p->channels = ch;
-    memcpy(p->in_size, in, ndim * sizeof *in);
-    if (clconv_pool_validate(p) != CLCONV_OK)
-      return fail(err, cap, "%s", clconv_last_error(NULL));
-    *out = c;
-    return 0;
-  }
-
-  clconv_conv_desc *d = &c.layer.conv;
-  d->ndim = ndim;
-  d->batch = n;
-  d->in_channels = ch;
-  memcpy(d->in_size, in, ndim * sizeof *in);
-  d->activation = act;
+/* A conv or layer case's convolution fields (the sizes and activation are set). */
+static int parse_conv(const field *f, uint32_t ndim, clconv_conv_desc *d, char *err, size_t cap) {
   if (parse_count(&f[F_K], &d->out_channels, err, cap) ||
       (f[F_GROUPS].seen && parse_count(&f[F_GROUPS], &d->groups, err, cap)) ||
       parse_axes(&f[F_KERNEL], ndim, 1, d->kernel_size, err, cap) ||
@@ -304,7 +270,57 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
       return fail(err, cap, "algo=%s: auto, direct or gemm", f[F_ALGO].value);
     d->algorithm = (clconv_conv_algo)a;
   }
-  clconv_status s = op == BENCH_LAYER ? clconv_layer_validate(&c.layer) : clconv_conv_validate(d);
+  return 0;
+}
+
+int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
+  bench_case c;
+  memset(&c, 0, sizeof c);
+  field f[F_COUNT];
+  int op = parse_head(text, &c, f, err, cap);
+  if (op < 0)
+    return -1;
+  uint32_t ndim = 1, in[3], n = 1, ch;
+  for (const char *p = f[F_IN].value; *p; p++)
+    ndim += *p == 'x';
+  if (ndim > 3)
+    return fail(err, cap, "in=%s: 1 to 3 spatial sizes", f[F_IN].value);
+  if (parse_axes(&f[F_IN], ndim, 1, in, err, cap) || parse_count(&f[F_C], &ch, err, cap) ||
+      (f[F_N].seen && parse_count(&f[F_N], &n, err, cap)))
+    return -1;
+  clconv_activation act = {0};
+  if (f[F_ACT].seen && clconv_act_parse(f[F_ACT].value, &act) != CLCONV_OK)
+    return fail(err, cap, "act=%s: %s", f[F_ACT].value, clconv_last_error(NULL));
+  if (op == BENCH_ACT) {
+    c.act = act;
+    c.act_ndim = ndim + 2;
+    c.act_dims[0] = n;
+    c.act_dims[1] = ch;
+    memcpy(c.act_dims + 2, in, ndim * sizeof *in);
+    *out = c;
+    return 0;
+  }
+  if (parse_pooling(op, f, ndim, &c, err, cap))
+    return -1;
+  clconv_pool_desc *p = &c.layer.pool;
+  clconv_conv_desc *d = &c.layer.conv;
+  clconv_status s;
+  if (op == BENCH_POOL) {
+    p->ndim = ndim;
+    p->batch = n;
+    p->channels = ch;
+    memcpy(p->in_size, in, ndim * sizeof *in);
+    s = clconv_pool_validate(p);
+  } else {
+    d->ndim = ndim;
+    d->batch = n;
+    d->in_channels = ch;
+    memcpy(d->in_size, in, ndim * sizeof *in);
+    d->activation = act;
+    if (parse_conv(f, ndim, d, err, cap))
+      return -1;
+    s = op == BENCH_LAYER ? clconv_layer_validate(&c.layer) : clconv_conv_validate(d);
+  }
   if (s != CLCONV_OK)
     return fail(err, cap, "%s", clconv_last_error(NULL));
   *out = c;
