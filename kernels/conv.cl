@@ -452,6 +452,103 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
 #define RT 1 /* output rows per work-item */
 #endif
 
+/* Whether every vector u of a work-item, reading a row from w0 + 16 u (from offset off of its channel's plane) over
+ * a window span wide, keeps its output lanes (nw[u]) inside the row of n columns and its whole-vector loads inside
+ * src (below `above`): then it needs no tests. */
+__attribute__((always_inline)) static inline bool clconv_wide_inside(const int *nw, const int w0, const int span,
+                                                                     const int n, const int off, const int above) {
+  bool in = true;
+#pragma unroll
+  for (int u = 0; u < WV; u++)
+    in = in && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= n &&
+                               off + w0 + 16 * u + span + 16 <= above));
+  return in;
+}
+
+/* v: one tap column of an input row, fed to every output row q whose window holds that row (on[q]); row q's
+ * weights are tap row kh - q, one tap row before row 0's per q. */
+#define CLCONV_WIDE_FMA(v, wt)                                                                                        \
+  _Pragma("unroll") for (int q = 0; q < RT; q++) if (on[q]) {                                                         \
+    _Pragma("unroll") for (int t = 0; t < KT; t++) {                                                                  \
+      const float16 wv = (float16)(((wt) - q * tap_row)[t]);                                                          \
+      _Pragma("unroll") for (int u = 0; u < WV; u++) acc[q][t][u] = fma(v[u], wv, acc[q][t][u]);                      \
+    }                                                                                                                 \
+  }
+/* one channel's taps along one input row, p and wt at its first tap (both advanced) */
+#define CLCONV_WIDE_ROW(p, wt)                                                                                        \
+  CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, wt += cin_g * KT, p += dil.z) {                             \
+    float16 v[WV];                                                                                                    \
+    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);                                     \
+    CLCONV_WIDE_FMA(v, wt)                                                                                            \
+  }
+
+#ifdef FUSE_PW
+/* The fused pooling's two-way step: max propagates NaN as the reference does; average sums. */
+#if FUSE_AVG
+#define CLCONV_POOL2(a, b) ((a) + (b))
+#else
+#define CLCONV_POOL2(a, b) select(b, a, ((a) > (b)) | isnan(a))
+#endif
+/* 16 columns pooled FUSE_PW at a time: the 16 / FUSE_PW results in the first lanes (average: divided by the
+ * window's size). */
+__attribute__((always_inline)) static inline float16 clconv_pool_columns(float16 m) {
+#if FUSE_PW >= 2
+  const float8 m2 = CLCONV_POOL2(m.even, m.odd);
+  m = (float16)(m2, m2);
+#endif
+#if FUSE_PW >= 4
+  const float4 m4 = CLCONV_POOL2(m2.even, m2.odd);
+  m = (float16)(m4, m4, m4, m4);
+#endif
+#if FUSE_PW >= 8
+  const float2 m8 = CLCONV_POOL2(m4.even, m4.odd);
+  m = (float16)(m8, m8, m8, m8, m8, m8, m8, m8);
+#endif
+#if FUSE_PW >= 16
+  m = (float16)(CLCONV_POOL2(m8.even, m8.odd));
+#endif
+#if FUSE_AVG
+  m /= (float16)(FUSE_PH * FUSE_PW);
+#endif
+  return m;
+}
+#endif
+
+/* An input row whose taps are not all inside (the padding, the image's edges): tap by tap, each vector u read from
+ * iw[u] whole where its output lanes lie inside the row and its loads inside src (below / above: src's bounds from
+ * the channel's plane), else with the lanes outside the row selected away, element by element at src's ends. */
+__attribute__((always_inline)) static inline void
+clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const float *row, __global const float *wr,
+                     const int rowoff, const int *nw, const int w0, const int4 isz, const int4 ksz, const int4 dil,
+                     const int cin_g, const int plane, const int tap_row, const int below, const int above) {
+  for (int kw = 0; kw < ksz.z; kw++) {
+    __global const float *wt = wr + kw * cin_g * KT, *p = row;
+    int iw[WV];
+    bool fast = true;
+#pragma unroll
+    for (int u = 0; u < WV; u++) {
+      iw[u] = w0 + kw * dil.z + 16 * u;
+      fast = fast && (nw[u] == 0 || (iw[u] >= 0 && iw[u] + nw[u] <= isz.z && rowoff + iw[u] + 16 <= above));
+    }
+    for (int c = 0; c < cin_g; c++, wt += KT, p += plane) {
+      float16 v[WV];
+#pragma unroll
+      for (int u = 0; u < WV; u++) {
+        if (fast) {
+          v[u] = vload16(0, p + iw[u]);
+        } else if (rowoff + iw[u] >= -below && rowoff + iw[u] + 16 <= above) {
+          v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), clconv_lanes16(iw[u], 1, isz.z));
+        } else { /* at src's ends: only the lanes inside the row are read */
+          float e[16];
+          for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? p[iw[u] + j] : 0.0f;
+          v[u] = vload16(0, e);
+        }
+      }
+      CLCONV_WIDE_FMA(v, wt)
+    }
+  }
+}
+
 __kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,
                                __global const float *restrict bias, /* NULL without bias */
                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
@@ -497,22 +594,6 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   int nw[WV];
 #pragma unroll
   for (int u = 0; u < WV; u++) nw[u] = clamp(osz.z - ow0 - 16 * u, 0, 16);
-  /* v: one tap column of an input row, fed to every output row q whose window holds that row (on[q]); row q's
-   * weights are tap row kh - q, one tap row before row 0's per q */
-#define CLCONV_WIDE_FMA(v, wt)                                                                                        \
-  _Pragma("unroll") for (int q = 0; q < RT; q++) if (on[q]) {                                                         \
-    _Pragma("unroll") for (int t = 0; t < KT; t++) {                                                                  \
-      const float16 wv = (float16)(((wt) - q * tap_row)[t]);                                                          \
-      _Pragma("unroll") for (int u = 0; u < WV; u++) acc[q][t][u] = fma(v[u], wv, acc[q][t][u]);                      \
-    }                                                                                                                 \
-  }
-  /* one channel's taps along one input row, p and wt at its first tap (both advanced) */
-#define CLCONV_WIDE_ROW(p, wt)                                                                                        \
-  CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, wt += cin_g * KT, p += dil.z) {                             \
-    float16 v[WV];                                                                                                    \
-    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);                                     \
-    CLCONV_WIDE_FMA(v, wt)                                                                                            \
-  }
   bool all_fast = false;
 #if RT == 1
   /* Every row of the window fast (as row_fast below: its columns inside the row, its vector loads inside the
@@ -521,11 +602,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   {
     const int span = (ksz.z - 1) * dil.z,
               last = ((d0 + (ti.td.y - 1) * dil.x) * isz.y + ti.h0 + (ti.th.y - 1) * dil.y) * isz.z;
-    all_fast = ti.td.x < ti.td.y && ti.th.x < ti.th.y;
-#pragma unroll
-    for (int u = 0; u < WV; u++)
-      all_fast = all_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
-                                             last + w0 + 16 * u + span + 16 <= above));
+    all_fast = ti.td.x < ti.td.y && ti.th.x < ti.th.y && clconv_wide_inside(nw, w0, span, isz.z, last, above);
     if (all_fast) {
       const bool on[1] = {true};
       for (int c = 0; c < cin_g; c++)
@@ -556,13 +633,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
       const int rowoff = (int)(row - x);
       /* The whole row's taps fast (see below)? Then no per-tap tests: short reductions (LeNet C1's 3 channels)
        * spent as long on them as on the FMAs. */
-      const int span = (ksz.z - 1) * dil.z;
-      bool row_fast = true;
-#pragma unroll
-      for (int u = 0; u < WV; u++)
-        row_fast = row_fast && (nw[u] == 0 || (w0 + 16 * u >= 0 && w0 + 16 * u + span + nw[u] <= isz.z &&
-                                               rowoff + w0 + 16 * u + span + 16 <= above));
-      if (row_fast) {
+      if (clconv_wide_inside(nw, w0, (ksz.z - 1) * dil.z, isz.z, rowoff, above)) {
         __global const float *wc = wr, *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
           __global const float *wt = wc, *p = pc;
@@ -570,44 +641,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
         }
         continue;
       }
-      for (int kw = 0; kw < ksz.z; kw++) {
-        __global const float *wt = wr + kw * cin_g * KT;
-        /* Vector u reads the row from iw[u]. Fast when its output lanes read inside the row and its 16 loads stay
-         * inside src (the others may run into the next row); else lanes outside the row are selected away, element
-         * by element at src's ends. */
-        int iw[WV];
-        bool fast = true;
-#pragma unroll
-        for (int u = 0; u < WV; u++) {
-          iw[u] = w0 + kw * dil.z + 16 * u;
-          fast = fast && (nw[u] == 0 || (iw[u] >= 0 && iw[u] + nw[u] <= isz.z && rowoff + iw[u] + 16 <= above));
-        }
-        __global const float *p = row;
-        if (fast) {
-          for (int c = 0; c < cin_g; c++, wt += KT, p += plane) {
-            float16 v[WV];
-#pragma unroll
-            for (int u = 0; u < WV; u++) v[u] = vload16(0, p + iw[u]);
-            CLCONV_WIDE_FMA(v, wt)
-          }
-        } else {
-          for (int c = 0; c < cin_g; c++, wt += KT, p += plane) {
-            float16 v[WV];
-#pragma unroll
-            for (int u = 0; u < WV; u++) {
-              const int16 lane_in = clconv_lanes16(iw[u], 1, isz.z);
-              if (rowoff + iw[u] >= -below && rowoff + iw[u] + 16 <= above) {
-                v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), lane_in);
-              } else { /* at src's ends: only the lanes inside the row are read */
-                float e[16];
-                for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? p[iw[u] + j] : 0.0f;
-                v[u] = vload16(0, e);
-              }
-            }
-            CLCONV_WIDE_FMA(v, wt)
-          }
-        }
-      }
+      clconv_wide_edge_row(acc, on, row, wr, rowoff, nw, w0, isz, ksz, dil, cin_g, plane, tap_row, below, above);
     }
   }
 #undef CLCONV_WIDE_ROW
@@ -615,13 +649,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #ifdef FUSE_PW
   /* The layer's pooling (clconv_layer), in the registers: windows of FUSE_PH rows x FUSE_PW columns at stride =
    * window without padding, aligned with the work-item's rows and 16 columns (16 % FUSE_PW == 0), so each window's
-   * outputs are all here; each channel stores 16 / FUSE_PW pooled outputs of one row. Max propagates NaN as the
-   * reference does; average divides the window's sum by its size. */
-#if FUSE_AVG
-#define CLCONV_POOL2(a, b) ((a) + (b))
-#else
-#define CLCONV_POOL2(a, b) select(b, a, ((a) > (b)) | isnan(a))
-#endif
+   * outputs are all here; each channel stores 16 / FUSE_PW pooled outputs of one row. */
 #pragma unroll
     for (int t = 0; t < KT; t++) {
       const float16 v = clconv_bias_act16(acc[0][t][0], bias && k0 + t < cout_g ? bias[g * cout_g + k0 + t] : 0.0f,
@@ -632,29 +660,8 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   const int kn = min(KT, cout_g - k0), pw = osz.z / FUSE_PW, pool_plane = osz.x * gsz.y * pw;
   __global float *y = dst + ((n * groups + g) * cout_g + k0) * pool_plane + (od * gsz.y + prow / FUSE_PH) * pw +
                       ow0 / FUSE_PW;
-  for (int t = 0; t < kn; t++, y += pool_plane) {
-    float16 m = pm[t];
-#if FUSE_PW >= 2
-    const float8 m2 = CLCONV_POOL2(m.even, m.odd);
-    m = (float16)(m2, m2);
-#endif
-#if FUSE_PW >= 4
-    const float4 m4 = CLCONV_POOL2(m2.even, m2.odd);
-    m = (float16)(m4, m4, m4, m4);
-#endif
-#if FUSE_PW >= 8
-    const float2 m8 = CLCONV_POOL2(m4.even, m4.odd);
-    m = (float16)(m8, m8, m8, m8, m8, m8, m8, m8);
-#endif
-#if FUSE_PW >= 16
-    m = (float16)(CLCONV_POOL2(m8.even, m8.odd));
-#endif
-#if FUSE_AVG
-    m /= (float16)(FUSE_PH * FUSE_PW);
-#endif
-    clconv_store16(y, m, min(16 / FUSE_PW, pw - ow0 / FUSE_PW));
-  }
-#undef CLCONV_POOL2
+  for (int t = 0; t < kn; t++, y += pool_plane)
+    clconv_store16(y, clconv_pool_columns(pm[t]), min(16 / FUSE_PW, pw - ow0 / FUSE_PW));
 #else
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
 #pragma unroll
