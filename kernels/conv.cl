@@ -1,11 +1,22 @@
-/* kernels/conv.cl: direct convolution and cross-correlation, 1-D to 3-D, float32, one work-item per output.
- * Layouts as in clconv.h: src N C D H W, weights K C/G KD KH KW, dst N K OD OH OW. Shapes are kernel arguments
- * as int4 (D, H, W, unused) with unused leading axes of extent 1, so one program serves every shape.
- * Compile-time: the one kernel the program holds (KERNEL_DIRECT, KERNEL_GEMM: im2col and the epilogue,
- * KERNEL_TILED, KERNEL_LOCAL, KERNEL_WIDE, KERNEL_DW: every program compiles only what it launches), NDIM (1..3;
- * lets the compiler drop the loops of absent axes), FLIP (0 = cross-correlation, 1 = convolution: the kernel is
- * read mirrored in every spatial axis), ACT (common.cl); each kernel's own below.
- * The host guarantees every tensor has < 2^31 elements, so int offsets cannot overflow. */
+/* kernels/conv.cl: direct convolution and cross-correlation, 1-D to 3-D, float32. Layouts as in clconv.h: src
+ * N C D H W, weights K C/G KD KH KW, dst N K OD OH OW. Shapes are kernel arguments as int4 (D, H, W, unused) with
+ * unused leading axes of extent 1, so that a program serves every shape its macros allow. The host (conv.c and its
+ * catalogue, catalogue.c) guarantees every tensor has at most 2^31 - 1 - 2^20 elements, so int offsets cannot
+ * overflow.
+ *
+ * Compile-time contract (-D options):
+ *   KERNEL_DIRECT | KERNEL_GEMM | KERNEL_TILED | KERNEL_LOCAL | KERNEL_WIDE | KERNEL_DW   exactly one: the kernel(s)
+ *           the program holds (GEMM: im2col and the epilogue); every program compiles only what it launches
+ *   NDIM    1..3, required: the compiler drops the loops of absent axes
+ *   FLIP    0 cross-correlation (default), 1 convolution: kernels reading unpacked weights mirror them
+ *   ACT     the activation (clconv_act_kind; its code is prepended to the program, activation.c)
+ *   KT, WT  packed kinds: output channels and positions along W per work-item
+ *   RT      wide and dw: output rows per work-item (default 1)
+ *   VW      tiled: vector lanes (default KT, at most 16)
+ *   KW      tiled and wide, optional: the kernel's width (3 or 5) as a constant
+ *   CIN_G   tiled, optional: 1 to 3 input channels per group as a constant
+ *   DW_KH, DW_KW, DW_SH, DW_SW   dw, optional (all four): the usual shapes along H and W as constants
+ *   FUSE_PH, FUSE_PW, FUSE_AVG   wide, optional: a layer's pooling window and kind, pooled in registers */
 #ifndef NDIM
 #error "NDIM must be defined (1..3)"
 #endif
@@ -82,12 +93,17 @@ static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int 
   return t;
 }
 
+/* The arguments every convolution kernel takes first, in this order (conv.c: launch); wei is the weights as the
+ * kernel reads them (packed by clconv_conv_pack for all but the direct kernel), bias NULL without bias, total the
+ * output's element count. */
+#define CLCONV_CONV_ARGS                                                                                              \
+  __global const float *restrict src, __global const float *restrict wei, __global const float *restrict bias,       \
+      __global float *restrict dst, const int cin_g, const int cout_g, const int groups, const int4 isz,              \
+      const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad, const float alpha,              \
+      const float beta, const int total
+
 #ifdef KERNEL_DIRECT
-__kernel void clconv_conv_direct(__global const float *restrict src, __global const float *restrict wei,
-                                 __global const float *restrict bias, /* NULL without bias */
-                                 __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
-                                 const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                                 const int4 pad, const float alpha, const float beta, const int total) {
+__kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
   const int gid = (int)get_global_id(0);
   if (gid >= total) return;
   const int4 o = clconv_unflatten(gid, osz);
@@ -217,11 +233,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define VSTORE VSTORE_X(VW)
 
 #ifdef KERNEL_TILED
-__kernel void clconv_conv_tiled(__global const float *restrict src, __global const float *restrict wpack,
-                                __global const float *restrict bias, /* NULL without bias */
-                                __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
-                                const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                                const int4 pad, const float alpha, const float beta, const int total) {
+__kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
@@ -230,7 +242,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
   const int w0 = ow0 * str.z - pad.z;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
   __global const float *x = src + (n * groups + g) * CLCONV_CIN_G * plane;
-  __global const float *w = wpack + gb * kvol * CLCONV_CIN_G * KT;
+  __global const float *w = wei + gb * kvol * CLCONV_CIN_G * KT;
   VT acc[KV][WT];
 #pragma unroll
   for (int v = 0; v < KV; v++)
@@ -373,11 +385,7 @@ __kernel void clconv_conv_tiled(__global const float *restrict src, __global con
 #define LY 4
 #define CC 8
 __kernel __attribute__((reqd_work_group_size(LX, LY, 1))) void
-clconv_conv_local(__global const float *restrict src, __global const float *restrict wpack,
-                  __global const float *restrict bias, /* NULL without bias */
-                  __global float *restrict dst, const int cin_g, const int cout_g, const int groups, const int4 isz,
-                  const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad, const float alpha,
-                  const float beta, const int total, __local float *tile, const int cols) {
+clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
   const int lx = (int)get_local_id(0), lid = (int)(get_local_id(1) * LX) + lx;
   /* the group's first column, from the global id: a launch split into pieces (conv.c) offsets it, not the group id */
   const int ow0 = ((int)get_global_id(0) - lx) / LX * (LX * WT), kb = (int)get_global_id(1),
@@ -390,7 +398,7 @@ clconv_conv_local(__global const float *restrict src, __global const float *rest
   const int2 td = tdh.xy, th = tdh.zw;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
   __global const float *x = src + (n * groups + g) * cin_g * plane;
-  __global const float *w = wpack + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
+  __global const float *w = wei + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
   VT acc[WT];
 #pragma unroll
   for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
@@ -549,12 +557,7 @@ clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const floa
   }
 }
 
-__kernel void clconv_conv_wide(__global const float *restrict src, __global const float *restrict wpack,
-                               __global const float *restrict bias, /* NULL without bias */
-                               __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
-                               const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                               const int4 pad, const float alpha, const float beta, const int total,
-                               const int src_total) {
+__kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
   /* RT output rows per work-item (RT > 1 needs stride and dilation 1 along H): dimension 1 counts row groups */
 #ifdef FUSE_PW /* dimension 1 counts pooled rows */
   const int4 gsz = (int4)(osz.x, osz.y / FUSE_PH, osz.z, 0);
@@ -582,7 +585,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
   /* A whole-vector load at offset o (from a channel's plane, as rowoff) lies inside src for every channel when o >=
    * -below and o + 16 <= above: the lanes past a row's outputs may read the next row, channel or image. */
   const int below = (n * groups + g) * cin_g * plane, above = src_total - below - (cin_g - 1) * plane;
-  __global const float *w = wpack + gb * kvol * cin_g * KT;
+  __global const float *w = wei + gb * kvol * cin_g * KT;
   float16 acc[RT][KT][WV];
 #pragma unroll
   for (int q = 0; q < RT; q++)
@@ -711,12 +714,7 @@ __kernel void clconv_conv_wide(__global const float *restrict src, __global cons
 #define DW_DW_ dil.z
 #define CLCONV_DW_UNROLL /* bounds from the arguments: nothing to unroll */
 #endif
-__kernel void clconv_conv_dw(__global const float *restrict src, __global const float *restrict wpack,
-                             __global const float *restrict bias, /* NULL without bias */
-                             __global float *restrict dst, const int cin_g, const int cout_g, const int groups,
-                             const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil,
-                             const int4 pad, const float alpha, const float beta, const int total,
-                             const int src_total) {
+__kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
   const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nc = (int)get_global_id(2);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups; a division per work-item costs 2-D 25% */
   const int row_groups = (osz.y + RT - 1) / RT, od = odh / row_groups, oh0 = (odh - od * row_groups) * RT;
@@ -727,7 +725,7 @@ __kernel void clconv_conv_dw(__global const float *restrict src, __global const 
   const int g = nc % groups;
   const int w0 = ow0 * DW_SW_ - pad.z, h0 = oh0 * DW_SH_ - pad.y;
   const int rows = (RT - 1) * DW_SH_ + (DW_KH_ - 1) * DW_DH_ + 1;
-  __global const float *w = wpack + g * ksz.x * DW_KH_ * DW_KW_;
+  __global const float *w = wei + g * ksz.x * DW_KH_ * DW_KW_;
   float16 acc[RT];
 #pragma unroll
   for (int q = 0; q < RT; q++) acc[q] = (float16)(0.0f);

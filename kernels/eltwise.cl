@@ -1,8 +1,9 @@
-/* kernels/eltwise.cl: an activation over a whole tensor; ACT as in common.cl. Each work-item does 16 consecutive
- * elements with whole-vector loads and stores (one element per work-item ran at a quarter of the speed on PoCL);
- * the last one also does the tail past the last whole vector. src may equal dst (in place: a work-item reads its
- * elements before it writes them), so neither pointer is restrict. i0 is at most total + 16 * 1023 (the range
- * rounded up to a work-group), within int: the host keeps tensors 2^20 elements below 2^31. */
+/* kernels/eltwise.cl: an activation over a whole tensor; ACT picks it (its code is prepended to the program,
+ * activation.c). Each work-item does 16 consecutive elements with whole-vector loads and stores (one element per
+ * work-item ran at a quarter of the speed on PoCL); the last one also does the tail past the last whole vector. src
+ * may equal dst (in place: a work-item reads its elements before it writes them), so neither pointer is restrict.
+ * i0 is at most total + 16 * 1023 (the range rounded up to a work-group), within int: the host keeps tensors 2^20
+ * elements below 2^31. */
 __kernel void clconv_act(__global const float *src, __global float *dst, const float alpha, const float beta,
                          const int total) {
   const int i0 = (int)get_global_id(0) * 16;
