@@ -198,13 +198,10 @@ static size_t direct_candidates(const clconv_device_profile *p, const clconv__co
 }
 
 const clconv__kind_row clconv__kinds[CLCONV__KINDS] = {
-    [CLCONV__TILED] = {"tiled", "TILED", "clconv_conv_tiled", CLCONV__ROWS, true, false, tiled_valid, tiled_candidates},
-    [CLCONV__WIDE] = {"wide", "WIDE", "clconv_conv_wide", CLCONV__ROWS, true, true, wide_valid, wide_candidates},
-    [CLCONV__LOCAL] = {"local", "LOCAL", "clconv_conv_local", CLCONV__GROUPS, true, false, local_valid,
-                       local_candidates},
-    [CLCONV__DW] = {"dw", "DW", "clconv_conv_dw", CLCONV__ROWS, true, true, dw_valid, dw_candidates},
-    [CLCONV__DIRECT] = {"direct", "DIRECT", "clconv_conv_direct", CLCONV__FLAT, false, false, direct_valid,
-                        direct_candidates},
+#define CLCONV_X(NAME, name, launch, packed, bounded)                                                                 \
+  [CLCONV__##NAME] = {#name, #NAME, "clconv_conv_" #name, launch, packed, bounded, name##_valid, name##_candidates},
+    CLCONV__KIND_MAP(CLCONV_X)
+#undef CLCONV_X
 };
 
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g) {

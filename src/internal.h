@@ -304,23 +304,30 @@ clconv_status clconv__plan_op(clconv_context *ctx, const clconv__plan_ops *ops, 
 /* Destroys the kept ops (context destroy, and a tune that changes the choices). */
 void clconv__plans_clear(clconv_context *ctx);
 
-/* ---- tuning (tune.c) ------------------------------------------------------------------------------------------ */
+/* ---- tuning (the file: tuning.c; the search: tune.c) --------------------------------------------------------- */
 /* Loads the device's tuning file into ctx and applies its CLBlast parameters; never fails (see ctx->tuning_note). */
 void clconv__tuning_load(clconv_context *ctx);
 void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
-/* A direct-algorithm kernel (kernels/conv.cl): kt = 0 the one-output-per-work-item kernel; else by kind: tiled, kt
- * (4, 8, 16, 32) channels x wt (4 to 8, 10) positions in vector registers (CPUs); wide, the width-vectorised one (kt 1
- * to 8 channels x 16 or 32 positions); local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's
- * input rows staged in local memory (GPUs); dw, depthwise (kt 1 x wt 16, rows sharing each input row load). */
-/* The values of the first four are the tuning file's and the fault hook's (kind 0..3); direct has kt = wt = 0. */
+/* A direct-algorithm kernel (kernels/conv.cl), by kind: tiled, kt (4, 8, 16, 32) channels x wt (3 to 8, 10)
+ * positions in vector registers (CPUs); wide, the width-vectorised one (kt 1 to 8 channels x 16 or 32 positions);
+ * local, kt (4, 8) channels x wt (4) positions per work-item with the work-group's input rows in local memory
+ * (GPUs); dw, depthwise (kt 1 x wt 16); direct, one output per work-item (kt = wt = 0). */
+/* The direct kernels, one row each (the kernel catalogue, catalogue.c, fills its table from this): NAME, name (the
+ * kernel clconv_conv_<name> under -DKERNEL_<NAME> in kernels/conv.cl, and the catalogue's <name>_valid and
+ * <name>_candidates), its launch geometry, whether it reads packed weights, whether it takes src's element count.
+ * The values of the first four are the tuning file's and the fault hook's (kind 0..3); direct has kt = wt = 0. */
+#define CLCONV__KIND_MAP(X)                                                                                            \
+  X(TILED, tiled, CLCONV__ROWS, true, false)                                                                           \
+  X(WIDE, wide, CLCONV__ROWS, true, true)                                                                              \
+  X(LOCAL, local, CLCONV__GROUPS, true, false)                                                                         \
+  X(DW, dw, CLCONV__ROWS, true, true)                                                                                  \
+  X(DIRECT, direct, CLCONV__FLAT, false, false)
 typedef enum clconv__kind {
-  CLCONV__TILED,
-  CLCONV__WIDE,
-  CLCONV__LOCAL,
-  CLCONV__DW,
-  CLCONV__DIRECT,
+#define CLCONV_X(NAME, ...) CLCONV__##NAME,
+  CLCONV__KIND_MAP(CLCONV_X)
+#undef CLCONV_X
   CLCONV__KINDS
 } clconv__kind;
 typedef struct clconv__variant {
