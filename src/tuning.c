@@ -8,8 +8,8 @@
  *   xgemm <16 values, in xgemm_names order>  optional
  *   min_indirect <n>                        optional: CLBlast's XGEMM_MIN_INDIRECT_SIZE
  *   algo <direct|gemm> <shape key>          any number: auto's choice
- *   direct <kt> <wt> <kind 0..3> <shape key>  any number: the direct algorithm's kernel (clconv__variant: kind 0
- *                                            tiled, 1 wide, 2 local, 3 dw) */
+ *   direct <kt> <wt> <kind> <shape key>     any number: the direct algorithm's kernel (clconv__variant: the kind's
+ *                                            place in CLCONV__KIND_MAP; kt 0 the one-output kernel) */
 #include "tuning.h"
 
 #include <errno.h>
@@ -170,7 +170,7 @@ static bool parse_shape(const char *line, int ln, clconv__tuning *t, char *why, 
         : !strncmp(line + 5, "gemm ", 5) ? CLCONV_ALGO_GEMM
                                          : CLCONV_ALGO_AUTO;
     k = a == CLCONV_ALGO_AUTO ? NULL : line + (a == CLCONV_ALGO_DIRECT ? 12 : 10);
-  } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__DIRECT) {
+  } else if (sscanf(line + 7, "%d %d %d %n", &v.kt, &v.wt, &kind, &n) == 3 && kind >= 0 && kind < CLCONV__KINDS) {
     v.kind = (clconv__kind)kind;
     /* a kernel this library has: the one-output kernel (kt 0), or one of the catalogue's at any shape */
     clconv__conv_geom any = {.stride = {1, 1, 1}};
@@ -180,7 +180,7 @@ static bool parse_shape(const char *line, int ln, clconv__tuning *t, char *why, 
       k = line + 7 + n;
   }
   if (!k || strlen(k) == 0 || strlen(k) >= SHAPE_KEY) {
-    snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <0..3> <shape>\"", ln);
+    snprintf(why, cap, "line %d: expected \"algo direct|gemm <shape>\" or \"direct <kt> <wt> <kind> <shape>\"", ln);
     return false;
   }
   tuned_shape *e = shape_slot(t, k);
