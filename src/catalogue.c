@@ -3,32 +3,20 @@
  * shape options. Pure functions: no device, no context. */
 #include "internal.h"
 
-/* Five kernels, all in kernels/conv.cl, drawn by the tests' sweeps and each variant forced in test_variants:
- *  - dw: depthwise (one input and one output channel per group), any stride and dilation: each work-item computes
- *    16 positions along W x 4 rows (1 on GPUs), loading each input row once per tap along W for all its rows;
- *    the usual shapes along H and W are compile-time constants (shape_options);
- *  - wide: 16 or 32 positions along W x 1 to 8 channels per work-item, vectorised along W, at stride 1 along W,
- *    for other groups of < 8 output channels (LeNet's 6 maps: a channel-vector tile would run half empty) and for
- *    few input channels per group (an image network's first layer: the tiled kernel stores each output on its own,
- *    which costs as much as the few FMAs it sums); a kernel 3 or 5 wide is a compile-time constant (shape_options);
- *    on small padded images it reads a zero-padded copy of the input (pad_pays, clconv_conv_pad) instead of testing
- *    its edges;
- *  - tiled: 4, 8, 16 or 32 output channels x 3 to 10 positions along W per work-item (clconv__tile_choices),
- *    vectorised along channels in vectors of the device's width, for the rest with >= 4 channels per group; a
- *    kernel 3 or 5 wide is a compile-time constant (shape_options);
- *  - local: 4 or 8 channels x 4 positions per work-item, work-groups of 16 x 4 sharing each input row segment
- *    through local memory: the built-in choice on GPUs (chosen by device type; the tuner may pick it anywhere);
- *  - direct: one work-item per output, for everything else (few channels with a W stride).
- * tiled, wide, local and dw read weights packed (and mirrored for convolution) on the device: at every run, or once
- * with clconv_conv_set_weights. */
-#define CLCONV__TILED_MIN_COUT_G 4
-#define CLCONV__WIDE_MAX_CIN_G 3 /* FEW_IN in heuristic_variant */
+/* Five kernels, all in kernels/conv.cl (CLCONV__KIND_MAP): tiled (channels x positions in vector registers), wide
+ * (positions along W as float16 vectors x a few channels, optionally over a zero-padded copy of the input), dw
+ * (depthwise), local (a GPU's work-group sharing input rows in local memory) and direct (one output per work-item).
+ * The thresholds below are each a named constant with its reason; the measurements behind them are in
+ * docs/PERFORMANCE.md ("The rules"). */
+#define CLCONV__TILED_MIN_COUT_G 4 /* the narrowest channel tile: one 4-lane vector */
+#define CLCONV__WIDE_MAX_CIN_G 3   /* below this the tiled kernel's per-output stores outweigh its few FMAs */
+#define CLCONV__WIDE_MAX_KW 5      /* wider kernels lose in the wide kernel (its taps do not unroll) */
+#define CLCONV__WIDE_MIN_COUT_G 8  /* fewer output channels than a vector: a channel tile would run half empty */
+#define CLCONV__WIDE_MAX_ROWS 4    /* rows per work-item sharing each input row; more gained nothing */
+#define CLCONV__DW_CPU_ROWS 4      /* the dw kernel's rows per work-item on CPUs (registers for 4 x 16 lanes) */
 
 /* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once, up to
- * CLCONV__TILED_MAX_KT; 0 = not tiled. Two 16-lane vectors (32) beat one (16) by 13-27% on the suite's 3x3,
- * strided, stem, 3D, 1D and 1x1 shapes on a 2-FMA-unit AVX-512 CPU (min times, two interleaved rounds); on AVX2,
- * four 8-lane vectors x 3 positions beat two x 4 by 1.12-1.27x on vgg, resnet, conv1d, 3-D and 1x1 shapes
- * (in-process, best and median of 10-100 calls). */
+ * CLCONV__TILED_MAX_KT (most FMA chains per loaded input); 0 = not tiled. */
 static int tile_width(uint32_t cout_g, int vec) {
   for (int kt = CLCONV__TILED_MAX_KT(vec); kt >= CLCONV__TILED_MIN_COUT_G; kt /= 2)
     if (cout_g >= (uint32_t)kt)
@@ -36,11 +24,9 @@ static int tile_width(uint32_t cout_g, int vec) {
   return 0;
 }
 
-/* The tiled kernel keeps kt / vw x wt vector accumulators (vw = min(kt, vec)): enough independent FMA chains for
- * two FMA units, few enough for the register file. Budget: 20 vectors where the device prefers 16 lanes (AVX-512's
- * 32 registers), 12 elsewhere (AVX2's 16); beyond it the accumulators spill (measured: 28 on AVX-512 lost 15-55%,
- * 14 on AVX2 lost 25-60% against 8). The positions per work-item are the three largest of 3, 4, 5, 6, 7, 8, 10
- * within it (fewer where fewer fit): 7, 8, 10 at 2 x 16 lanes, 4, 5, 6 at 2 x 8, 3 alone at 4 x 8. */
+/* The tiled kernel keeps kt / vw x wt vector accumulators (vw = min(kt, vec)): as many independent FMA chains as
+ * the profile's accumulator registers hold without spilling. The positions per work-item are the three largest of
+ * 3, 4, 5, 6, 7, 8, 10 within that budget (fewer where fewer fit). */
 int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
   static const int all[7] = {3, 4, 5, 6, 7, 8, 10};
   const int vec = clconv__lanes(p), kv = kt > vec ? kt / vec : 1, budget = (int)p->accumulator_registers;
@@ -53,9 +39,8 @@ int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
   return n;
 }
 
-/* Output positions along W per work-item among the choices, whichever pads the row least (ties: the smaller).
- * Measured: 7 suits the 7 * 2^k sizes of image networks (28, 56, 112), 8 the powers of two, 10 LeNet's 10-wide C3
- * output (1.5x over 7, which pads it to 14). */
+/* Output positions along W per work-item among the choices: whichever pads the row least (ties: the smaller), so
+ * that no work-item computes positions past the row. */
 static int tile_positions(uint32_t ow, int kt, const clconv_device_profile *p) {
   int choices[3], best = 0, n = clconv__tile_choices(kt, p, choices);
   uint64_t least = UINT64_MAX;
@@ -73,14 +58,14 @@ int clconv__wide_channels(uint32_t cout_g, int vec) {
   return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : cout_g < 8 || vec >= 16 ? 8 : 4;
 }
 
-/* Output rows per work-item of the wide kernel: up to 4, keeping kt * wt / 16 * rows float16 accumulators within 16
- * vector registers (8 float16 at 16 lanes, 4 at 8 lanes; depthwise: wt / 16 per row, latency-bound alone); rows
- * share each input row they read, which needs stride and dilation 1 along H. */
+/* Output rows per work-item of the wide kernel: as many as keep kt * wt / 16 * rows float16 accumulators within the
+ * vector registers (8 float16 at 16 lanes, 4 at 8), up to CLCONV__WIDE_MAX_ROWS; rows share each input row they
+ * read, which needs stride and dilation 1 along H. */
 static int wide_rows(const clconv__conv_geom *g, int kt, int wt, int vec) {
   if (g->ndim < 2 || g->out[1] == 1 || g->stride[1] != 1 || g->dil[1] != 1)
     return 1;
   int rows = (vec >= 16 ? 8 : 4) / (kt * (wt / 16));
-  return rows < 1 ? 1 : rows > 4 ? 4 : rows;
+  return rows < 1 ? 1 : rows > CLCONV__WIDE_MAX_ROWS ? CLCONV__WIDE_MAX_ROWS : rows;
 }
 
 size_t clconv__local_tile_cols(const clconv__conv_geom *g, int wt) {
@@ -99,11 +84,10 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
-  /* Few input channels (FEW_IN): on an AVX2 CPU, wide 4 x 16 against the tiled kernel (in-process, best and median of
-   * 60-300 calls): 1 to 3 -> 16 to 64 channels at 160-224 px, 3 x 3 and 5 x 5, 1.5-2.3x (7 x 7 0.7-0.8x); 1-D 16000
-   * long 1.7-2.5x; 3-D 16 x 112 x 112 1.1-1.2x; 32 x 32 px 1.0-1.1x; 4 to 8 channels at 3 x 3 0.95-1.1x, 16 0.8x. */
-  bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= 5;
-  if ((cout_g < 8 || few_in) && g->stride[2] == 1) /* 32 positions (two float16) only where a float16 is one register */
+  /* few output channels, or few input channels with a narrow kernel: the wide kernel; 32 positions (two float16)
+   * only where a float16 is one register */
+  bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= CLCONV__WIDE_MAX_KW;
+  if ((cout_g < CLCONV__WIDE_MIN_COUT_G || few_in) && g->stride[2] == 1)
     return (clconv__variant){
         .kt = clconv__wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, vec);
@@ -258,17 +242,16 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
   }
 }
 
-/* Output rows per work-item of the dw kernel: 4 on CPUs (8 vector registers of accumulators at 8 lanes; 2 and 7
- * rows measured the same within noise, 8 slower), 1 on GPUs. */
-#define DW_ROWS(p) (clconv__is_gpu(p) ? 1 : 4)
+/* Output rows per work-item of the dw kernel: CLCONV__DW_CPU_ROWS on CPUs, 1 on GPUs (registers per work-item). */
+#define DW_ROWS(p) (clconv__is_gpu(p) ? 1 : CLCONV__DW_CPU_ROWS)
 
-/* The compile-time shape of a kernel (kernels/conv.cl), for the shapes networks use; empty for every other shape,
- * which the kernel reads from its arguments.
+/* The compile-time shape of a kernel (kernels/conv.cl), for the shapes networks use, so that their loops unroll;
+ * empty for every other shape, which the kernel reads from its arguments.
  *  - dw: along H and W, odd kernels of 3, 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride
- *    1); the random sweeps in the tests rarely hit these;
+ *    1);
  *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop;
- *  - tiled, any other width but 1: 1 to 3 input channels per group (CIN_G), which then unroll inside the tap loop
- *    (1 x 1 kernels: no gain, 0.92-1.03x). */
+ *  - tiled, any other width but 1: up to CLCONV__TILED_MAX_CIN_G input channels per group (CIN_G), which then unroll
+ *    inside the tap loop (more channels, or 1 x 1 kernels, gained nothing). */
 #define CLCONV__TILED_MAX_CIN_G 3
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;

@@ -238,9 +238,9 @@ static clconv_device_class parse_class(const char *v) {
 
 static bool valid_width(uint32_t w) { return w == 1 || w == 2 || w == 4 || w == 8 || w == 16; }
 
-/* Accumulator registers: AVX-512 CPUs (16 lanes) have 32 vector registers, of which 20 hold accumulators before
- * the tiled kernel spills; AVX2 and narrower, 16 and 12. GPUs: 64 of their (at least 255 scalar) registers, so the
- * same CPU rule never asks a GPU work-item for more than it holds at a useful occupancy. */
+/* Accumulator registers: of a CPU's vector registers (32 at 16 lanes, AVX-512; 16 otherwise), those the tiled
+ * kernel's accumulators may take before it spills (docs/PERFORMANCE.md); a GPU: a share of its scalar registers
+ * that keeps a useful occupancy. */
 static uint32_t accumulator_registers(clconv_device_class cls, uint32_t width) {
   return cls == CLCONV_CLASS_GPU ? 64 : width >= 16 ? 20 : 12;
 }

@@ -228,15 +228,13 @@ static int64_t interior(const clconv__conv_geom *g, int a, int64_t unit, int64_t
 
 /* Whether the wide kernel should read a zero-padded copy of the input (clconv_conv_pad) rather than test its edges:
  * where the work-items whose windows reach into the padding do enough work per input element to pay for the copy,
- * their share times the MACs per input element (cout_g x kernel volume) at least 64. On an AVX2 CPU (in-process,
- * the copy's launch included): 3 -> 32 channels at 32 x 32 (every tile an edge; 288) 1.55x, 3 -> 16 at 56 x 56, 5 x
- * 5 (200) 1.4x, LeNet C1 with padding 2 (150) 1.2-1.4x, 3 -> 16 at 28 x 28 (144) 1.2-1.4x, 3 -> 64 at 224 x 224 (1
- * tile in 7; 82) 1.05-1.15x; 6 -> 4 at 28 x 28 (36) 0.87x. */
+ * their share times the MACs per input element (cout_g x kernel volume) at least CLCONV__PAD_PAYS. */
+#define CLCONV__PAD_PAYS 64.0 /* the copy's cost in MACs per input element, measured (docs/PERFORMANCE.md) */
 static bool pad_pays(const clconv__conv_geom *g, int wt) {
   int64_t tiles = ((int64_t)g->out[2] + wt - 1) / wt, all = tiles * g->out[1] * g->out[0];
   int64_t inside = interior(g, 2, wt, tiles) * interior(g, 1, 1, g->out[1]) * interior(g, 0, 1, g->out[0]);
   double edge_share = (double)(all - inside) / (double)all;
-  return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= 64.0;
+  return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= CLCONV__PAD_PAYS;
 }
 
 /* A kernel of kernels/pack.cl and the buffer of count floats it fills (the caller releases both, also on failure). */

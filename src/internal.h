@@ -198,16 +198,11 @@ void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const si
 /* Work-group shape for kernels over (row tiles, rows, planes).
  *  - GPU: the tiles of a row rounded up to a power of two (at most 64), then as many rows as keep the group within
  *    CLCONV__ROW_GROUP work-items: one row of a 28-wide image is only 4 work-items, too few lanes for a group.
- *  - other devices (CPUs): CLCONV__CPU_ROW_GROUP (8) work-items, as many of a row's tiles as it has whole (1, 2,
- *    4 or 8: rounded down, so that no tile is idle but the row's last few), the rest rows (none for a single row).
- *    Few shapes, because a CPU runtime compiles a kernel once per work-group shape (PoCL: a shape per image size
- *    cost the fresh-clone tests ~220 compilations). Measured in-process on PoCL (AVX2) against the fitted GPU
- *    rule: the same within noise on vgg, the stem, 3-D 56^3 (8 x 1), depthwise 28 x 28 and LeNet C1 (2 x 4), the
- *    1-D conv (8 x 1); 1 x 8 ran 3-D 0.85-0.9x (8 rows of 3 outputs read more input rows than L1 holds), one
- *    work-item per group lost 4-8% on depthwise and LeNet C1 (per-group overhead), and 64 work-items of which 14
- *    had work ran depthwise 28 x 28 0.7x (PoCL spends ~15 cycles on a work-item that returns at once). */
-#define CLCONV__ROW_GROUP 64    /* GPU: 4 to 256 measured the same within noise on PoCL; 64 is a GPU-sized group */
-#define CLCONV__CPU_ROW_GROUP 8 /* other devices */
+ *  - other devices (CPUs): CLCONV__CPU_ROW_GROUP work-items, as many of a row's tiles as it has whole (1, 2, 4 or
+ *    8: rounded down, so that no tile is idle but the row's last few), the rest rows (none for a single row). Few
+ *    shapes, because a CPU runtime compiles a kernel once per work-group shape. */
+#define CLCONV__ROW_GROUP 64    /* GPU: a wavefront, two warps */
+#define CLCONV__CPU_ROW_GROUP 8 /* other devices: small groups, few shapes (docs/PERFORMANCE.md) */
 void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles

@@ -152,14 +152,15 @@ void clconv_pool_destroy(clconv_pool *op) {
   clconv__free(op);
 }
 
+#define CLCONV__POOL_CPU_ROWS 4 /* output rows per work-item on CPUs (docs/PERFORMANCE.md) */
+
 /* The launch itself, for pool_run and the layer (which pools its own intermediate tensor). */
 clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src, cl_mem dst) {
   const clconv__pool_geom *g = &op->g;
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), win = clconv__int4(g->win),
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
-  /* output rows per work-item: on a CPU, 4 spreads the per-work-item setup (1.2-1.35x in-process on the suite's
-   * pools); a GPU wants the work-items */
-  cl_int cip = op->desc.count_include_pad ? 1 : 0, rows = clconv__is_gpu(&op->ctx->prof) ? 1 : 4;
+  /* output rows per work-item: on a CPU, several spread the per-work-item setup; a GPU wants the work-items */
+  cl_int cip = op->desc.count_include_pad ? 1 : 0, rows = clconv__is_gpu(&op->ctx->prof) ? 1 : CLCONV__POOL_CPU_ROWS;
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof isz, &isz}, {sizeof osz, &osz},
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
