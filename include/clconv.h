@@ -154,7 +154,8 @@ CLCONV_API clconv_status clconv_context_get_cl(const clconv_context *ctx, cl_con
 CLCONV_API cl_command_queue clconv_context_queue(const clconv_context *ctx);
 CLCONV_API clconv_status clconv_context_finish(clconv_context *ctx); /* waits for every enqueued op */
 /* Where ctx's tuning came from, one line for logs: "none (...)", "loaded PATH: ...", "ignored PATH: <why>" (a
- * corrupt, foreign or unreadable file is ignored, never an error), or what the last clconv_tune did. Static in ctx. */
+ * corrupt, foreign or unreadable file is ignored, never an error), or what the last clconv_tune did. The file is
+ * read at the context's first need of it (its first convolution, this call, or warm_up_gemm). Static in ctx. */
 CLCONV_API const char *clconv_context_tuning(const clconv_context *ctx);
 /* The device profile ctx's choices are made for (see clconv_device_profile). ERR_INVALID_ARGUMENT on NULL. */
 CLCONV_API clconv_status clconv_context_profile(const clconv_context *ctx, clconv_device_profile *profile);
@@ -309,7 +310,7 @@ CLCONV_API clconv_status clconv_conv_workspace_size(const clconv_conv *op, size_
 CLCONV_API clconv_status clconv_conv_set_workspace(clconv_conv *op, cl_mem mem, size_t bytes);
 /* Tuning, per device. The tuning file lives in $CLCONV_CACHE_DIR, else $XDG_CACHE_HOME/clconv, else
  * $HOME/.cache/clconv, named after a hash of the device, driver and library versions (a change of any starts a new
- * file). It holds CLBlast GEMM parameters, applied with CLBlastOverrideParameters when a context is created (they
+ * file). It holds CLBlast GEMM parameters, applied with CLBlastOverrideParameters when a context first reads it (they
  * then hold for that device in the whole process: CLBlast keeps them globally), and the faster algorithm per
  * measured convolution shape, which auto follows. Written atomically; when it cannot be written, the results hold
  * for ctx only and clconv_context_tuning says why.

@@ -339,11 +339,9 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
     clconv_context_destroy(ctx);
     return s;
   }
-  if (opt && opt->ignore_tuning)
-    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (ignore_tuning)");
-  else
-    clconv__tuning_load(ctx);
+  ctx->ignore_tuning = opt && opt->ignore_tuning; /* the file is read at the first need (tuning.c) */
   if (opt && opt->warm_up_gemm) {
+    clconv__tuning_ensure(ctx); /* CLBlast builds with the tuned parameters */
     s = clconv__gemm_warm_up(ctx);
     if (s != CLCONV_OK) { /* the message moves to clconv_last_error(NULL): ctx goes */
       clconv__fail(NULL, s, "%s", clconv_last_error(ctx));
@@ -354,8 +352,6 @@ static clconv_status finish_create(cl_context cl, cl_device_id dev, cl_command_q
   *out = ctx;
   return CLCONV_OK;
 }
-
-const char *clconv_context_tuning(const clconv_context *ctx) { return ctx ? ctx->tuning_note : ""; }
 
 clconv_status clconv_context_create(const clconv_context_options *opt, clconv_context **out) {
   CLCONV__CHECK(NULL, out, CLCONV_ERR_INVALID_ARGUMENT, "context_create: out is NULL");

@@ -361,6 +361,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   *out = NULL;
   clconv__conv_geom g;
   CLCONV__TRY(clconv__conv_check(ctx, "conv_create", desc, &g));
+  clconv__tuning_ensure(ctx); /* auto's choice, the tuned kernel and CLBlast's parameters */
   clconv__variant fused = CLCONV__DIRECT_VARIANT;
   if (pool && (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &fused)))
     return CLCONV_OK;

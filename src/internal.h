@@ -90,7 +90,7 @@ char *clconv__strdup(const char *s);
 
 /* ---- context ------------------------------------------------------------------------------------------------ */
 typedef struct clconv__program clconv__program; /* cache entry, program_cache.c */
-typedef struct clconv__tuning clconv__tuning;   /* tune.c */
+typedef struct clconv__tuning clconv__tuning;   /* tuning.c */
 
 /* The one-shot calls' cache of ops (plan.c): 8 of any kind, least recently used out. An op kind's functions make
  * and destroy its ops from a descriptor; the key is the descriptor's fields in a fixed order (never its padding). */
@@ -120,7 +120,9 @@ struct clconv_context {
   clconv__program *programs;
   cl_mem workspace; /* the gemm algorithm's, shared by the ops of the context; grown on demand */
   size_t workspace_bytes;
-  clconv__tuning *tuning; /* tune.c; NULL when none was loaded or measured */
+  clconv__tuning *tuning; /* tuning.c; NULL when none was loaded or measured */
+  bool tuning_ready;      /* the tuning file was looked for (lazily: clconv__tuning_ensure) */
+  bool ignore_tuning;     /* options.ignore_tuning */
   clconv__plan plans[CLCONV__PLANS];
   uint64_t plan_clock;
   char tuning_note[1400];
@@ -300,8 +302,10 @@ clconv_status clconv__plan_op(clconv_context *ctx, const clconv__plan_ops *ops, 
 void clconv__plans_clear(clconv_context *ctx);
 
 /* ---- tuning (the file: tuning.c; the search: tune.c) --------------------------------------------------------- */
-/* Loads the device's tuning file into ctx and applies its CLBlast parameters; never fails (see ctx->tuning_note). */
-void clconv__tuning_load(clconv_context *ctx);
+/* The first time for ctx: loads the device's tuning file (unless ctx ignores it) and applies its CLBlast parameters;
+ * never fails (see ctx->tuning_note). Called before anything that reads the tuning or runs CLBlast: a convolution's
+ * creation, clconv_context_tuning, the CLBlast warm-up. */
+void clconv__tuning_ensure(clconv_context *ctx);
 void clconv__tuning_free(clconv_context *ctx);
 /* The measured algorithm for a shape, or CLCONV_ALGO_AUTO when there is none. */
 clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__conv_geom *g);
@@ -323,7 +327,7 @@ typedef enum clconv__kind {
 #define CLCONV_X(NAME, ...) CLCONV__##NAME,
   CLCONV__KIND_MAP(CLCONV_X)
 #undef CLCONV_X
-  CLCONV__KINDS
+      CLCONV__KINDS
 } clconv__kind;
 typedef struct clconv__variant {
   int kt, wt;

@@ -402,6 +402,7 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   CLCONV__CHECK(ctx, descs && n > 0 && report, CLCONV_ERR_INVALID_ARGUMENT,
                 "tune: descs = %p, n = %zu, report = %p: need at least one descriptor and a report",
                 (const void *)descs, n, (void *)report);
+  clconv__tuning_ensure(ctx);
   CLCONV__CHECK(ctx, !clconv__tuning_overridden(), CLCONV_ERR_INVALID_ARGUMENT,
                 "tune: CLBlast's GEMM parameters were already overridden in this process (a context loaded a tuning "
                 "file, or an earlier tune ran); tune in a fresh process, with options.ignore_tuning");

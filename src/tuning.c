@@ -249,7 +249,7 @@ static bool parse_file(FILE *f, const char *key, clconv__tuning *t, char *why, s
   return true;
 }
 
-void clconv__tuning_load(clconv_context *ctx) {
+static void load(clconv_context *ctx) {
   char key[1200], dir[1024], path[1100], why[160];
   clconv__device_key(ctx, key, sizeof key);
   if (!tuning_path(key, dir, sizeof dir, path, sizeof path)) {
@@ -329,4 +329,21 @@ void clconv__tuning_install(clconv_context *ctx, clconv__tuning *t, clconv_tune_
              t->has_xgemm ? "tuned CLBlast GEMM" : "CLBlast defaults", t->n_shapes);
   else
     snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "tuned now, for this context only: %s", why);
+}
+
+void clconv__tuning_ensure(clconv_context *ctx) {
+  if (ctx->tuning_ready)
+    return;
+  ctx->tuning_ready = true;
+  if (ctx->ignore_tuning)
+    snprintf(ctx->tuning_note, sizeof ctx->tuning_note, "none (ignore_tuning)");
+  else
+    load(ctx);
+}
+
+const char *clconv_context_tuning(const clconv_context *ctx) {
+  if (!ctx)
+    return "";
+  clconv__tuning_ensure((clconv_context *)ctx); /* the file is read at the first need: this may be it */
+  return ctx->tuning_note;
 }
