@@ -5,9 +5,8 @@
  * nothing. Strict IEEE math only (no native_ or half_ functions): results are checked against a double
  * reference. Comparisons are written so that NaN propagates, as the reference does. */
 
-/* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case). An
- * integer division costs 20-40 cycles, a row kernel's work-item a few hundred (LeNet C1's wide kernel: 1.02-1.05x
- * in-process without the divides that place its work-items). */
+/* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case): an
+ * integer division costs tens of cycles, a row kernel's work-item a few hundred. */
 static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
 
 /* f(x) for a float or a vector of floats T: CLCONV_ACTIVATE, defined for the activation ACT names by the code
@@ -74,8 +73,8 @@ __attribute__((always_inline)) static inline float16 clconv_bias_act16(const flo
   return clconv_activate16(r + (float16)(b), alpha, beta);
 }
 
-/* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes).
- * Storing lane by lane cost the dw kernel 30-40% on 112-wide rows. */
+/* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes),
+ * never lane by lane (slow on the row kernels' last tiles). */
 __attribute__((always_inline)) static inline void clconv_store16(__global float *y, const float16 v, const int nw) {
   if (nw >= 16) {
     vstore16(v, 0, y);

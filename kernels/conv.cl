@@ -144,7 +144,7 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
  * G * tp), rounded up to work-groups of (.., .., 1) (conv_gemm.c): a work-group shares one output depth of one
  * (image, group, r), so every division is uniform and the work-items differ only in (oh, ow). No early return:
  * after a conditional return, PoCL's work-item loop keeps the integer divisions inside and runs them once per lane
- * (measured 14x slower on the vgg shape). */
+ * (many times slower). */
 __kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int at,
                             const int row, const int blk, const int cin, const int groups, const int tp,
                             const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
@@ -189,10 +189,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
 #define CLCONV_KW_UNROLL
 #endif
 /* The tiled kernel's channels per group: CIN_G where the host sets it (1 to 3 channels, kernels 2 or more wide
- * without KW: first layers), the channel loop then unrolled inside the tap loop: 1.05-1.23x on 7 x 7 to 11 x 11
- * first layers at stride 1, 2 and 4 (the stem, AlexNet's conv1), 1.02-1.15x on 4 x 4 at stride 2 and 4 (ConvNeXt's
- * stem), where 4 to 16 channels ran 0.8-0.9x and kernels 3 wide (KW) the same (AVX2, kernel harness); else the
- * argument. */
+ * without KW: first layers), the channel loop then unrolled inside the tap loop; else the argument. */
 #ifdef CIN_G
 #define CLCONV_CIN_G CIN_G
 #define CLCONV_CIN_UNROLL _Pragma("unroll")
@@ -209,8 +206,8 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
  * vectors map onto SIMD registers on CPUs and onto VW registers per accumulator on GPUs. The weights come packed
  * by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past
  * K/G. KW (optional, the host sets it for 3 and 5): the kernel's width, so that the taps along W of a row unroll
- * inside the channel loop: 1.1-1.2x on 3 x 3 layers, 1.06-1.14x on LeNet C3's 5 x 5 (AVX2, in-process), while 7
- * taps unrolled ran the 7 x 7 stem 0.7x. Range: (round_up(ceil(OW / WT)), OD*OH, N*G*blocks). */
+ * inside the channel loop (wider unrolled kernels ran slower). Range: (round_up(ceil(OW / WT)), OD*OH,
+ * N*G*blocks). */
 #ifndef WT
 #error "WT (output positions per work-item) must be defined with KT"
 #endif
@@ -251,7 +248,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   /* One tap column for one channel: the packed weights at wt, position j's input the expression xj (of j). The
    * fewer of the two kinds of operand are held in registers and the others streamed one at a time, so that KV * WT
    * accumulators + min(KV, WT) + 1 registers suffice: 4 x 3 on AVX2 is 16 of its 16 (holding the 4 weight vectors
-   * instead spilled an accumulator every channel: 0.6x). */
+   * instead would spill an accumulator every channel). */
 #if KV <= WT
 #define CLCONV_TILE_FMA(xj, wt)                                                                                       \
   {                                                                                                                   \
@@ -330,8 +327,8 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
 #if VW == 8 && WT == 3
   /* A whole tile of 8-lane vectors at 3 positions (AVX2's 32 x 3): each channel's 3 outputs straight from the
    * registers — positions 0 and 1 interleaved (two shuffles per 8 channels) and stored as a pair, position 2 as a
-   * scalar — instead of through the private array below: 1.05-1.18x on the 7 x 7 stem, whose stores are a quarter
-   * of its time, 1.0-1.04x on 3 x 3 layers and 1 x 1 (kernel harness). */
+   * scalar — instead of through the private array below, whose round trip through memory is half of the stores'
+   * cost on the stem. */
   if (kn == KT && nw == WT) {
 #pragma unroll
     for (int v = 0; v < KV; v++) {
@@ -572,7 +569,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
   if (ow0 / FUSE_PW >= osz.z / FUSE_PW)
     return; /* columns that no pooling window covers */
   /* the FUSE_PH rows of the work-item's pooling windows one after the other, each pooled into pm once computed:
-   * the same registers as one row (sharing the input rows between them, as RT does, ran 0.4x: too many) */
+   * the same registers as one row (sharing the input rows between them, as RT does, needs too many) */
   const int prow = ti.oh * FUSE_PH;
   float16 pm[KT];
   for (int q = 0; q < FUSE_PH; q++) {
@@ -601,7 +598,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #if RT == 1
   /* Every row of the window fast (as row_fast below: its columns inside the row, its vector loads inside the
    * image), as for most work-items? Then one loop nest without tests, the channels outside and each channel's
-   * window inside: LeNet C1 (3 channels, 5 x 5) 1.06-1.18x over testing row by row, 3 x 3 on 3 channels 1.3x. */
+   * window inside (short reductions spend as long on per-row tests as on their FMAs). */
   {
     const int span = (ksz.z - 1) * dil.z,
               last = ((d0 + (ti.td.y - 1) * dil.x) * isz.y + ti.h0 + (ti.th.y - 1) * dil.y) * isz.z;
@@ -692,9 +689,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
  * it loads 6 rows where one row at a time would load 12. The loads are whole vectors with the lanes outside the row
  * zeroed (clconv_edge16, bounded by the whole src buffer: only its first and last rows go lane by lane). The host
  * may specialise the usual shapes along H and W with DW_KH, DW_KW, DW_SH, DW_SW (all four; dilation 1 along H and
- * W): the row walk then unrolls and its tap matching resolves at compile time, 1.8x faster than the same code
- * reading the shape from the arguments, which serves every other shape (on an AVX2 CPU, 28 x 28 x 256, 3 x 3: the
- * specialised form 1.3x the local-memory tile this kernel replaced, the generic one 0.8x). Weights packed as for
+ * W): the row walk then unrolls and its tap matching resolves at compile time, much faster than the same code
+ * reading the shape from the arguments, which serves every other shape. Weights packed as for
  * the others (for KT = 1: each group's taps, mirrored for convolution). Range: (ceil(OW / 16), OD * ceil(OH / RT),
  * N*G); src_total: src's element count. */
 #ifdef DW_KH
@@ -747,7 +743,7 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
   }
     /* Taps along W outside the rows: each lane mask is worked out once. A work-item whose rows all lie inside the
      * input and whose whole-vector loads all lie inside src (all but the top and bottom row groups, and the
-     * buffer's ends) reads without a test per row: 1.14-1.2x on 28 x 28, 1.4x on 112 x 112. */
+     * buffer's ends) reads without a test per row. */
     const int row0 = ((nc * isz.x + id) * isz.y + h0) * isz.z; /* from src, as clconv_edge16's bound */
     if (DW_SW_ <= 2 && h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0 &&
         row0 + (rows - 1) * isz.z + w0 + (DW_KW_ - 1) * DW_DW_ + 16 * DW_SW_ <= src_total) {

@@ -5,7 +5,7 @@
  *   C' [P x N] = A' [P x T] B' [T x N],  A' = col [T][P],  B' = the weights packed as [T][N],  C' = out [N][P]
  * (each as it lies in memory; out is dst's layout). For CLBlast's tiled kernel (GEMMK = 0) these are exactly the
  * orientations it reads, so when P, T and N are also multiples of its tile sizes it runs on our buffers as they
- * are; otherwise it first makes padded copies of all three (measured on the resnet shape: 1.15x slower SGEMM).
+ * are; otherwise it first makes padded copies of all three (a slower SGEMM).
  * clconv knows the tile sizes when it set them (tune.c, clconv__gemm_note_params) and then pads P, T and N in the
  * workspace: zero rows of col and of the packed weights past T, zero weight columns past N; the columns of col
  * past P and the rows of out past N are computed and never read. im2col mirrors the taps for convolution, so the
