@@ -241,7 +241,7 @@ clconv_status clconv__unused_axes(clconv_context *ctx, const char *call, const c
                                   uint32_t ndim);
 
 /* ---- per-family helpers shared by ops, the reference and the tolerance ------------------------------------ */
-/* Effective (defaults applied) descriptors, after validation. */
+/* Effective (defaults applied) descriptors, after validation (desc.c). */
 typedef struct clconv__conv_geom {
   uint32_t ndim, n, c, k, groups;
   uint32_t in[3], ker[3], stride[3], dil[3], pad[3], out[3]; /* padded to 3 axes with extent 1 in front */

@@ -1,63 +1,6 @@
 /* The layer of the notes: convolution (with its fused activation) -> pooling. */
 #include "internal.h"
 
-clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, const clconv_layer_desc *d,
-                                      clconv_pool_desc *pool) {
-  CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
-  clconv__conv_geom g;
-  CLCONV__TRY(clconv__conv_check(ctx, call, &d->conv, &g));
-  const clconv_pool_desc *p = &d->pool;
-  *pool = *p;
-  /* The pool's input is the conv's output: its shape fields are derived, and may be given only if they agree. */
-  CLCONV__CHECK(ctx, !p->ndim || p->ndim == g.ndim, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.ndim = %u, conv.ndim = %u",
-                call, p->ndim, g.ndim);
-  CLCONV__CHECK(ctx, !p->batch || p->batch == g.n, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.batch = %u, conv batch = %u",
-                call, p->batch, g.n);
-  CLCONV__CHECK(ctx, !p->channels || p->channels == g.k, CLCONV_ERR_INVALID_ARGUMENT,
-                "%s: pool.channels = %u, conv out_channels = %u", call, p->channels, g.k);
-  pool->ndim = g.ndim;
-  pool->batch = g.n;
-  pool->channels = g.k;
-  for (uint32_t i = 0; i < g.ndim; i++) {
-    uint32_t out = g.out[3 - g.ndim + i];
-    CLCONV__CHECK(ctx, !p->in_size[i] || p->in_size[i] == out, CLCONV_ERR_INVALID_ARGUMENT,
-                  "%s: pool.in_size[%u] = %u, conv output is %u", call, i, p->in_size[i], out);
-    pool->in_size[i] = out;
-  }
-  clconv__pool_geom pg;
-  return clconv__pool_check(ctx, call, pool, &pg);
-}
-
-clconv_status clconv_layer_validate(const clconv_layer_desc *d) {
-  clconv_pool_desc pool;
-  return clconv__layer_pool_desc(NULL, "layer_validate", d, &pool);
-}
-
-clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_t src[5], uint32_t weights[5], uint32_t dst[5]) {
-  clconv_pool_desc pool;
-  uint32_t mid[5], pin[5];
-  CLCONV__CHECK(NULL, src && weights && dst, CLCONV_ERR_INVALID_ARGUMENT, "layer_shapes: an output array is NULL");
-  CLCONV__TRY(clconv__layer_pool_desc(NULL, "layer_shapes", d, &pool));
-  CLCONV__TRY(clconv_conv_shapes(&d->conv, src, weights, mid));
-  return clconv_pool_shapes(&pool, pin, dst);
-}
-
-clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clconv_tolerance *tol) {
-  clconv_pool_desc pool;
-  clconv_tolerance ct, pt;
-  CLCONV__CHECK(NULL, tol, CLCONV_ERR_INVALID_ARGUMENT, "layer_tolerance: tol is NULL");
-  CLCONV__TRY(clconv__layer_pool_desc(NULL, "layer_tolerance", d, &pool));
-  CLCONV__TRY(clconv_conv_tolerance(&d->conv, &ct));
-  CLCONV__TRY(clconv_pool_tolerance(&pool, &pt));
-  /* clconv_ref_layer folds the conv's whole bound except the factor min(K, 8 sqrt K) into its mag (see there);
-   * that factor grows with K and is >= 1, so the larger of the two reductions covers both stages. What is left
-   * is the pooling's own final rounding. */
-  tol->reduction_len = ct.reduction_len > pt.reduction_len ? ct.reduction_len : pt.reduction_len;
-  tol->lipschitz = 1.0;
-  tol->rel_factor = pt.rel_factor;
-  return CLCONV_OK;
-}
-
 /* The pooling runs inside the convolution's kernel where it can (clconv__conv_create_pooled: one launch, no
  * intermediate tensor), else as its own op on the convolution's output. */
 struct clconv_layer {
