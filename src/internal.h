@@ -444,7 +444,7 @@ clconv_status clconv__gemm_time(clconv_context *ctx, clconv__gemm *gm, const clc
 clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms);
 /* Runs one 1x1x1 CLBlast GEMM and one batched GEMM so that CLBlast builds both programs now (warm_up_gemm). */
 clconv_status clconv__gemm_warm_up(clconv_context *ctx);
-/* options: the gemm program's (KERNEL_GEMM, NDIM, FLIP, ACT: im2col and the epilogue; the weights are packed by pack.cl). */
+/* options: the gemm program's (KERNEL_GEMM, NDIM, FLIP, ACT: im2col and the epilogue; pack.cl packs the weights). */
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out);
 void clconv__gemm_release(clconv__gemm *gm);
