@@ -189,6 +189,15 @@ CLCONV_API uint32_t clconv_tensor_dim(const clconv_tensor *t, uint32_t axis); /*
 CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                /* elements */
 CLCONV_API cl_mem clconv_tensor_mem(const clconv_tensor *t);                  /* borrowed */
 
+/* Host conversions between float32 and 16-bit storage: float16 (IEEE binary16) and bfloat16 (a float32's top 16
+ * bits). To 16 bits: round to nearest, ties to even; past the largest finite value, inf; inf kept, NaN kept a
+ * (quiet) NaN; -0 kept. From 16 bits: exact. n elements; src and dst must not overlap. ERR_INVALID_ARGUMENT when a
+ * pointer is NULL and n > 0. */
+CLCONV_API clconv_status clconv_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+CLCONV_API clconv_status clconv_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+CLCONV_API clconv_status clconv_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+CLCONV_API clconv_status clconv_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Activations (the detector stage): one row each, every consumer reads this table (names, parsing, defaults, the
  * tolerance, the CPU reference, the device code, clconv-bench's oneDNN peer). Columns:
