@@ -222,13 +222,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   if (pool && (desc->algorithm == CLCONV_ALGO_GEMM || !pool_fusable(ctx, &g, pool, &fused)))
     return CLCONV_OK;
   size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
-  if (g.wei_count > most)
-    most = g.wei_count;
-  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS && g.padded_max <= (int64_t)CLCONV__MAX_KERNEL_ELEMS,
-                CLCONV_ERR_UNSUPPORTED,
-                "conv_create: largest tensor %zu elements, largest padded extent %lld; the direct kernels index "
-                "with 32-bit ints (max %zu)",
-                most, (long long)g.padded_max, CLCONV__MAX_KERNEL_ELEMS);
+  CLCONV__TRY(clconv__index_check(ctx, "conv_create", most > g.wei_count ? most : g.wei_count, g.padded_max));
   clconv_conv *op = clconv__calloc(1, sizeof *op);
   if (!op)
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "conv_create: out of host memory");

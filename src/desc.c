@@ -5,6 +5,15 @@
 
 #include <math.h>
 
+clconv_status clconv__index_check(clconv_context *ctx, const char *call, size_t most, int64_t padded_max) {
+  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS && padded_max <= (int64_t)CLCONV__MAX_KERNEL_ELEMS,
+                CLCONV_ERR_UNSUPPORTED,
+                "%s: largest tensor %zu elements, largest padded extent %lld; the kernels index with 32-bit ints "
+                "(max %zu)",
+                call, most, (long long)padded_max, CLCONV__MAX_KERNEL_ELEMS);
+  return CLCONV_OK;
+}
+
 /* ---- convolution --------------------------------------------------------------------------------------------- */
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
                                  clconv__conv_geom *g) {

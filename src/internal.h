@@ -241,6 +241,9 @@ clconv_status clconv__unused_axes(clconv_context *ctx, const char *call, const c
                                   uint32_t ndim);
 
 /* ---- per-family helpers shared by ops, the reference and the tolerance ------------------------------------ */
+/* ERR_UNSUPPORTED unless the largest tensor (most elements) and the largest padded extent fit the kernels' int
+ * indices (CLCONV__MAX_KERNEL_ELEMS). */
+clconv_status clconv__index_check(clconv_context *ctx, const char *call, size_t most, int64_t padded_max);
 /* Effective (defaults applied) descriptors, after validation (desc.c). */
 typedef struct clconv__conv_geom {
   uint32_t ndim, n, c, k, groups;

@@ -15,12 +15,8 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   *out = NULL;
   clconv__pool_geom g;
   CLCONV__TRY(clconv__pool_check(ctx, "pool_create", desc, &g));
-  size_t most = g.src_count > g.dst_count ? g.src_count : g.dst_count;
-  CLCONV__CHECK(ctx, most <= CLCONV__MAX_KERNEL_ELEMS && g.padded_max <= (int64_t)CLCONV__MAX_KERNEL_ELEMS,
-                CLCONV_ERR_UNSUPPORTED,
-                "pool_create: largest tensor %zu elements, largest padded extent %lld; the kernels index with "
-                "32-bit ints (max %zu)",
-                most, (long long)g.padded_max, CLCONV__MAX_KERNEL_ELEMS);
+  CLCONV__TRY(
+      clconv__index_check(ctx, "pool_create", g.src_count > g.dst_count ? g.src_count : g.dst_count, g.padded_max));
   clconv_pool *op = clconv__calloc(1, sizeof *op);
   if (!op)
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "pool_create: out of host memory");
