@@ -62,7 +62,12 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                   "%s: axis %u: dilated kernel %lld (kernel_size %u, dilation %u) exceeds padded input %lld "
                   "(in_size %u + pad %u + %u)",
                   call, i, (long long)span, g->ker[a], g->dil[a], (long long)padded, g->in[a], g->pad[a], pa);
-    g->out[a] = (uint32_t)((padded - span) / g->stride[a] + 1);
+    const int64_t out = (padded - span) / g->stride[a] + 1; /* up to 3 * 2^31: padding on both sides */
+    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
+                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
+    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
+                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
+    g->out[a] = (uint32_t)out;
     g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }
   uint32_t src[5], wei[5], dst[5];
@@ -208,6 +213,8 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
     /* PyTorch's rule: in ceil mode the last window must start inside the input or the left padding. */
     if (d->ceil_mode && (out - 1) * s >= (int64_t)g->in[a] + g->pad[a])
       out--;
+    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
+                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
     g->out[a] = (uint32_t)out;
     g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }

@@ -231,6 +231,16 @@ static const struct bad_conv {
       .kernel_size = {1, 1, 1}},
      CLCONV_ERR_SIZE_OVERFLOW,
      "overflow"},
+    {"output size past 2^31 - 1 (padding on both sides)",
+     {.ndim = 1,
+      .in_channels = 1,
+      .out_channels = 1,
+      .in_size = {0x7fffffff},
+      .kernel_size = {1},
+      .pad_before = {0x7fffffff},
+      .pad_after = {0x7fffffff}},
+     CLCONV_ERR_SIZE_OVERFLOW,
+     "output size 6442450941 exceeds 2147483647"},
 };
 #undef BASE
 
@@ -286,6 +296,16 @@ static const struct bad_pool {
      {.ndim = 1, .channels = 1, .in_size = {8, 8}, .window = {2}},
      CLCONV_ERR_INVALID_ARGUMENT,
      "in_size[1] = 8"},
+    {"output size past 2^31 - 1",
+     {.ndim = 1,
+      .channels = 1,
+      .in_size = {0x7fffffff},
+      .window = {2},
+      .stride = {1},
+      .pad_before = {1},
+      .pad_after = {1}},
+     CLCONV_ERR_SIZE_OVERFLOW,
+     "output size 2147483648 exceeds 2147483647"},
 };
 
 static void test_pool_validation_errors(void **state) {
