@@ -99,19 +99,29 @@ static bool parse_float(const char *s, const char *end, float *out) {
   return true;
 }
 
+/* "identity, relu, ...": every name, for messages. */
+static void act_names(char *buf, size_t cap) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < CLCONV_ACT_COUNT && at < cap; i++)
+    at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? ", " : "", rows[i].name);
+}
+
 clconv_status clconv_act_parse(const char *text, clconv_activation *act) {
   CLCONV__CHECK(NULL, text && act, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: text or act is NULL");
   const char *colon = strchr(text, ':');
   size_t name_len = colon ? (size_t)(colon - text) : strlen(text);
   clconv_activation a = {0};
   int kind = -1;
-  char names[256];
-  clconv__act_names(names, sizeof names);
   for (int i = 0; i < CLCONV_ACT_COUNT; i++)
     if (strlen(rows[i].name) == name_len && strncmp(text, rows[i].name, name_len) == 0)
       kind = i;
-  CLCONV__CHECK(NULL, kind >= 0, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: unknown activation \"%.*s\" (%s)",
-                (int)name_len, text, names);
+  if (kind < 0) {
+    char names[256];
+    act_names(names, sizeof names);
+    return clconv__fail(NULL, CLCONV_ERR_INVALID_ARGUMENT, "act_parse: unknown activation \"%.*s\" (%s)", (int)name_len,
+                        text, names);
+  }
   a.kind = (clconv_act_kind)kind;
   const act_row *r = &rows[kind];
   if (colon) {
@@ -131,13 +141,6 @@ clconv_status clconv_act_parse(const char *text, clconv_activation *act) {
   CLCONV__TRY(clconv__act_check(NULL, "act_parse", &a, &eff));
   *act = a;
   return CLCONV_OK;
-}
-
-void clconv__act_names(char *buf, size_t cap) {
-  size_t at = 0;
-  buf[0] = '\0';
-  for (int i = 0; i < CLCONV_ACT_COUNT && at < cap; i++)
-    at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? ", " : "", rows[i].name);
 }
 
 /* ---- the device code ---------------------------------------------------------------------------------------- */

@@ -14,6 +14,9 @@
 #define CLCONV__WIDE_MIN_COUT_G 8  /* fewer output channels than a vector: a channel tile would run half empty */
 #define CLCONV__WIDE_MAX_ROWS 4    /* rows per work-item sharing each input row; more gained nothing */
 #define CLCONV__DW_CPU_ROWS 4      /* the dw kernel's rows per work-item on CPUs (registers for 4 x 16 lanes) */
+/* The tiled kernel's widest channel tile on a device preferring vec (4, 8 or 16) lanes: four vectors, at most 32
+ * channels. */
+#define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
 
 /* Output channels per work-item for the tiled kernel: the largest tile a group fills at least once, up to
  * CLCONV__TILED_MAX_KT (most FMA chains per loaded input); 0 = not tiled. */
@@ -27,7 +30,7 @@ static int tile_width(uint32_t cout_g, int vec) {
 /* The tiled kernel keeps kt / vw x wt vector accumulators (vw = min(kt, vec)): as many independent FMA chains as
  * the profile's accumulator registers hold without spilling. The positions per work-item are the three largest of
  * 3, 4, 5, 6, 7, 8, 10 within that budget (fewer where fewer fit). */
-int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
+static int tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
   static const int all[7] = {3, 4, 5, 6, 7, 8, 10};
   const int vec = clconv__lanes(p), kv = kt > vec ? kt / vec : 1, budget = (int)p->accumulator_registers;
   int fit[3], n = 0;
@@ -42,7 +45,7 @@ int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
 /* Output positions along W per work-item among the choices: whichever pads the row least (ties: the smaller), so
  * that no work-item computes positions past the row. */
 static int tile_positions(uint32_t ow, int kt, const clconv_device_profile *p) {
-  int choices[3], best = 0, n = clconv__tile_choices(kt, p, choices);
+  int choices[3], best = 0, n = tile_choices(kt, p, choices);
   uint64_t least = UINT64_MAX;
   for (int i = 0; i < n; i++) {
     uint64_t padded = ((uint64_t)ow + (uint64_t)choices[i] - 1) / (uint64_t)choices[i] * (uint64_t)choices[i];
@@ -54,7 +57,10 @@ static int tile_positions(uint32_t ow, int kt, const clconv_device_profile *p) {
   return best;
 }
 
-int clconv__wide_channels(uint32_t cout_g, int vec) {
+/* The wide kernel's channels per work-item: for a group of cout_g < 8, rounded up to 1, 2, 4, 6 or 8, so that no
+ * more than one lane in four computes a channel that does not exist and few programs are built; for more, 8 where
+ * a float16 is one register (vec 16), else 4 (8 float16 accumulators fit 16 registers). */
+static int wide_channels(uint32_t cout_g, int vec) {
   return cout_g <= 2 ? (int)cout_g : cout_g <= 4 ? 4 : cout_g <= 6 ? 6 : cout_g < 8 || vec >= 16 ? 8 : 4;
 }
 
@@ -89,7 +95,7 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
   bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= CLCONV__WIDE_MAX_KW;
   if ((cout_g < CLCONV__WIDE_MIN_COUT_G || few_in) && g->stride[2] == 1)
     return (clconv__variant){
-        .kt = clconv__wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};
+        .kt = wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};
   int kt = tile_width(cout_g, vec);
   if (!kt) /* fewer than 4 output channels per group, and a W stride: no tile fits */
     return CLCONV__DIRECT_VARIANT;
@@ -143,7 +149,7 @@ static size_t tiled_candidates(const clconv_device_profile *p, const clconv__con
   const int top = tile_top(p, g);
   size_t n = 0;
   for (int kt = top / 2 < 4 ? 4 : top / 2; kt <= top; kt *= 2) {
-    int wt[3], m = clconv__tile_choices(kt, p, wt);
+    int wt[3], m = tile_choices(kt, p, wt);
     for (int w = 0; w < m; w++)
       out[n++] = (clconv__variant){.kt = kt, .wt = wt[w], .kind = CLCONV__TILED};
   }
@@ -155,7 +161,7 @@ static size_t wide_candidates(const clconv_device_profile *p, const clconv__conv
   if (cout_g > 8 && g->c / g->groups > 8) /* the wide kernel's domain: few output or few input channels */
     return 0;
   for (int wt = 16; wt <= 32; wt += 16) {
-    out[n++] = (clconv__variant){.kt = clconv__wide_channels(cout_g, clconv__lanes(p)), .wt = wt, .kind = CLCONV__WIDE};
+    out[n++] = (clconv__variant){.kt = wide_channels(cout_g, clconv__lanes(p)), .wt = wt, .kind = CLCONV__WIDE};
     if (out[n - 1].kt != 8)
       out[n++] = (clconv__variant){.kt = 8, .wt = wt, .kind = CLCONV__WIDE};
   }
@@ -182,7 +188,7 @@ static size_t direct_candidates(const clconv_device_profile *p, const clconv__co
 }
 
 const clconv__kind_row clconv__kinds[CLCONV__KINDS] = {
-#define CLCONV_X(NAME, name, launch, packed, bounded)                                                                 \
+#define CLCONV_X(NAME, name, launch, packed, bounded)                                                                  \
   [CLCONV__##NAME] = {#name, #NAME, "clconv_conv_" #name, launch, packed, bounded, name##_valid, name##_candidates},
     CLCONV__KIND_MAP(CLCONV_X)
 #undef CLCONV_X

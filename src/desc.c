@@ -14,6 +14,13 @@ clconv_status clconv__index_check(clconv_context *ctx, const char *call, size_t 
   return CLCONV_OK;
 }
 
+/* An output size, computed in 64 bits, within the fields' range (it can pass 2^31 - 1 with padding on both sides). */
+static clconv_status output_fits(clconv_context *ctx, const char *call, uint32_t axis, int64_t out) {
+  CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
+                "%s: axis %u: output size %lld exceeds %u", call, axis, (long long)out, CLCONV__MAX_FIELD);
+  return CLCONV_OK;
+}
+
 /* ---- convolution --------------------------------------------------------------------------------------------- */
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
                                  clconv__conv_geom *g) {
@@ -63,10 +70,7 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                   "(in_size %u + pad %u + %u)",
                   call, i, (long long)span, g->ker[a], g->dil[a], (long long)padded, g->in[a], g->pad[a], pa);
     const int64_t out = (padded - span) / g->stride[a] + 1; /* up to 3 * 2^31: padding on both sides */
-    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
-                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
-    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
-                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
+    CLCONV__TRY(output_fits(ctx, call, i, out));
     g->out[a] = (uint32_t)out;
     g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }
@@ -213,8 +217,7 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
     /* PyTorch's rule: in ceil mode the last window must start inside the input or the left padding. */
     if (d->ceil_mode && (out - 1) * s >= (int64_t)g->in[a] + g->pad[a])
       out--;
-    CLCONV__CHECK(ctx, out <= (int64_t)CLCONV__MAX_FIELD, CLCONV_ERR_SIZE_OVERFLOW,
-                  "%s: axis %u: output size %lld exceeds %u", call, i, (long long)out, CLCONV__MAX_FIELD);
+    CLCONV__TRY(output_fits(ctx, call, i, out));
     g->out[a] = (uint32_t)out;
     g->padded_max = padded > g->padded_max ? padded : g->padded_max;
   }

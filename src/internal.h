@@ -276,14 +276,11 @@ clconv_status clconv__act_check(clconv_context *ctx, const char *call, const clc
 double clconv__act_rel_factor(clconv_act_kind kind);
 /* f(x) in double for the reference; eff with its defaults applied. */
 double clconv__act_apply(const clconv_activation *eff, double x);
-/* "identity, relu, ...": every name, for messages. */
-void clconv__act_names(char *buf, size_t cap);
 /* The OpenCL C that defines CLCONV_ACTIVATE(T, x, alpha, beta) for the activation the ACT macro names (default 0),
  * prepended to every program (program_cache.c). */
 void clconv__act_source(char *buf, size_t cap);
 
 /* ---- the one-shot calls' ops (plan.c) ------------------------------------------------------------------------ */
-void clconv__key_words(clconv__plan_key *k, const uint32_t *v, uint32_t n);
 void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d);
 void clconv__key_pool(clconv__plan_key *k, const clconv_pool_desc *d);
 void clconv__key_act(clconv__plan_key *k, const clconv_activation *a);
@@ -368,16 +365,6 @@ void clconv__variant_name(const clconv__variant *v, char *buf, size_t cap);
 bool clconv__tuned_variant(const clconv_context *ctx, const clconv__conv_geom *g, clconv__variant *v);
 /* The direct kernel op runs (kt = 0 for gemm too). */
 void clconv__conv_variant(const clconv_conv *op, clconv__variant *v);
-/* The wide kernel's channels per work-item: for a group of cout_g < 8, rounded up to 1, 2, 4, 6 or 8, so that no
- * more than one lane in four computes a channel that does not exist and few programs are built; for more, 8 where
- * a float16 is one register (vec 16), else 4 (8 float16 accumulators in AVX2's 16 registers; 8 spilled). */
-int clconv__wide_channels(uint32_t cout_g, int vec);
-/* The tiled kernel's widest channel tile on a device preferring vec (4, 8 or 16) lanes: four vectors, at most 32
- * channels (conv.c: tile_width). */
-#define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
-/* The tiled kernel's position counts for kt channels on a device preferring vec lanes, ascending in out: how many
- * (1 to 3). */
-int clconv__tile_choices(int kt, const clconv_device_profile *p, int out[3]);
 /* The local kernel's work-group (kernels/conv.cl: LX x LY) and its input tile: CC channels x the input columns of
  * LX * wt outputs (catalogue.c). */
 #define CLCONV__LOCAL_LX 16

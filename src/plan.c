@@ -3,7 +3,7 @@
  * through the functions their kind's clconv__plan_ops gives, so that this module calls no op code of its own. */
 #include "internal.h"
 
-void clconv__key_words(clconv__plan_key *k, const uint32_t *v, uint32_t n) {
+static void key_words(clconv__plan_key *k, const uint32_t *v, uint32_t n) {
   for (uint32_t i = 0; i < n && k->n < CLCONV__PLAN_KEY_WORDS; i++)
     k->w[k->n++] = v[i];
 }
@@ -12,31 +12,31 @@ void clconv__key_act(clconv__plan_key *k, const clconv_activation *a) {
   uint32_t w[3] = {(uint32_t)a->kind, 0, 0};
   memcpy(&w[1], &a->alpha, sizeof a->alpha); /* bits: -0 and 0 are two plans, NaN one */
   memcpy(&w[2], &a->beta, sizeof a->beta);
-  clconv__key_words(k, w, 3);
+  key_words(k, w, 3);
 }
 
 void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d) {
   const uint32_t head[] = {d->ndim,   d->batch,          d->in_channels, d->out_channels,
                            d->groups, (uint32_t)d->mode, d->has_bias,    (uint32_t)d->algorithm};
-  clconv__key_words(k, head, sizeof head / sizeof head[0]);
-  clconv__key_words(k, d->in_size, 3);
-  clconv__key_words(k, d->kernel_size, 3);
-  clconv__key_words(k, d->stride, 3);
-  clconv__key_words(k, d->dilation, 3);
-  clconv__key_words(k, d->pad_before, 3);
-  clconv__key_words(k, d->pad_after, 3);
+  key_words(k, head, sizeof head / sizeof head[0]);
+  key_words(k, d->in_size, 3);
+  key_words(k, d->kernel_size, 3);
+  key_words(k, d->stride, 3);
+  key_words(k, d->dilation, 3);
+  key_words(k, d->pad_before, 3);
+  key_words(k, d->pad_after, 3);
   clconv__key_act(k, &d->activation);
 }
 
 void clconv__key_pool(clconv__plan_key *k, const clconv_pool_desc *d) {
   const uint32_t head[] = {d->ndim,      d->batch, d->channels, (uint32_t)d->kind, d->count_include_pad,
                            d->ceil_mode, d->global};
-  clconv__key_words(k, head, sizeof head / sizeof head[0]);
-  clconv__key_words(k, d->in_size, 3);
-  clconv__key_words(k, d->window, 3);
-  clconv__key_words(k, d->stride, 3);
-  clconv__key_words(k, d->pad_before, 3);
-  clconv__key_words(k, d->pad_after, 3);
+  key_words(k, head, sizeof head / sizeof head[0]);
+  key_words(k, d->in_size, 3);
+  key_words(k, d->window, 3);
+  key_words(k, d->stride, 3);
+  key_words(k, d->pad_before, 3);
+  key_words(k, d->pad_after, 3);
 }
 
 static bool same_key(const clconv__plan_key *a, const clconv__plan_key *b) {

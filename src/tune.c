@@ -335,10 +335,10 @@ static clconv_status search(clconv_context *ctx, tune_case *tc, size_t n, const 
 
 /* The direct algorithm's kernels for one shape, until the deadline: tiled with the two widest channel tiles up to
  * the group's channel count (rounded up to a power of two) and CLCONV__TILED_MAX_KT, times the position counts
- * that fit the device's registers (clconv__tile_choices), the wide kernel where it applies and may pay (few output
- * or input channels per group: its built-in channel count and 8, times 16 and 32 positions), the local-memory kernel
- * with 4 and 8 channels, and the depthwise kernel on depthwise shapes; each validated. The built-in choice (already
- * timed) stays unless the fastest other one is 5% faster, then again when the two are timed alternately. */
+ * that fit the device's registers (the catalogue's tile choices), the wide kernel where it applies and may pay (few
+ * output or input channels per group: its built-in channel count and 8, times 16 and 32 positions), the local-memory
+ * kernel with 4 and 8 channels, and the depthwise kernel on depthwise shapes; each validated. The built-in choice
+ * (already timed) stays unless the fastest other one is 5% faster, then again when the two are timed alternately. */
 static clconv_status tune_direct(clconv_context *ctx, tune_case *tc, uint32_t reps, double deadline,
                                  clconv__variant *best, double *best_ms, clconv_tune_report *rep) {
   clconv__conv_variant(tc->direct, best);
