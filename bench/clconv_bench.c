@@ -122,11 +122,11 @@ static clconv_status create_op(runner *r) {
 static clconv_status run_op(runner *r) {
   switch (r->c->op) {
   case BENCH_CONV:
-    return clconv_conv_run(r->conv, r->x, NULL, NULL, r->y);
+    return clconv_conv_run(r->conv, r->x, NULL, NULL, NULL, r->y);
   case BENCH_LAYER: {
     if (!r->three_ops)
-      return clconv_layer_run(r->layer, r->x, NULL, NULL, r->y);
-    clconv_status s = clconv_conv_run(r->conv, r->x, NULL, NULL, r->mid);
+      return clconv_layer_run(r->layer, r->x, NULL, NULL, NULL, r->y);
+    clconv_status s = clconv_conv_run(r->conv, r->x, NULL, NULL, NULL, r->mid);
     if (s == CLCONV_OK)
       s = clconv_act_run(r->act, r->mid, r->mid);
     return s == CLCONV_OK ? clconv_pool_run(r->pool, r->mid, r->y) : s;
@@ -364,10 +364,10 @@ static clconv_status reference(const bench_case *c, case_data *d, clconv_toleran
   clconv_status s;
   switch (c->op) {
   case BENCH_CONV:
-    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, d->ref, d->mag);
+    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, NULL, d->ref, d->mag);
     return s == CLCONV_OK ? clconv_conv_tolerance(&c->layer.conv, tol) : s;
   case BENCH_LAYER:
-    s = clconv_ref_layer(&c->layer, d->x, d->w, b, d->ref, d->mag);
+    s = clconv_ref_layer(&c->layer, d->x, d->w, b, NULL, d->ref, d->mag);
     return s == CLCONV_OK ? clconv_layer_tolerance(&c->layer, tol) : s;
   case BENCH_POOL:
     s = clconv_ref_pool(&c->layer.pool, d->x, d->ref, d->mag);

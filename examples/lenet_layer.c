@@ -47,12 +47,12 @@ int main(void) {
   TRY(clconv_tensor_write(tx, x, 3 * 32 * 32));
   TRY(clconv_tensor_write(tw, w, 6 * 3 * 5 * 5));
   TRY(clconv_tensor_write(tb, b, 6));
-  TRY(clconv_layer_forward(ctx, &d, tx, tw, tb, ty));
+  TRY(clconv_layer_forward(ctx, &d, tx, tw, tb, NULL, ty));
   TRY(clconv_tensor_read(ty, y, 6 * 14 * 14));
 
   clconv_tolerance tol;
   clconv_compare_result res;
-  TRY(clconv_ref_layer(&d, x, w, b, ref, mag));
+  TRY(clconv_ref_layer(&d, x, w, b, NULL, ref, mag));
   TRY(clconv_layer_tolerance(&d, &tol));
   TRY(clconv_compare(y, ref, mag, 6 * 14 * 14, &tol, &res));
   uint64_t params;

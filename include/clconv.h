@@ -247,7 +247,10 @@ CLCONV_API clconv_status clconv_act_parse(const char *text, clconv_activation *a
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Convolution. out[i] = floor((in[i] + pad_before[i] + pad_after[i] - dilation[i]*(kernel[i]-1) - 1) / stride[i]) + 1
  * Cross-correlation (default): y[n,k,o] = b[k] + sum_{c,t} x[n, g*C/G + c, o*s - p + t*d] * w[k, c, t]
- * Convolution: the same with the kernel flipped in every spatial axis, w[k, c, kernel-1-t]. */
+ * Convolution: the same with the kernel flipped in every spatial axis, w[k, c, kernel-1-t].
+ * The epilogue, in the same pass: dst = f(y + beta * z) with f the activation and z the residual (has_residual;
+ * a tensor of dst's shape, which may be dst itself: the sum in place, as ResNet's skip connections need). Batch
+ * norm after a convolution folds into its weights and bias (clconv_fold_batch_norm). */
 typedef enum clconv_conv_mode { CLCONV_MODE_XCORR = 0, CLCONV_MODE_CONV = 1 } clconv_conv_mode;
 
 /* How a convolution is computed; every algorithm gives the same result within clconv_conv_tolerance.
@@ -271,7 +274,9 @@ typedef struct clconv_conv_desc {
   uint32_t pad_before[3], pad_after[3]; /* implicit zeros, in elements; 0 = none */
   clconv_conv_mode mode;                /* 0 = cross-correlation */
   bool has_bias;                        /* bias is float[K] */
-  clconv_activation activation;         /* fused after bias; zero = identity */
+  bool has_residual;                    /* a residual z of dst's shape is added before the activation (below) */
+  float residual_scale;                 /* beta, the residual's factor; 0 = 1 (finite; 0 without has_residual) */
+  clconv_activation activation;         /* fused after bias and residual; zero = identity */
   clconv_conv_algo algorithm;           /* 0 = auto */
 } clconv_conv_desc;
 
@@ -293,11 +298,12 @@ typedef struct clconv_conv clconv_conv;
  * the tensors: the weights packed for it, and for the wide kernel on small padded images a zero-padded copy of one
  * src (clconv_conv_kernel "+pad"; about src's size). */
 CLCONV_API clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out);
-/* Enqueues on the context's queue. bias is NULL unless has_bias. dst must not alias src, weights or bias.
+/* Enqueues on the context's queue. bias is NULL unless has_bias, residual NULL unless has_residual; residual may be
+ * dst (in place). dst must not alias src, weights or bias.
  * weights = NULL (and bias = NULL) runs with the weights given to clconv_conv_set_weights, without repacking them.
  * ERR_SHAPE_MISMATCH when a tensor's dims differ from clconv_conv_shapes; dst is untouched on any failure. */
 CLCONV_API clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights,
-                                         clconv_tensor *bias, clconv_tensor *dst);
+                                         clconv_tensor *bias, clconv_tensor *residual, clconv_tensor *dst);
 /* For inference: packs weights (and copies bias) into op's own buffers once, in the layout its kernel reads, so
  * that runs with weights = NULL skip that work. The caller may change or destroy weights and bias afterwards;
  * calling again replaces them. Runs with explicit weights do not touch the set ones. */
@@ -363,7 +369,17 @@ CLCONV_API clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc
  * fixed weights, an op with clconv_conv_set_weights is the plan to keep. The act, pool and layer one-shot calls
  * keep their ops the same way. */
 CLCONV_API clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
-                                             clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
+                                             clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *residual,
+                                             clconv_tensor *dst);
+
+/* Batch normalisation after a convolution, out = gamma (y - mean) / sqrt(var + eps) + beta per output channel k,
+ * folded into the convolution (host arrays in place, computed in double): weights of channel k times
+ * s = gamma[k] / sqrt(var[k] + eps), bias[k] = (bias[k] - mean[k]) * s + beta[k]. bias holds K floats (zeros for a
+ * convolution that had none; set has_bias after). ERR_INVALID_ARGUMENT naming the channel and its values where
+ * var + eps is not positive or a parameter is not finite, with weights and bias untouched. */
+CLCONV_API clconv_status clconv_fold_batch_norm(const clconv_conv_desc *d, float *weights, float *bias,
+                                                const float *gamma, const float *beta, const float *mean,
+                                                const float *var, float eps);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Activation on a whole tensor of any shape; src == dst (in place) is allowed. */
@@ -412,7 +428,8 @@ CLCONV_API clconv_status clconv_pool_forward(clconv_context *ctx, const clconv_p
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Layer, as in the notes: convolution -> activation (conv.activation) -> pooling. The pool's ndim, batch,
- * channels and in_size are taken from the convolution's output and must be 0 or equal to it. */
+ * channels and in_size are taken from the convolution's output and must be 0 or equal to it. A residual
+ * (conv.has_residual) has the convolution's output shape and is added before the activation. */
 typedef struct clconv_layer_desc {
   clconv_conv_desc conv;
   clconv_pool_desc pool;
@@ -432,7 +449,7 @@ typedef struct clconv_layer clconv_layer;
 CLCONV_API clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out);
 /* weights = NULL (and bias = NULL) runs with those given to clconv_layer_set_weights, as clconv_conv_run does. */
 CLCONV_API clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights,
-                                          clconv_tensor *bias, clconv_tensor *dst);
+                                          clconv_tensor *bias, clconv_tensor *residual, clconv_tensor *dst);
 /* For inference: the convolution's weights (and bias) packed once, as clconv_conv_set_weights. */
 CLCONV_API clconv_status clconv_layer_set_weights(clconv_layer *op, clconv_tensor *weights, clconv_tensor *bias);
 CLCONV_API void clconv_layer_destroy(clconv_layer *op);
@@ -440,21 +457,22 @@ CLCONV_API void clconv_layer_destroy(clconv_layer *op);
  * "wide 6x16+pool". "" for NULL. */
 CLCONV_API const char *clconv_layer_kernel(const clconv_layer *op);
 CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
-                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst);
+                                              clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *residual,
+                                              clconv_tensor *dst);
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* CPU reference, plain C on host arrays in the layouts above, accumulating in double and rounding once.
  * mag (optional, NULL to skip, same length as dst) receives the error scale used by clconv_compare:
- *   conv:  S = sum |x*w| + |b| (before the activation)
+ *   conv:  S = sum |x*w| + |b| + |beta*z| (before the activation; z the residual, NULL unless has_residual)
  *   pool:  max: 0; avg: sum |x| / divisor
  *   layer: pooled (max over the window) of L*S of the convolution, plus for avg the pooling's own term.
  * Errors (ERR_INVALID_ARGUMENT, ERR_SIZE_OVERFLOW, ERR_OUT_OF_MEMORY) go to clconv_last_error(NULL). */
 CLCONV_API clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const float *weights,
-                                         const float *bias, float *dst, float *mag);
+                                         const float *bias, const float *residual, float *dst, float *mag);
 CLCONV_API clconv_status clconv_ref_act(const clconv_activation *act, const float *src, float *dst, size_t count);
 CLCONV_API clconv_status clconv_ref_pool(const clconv_pool_desc *d, const float *src, float *dst, float *mag);
 CLCONV_API clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, const float *weights,
-                                          const float *bias, float *dst, float *mag);
+                                          const float *bias, const float *residual, float *dst, float *mag);
 
 /* Per-element tolerance, with u = 2^-24 and r the reference:
  *   |got - r| <= u * (rel_factor*|r| + min(K, 8*sqrt(K)) * lipschitz * mag) + 2^-126

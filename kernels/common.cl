@@ -66,11 +66,15 @@ __attribute__((always_inline)) static inline float16 clconv_edge16(__global cons
   return select((float16)(0.0f), vload16(0, e), lane_in);
 }
 
-/* f(r lane j + b) for the 16 lanes, in the register (a vector written to a private array and read back lane by lane
- * stalls store forwarding: 14% of LeNet C1's time once), for clconv_store16. */
-__attribute__((always_inline)) static inline float16 clconv_bias_act16(const float16 r, const float b, const float alpha,
-                                                                const float beta) {
-  return clconv_activate16(r + (float16)(b), alpha, beta);
+/* The first nw lanes of y[0..nw) as a vector, 0 in the others: one vector load for a full vector, else lane by lane
+ * (the row kernels' last tiles). */
+__attribute__((always_inline)) static inline float16 clconv_load16(__global const float *y, const int nw) {
+  if (nw >= 16)
+    return vload16(0, y);
+  float e[16];
+#pragma unroll
+  for (int j = 0; j < 16; j++) e[j] = j < nw ? y[j] : 0.0f;
+  return vload16(0, e);
 }
 
 /* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes),

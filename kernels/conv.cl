@@ -38,6 +38,25 @@
 #define TAP(t, k) (t)
 #endif
 
+/* The epilogue of output i (an index into dst): f(v + rs * res[i]), v the sum with its bias, res the residual
+ * (NULL without; it may be dst itself: each output reads its own residual before it is written). */
+static inline float clconv_epilogue(const float v, __global const float *res, const int i, const float rs,
+                                    const float alpha, const float beta) {
+  const float s = res ? v + rs * res[i] : v;
+  return clconv_activate(s, alpha, beta);
+}
+/* The same for 16 outputs from i, the first nw of them stored, v in the register (a vector written to a private
+ * array and read back lane by lane stalls store forwarding: 14% of LeNet C1's time once), for clconv_store16. */
+__attribute__((always_inline)) static inline float16 clconv_epilogue16(const float16 r, const float b,
+                                                                       __global const float *res, const int i,
+                                                                       const int nw, const float rs,
+                                                                       const float alpha, const float beta) {
+  float16 s = r + (float16)(b);
+  if (res)
+    s += (float16)(rs) * clconv_load16(res + i, nw);
+  return clconv_activate16(s, alpha, beta);
+}
+
 /* Taps t in [lo, hi) read inside [0, n) for a window starting at s with dilation d: the padding test is done once
  * per axis here instead of once per tap. A window starting past the input gives hi <= lo, an empty loop. */
 static inline int2 clconv_taps(int s, int d, int n, int k) {
@@ -94,13 +113,13 @@ static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int 
 }
 
 /* The arguments every convolution kernel takes first, in this order (conv.c: launch); wei is the weights as the
- * kernel reads them (packed by clconv_conv_pack for all but the direct kernel), bias NULL without bias, total the
- * output's element count. */
+ * kernel reads them (packed by clconv_conv_pack for all but the direct kernel), bias NULL without bias, res the
+ * residual (NULL without; may be dst, so neither is restrict), rs its factor, total the output's element count. */
 #define CLCONV_CONV_ARGS                                                                                              \
   __global const float *restrict src, __global const float *restrict wei, __global const float *restrict bias,       \
-      __global float *restrict dst, const int cin_g, const int cout_g, const int groups, const int4 isz,              \
-      const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad, const float alpha,              \
-      const float beta, const int total
+      __global float *dst, __global const float *res, const int cin_g, const int cout_g, const int groups,            \
+      const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad,                 \
+      const float alpha, const float beta, const float rs, const int total
 
 #ifdef KERNEL_DIRECT
 __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
@@ -131,7 +150,7 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
     }
   }
   if (bias) acc += bias[k];
-  dst[gid] = clconv_activate(acc, alpha, beta);
+  dst[gid] = clconv_epilogue(acc, res, gid, rs, alpha, beta);
 }
 
 #endif
@@ -161,18 +180,19 @@ __kernel void clconv_im2col(__global const float *restrict src, __global float *
         inside ? src[(((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
 }
 
-/* The epilogue: dst[to + (b K + k) P + p] = f(out + bias[k]) for the images b of a chunk, out being the GEMM's
- * output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias is NULL without.
- * Range: (P rounded up, K, images), work-groups of (64, 1, 1). */
-__kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *restrict dst,
-                                   __global const float *restrict bias, const int from, const int row,
-                                   const int blk, const int to, const int cout, const int n, const int npos,
-                                   const float alpha, const float beta) {
+/* The epilogue: dst[i] = f(out + bias[k] + rs res[i]), i = to + (b K + k) P + p, for the images b of a chunk, out
+ * being the GEMM's output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias and res are
+ * NULL without (res may be dst). Range: (P rounded up, K, images), work-groups of (64, 1, 1). */
+__kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *dst,
+                                   __global const float *restrict bias, __global const float *res, const int from,
+                                   const int row, const int blk, const int to, const int cout, const int n,
+                                   const int npos, const float alpha, const float beta, const float rs) {
   const int p = (int)get_global_id(0), k = (int)get_global_id(1), b = (int)get_global_id(2);
   const int g = k / n, at = from + (b * (cout / n) + g) * blk + (k - g * n) * row; /* uniform: see im2col */
   if (p < npos) {
     const float v = ws[at + p];
-    dst[to + (b * cout + k) * npos + p] = clconv_activate(bias ? v + bias[k] : v, alpha, beta);
+    const int i = to + (b * cout + k) * npos + p;
+    dst[i] = clconv_epilogue(bias ? v + bias[k] : v, res, i, rs, alpha, beta);
   }
 }
 
@@ -329,7 +349,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
    * registers — positions 0 and 1 interleaved (two shuffles per 8 channels) and stored as a pair, position 2 as a
    * scalar — instead of through the private array below, whose round trip through memory is half of the stores'
    * cost on the stem. */
-  if (kn == KT && nw == WT) {
+  if (kn == KT && nw == WT && !res) {
 #pragma unroll
     for (int v = 0; v < KV; v++) {
       const float8 b = bias ? vload8(0, bias + g * cout_g + k0 + v * 8) : (float8)(0.0f);
@@ -359,11 +379,12 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
     for (int v = 0; v < KV; v++) VSTORE(acc[v][j], j * KV + v, r);
   for (int t = 0; t < kn; t++, y += out_plane) {
     const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+    const int at = (int)(y - dst);
     if (nw == WT) {
 #pragma unroll
-      for (int j = 0; j < WT; j++) y[j] = clconv_activate(r[j * KT + t] + b, alpha, beta);
+      for (int j = 0; j < WT; j++) y[j] = clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta);
     } else {
-      for (int j = 0; j < nw; j++) y[j] = clconv_activate(r[j * KT + t] + b, alpha, beta);
+      for (int j = 0; j < nw; j++) y[j] = clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta);
     }
   }
 }
@@ -426,12 +447,14 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
     return;
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - kb * KT);
   __global float *y = dst + ((n * groups + g) * cout_g + kb * KT) * out_plane + (od * osz.y + oh) * osz.z;
+  const int at = (int)(y - dst);
   for (int j = 0; j < WT; j++) {
     const int ow = ow0 + j * LX + lx;
     float r[KT];
     VSTORE(acc[j], 0, r);
     for (int t = 0; ow < osz.z && t < kn; t++)
-      y[t * out_plane + ow] = clconv_activate(r[t] + (bias ? bias[g * cout_g + kb * KT + t] : 0.0f), alpha, beta);
+      y[t * out_plane + ow] = clconv_epilogue(r[t] + (bias ? bias[g * cout_g + kb * KT + t] : 0.0f), res,
+                                              at + t * out_plane + ow, rs, alpha, beta);
   }
 }
 #undef LX
@@ -650,10 +673,13 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
   /* The layer's pooling (clconv_layer), in the registers: windows of FUSE_PH rows x FUSE_PW columns at stride =
    * window without padding, aligned with the work-item's rows and 16 columns (16 % FUSE_PW == 0), so each window's
    * outputs are all here; each channel stores 16 / FUSE_PW pooled outputs of one row. */
+    /* the residual has the conv's output shape: this row's 16 columns */
+    const int at = ((n * groups + g) * cout_g + k0) * osz.x * osz.y * osz.z + (od * osz.y + prow + q) * osz.z + ow0;
 #pragma unroll
     for (int t = 0; t < KT; t++) {
-      const float16 v = clconv_bias_act16(acc[0][t][0], bias && k0 + t < cout_g ? bias[g * cout_g + k0 + t] : 0.0f,
-                                          alpha, beta);
+      const bool real = k0 + t < cout_g;
+      const float16 v = clconv_epilogue16(acc[0][t][0], bias && real ? bias[g * cout_g + k0 + t] : 0.0f,
+                                          real ? res : 0, at + t * osz.x * osz.y * osz.z, nw[0], rs, alpha, beta);
       pm[t] = q ? CLCONV_POOL2(pm[t], v) : v;
     }
   }
@@ -672,7 +698,9 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
     for (int t = 0; t < kn; t++, y += out_plane) {
       const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
 #pragma unroll
-      for (int u = 0; u < WV; u++) clconv_store16(y + 16 * u, clconv_bias_act16(acc[q][t][u], b, alpha, beta), nw[u]);
+      for (int u = 0; u < WV; u++)
+        clconv_store16(y + 16 * u, clconv_epilogue16(acc[q][t][u], b, res, (int)(y - dst) + 16 * u, nw[u], rs, alpha, beta),
+                       nw[u]);
     }
   }
 #endif
@@ -777,10 +805,10 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
   const float b = bias ? bias[g] : 0.0f;
   const int nw = min(16, osz.z - ow0);
 #pragma unroll
-  for (int q = 0; q < RT; q++)
-    if (oh0 + q < osz.y)
-      clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh0 + q) * osz.z + ow0,
-                     clconv_bias_act16(acc[q], b, alpha, beta), nw);
+  for (int q = 0; q < RT; q++) {
+    const int at = ((nc * osz.x + od) * osz.y + oh0 + q) * osz.z + ow0;
+    if (oh0 + q < osz.y) clconv_store16(dst + at, clconv_epilogue16(acc[q], b, res, at, nw, rs, alpha, beta), nw);
+  }
 }
 
 #endif

@@ -366,7 +366,8 @@ static clconv_status pad_input(clconv_conv *op, cl_mem src) {
 
 /* One launch of op's kernel: the arguments every conv kernel takes (kernels/conv.cl), the local kernel's tile and
  * its width, src's element count for the kinds whose whole-vector loads it bounds; the catalogue's geometry. */
-static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bmem, cl_mem dst) {
+static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bmem, const clconv__residual *res,
+                            cl_mem dst) {
   const clconv__conv_geom *g = &op->kg;
   const clconv__kind_row *row = &clconv__kinds[op->v.kind];
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups), groups = (cl_int)g->groups,
@@ -381,11 +382,12 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
     pad = (cl_int4){{0, 0, 0, 0}};
   }
   cl_int cols = 0, src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
-  clconv__arg args[19] = {
+  clconv__arg args[21] = {
       {sizeof(cl_mem), &input},
       {sizeof(cl_mem), &wmem},
       {sizeof(cl_mem), bmem ? &bmem : NULL},
       {sizeof(cl_mem), &dst},
+      {sizeof(cl_mem), res->mem ? &res->mem : NULL},
       {sizeof cin_g, &cin_g},
       {sizeof cout_g, &cout_g},
       {sizeof groups, &groups},
@@ -397,9 +399,10 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
       {sizeof pad, &pad},
       {sizeof(float), &op->act.alpha},
       {sizeof(float), &op->act.beta},
+      {sizeof(float), &res->scale},
       {sizeof total, &total},
   };
-  size_t n = 16;
+  size_t n = 18;
   if (row->launch == CLCONV__GROUPS) {
     cols = (cl_int)clconv__local_tile_cols(g, op->v.wt);
     args[n++] = (clconv__arg){CLCONV__LOCAL_CC * (size_t)cols * sizeof(float), NULL};
@@ -413,8 +416,24 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
   return clconv__kernel_launch(op->ctx, "conv_run", &op->kernel, args, n, dims, range, local[0] ? local : NULL);
 }
 
+/* Checks residual against op: NULL unless has_residual, else the convolution's output shape (ds), and dst only where
+ * dst has that shape too (a fused pooling writes pooled outputs over residual values other work-items still read). */
+static clconv_status check_residual(clconv_conv *op, const uint32_t *ds, clconv_tensor *residual,
+                                    clconv_tensor *dst) {
+  clconv_context *ctx = op->ctx;
+  if (!op->desc.has_residual) {
+    CLCONV__CHECK(ctx, residual == NULL, CLCONV_ERR_INVALID_ARGUMENT,
+                  "conv_run: residual given but has_residual = false");
+    return CLCONV_OK;
+  }
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "residual", residual, op->g.ndim + 2, ds));
+  CLCONV__CHECK(ctx, residual->mem != dst->mem || !op->fuse_rows, CLCONV_ERR_INVALID_ARGUMENT,
+                "conv_run: residual is dst, but dst is pooled: the sum cannot run in place");
+  return CLCONV_OK;
+}
+
 clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
-                              clconv_tensor *dst) {
+                              clconv_tensor *residual, clconv_tensor *dst) {
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_run: op is NULL");
   clconv_context *ctx = op->ctx;
   const clconv__conv_geom *g = &op->g;
@@ -422,6 +441,7 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   clconv_conv_shapes(&op->desc, ss, ws, ds);
   CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, n, ss));
   CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, op->dst_dims));
+  CLCONV__TRY(check_residual(op, ds, residual, dst));
   bool preset = weights == NULL;
   if (preset) {
     CLCONV__CHECK(ctx, op->wset, CLCONV_ERR_INVALID_ARGUMENT,
@@ -440,11 +460,12 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
          bmem = preset ? op->bset
                 : bias ? bias->mem
                        : NULL;
+  const clconv__residual res = {residual ? residual->mem : NULL, (float)clconv__residual_scale(&op->desc)};
   if (op->algo == CLCONV_ALGO_GEMM)
-    return clconv__gemm_run(ctx, &op->gemm, g, &op->act, src->mem, wmem, bmem, dst->mem);
+    return clconv__gemm_run(ctx, &op->gemm, g, &op->act, src->mem, wmem, bmem, &res, dst->mem);
   if (!preset && packed)
     CLCONV__TRY(prepare_weights(op, "conv_run", weights->mem, op->wpack));
-  return launch(op, src->mem, wmem, bmem, dst->mem);
+  return launch(op, src->mem, wmem, bmem, &res, dst->mem);
 }
 
 clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms) {
@@ -498,12 +519,13 @@ CLCONV__PLAN_OPS(plan_ops, clconv_conv, clconv_conv_create, clconv_conv_destroy)
 
 /* The op is kept (plan.c); only the weights are packed again, since they may differ between calls. */
 clconv_status clconv_conv_forward(clconv_context *ctx, const clconv_conv_desc *desc, clconv_tensor *src,
-                                  clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
+                                  clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *residual,
+                                  clconv_tensor *dst) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_forward: ctx is NULL");
   CLCONV__CHECK(ctx, desc, CLCONV_ERR_INVALID_ARGUMENT, "conv_forward: desc is NULL");
   clconv__plan_key key = {0};
   clconv__key_conv(&key, desc);
   void *op;
   CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, desc, &op));
-  return clconv_conv_run(op, src, weights, bias, dst);
+  return clconv_conv_run(op, src, weights, bias, residual, dst);
 }

@@ -405,7 +405,8 @@ clconv_status clconv__gemm_warm_up(clconv_context *ctx) {
 }
 
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
-                               const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst) {
+                               const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias,
+                               const clconv__residual *res, cl_mem dst) {
   const gemm_layout l = layout_of(ctx, gm, g);
   cl_mem ws = NULL;
   size_t chunk = 0;
@@ -447,11 +448,20 @@ clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clco
     if (s == CLCONV_OK)
       s = gemm_of_chunk(ctx, &l, g, ws, src, n0, nb, 1, NULL);
     if (s == CLCONV_OK) {
-      const clconv__arg args[] = {
-          {sizeof(cl_mem), &ws},  {sizeof(cl_mem), &dst},       {sizeof(cl_mem), bias ? &bias : NULL},
-          {sizeof c_off, &c_off}, {sizeof row, &row},           {sizeof blk_c, &blk_c},
-          {sizeof to, &to},       {sizeof cout, &cout},         {sizeof n, &n},
-          {sizeof p, &p},         {sizeof(float), &act->alpha}, {sizeof(float), &act->beta}};
+      const clconv__arg args[] = {{sizeof(cl_mem), &ws},
+                                  {sizeof(cl_mem), &dst},
+                                  {sizeof(cl_mem), bias ? &bias : NULL},
+                                  {sizeof(cl_mem), res->mem ? &res->mem : NULL},
+                                  {sizeof c_off, &c_off},
+                                  {sizeof row, &row},
+                                  {sizeof blk_c, &blk_c},
+                                  {sizeof to, &to},
+                                  {sizeof cout, &cout},
+                                  {sizeof n, &n},
+                                  {sizeof p, &p},
+                                  {sizeof(float), &act->alpha},
+                                  {sizeof(float), &act->beta},
+                                  {sizeof(float), &res->scale}};
       const size_t range[3] = {npos, g->k, nb}, local[3] = {64, 1, 1}; /* one shape: see clconv__plane_local */
       s = clconv__kernel_launch(ctx, "conv_run", &gm->epilogue, args, sizeof args / sizeof args[0], 3, range, local);
     }

@@ -47,6 +47,11 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                 "%s: algorithm = %d, must be 0 (auto), 1 (direct) or 2 (gemm)", call, (int)d->algorithm);
   clconv_activation eff;
   CLCONV__TRY(clconv__act_check(ctx, call, &d->activation, &eff));
+  CLCONV__CHECK(ctx, isfinite(d->residual_scale), CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: residual_scale = %g, must be finite", call, (double)d->residual_scale);
+  CLCONV__CHECK(ctx, d->has_residual || d->residual_scale == 0.0f, CLCONV_ERR_INVALID_ARGUMENT,
+                "%s: residual_scale = %g without has_residual (set has_residual, or leave it 0)", call,
+                (double)d->residual_scale);
   CLCONV__TRY(clconv__unused_axes(ctx, call, "in_size", d->in_size, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "kernel_size", d->kernel_size, d->ndim));
   CLCONV__TRY(clconv__unused_axes(ctx, call, "stride", d->stride, d->ndim));
@@ -89,6 +94,10 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
       g->wei_count > SIZE_MAX / sizeof(float) || g->dst_count > SIZE_MAX / sizeof(float))
     return clconv__fail(ctx, CLCONV_ERR_SIZE_OVERFLOW, "%s: tensor byte counts overflow size_t", call);
   return CLCONV_OK;
+}
+
+double clconv__residual_scale(const clconv_conv_desc *d) {
+  return d->residual_scale == 0.0f ? 1.0 : (double)d->residual_scale;
 }
 
 clconv_status clconv_conv_validate(const clconv_conv_desc *d) {
@@ -156,11 +165,38 @@ clconv_status clconv_conv_param_count(const clconv_conv_desc *d, uint64_t *count
   return CLCONV_OK;
 }
 
+clconv_status clconv_fold_batch_norm(const clconv_conv_desc *d, float *weights, float *bias, const float *gamma,
+                                     const float *beta, const float *mean, const float *var, float eps) {
+  clconv__conv_geom g;
+  CLCONV__TRY(clconv__conv_check(NULL, "fold_batch_norm", d, &g));
+  CLCONV__CHECK(NULL, weights && bias && gamma && beta && mean && var, CLCONV_ERR_INVALID_ARGUMENT,
+                "fold_batch_norm: weights, bias, gamma, beta, mean or var is NULL");
+  CLCONV__CHECK(NULL, isfinite(eps) && eps >= 0.0f, CLCONV_ERR_INVALID_ARGUMENT,
+                "fold_batch_norm: eps = %g, must be finite and >= 0", (double)eps);
+  for (uint32_t k = 0; k < g.k; k++) /* all checked first: nothing changes on failure */
+    CLCONV__CHECK(NULL,
+                  isfinite(gamma[k]) && isfinite(beta[k]) && isfinite(mean[k]) && isfinite(var[k]) &&
+                      (double)var[k] + eps > 0.0,
+                  CLCONV_ERR_INVALID_ARGUMENT,
+                  "fold_batch_norm: channel %u: gamma = %g, beta = %g, mean = %g, var = %g, eps = %g: parameters "
+                  "must be finite and var + eps > 0",
+                  k, (double)gamma[k], (double)beta[k], (double)mean[k], (double)var[k], (double)eps);
+  const size_t per = g.wei_count / g.k;
+  for (uint32_t k = 0; k < g.k; k++) {
+    const double s = gamma[k] / sqrt((double)var[k] + eps);
+    for (size_t i = 0; i < per; i++)
+      weights[k * per + i] = (float)(weights[k * per + i] * s);
+    bias[k] = (float)(((double)bias[k] - mean[k]) * s + beta[k]);
+  }
+  return CLCONV_OK;
+}
+
 clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance *tol) {
   clconv__conv_geom g;
   CLCONV__CHECK(NULL, tol, CLCONV_ERR_INVALID_ARGUMENT, "conv_tolerance: tol is NULL");
   CLCONV__TRY(clconv__conv_check(NULL, "conv_tolerance", d, &g));
-  tol->reduction_len = (uint64_t)(g.c / g.groups) * g.ker[0] * g.ker[1] * g.ker[2];
+  /* the products, then the bias and the residual added to their sum */
+  tol->reduction_len = (uint64_t)(g.c / g.groups) * g.ker[0] * g.ker[1] * g.ker[2] + d->has_bias + d->has_residual;
   tol->lipschitz = clconv_act_lipschitz(&d->activation);
   tol->rel_factor = clconv__act_rel_factor(d->activation.kind);
   return CLCONV_OK;

@@ -253,6 +253,13 @@ typedef struct clconv__conv_geom {
 } clconv__conv_geom;
 clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const clconv_conv_desc *d,
                                  clconv__conv_geom *g);
+/* The residual's factor beta as the epilogue applies it (residual_scale, 0 meaning 1). */
+double clconv__residual_scale(const clconv_conv_desc *d);
+/* What a convolution's epilogue adds before its activation: the residual z (mem NULL: none) times scale. */
+typedef struct clconv__residual {
+  cl_mem mem;
+  float scale;
+} clconv__residual;
 
 typedef struct clconv__pool_geom {
   uint32_t ndim, n, c;
@@ -442,7 +449,8 @@ void clconv__gemm_release(clconv__gemm *gm);
 void clconv__gemm_workspace(clconv_context *ctx, const clconv__gemm *gm, const clconv__conv_geom *g, size_t *min_bytes,
                             size_t *full_bytes);
 clconv_status clconv__gemm_run(clconv_context *ctx, clconv__gemm *gm, const clconv__conv_geom *g,
-                               const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias, cl_mem dst);
+                               const clconv_activation *act, cl_mem src, cl_mem wei, cl_mem bias,
+                               const clconv__residual *res, cl_mem dst);
 /* Activation kinds are compiled in (-DACT=n); alpha and beta are kernel arguments, so they add no programs. */
 #define CLCONV__ACT_OPTION_FMT "-DACT=%d"
 

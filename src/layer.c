@@ -54,17 +54,18 @@ clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *
 }
 
 clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights, clconv_tensor *bias,
-                               clconv_tensor *dst) {
+                               clconv_tensor *residual, clconv_tensor *dst) {
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: op is NULL");
   /* Check dst before the conv runs, so a bad dst fails with nothing enqueued. */
   CLCONV__CHECK(op->ctx, src, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: src is NULL");
   CLCONV__TRY(clconv__tensor_expect(op->ctx, "layer_run", "dst", dst, op->ndim, op->dst_dims));
   CLCONV__CHECK(op->ctx,
-                dst->mem != src->mem && (!weights || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem),
+                dst->mem != src->mem && (!weights || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem) &&
+                    (!residual || dst->mem != residual->mem),
                 CLCONV_ERR_INVALID_ARGUMENT, "layer_run: dst aliases an input");
   if (!op->pool)
-    return clconv_conv_run(op->conv, src, weights, bias, dst);
-  CLCONV__TRY(clconv_conv_run(op->conv, src, weights, bias, op->mid));
+    return clconv_conv_run(op->conv, src, weights, bias, residual, dst);
+  CLCONV__TRY(clconv_conv_run(op->conv, src, weights, bias, residual, op->mid));
   return clconv__pool_launch(op->pool, "layer_run", op->mid->mem, dst->mem);
 }
 
@@ -77,7 +78,8 @@ CLCONV__PLAN_OPS(plan_ops, clconv_layer, clconv_layer_create, clconv_layer_destr
 
 /* The op (its convolution, pooling and intermediate tensor) is kept (plan.c). */
 clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc *desc, clconv_tensor *src,
-                                   clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *dst) {
+                                   clconv_tensor *weights, clconv_tensor *bias, clconv_tensor *residual,
+                                   clconv_tensor *dst) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "layer_forward: ctx is NULL");
   CLCONV__CHECK(ctx, desc, CLCONV_ERR_INVALID_ARGUMENT, "layer_forward: desc is NULL");
   clconv__plan_key key = {0};
@@ -85,7 +87,7 @@ clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_layer_desc 
   clconv__key_pool(&key, &desc->pool);
   void *op;
   CLCONV__TRY(clconv__plan_op(ctx, &plan_ops, &key, desc, &op));
-  return clconv_layer_run(op, src, weights, bias, dst);
+  return clconv_layer_run(op, src, weights, bias, residual, dst);
 }
 
 const char *clconv_layer_kernel(const clconv_layer *op) { return op ? clconv_conv_kernel(op->conv) : ""; }

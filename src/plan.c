@@ -26,6 +26,9 @@ void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d) {
   key_words(k, d->pad_before, 3);
   key_words(k, d->pad_after, 3);
   clconv__key_act(k, &d->activation);
+  uint32_t res[2] = {d->has_residual, 0};
+  memcpy(&res[1], &d->residual_scale, sizeof d->residual_scale);
+  key_words(k, res, 2);
 }
 
 void clconv__key_pool(clconv__plan_key *k, const clconv_pool_desc *d) {

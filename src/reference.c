@@ -14,11 +14,14 @@ clconv_status clconv_ref_act(const clconv_activation *act, const float *src, flo
 }
 
 clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const float *weights, const float *bias,
-                              float *dst, float *mag) {
+                              const float *residual, float *dst, float *mag) {
   clconv__conv_geom g;
   CLCONV__TRY(clconv__conv_check(NULL, "ref_conv", d, &g));
   CLCONV__CHECK(NULL, src && weights && dst, CLCONV_ERR_INVALID_ARGUMENT, "ref_conv: src, weights or dst is NULL");
   CLCONV__CHECK(NULL, !d->has_bias || bias, CLCONV_ERR_INVALID_ARGUMENT, "ref_conv: has_bias but bias is NULL");
+  CLCONV__CHECK(NULL, !d->has_residual || residual, CLCONV_ERR_INVALID_ARGUMENT,
+                "ref_conv: has_residual but residual is NULL");
+  const double beta = clconv__residual_scale(d);
   clconv_activation act;
   clconv__act_check(NULL, "ref_conv", &d->activation, &act);
   const bool flip = d->mode == CLCONV_MODE_CONV;
@@ -60,6 +63,10 @@ clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const
             if (d->has_bias) {
               sum += bias[k];
               s_abs += fabs((double)bias[k]);
+            }
+            if (d->has_residual) {
+              sum += beta * residual[o];
+              s_abs += fabs(beta * residual[o]);
             }
             dst[o] = (float)clconv__act_apply(&act, sum);
             if (mag)
@@ -120,7 +127,7 @@ clconv_status clconv_ref_pool(const clconv_pool_desc *d, const float *src, float
 }
 
 clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, const float *weights, const float *bias,
-                               float *dst, float *mag) {
+                               const float *residual, float *dst, float *mag) {
   clconv_pool_desc pool;
   clconv__conv_geom cg;
   clconv__pool_geom pg;
@@ -136,7 +143,7 @@ clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, con
     clconv__free(mid_mag);
     return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "ref_layer: %zu floats for the conv output", cg.dst_count);
   }
-  clconv_status s = clconv_ref_conv(&d->conv, src, weights, bias, mid, mid_mag);
+  clconv_status s = clconv_ref_conv(&d->conv, src, weights, bias, residual, mid, mid_mag);
   if (s == CLCONV_OK) {
     /* Each conv output i carries an error <= u (c |r_i| + f(K) L S_i); pooling passes on at most the largest
      * in its window. Fold everything but f(K) >= 1 into the scale, so clconv_layer_tolerance can use f alone. */

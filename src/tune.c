@@ -25,7 +25,7 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
                              double *sgemm) {
   size_t n = tc->g.dst_count;
   CLCONV__TRY(clconv_tensor_write(tc->y, tc->nan, n));
-  CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
+  CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, NULL, tc->y));
   CLCONV__TRY(clconv_tensor_read(tc->y, tc->got, n));
   clconv_compare_result res;
   CLCONV__TRY(clconv_compare(tc->got, tc->ref, tc->mag, n, &tc->tol, &res));
@@ -38,7 +38,7 @@ static clconv_status measure(clconv_context *ctx, tune_case *tc, clconv_conv *op
   *ms = INFINITY;
   for (uint32_t r = 0; r < reps; r++) {
     double t0 = clconv__now_s();
-    CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, tc->y));
+    CLCONV__TRY(clconv_conv_run(op, tc->x, NULL, NULL, NULL, tc->y));
     cl_int err = CLCONV__CL(clFinish(ctx->queue));
     if (err != CL_SUCCESS)
       return clconv__fail_cl(ctx, "tune", "clFinish", err);
@@ -74,7 +74,7 @@ static clconv_status case_setup(clconv_context *ctx, tune_case *tc, uint64_t *se
   for (size_t i = 0; s == CLCONV_OK && i < dc; i++)
     tc->nan[i] = NAN;
   if (s == CLCONV_OK)
-    s = clconv_ref_conv(&tc->d, x, w, tc->d.has_bias ? b : NULL, tc->ref, tc->mag);
+    s = clconv_ref_conv(&tc->d, x, w, tc->d.has_bias ? b : NULL, NULL, tc->ref, tc->mag);
   if (s == CLCONV_OK)
     s = clconv_conv_tolerance(&tc->d, &tc->tol);
   if (s != CLCONV_OK && s != CLCONV_ERR_OUT_OF_MEMORY) /* the reference reports on the thread's error */

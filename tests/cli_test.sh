@@ -39,7 +39,7 @@ expect 0 "usage: clconv <command>" -- "$clconv" --help
 expect 2 "usage: clconv <command>" -- "$clconv"
 expect 2 "clconv: frobnicate: unknown command" -- "$clconv" frobnicate
 for flag in input weights bias output stride pad pad-before pad-after dilation groups mode activation pool window \
-  pool-stride pool-pad count-pad ceil cpu check device; do
+  pool-stride pool-pad count-pad ceil cpu check device residual residual-scale; do
   expect 0 "--$flag" -- "$clconv" conv --help
 done
 for flag in kind input output window stride pad pad-before pad-after count-pad ceil cpu check device; do
@@ -75,6 +75,7 @@ np.save("x3d.npy", r.standard_normal((1, 2, 5, 6, 7)).astype(np.float32))
 np.save("w3d.npy", r.standard_normal((2, 1, 3, 3, 3)).astype(np.float32))  # groups 2
 np.save("fortran.npy", np.asfortranarray(r.standard_normal((2, 3, 4, 4)).astype(np.float32)))
 np.save("w_bad.npy", r.standard_normal((4, 2, 3, 3)).astype(np.float32))   # 2 channels per group, input has 3
+np.save("z.npy", r.standard_normal((2, 4, 7, 7)).astype(np.float32))       # residual of x (*) w
 EOF
   [ -f x.npy ] && ok || bad "numpy could not write the inputs"
 else
@@ -101,6 +102,18 @@ if [ -n "$PY" ]; then
     --pad-after 0,2 --count-pad --ceil --check
   expect 0 "passed" -- "$clconv" act --kind elu:0.5 --input x.npy --output act.npy --check
   expect 0 "passed" -- "$clconv" act --kind clip:-0.5,0.5 --input x.npy --output clip.npy --check
+  expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --bias b.npy --residual z.npy --output yz.npy \
+    --residual-scale -0.5 --activation relu --check
+  expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --residual z.npy --output layer_z.npy \
+    --pool max --window 2 --check
+  expect 0 "" -- "$clconv" conv --input x.npy --weights w.npy --residual z.npy --output yz_cpu.npy --cpu
+  expect 2 "residual z.npy has shape (2, 4, 7, 7); the convolution's output is (2, 4, 4, 7)" -- "$clconv" conv \
+    --input x.npy --weights w.npy --residual z.npy --output bad.npy --stride 2,1
+  expect 2 "--residual-scale needs --residual" -- "$clconv" conv --input x.npy --weights w.npy --output bad.npy \
+    --residual-scale 2
+  expect 2 "not a finite number" -- "$clconv" conv --input x.npy --weights w.npy --residual z.npy --output bad.npy \
+    --residual-scale abc
+  [ ! -f bad.npy ] && ok || bad "a refused residual must write no output"
   expect 0 "rounded to float32" -- "$clconv" conv --input x.npy --weights w64.npy --output y64.npy
   expect 0 "" -- "$clconv" conv --input x_be.npy --weights w.npy --output ybe.npy
   expect 0 "" -- "$clconv" act --kind relu --input x_i32.npy --output ri.npy
@@ -125,6 +138,11 @@ def close(got, want, name):
     err = np.abs(got - want).max()
     assert err < 1e-4, (name, err)
 close(np.load("y.npy"), xcorr(x, w) + b[None, :, None, None], "xcorr")
+z = np.load("z.npy").astype(np.float64)
+close(np.load("yz.npy"), np.maximum(xcorr(x, w) + b[None, :, None, None] - 0.5 * z, 0), "residual, relu")
+close(np.load("yz_cpu.npy"), xcorr(x, w) + z, "residual on the CPU")
+close(np.load("layer_z.npy"), (xcorr(x, w) + z)[:, :, :6, :6].reshape(2, 4, 3, 2, 3, 2).max(axis=(3, 5)),
+      "layer with residual")
 y = xcorr(x, w[:, :, ::-1, ::-1], s=(2, 1), pb=(1, 0), pa=(0, 2), d=(1, 2)) + b[None, :, None, None]
 close(np.load("y_flip.npy"), np.where(y < 0, 0.1 * y, y), "conv mode, stride, pad, dilation, leaky_relu")
 close(np.load("y_same.npy"), xcorr(x, w, pb=(1, 0), pa=(1, 1)), "same padding")

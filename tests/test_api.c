@@ -222,6 +222,14 @@ static const struct bad_conv {
      CLCONV_ERR_INVALID_ARGUMENT,
      "must be finite"},
     {"negative batch", {BASE, .batch = (uint32_t)-1, .kernel_size = {3, 3}}, CLCONV_ERR_INVALID_ARGUMENT, "batch"},
+    {"residual scale without residual",
+     {BASE, .kernel_size = {3, 3}, .residual_scale = 2.0f},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "residual_scale = 2 without has_residual"},
+    {"non-finite residual scale",
+     {BASE, .kernel_size = {3, 3}, .has_residual = true, .residual_scale = NAN},
+     CLCONV_ERR_INVALID_ARGUMENT,
+     "residual_scale = nan, must be finite"},
     {"size overflow",
      {.ndim = 3,
       .batch = 0x7fffffff,
@@ -417,11 +425,73 @@ static void test_status_strings(void **state) {
   assert_non_null(strstr(clconv_last_error(NULL), "ref_act"));
 }
 
+/* Batch norm folded into a convolution gives what the convolution then the normalisation give: a hand case (the
+ * scale s = gamma / sqrt(var + eps) exact), then random parameters through the reference; bad parameters change
+ * nothing. */
+static void test_fold_batch_norm(void **state) {
+  (void)state;
+  clconv_conv_desc d = {.ndim = 1, .in_channels = 1, .out_channels = 2, .in_size = {3}, .kernel_size = {2}};
+  float w[4] = {1, 2, 3, 4}, b[2] = {0.5f, -1};
+  const float gamma[2] = {2, 0.5f}, beta[2] = {1, 0}, mean[2] = {0.5f, 1}, var[2] = {3, 0};
+  assert_int_equal(clconv_fold_batch_norm(&d, w, b, gamma, beta, mean, var, 1.0f), CLCONV_OK);
+  /* s = 2 / 2 = 1 and 0.5 / 1 = 0.5: w = {1, 2}, {1.5, 2}; b = (0.5 - 0.5) * 1 + 1 = 1, (-1 - 1) * 0.5 = -1 */
+  const float want_w[4] = {1, 2, 1.5f, 2}, want_b[2] = {1, -1};
+  assert_memory_equal(w, want_w, sizeof w);
+  assert_memory_equal(b, want_b, sizeof b);
+
+  float keep_w[4], keep_b[2];
+  memcpy(keep_w, w, sizeof w);
+  memcpy(keep_b, b, sizeof b);
+  const float bad_var[2] = {1, -2};
+  assert_int_equal(clconv_fold_batch_norm(&d, w, b, gamma, beta, mean, bad_var, 1.0f), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(NULL), "channel 1: gamma = 0.5, beta = 0, mean = 1, var = -2, eps = 1"));
+  const float nan_gamma[2] = {NAN, 1};
+  assert_int_equal(clconv_fold_batch_norm(&d, w, b, nan_gamma, beta, mean, var, 1.0f), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(NULL), "channel 0: gamma = nan"));
+  assert_int_equal(clconv_fold_batch_norm(&d, w, b, gamma, beta, mean, var, -1.0f), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(clconv_last_error(NULL), "eps = -1"));
+  assert_int_equal(clconv_fold_batch_norm(&d, NULL, b, gamma, beta, mean, var, 1.0f), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_memory_equal(w, keep_w, sizeof w);
+  assert_memory_equal(b, keep_b, sizeof b);
+
+  /* 2-D, 3 groups, random: fold(conv) against bn(conv(x)), both through the reference */
+  clconv_conv_desc g = {.ndim = 2, .in_channels = 6, .out_channels = 9, .groups = 3, .in_size = {7, 6},
+                        .kernel_size = {3, 3}, .pad_before = {1, 1}, .pad_after = {1, 1}, .has_bias = true};
+  enum { C = 6, K = 9, WN = K * 2 * 9, XN = C * 42, YN = K * 42 };
+  float x[XN], wg[WN], bg[K], ga[K], be[K], me[K], va[K], y[YN], yf[YN], mag[YN];
+  sweep_rng r = {7};
+  for (int i = 0; i < XN; i++)
+    x[i] = sweep_float(&r, -1, 1);
+  for (int i = 0; i < WN; i++)
+    wg[i] = sweep_float(&r, -1, 1);
+  for (int k = 0; k < K; k++) {
+    bg[k] = sweep_float(&r, -1, 1);
+    ga[k] = sweep_float(&r, 0.5f, 2);
+    be[k] = sweep_float(&r, -1, 1);
+    me[k] = sweep_float(&r, -0.5f, 0.5f);
+    va[k] = sweep_float(&r, 0.1f, 3);
+  }
+  assert_int_equal(clconv_ref_conv(&g, x, wg, bg, NULL, y, NULL), CLCONV_OK);
+  for (int i = 0; i < YN; i++) {
+    const int k = i / 42;
+    y[i] = (float)(ga[k] * ((double)y[i] - me[k]) / sqrt((double)va[k] + 1e-5) + be[k]);
+  }
+  assert_int_equal(clconv_fold_batch_norm(&g, wg, bg, ga, be, me, va, 1e-5f), CLCONV_OK);
+  assert_int_equal(clconv_ref_conv(&g, x, wg, bg, NULL, yf, mag), CLCONV_OK);
+  clconv_tolerance tol;
+  clconv_compare_result res;
+  assert_int_equal(clconv_conv_tolerance(&g, &tol), CLCONV_OK);
+  tol.rel_factor = 16; /* the folded weights and bias carry one rounding each, the unfolded path three more */
+  assert_int_equal(clconv_compare(yf, y, mag, YN, &tol, &res), CLCONV_OK);
+  assert_int_equal(res.mismatches, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_output_size_formula),
       cmocka_unit_test(test_same_padding),
       cmocka_unit_test(test_param_count),
+      cmocka_unit_test(test_fold_batch_norm),
       cmocka_unit_test(test_lenet_shapes),
       cmocka_unit_test(test_pool_output_size),
       cmocka_unit_test(test_conv_validation_errors),

@@ -23,7 +23,7 @@ static float *run_conv(clconv_context *ctx, const clconv_conv_desc *d_in, const 
   assert_int_equal(clconv_conv_shapes(d, ss, ws, ds), CLCONV_OK);
   clconv_tensor *tx = upload(ctx, n, ss, x), *tw = upload(ctx, n, ws, w), *tb = b ? upload(ctx, 1, &ds[1], b) : NULL,
                 *ty = upload(ctx, n, ds, NULL);
-  if (clconv_conv_forward(ctx, d, tx, tw, tb, ty) != CLCONV_OK)
+  if (clconv_conv_forward(ctx, d, tx, tw, tb, NULL, ty) != CLCONV_OK)
     fail_msg("%s", clconv_last_error(ctx));
   float *y = test_alloc(clconv_tensor_count(ty));
   download(ty, y);
@@ -388,8 +388,8 @@ static conv_shapes conv_shapes_of(const clconv_conv_desc *d) {
  * for the tests below that run their own op. Weights are drawn from [wlo, 1]. */
 typedef struct conv_data {
   conv_shapes sh;
-  float *x, *w, *b, *got, *ref, *mag;
-  clconv_tensor *tx, *tw, *tb, *ty;
+  float *x, *w, *b, *z, *got, *ref, *mag; /* z: the residual */
+  clconv_tensor *tx, *tw, *tb, *tz, *ty;
 } conv_data;
 
 static conv_data conv_data_fill(const clconv_conv_desc *d, sweep_rng *r, float wlo) {
@@ -398,12 +398,14 @@ static conv_data conv_data_fill(const clconv_conv_desc *d, sweep_rng *r, float w
   cd.x = test_alloc(cd.sh.src_count);
   cd.w = test_alloc(cd.sh.wei_count);
   cd.b = test_alloc(cd.sh.dst[1]);
+  cd.z = test_alloc(dc);
   cd.got = test_alloc(dc);
   cd.ref = test_alloc(dc);
   cd.mag = test_alloc(dc);
   sweep_fill(r, cd.x, cd.sh.src_count, -1, 1);
   sweep_fill(r, cd.w, cd.sh.wei_count, wlo, 1);
   sweep_fill(r, cd.b, cd.sh.dst[1], -1, 1);
+  sweep_fill(r, cd.z, dc, -1, 1);
   return cd;
 }
 
@@ -412,6 +414,7 @@ static void conv_data_upload(clconv_context *ctx, const clconv_conv_desc *d, con
   cd->tx = upload(ctx, sh->nd, sh->src, cd->x);
   cd->tw = upload(ctx, sh->nd, sh->wei, cd->w);
   cd->tb = d->has_bias ? upload(ctx, 1, &sh->dst[1], cd->b) : NULL;
+  cd->tz = d->has_residual ? upload(ctx, sh->nd, sh->dst, cd->z) : NULL;
   cd->ty = upload(ctx, sh->nd, sh->dst, NULL);
 }
 
@@ -420,7 +423,8 @@ static void conv_data_upload(clconv_context *ctx, const clconv_conv_desc *d, con
 static int conv_data_check(const clconv_conv_desc *d, conv_data *cd, const char *what) {
   size_t dc = cd->sh.dst_count;
   download(cd->ty, cd->got);
-  assert_int_equal(clconv_ref_conv(d, cd->x, cd->w, d->has_bias ? cd->b : NULL, cd->ref, cd->mag), CLCONV_OK);
+  assert_int_equal(clconv_ref_conv(d, cd->x, cd->w, d->has_bias ? cd->b : NULL, d->has_residual ? cd->z : NULL,
+                                   cd->ref, cd->mag), CLCONV_OK);
   clconv_tolerance tol;
   clconv_compare_result res;
   assert_int_equal(clconv_conv_tolerance(d, &tol), CLCONV_OK);
@@ -438,10 +442,12 @@ static void conv_data_free(conv_data *cd) {
   clconv_tensor_destroy(cd->tx);
   clconv_tensor_destroy(cd->tw);
   clconv_tensor_destroy(cd->tb);
+  clconv_tensor_destroy(cd->tz);
   clconv_tensor_destroy(cd->ty);
   free(cd->x);
   free(cd->w);
   free(cd->b);
+  free(cd->z);
   free(cd->got);
   free(cd->ref);
   free(cd->mag);
@@ -472,7 +478,7 @@ static void test_non_finite_inputs(void **state) {
       cd.x[at] = specials[sweep_int(&r, 0, 2)];
     }
     conv_data_upload(ctx, &d, &cd);
-    assert_int_equal(clconv_conv_forward(ctx, &d, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_forward(ctx, &d, cd.tx, cd.tw, cd.tb, cd.tz, cd.ty), CLCONV_OK);
     bad += (uint32_t)conv_data_check(&d, &cd, "non-finite");
     conv_data_free(&cd);
   }
@@ -497,18 +503,18 @@ static void test_set_weights(void **state) {
     uint32_t k = cd.sh.dst[1];
     float *zeros = test_alloc(wc > k ? wc : k);
     memset(zeros, 0, (wc > k ? wc : k) * sizeof *zeros);
-    clconv_tensor *tx = cd.tx, *tw = cd.tw, *tb = cd.tb, *ty = cd.ty;
+    clconv_tensor *tx = cd.tx, *tw = cd.tw, *tb = cd.tb, *tz = cd.tz, *ty = cd.ty;
     clconv_conv *op;
     assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
-    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT);
+    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, tz, ty), CLCONV_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(clconv_last_error(ctx), "none were set with conv_set_weights"));
-    assert_int_equal(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, tx, tw, tb, tz, ty), CLCONV_OK);
     download(ty, cd.got); /* with explicit weights */
     assert_int_equal(clconv_conv_set_weights(op, tw, tb), CLCONV_OK);
     assert_int_equal(clconv_tensor_write(tw, zeros, wc), CLCONV_OK); /* the set copy must not see this */
     if (tb)
       assert_int_equal(clconv_tensor_write(tb, zeros, k), CLCONV_OK);
-    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, tx, NULL, NULL, tz, ty), CLCONV_OK);
     download(ty, cd.ref); /* with the set weights */
     if (memcmp(cd.got, cd.ref, dc * sizeof *cd.got)) {
       char cfg[512];
@@ -517,7 +523,7 @@ static void test_set_weights(void **state) {
                cfg);
     }
     if (tb) {
-      assert_int_equal(clconv_conv_run(op, tx, NULL, tb, ty), CLCONV_ERR_INVALID_ARGUMENT);
+      assert_int_equal(clconv_conv_run(op, tx, NULL, tb, tz, ty), CLCONV_ERR_INVALID_ARGUMENT);
       assert_non_null(strstr(clconv_last_error(ctx), "bias given without weights"));
     }
     uint32_t one = 1;
@@ -604,12 +610,12 @@ static void test_gemm_workspace(void **state) {
     clReleaseMemObject(ws); /* the op holds its own reference */
     conv_data cd = conv_data_fill(&d, &r, -1);
     conv_data_upload(ctx, &d, &cd);
-    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.tz, cd.ty), CLCONV_OK);
     char what[64];
     snprintf(what, sizeof what, "gemm in chunks of %zu images", images);
     bad += (uint32_t)conv_data_check(&d, &cd, what);
     assert_int_equal(clconv_conv_set_workspace(op, NULL, 0), CLCONV_OK); /* back to the context's */
-    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.ty), CLCONV_OK);
+    assert_int_equal(clconv_conv_run(op, cd.tx, cd.tw, cd.tb, cd.tz, cd.ty), CLCONV_OK);
     clconv_conv_destroy(op);
     conv_data_free(&cd);
   }

@@ -198,15 +198,15 @@ static void test_run_errors_leave_dst(void **state) {
                 *ty = upload(ctx, 4, ys, sentinel), *foreign = upload(other, 4, xs, x);
   clconv_conv *op;
   assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
-  EXPECT(clconv_conv_run(op, tx4, tw, tb, ty), CLCONV_ERR_SHAPE_MISMATCH,
+  EXPECT(clconv_conv_run(op, tx4, tw, tb, NULL, ty), CLCONV_ERR_SHAPE_MISMATCH,
          "conv_run: src has dims [1, 4, 8, 8], the descriptor needs [1, 3, 8, 8]");
-  EXPECT(clconv_conv_run(op, tx, tw, tb3, ty), CLCONV_ERR_SHAPE_MISMATCH, "bias has dims [3]");
-  EXPECT(clconv_conv_run(op, tx, tw, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT, "bias is NULL");
-  EXPECT(clconv_conv_run(op, foreign, tw, tb, ty), CLCONV_ERR_WRONG_CONTEXT, "src belongs to another");
-  EXPECT(clconv_conv_run(op, tx, tw, tb, tx), CLCONV_ERR_SHAPE_MISMATCH, "dst has dims");
-  EXPECT(clconv_conv_run(op, tx, tw, tb, NULL), CLCONV_ERR_INVALID_ARGUMENT, "dst is NULL");
+  EXPECT(clconv_conv_run(op, tx, tw, tb3, NULL, ty), CLCONV_ERR_SHAPE_MISMATCH, "bias has dims [3]");
+  EXPECT(clconv_conv_run(op, tx, tw, NULL, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT, "bias is NULL");
+  EXPECT(clconv_conv_run(op, foreign, tw, tb, NULL, ty), CLCONV_ERR_WRONG_CONTEXT, "src belongs to another");
+  EXPECT(clconv_conv_run(op, tx, tw, tb, NULL, tx), CLCONV_ERR_SHAPE_MISMATCH, "dst has dims");
+  EXPECT(clconv_conv_run(op, tx, tw, tb, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "dst is NULL");
   err_ctx = NULL; /* no op, so no context: the thread's buffer */
-  EXPECT(clconv_conv_run(NULL, tx, tw, tb, ty), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
+  EXPECT(clconv_conv_run(NULL, tx, tw, tb, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
   err_ctx = ctx;
   download(ty, y);
   assert_memory_equal(y, sentinel, sizeof y);
@@ -214,15 +214,27 @@ static void test_run_errors_leave_dst(void **state) {
 
   d.has_bias = false;
   assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
-  EXPECT(clconv_conv_run(op, tx, tw, tb, ty), CLCONV_ERR_INVALID_ARGUMENT, "bias given but has_bias = false");
+  EXPECT(clconv_conv_run(op, tx, tw, tb, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT, "bias given but has_bias = false");
+  EXPECT(clconv_conv_run(op, tx, tw, NULL, ty, ty), CLCONV_ERR_INVALID_ARGUMENT,
+         "residual given but has_residual = false");
   clconv_conv_destroy(op);
+  d.has_residual = true;
+  assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+  EXPECT(clconv_conv_run(op, tx, tw, NULL, NULL, ty), CLCONV_ERR_INVALID_ARGUMENT, "residual is NULL");
+  EXPECT(clconv_conv_run(op, tx, tw, NULL, tx, ty), CLCONV_ERR_SHAPE_MISMATCH,
+         "residual has dims [1, 3, 8, 8], the descriptor needs [1, 2, 6, 6]");
+  EXPECT(clconv_conv_run(op, tx, tw, NULL, foreign, ty), CLCONV_ERR_WRONG_CONTEXT, "residual belongs to another");
+  clconv_conv_destroy(op);
+  download(ty, y);
+  assert_memory_equal(y, sentinel, sizeof y);
+  d.has_residual = false;
 
   /* in place is an error for conv and pool, fine for activations */
   clconv_conv_desc same = {.ndim = 2, .in_channels = 3, .out_channels = 3, .in_size = {8, 8}, .kernel_size = {1, 1}};
   assert_int_equal(clconv_conv_create(ctx, &same, &op), CLCONV_OK);
   uint32_t w1[4] = {3, 3, 1, 1};
   clconv_tensor *tw1 = upload(ctx, 4, w1, NULL);
-  EXPECT(clconv_conv_run(op, tx, tw1, NULL, tx), CLCONV_ERR_INVALID_ARGUMENT, "dst aliases an input");
+  EXPECT(clconv_conv_run(op, tx, tw1, NULL, NULL, tx), CLCONV_ERR_INVALID_ARGUMENT, "dst aliases an input");
   clconv_conv_destroy(op);
   clconv_pool_desc p = {.ndim = 2, .channels = 3, .in_size = {8, 8}, .window = {1, 1}};
   EXPECT(clconv_pool_forward(ctx, &p, tx, tx), CLCONV_ERR_INVALID_ARGUMENT, "pooling cannot run in place");
@@ -231,7 +243,7 @@ static void test_run_errors_leave_dst(void **state) {
 
   /* the layer checks dst before anything is enqueued */
   clconv_layer_desc l = {.conv = d, .pool = {.window = {2, 2}}};
-  EXPECT(clconv_layer_forward(ctx, &l, tx, tw, NULL, ty), CLCONV_ERR_SHAPE_MISMATCH, "layer_run: dst has dims");
+  EXPECT(clconv_layer_forward(ctx, &l, tx, tw, NULL, NULL, ty), CLCONV_ERR_SHAPE_MISMATCH, "layer_run: dst has dims");
   download(ty, y);
   assert_memory_equal(y, sentinel, sizeof y);
 
@@ -264,8 +276,8 @@ static void test_null_and_bad_arguments(void **state) {
   EXPECT(clconv_layer_create(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
   EXPECT(clconv_act_run(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
   EXPECT(clconv_pool_run(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
-  EXPECT(clconv_layer_run(NULL, NULL, NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
-  EXPECT(clconv_ref_conv(NULL, NULL, NULL, NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "desc is NULL");
+  EXPECT(clconv_layer_run(NULL, NULL, NULL, NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "op is NULL");
+  EXPECT(clconv_ref_conv(NULL, NULL, NULL, NULL, NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "desc is NULL");
   EXPECT(clconv_context_finish(NULL), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
   err_ctx = ctx;
   clconv_conv *c = (clconv_conv *)1;
@@ -326,7 +338,7 @@ static void test_existing_opencl_objects(void **state) {
   clReleaseMemObject(bx);
   clReleaseMemObject(bw);
   clconv_conv_desc d = {.ndim = 1, .in_channels = 1, .out_channels = 1, .in_size = {6}, .kernel_size = {2}};
-  assert_int_equal(clconv_conv_forward(mine, &d, tx, tw, NULL, ty), CLCONV_OK);
+  assert_int_equal(clconv_conv_forward(mine, &d, tx, tw, NULL, NULL, ty), CLCONV_OK);
   float y[5];
   assert_int_equal(clEnqueueReadBuffer(q, by, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL), CL_SUCCESS);
   for (int i = 0; i < 5; i++)

@@ -30,12 +30,12 @@ static const clconv_layer_desc layer_d = {.conv = conv_d, .pool = {.window = {2,
 
 /* io: x, w, b, y_conv, y_pool, y_layer, y_act */
 static clconv_status run_conv(clconv_context *ctx, clconv_tensor **io) {
-  return clconv_conv_forward(ctx, &conv_d, io[0], io[1], io[2], io[3]);
+  return clconv_conv_forward(ctx, &conv_d, io[0], io[1], io[2], NULL, io[3]);
 }
 static clconv_status run_conv_gemm(clconv_context *ctx, clconv_tensor **io) {
   clconv_conv_desc d = conv_d;
   d.algorithm = CLCONV_ALGO_GEMM;
-  return clconv_conv_forward(ctx, &d, io[0], io[1], io[2], io[3]);
+  return clconv_conv_forward(ctx, &d, io[0], io[1], io[2], NULL, io[3]);
 }
 /* The inference plan: an op with its weights set (packed) once, run with weights = NULL. */
 static clconv_status run_plan(clconv_context *ctx, clconv_tensor **io) {
@@ -44,7 +44,7 @@ static clconv_status run_plan(clconv_context *ctx, clconv_tensor **io) {
   if (s == CLCONV_OK)
     s = clconv_conv_set_weights(op, io[1], io[2]);
   if (s == CLCONV_OK)
-    s = clconv_conv_run(op, io[0], NULL, NULL, io[3]);
+    s = clconv_conv_run(op, io[0], NULL, NULL, NULL, io[3]);
   clconv_conv_destroy(op);
   return s;
 }
@@ -52,7 +52,7 @@ static clconv_status run_pool(clconv_context *ctx, clconv_tensor **io) {
   return clconv_pool_forward(ctx, &pool_d, io[0], io[4]);
 }
 static clconv_status run_layer(clconv_context *ctx, clconv_tensor **io) {
-  return clconv_layer_forward(ctx, &layer_d, io[0], io[1], io[2], io[5]);
+  return clconv_layer_forward(ctx, &layer_d, io[0], io[1], io[2], NULL, io[5]);
 }
 static clconv_status run_act(clconv_context *ctx, clconv_tensor **io) {
   clconv_activation a = {.kind = CLCONV_ACT_ELU};
@@ -197,9 +197,9 @@ static long kept_run_calls(clconv_context *ctx, clconv_tensor **io, int kind) {
                                : clconv_act_create(ctx, &elu, &a),
                    CLCONV_OK);
   clconv_fault_fail_nth(0);
-  assert_int_equal(kind == 0   ? clconv_conv_run(c, io[0], io[1], io[2], io[3])
+  assert_int_equal(kind == 0   ? clconv_conv_run(c, io[0], io[1], io[2], NULL, io[3])
                    : kind == 1 ? clconv_pool_run(p, io[0], io[4])
-                   : kind == 2 ? clconv_layer_run(l, io[0], io[1], io[2], io[5])
+                   : kind == 2 ? clconv_layer_run(l, io[0], io[1], io[2], NULL, io[5])
                                : clconv_act_run(a, io[0], io[6]),
                    CLCONV_OK);
   long calls = clconv_fault_calls();
@@ -240,7 +240,7 @@ static void test_one_shot_cache(void **state) {
   for (int k = 1; k <= 8; k++) {
     clconv_conv_desc d = conv_d;
     d.activation = (clconv_activation){.kind = CLCONV_ACT_CLIP, .alpha = -(float)k, .beta = (float)k};
-    assert_int_equal(clconv_conv_forward(ctx, &d, io[0], io[1], io[2], io[3]), CLCONV_OK);
+    assert_int_equal(clconv_conv_forward(ctx, &d, io[0], io[1], io[2], NULL, io[3]), CLCONV_OK);
   }
   clconv_fault_fail_nth(0);
   assert_int_equal(run_conv(ctx, io), CLCONV_OK);

@@ -41,9 +41,9 @@ static void test_lenet_layer(void **state) {
                 *tm = upload(ctx, 4, ms, NULL), *ty1 = upload(ctx, 4, ds, NULL), *ty2 = upload(ctx, 4, ds, NULL);
   clconv_layer *layer;
   assert_int_equal(clconv_layer_create(ctx, &l, &layer), CLCONV_OK);
-  assert_int_equal(clconv_layer_run(layer, tx, tw, tb, ty1), CLCONV_OK);
+  assert_int_equal(clconv_layer_run(layer, tx, tw, tb, NULL, ty1), CLCONV_OK);
   clconv_pool_desc pool = {.ndim = 2, .batch = 2, .channels = 6, .in_size = {28, 28}, .window = {2, 2}};
-  assert_int_equal(clconv_conv_forward(ctx, &conv, tx, tw, tb, tm), CLCONV_OK);
+  assert_int_equal(clconv_conv_forward(ctx, &conv, tx, tw, tb, NULL, tm), CLCONV_OK);
   assert_int_equal(clconv_act_forward(ctx, &l.conv.activation, tm, tm), CLCONV_OK);
   assert_int_equal(clconv_pool_forward(ctx, &pool, tm, ty2), CLCONV_OK);
   download(ty1, y1);
@@ -51,19 +51,19 @@ static void test_lenet_layer(void **state) {
   float ref[2 * 6 * 14 * 14], mag[2 * 6 * 14 * 14];
   clconv_tolerance tol;
   clconv_compare_result res;
-  assert_int_equal(clconv_ref_layer(&l, x, w, b, ref, mag), CLCONV_OK);
+  assert_int_equal(clconv_ref_layer(&l, x, w, b, NULL, ref, mag), CLCONV_OK);
   assert_int_equal(clconv_layer_tolerance(&l, &tol), CLCONV_OK);
   assert_int_equal(clconv_compare(y1, ref, mag, sizeof ref / sizeof ref[0], &tol, &res), CLCONV_OK);
   assert_int_equal(res.mismatches, 0);
   assert_int_equal(clconv_compare(y2, ref, mag, sizeof ref / sizeof ref[0], &tol, &res), CLCONV_OK);
   assert_int_equal(res.mismatches, 0);
   /* the inference plan: weights set once (then changed on the host side), runs with weights NULL */
-  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, ty2), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, NULL, ty2), CLCONV_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(clconv_last_error(ctx), "none were set"));
   assert_int_equal(clconv_layer_set_weights(layer, tw, tb), CLCONV_OK);
   sweep_fill(&r, w, sizeof w / sizeof w[0], -1, 1); /* the op keeps its own copy */
   assert_int_equal(clconv_tensor_write(tw, w, sizeof w / sizeof w[0]), CLCONV_OK);
-  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, ty2), CLCONV_OK);
+  assert_int_equal(clconv_layer_run(layer, tx, NULL, NULL, NULL, ty2), CLCONV_OK);
   download(ty2, y2);
   assert_memory_equal(y1, y2, sizeof y1);
   assert_int_equal(clconv_layer_set_weights(NULL, tw, tb), CLCONV_ERR_INVALID_ARGUMENT);
@@ -137,7 +137,7 @@ static void test_fused_pooling(void **state) {
   clconv_layer *op;
   assert_int_equal(clconv_layer_create(ctx, &l, &op), CLCONV_OK);
   assert_non_null(strstr(clconv_layer_kernel(op), "+pool"));
-  assert_int_equal(clconv_layer_run(op, tx, tw, NULL, ty), CLCONV_OK);
+  assert_int_equal(clconv_layer_run(op, tx, tw, NULL, NULL, ty), CLCONV_OK);
   download(ty, y);
   for (int i = 0; i < 16; i++)
     if (i % 8 == 2)

@@ -4,6 +4,7 @@
 #include <clconv.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +156,7 @@ typedef struct job {
   op_kind kind;
   clconv_layer_desc layer; /* conv: .conv; pool: .pool */
   clconv_activation act;
-  const npy_array *x, *w, *b;
+  const npy_array *x, *w, *b, *z; /* z: the residual, or NULL */
   uint32_t out_ndim, out_dims[CLCONV_MAX_DIMS];
   size_t out_count; /* set by execute() from out_dims */
 } job;
@@ -163,9 +164,11 @@ typedef struct job {
 static clconv_status run_reference(const job *j, float *y, float *mag) {
   switch (j->kind) {
   case OP_CONV:
-    return clconv_ref_conv(&j->layer.conv, j->x->data, j->w->data, j->b ? j->b->data : NULL, y, mag);
+    return clconv_ref_conv(&j->layer.conv, j->x->data, j->w->data, j->b ? j->b->data : NULL,
+                           j->z ? j->z->data : NULL, y, mag);
   case OP_LAYER:
-    return clconv_ref_layer(&j->layer, j->x->data, j->w->data, j->b ? j->b->data : NULL, y, mag);
+    return clconv_ref_layer(&j->layer, j->x->data, j->w->data, j->b ? j->b->data : NULL, j->z ? j->z->data : NULL,
+                            y, mag);
   case OP_POOL:
     return clconv_ref_pool(&j->layer.pool, j->x->data, y, mag);
   default:
@@ -196,7 +199,7 @@ static clconv_status upload(clconv_context *ctx, const npy_array *a, clconv_tens
 
 static int run_device(const job *j, const char *device, float *y) {
   clconv_context *ctx = NULL;
-  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL, *ty = NULL;
   clconv_context_options o = {.device = device};
   clconv_status s = clconv_context_create(&o, &ctx);
   if (s != CLCONV_OK)
@@ -206,15 +209,17 @@ static int run_device(const job *j, const char *device, float *y) {
     s = upload(ctx, j->w, &tw);
   if (s == CLCONV_OK && j->b)
     s = upload(ctx, j->b, &tb);
+  if (s == CLCONV_OK && j->z)
+    s = upload(ctx, j->z, &tz);
   if (s == CLCONV_OK)
     s = clconv_tensor_create(ctx, j->out_ndim, j->out_dims, &ty);
   if (s == CLCONV_OK) {
     switch (j->kind) {
     case OP_CONV:
-      s = clconv_conv_forward(ctx, &j->layer.conv, tx, tw, tb, ty);
+      s = clconv_conv_forward(ctx, &j->layer.conv, tx, tw, tb, tz, ty);
       break;
     case OP_LAYER:
-      s = clconv_layer_forward(ctx, &j->layer, tx, tw, tb, ty);
+      s = clconv_layer_forward(ctx, &j->layer, tx, tw, tb, tz, ty);
       break;
     case OP_POOL:
       s = clconv_pool_forward(ctx, &j->layer.pool, tx, ty);
@@ -229,6 +234,7 @@ static int run_device(const job *j, const char *device, float *y) {
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
   clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(tz);
   clconv_tensor_destroy(ty);
   clconv_context_destroy(ctx);
   return rc;
@@ -314,7 +320,9 @@ static const char conv_help[] =
     "  --groups G            groups, dividing C and K (default 1; G = C = K is depthwise)\n"
     "  --mode xcorr|conv     cross-correlation (default) or convolution (kernel flipped in every axis)\n"
     "  --algorithm auto|direct|gemm   how the device computes it (default auto; gemm: im2col + CLBlast)\n"
-    "  --activation NAME[:ALPHA]  applied after the bias, one of\n"
+    "  --residual Z.npy      add BETA * Z before the activation; Z has the convolution's output shape\n"
+    "  --residual-scale BETA the residual's factor (default 1; needs --residual)\n"
+    "  --activation NAME[:ALPHA]  applied after the bias and the residual, one of\n"
     "                       " ACT_NAMES "\n"
     "  --pool max|avg        then pool: runs the whole layer conv -> activation -> pool\n"
     "  --window K            pooling window per axis (with --pool)\n"
@@ -479,6 +487,40 @@ static int pool_flags(const char *cmd, opt *opts, size_t nopts, uint32_t ndim, c
   return 0;
 }
 
+/* The residual (--residual, loaded into z) against the convolution's output shape, and its scale. */
+static int residual_flags(const char *cmd, opt *opts, size_t nopts, clconv_conv_desc *d, npy_array *z) {
+  int rc = load(OPTN("residual")->value, z);
+  if (rc)
+    return rc;
+  uint32_t sdims[5], wdims[5], ddims[5];
+  clconv_status s = clconv_conv_shapes(d, sdims, wdims, ddims);
+  if (s != CLCONV_OK)
+    return lib_error(cmd, s, NULL);
+  bool same = z->ndim == d->ndim + 2;
+  for (uint32_t i = 0; same && i < z->ndim; i++)
+    same = z->shape[i] == ddims[i];
+  if (!same) {
+    char want[64] = "", got[64] = "";
+    for (uint32_t i = 0; i < d->ndim + 2; i++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%u", i ? ", " : "", ddims[i]);
+    for (uint32_t i = 0; i < z->ndim; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", i ? ", " : "", (unsigned long long)z->shape[i]);
+    return error(EXIT_USAGE, cmd, "residual %s has shape (%s); the convolution's output is (%s)",
+                 OPTN("residual")->value, got, want);
+  }
+  d->has_residual = true;
+  if (OPTN("residual-scale")->seen) {
+    char *end;
+    const char *text = OPTN("residual-scale")->value;
+    d->residual_scale = strtof(text, &end);
+    if (end == text || *end || !isfinite(d->residual_scale))
+      return error(EXIT_USAGE, cmd, "--residual-scale \"%s\": not a finite number", text);
+    if (d->residual_scale == 0.0f) /* 0 in the descriptor means 1 */
+      return error(EXIT_USAGE, cmd, "--residual-scale 0 adds nothing: leave out --residual");
+  }
+  return 0;
+}
+
 static int cmd_conv(int argc, char **argv) {
   const char *cmd = "conv";
   if (wants_help(argc, argv))
@@ -486,7 +528,7 @@ static int cmd_conv(int argc, char **argv) {
   opt opts[] = {O("input"),      O("weights"),   O("bias"),        O("output"),   O("stride"),    O("pad"),
                 O("pad-before"), O("pad-after"), O("dilation"),    O("groups"),   O("mode"),      O("activation"),
                 O("pool"),       O("window"),    O("pool-stride"), O("pool-pad"), F("count-pad"), F("ceil"),
-                F("cpu"),        F("check"),     O("device"),      O("algorithm")};
+                F("cpu"),        F("check"),     O("device"),      O("algorithm"), O("residual"), O("residual-scale")};
   const size_t nopts = sizeof opts / sizeof opts[0];
   int rc = parse_opts(cmd, argc, argv, opts, nopts);
   if (rc || (rc = require(cmd, OPT("input"))) || (rc = require(cmd, OPT("weights"))) ||
@@ -498,15 +540,19 @@ static int cmd_conv(int argc, char **argv) {
     return error(EXIT_USAGE, cmd, "--window, --pool-stride, --pool-pad, --count-pad and --ceil need --pool");
   if (layer && (rc = require(cmd, OPT("window"))))
     return rc;
-  npy_array x = {0}, w = {0}, b = {0};
+  if (OPT("residual-scale")->seen && !OPT("residual")->seen)
+    return error(EXIT_USAGE, cmd, "--residual-scale needs --residual");
+  npy_array x = {0}, w = {0}, b = {0}, z = {0};
   job j = {.cmd = cmd, .kind = layer ? OP_LAYER : OP_CONV, .x = &x, .w = &w};
   clconv_conv_desc *d = &j.layer.conv;
   if ((rc = load(OPT("input")->value, &x)) || (rc = load(OPT("weights")->value, &w)) ||
       (OPT("bias")->seen && (rc = load(OPT("bias")->value, &b))) ||
       (rc = conv_from_arrays(cmd, opts, nopts, &x, &w, &b, d)) || (rc = conv_flags(cmd, opts, nopts, d)) ||
-      (layer && (rc = pool_flags(cmd, opts, nopts, d->ndim, &j.layer.pool))))
+      (layer && (rc = pool_flags(cmd, opts, nopts, d->ndim, &j.layer.pool))) ||
+      (OPT("residual")->seen && (rc = residual_flags(cmd, opts, nopts, d, &z))))
     goto done;
   j.b = d->has_bias ? &b : NULL;
+  j.z = d->has_residual ? &z : NULL;
   uint32_t sdims[5], wdims[5];
   clconv_status s =
       layer ? clconv_layer_shapes(&j.layer, sdims, wdims, j.out_dims) : clconv_conv_shapes(d, sdims, wdims, j.out_dims);
@@ -520,6 +566,7 @@ done:
   npy_free(&x);
   npy_free(&w);
   npy_free(&b);
+  npy_free(&z);
   return rc;
 }
 

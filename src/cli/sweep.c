@@ -38,9 +38,10 @@ static void axes_str(char *buf, size_t cap, const char *name, const uint32_t *v,
 }
 
 void sweep_conv_str(const clconv_conv_desc *d, char *buf, size_t cap) {
-  snprintf(buf, cap, "conv ndim=%u N=%u C=%u K=%u groups=%u mode=%s bias=%d act=%s(%g,%g)", d->ndim, d->batch,
-           d->in_channels, d->out_channels, d->groups, d->mode ? "conv" : "xcorr", d->has_bias,
-           clconv_act_name(d->activation.kind), (double)d->activation.alpha, (double)d->activation.beta);
+  snprintf(buf, cap, "conv ndim=%u N=%u C=%u K=%u groups=%u mode=%s bias=%d residual=%d(%g) act=%s(%g,%g)", d->ndim,
+           d->batch, d->in_channels, d->out_channels, d->groups, d->mode ? "conv" : "xcorr", d->has_bias,
+           d->has_residual, (double)d->residual_scale, clconv_act_name(d->activation.kind),
+           (double)d->activation.alpha, (double)d->activation.beta);
   axes_str(buf, cap, "in", d->in_size, d->ndim);
   axes_str(buf, cap, "k", d->kernel_size, d->ndim);
   axes_str(buf, cap, "s", d->stride, d->ndim);
@@ -144,6 +145,11 @@ void sweep_conv_desc(sweep_rng *r, clconv_conv_desc *d, uint32_t ndim, bool any_
     d->in_channels = g * (4096 / kvol > 0 ? 4096 / kvol : 1);
   d->mode = sweep_chance(r, 0.5) ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR;
   d->has_bias = sweep_chance(r, 0.5);
+  d->has_residual = sweep_chance(r, 0.3);
+  if (d->has_residual) { /* scales that keep the exact sweep's integer sums exact: 0 (= 1), -1, 1/2, 2 */
+    static const float scales[] = {0.0f, -1.0f, 0.5f, 2.0f};
+    d->residual_scale = scales[sweep_int(r, 0, 3)];
+  }
   if (any_activation)
     sweep_activation(r, &d->activation);
   else
@@ -230,25 +236,30 @@ static int report(FILE *log, const char *what, const char *cfg, const char *repl
   return 1;
 }
 
-/* Runs d on the device and on the reference with the given data: 0, or -1 on an API failure (logged). */
+/* Runs d on the device and on the reference with the given data (z: the residual, used with has_residual; in place:
+ * dst starts as z and is the residual too): 0, or -1 on an API failure (logged). */
 static int conv_both(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w, const float *b,
-                     float *got, float *ref, float *mag, FILE *log) {
+                     const float *z, bool in_place, float *got, float *ref, float *mag, FILE *log) {
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
-  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL, *ty = NULL;
   int rc = 0;
   SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
   SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
   SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
   if (d->has_bias)
     SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
-  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
-  SW_TRY(ctx, clconv_conv_forward(ctx, d, tx, tw, tb, ty));
+  in_place = in_place && d->has_residual;
+  SW_TRY(ctx, upload(ctx, n, ds, in_place ? z : NULL, &ty));
+  if (d->has_residual && !in_place)
+    SW_TRY(ctx, upload(ctx, n, ds, z, &tz));
+  SW_TRY(ctx, clconv_conv_forward(ctx, d, tx, tw, tb, in_place ? ty : tz, ty));
   SW_TRY(ctx, clconv_tensor_read(ty, got, prod(ds, n)));
-  SW_TRY(NULL, clconv_ref_conv(d, x, w, d->has_bias ? b : NULL, ref, mag));
+  SW_TRY(NULL, clconv_ref_conv(d, x, w, d->has_bias ? b : NULL, d->has_residual ? z : NULL, ref, mag));
 done:
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
   clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(tz);
   clconv_tensor_destroy(ty);
   return rc;
 }
@@ -268,12 +279,12 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep
   clconv_conv_desc d = *d0;
   memset(&d.activation, 0, sizeof d.activation);
   uint32_t ss[5], ws[5], ds[5], n = d.ndim + 2;
-  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL, *ref2 = NULL;
-  float **bufs[] = {&x, &w, &b, &got, &ref, &mag, &ref2};
+  float *x = NULL, *w = NULL, *b = NULL, *z = NULL, *got = NULL, *ref = NULL, *mag = NULL, *ref2 = NULL;
+  float **bufs[] = {&x, &w, &b, &z, &got, &ref, &mag, &ref2};
   int rc = 0;
   SW_TRY(NULL, clconv_conv_shapes(&d, ss, ws, ds));
-  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc, dc};
-  if (!alloc_all(bufs, sizes, 7)) {
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 8)) {
     fprintf(log, "  error: out of host memory\n");
     rc = -1;
     goto done;
@@ -281,7 +292,8 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep
   fill_away_from_zero(r, x, sc);
   fill_away_from_zero(r, w, wc);
   fill_away_from_zero(r, b, ds[1]);
-  if ((rc = conv_both(ctx, &d, x, w, b, got, ref, mag, log)) != 0)
+  fill_away_from_zero(r, z, dc);
+  if ((rc = conv_both(ctx, &d, x, w, b, z, false, got, ref, mag, log)) != 0)
     goto done;
   clconv_tolerance tol;
   clconv_compare_result res;
@@ -295,7 +307,7 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep
     size_t tap = sweep_int(r, 0, (uint32_t)wc - 1);
     float keep = w[tap];
     w[tap] = 0.0f;
-    SW_TRY(NULL, clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, ref2, NULL));
+    SW_TRY(NULL, clconv_ref_conv(&d, x, w, d.has_bias ? b : NULL, d.has_residual ? z : NULL, ref2, NULL));
     w[tap] = keep;
     if (memcmp(ref, ref2, dc * sizeof *ref) == 0)
       continue;
@@ -307,7 +319,7 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep
     break;
   }
 done:
-  free_all(bufs, 7);
+  free_all(bufs, 8);
   return rc;
 }
 
@@ -316,12 +328,12 @@ int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
   char cfg[512];
   sweep_conv_str(d, cfg, sizeof cfg);
-  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL;
-  float **bufs[] = {&x, &w, &b, &got, &ref, &mag};
+  float *x = NULL, *w = NULL, *b = NULL, *z = NULL, *got = NULL, *ref = NULL, *mag = NULL;
+  float **bufs[] = {&x, &w, &b, &z, &got, &ref, &mag};
   int rc = 0;
   SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
-  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc};
-  if (!alloc_all(bufs, sizes, 6)) {
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 7)) {
     fprintf(log, "  error: out of host memory\n");
     rc = -1;
     goto done;
@@ -330,12 +342,14 @@ int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *
     sweep_fill_integers(r, x, sc, -4, 4);
     sweep_fill_integers(r, w, wc, -4, 4);
     sweep_fill_integers(r, b, ds[1], -8, 8);
+    sweep_fill_integers(r, z, dc, -8, 8);
   } else {
     sweep_fill(r, x, sc, -1.0f, 1.0f);
     sweep_fill(r, w, wc, -1.0f, 1.0f);
     sweep_fill(r, b, ds[1], -1.0f, 1.0f);
+    sweep_fill(r, z, dc, -1.0f, 1.0f);
   }
-  if ((rc = conv_both(ctx, d, x, w, b, got, ref, mag, log)) != 0)
+  if ((rc = conv_both(ctx, d, x, w, b, z, sweep_chance(r, 0.5), got, ref, mag, log)) != 0)
     goto done;
   clconv_tolerance tol;
   clconv_compare_result res;
@@ -348,7 +362,7 @@ int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *
 done:
   if (rc < 0)
     fprintf(log, "  in %s (%s)\n", cfg, replay);
-  free_all(bufs, 6);
+  free_all(bufs, 7);
   return rc;
 }
 
@@ -440,13 +454,16 @@ int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng
   sweep_pool_str(&d->pool, pcfg, sizeof pcfg);
   strncat(cfg, " -> ", sizeof cfg - strlen(cfg) - 1);
   strncat(cfg, pcfg, sizeof cfg - strlen(cfg) - 1);
-  float *x = NULL, *w = NULL, *b = NULL, *got = NULL, *ref = NULL, *mag = NULL;
-  float **bufs[] = {&x, &w, &b, &got, &ref, &mag};
-  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *ty = NULL;
+  float *x = NULL, *w = NULL, *b = NULL, *z = NULL, *got = NULL, *ref = NULL, *mag = NULL;
+  float **bufs[] = {&x, &w, &b, &z, &got, &ref, &mag};
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL, *ty = NULL;
   int rc = 0;
+  uint32_t ms[5]; /* the residual: the convolution's output, before pooling */
   SW_TRY(NULL, clconv_layer_shapes(d, ss, ws, ds));
-  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), sizes[] = {sc, wc, ds[1], dc, dc, dc};
-  if (!alloc_all(bufs, sizes, 6)) {
+  SW_TRY(NULL, clconv_conv_shapes(&d->conv, ss, ws, ms));
+  size_t sc = prod(ss, n), wc = prod(ws, n), dc = prod(ds, n), mc = prod(ms, n),
+         sizes[] = {sc, wc, ds[1], mc, dc, dc, dc};
+  if (!alloc_all(bufs, sizes, 7)) {
     fprintf(log, "  error: out of host memory\n");
     rc = -1;
     goto done;
@@ -454,14 +471,17 @@ int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng
   sweep_fill(r, x, sc, -1.0f, 1.0f);
   sweep_fill(r, w, wc, -1.0f, 1.0f);
   sweep_fill(r, b, ds[1], -1.0f, 1.0f);
+  sweep_fill(r, z, mc, -1.0f, 1.0f);
   SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
   SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
   if (d->conv.has_bias)
     SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
+  if (d->conv.has_residual)
+    SW_TRY(ctx, upload(ctx, n, ms, z, &tz));
   SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
-  SW_TRY(ctx, clconv_layer_forward(ctx, d, tx, tw, tb, ty));
+  SW_TRY(ctx, clconv_layer_forward(ctx, d, tx, tw, tb, tz, ty));
   SW_TRY(ctx, clconv_tensor_read(ty, got, dc));
-  SW_TRY(NULL, clconv_ref_layer(d, x, w, d->conv.has_bias ? b : NULL, ref, mag));
+  SW_TRY(NULL, clconv_ref_layer(d, x, w, d->conv.has_bias ? b : NULL, d->conv.has_residual ? z : NULL, ref, mag));
   clconv_tolerance tol;
   clconv_compare_result res;
   SW_TRY(NULL, clconv_layer_tolerance(d, &tol));
@@ -474,7 +494,8 @@ done:
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
   clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(tz);
   clconv_tensor_destroy(ty);
-  free_all(bufs, 6);
+  free_all(bufs, 7);
   return rc;
 }
