@@ -109,6 +109,8 @@ static void test_fused_pooling(void **state) {
                                     .in_channels = cases[i].c,
                                     .out_channels = cases[i].k,
                                     .has_bias = true,
+                                    .has_residual = i % 2 == 1, /* the residual at the unpooled rows */
+                                    .residual_scale = i % 4 == 1 ? -0.5f : 0.0f,
                                     .activation = {.kind = cases[i].act, .alpha = 0.1f}},
                            .pool = {.kind = cases[i].kind}};
     memcpy(l.conv.in_size, cases[i].in, sizeof l.conv.in_size);
