@@ -65,22 +65,25 @@ enum {
   F_COUNT_PAD,
   F_CEIL,
   F_ALGO,
+  F_RESIDUAL,
   F_COUNT
 };
 
 static const char *const keys[F_COUNT] = {"name",     "n",         "c",    "k",    "groups",     "in",
                                           "kernel",   "stride",    "dil",  "pad",  "pad_before", "pad_after",
                                           "mode",     "bias",      "act",  "pool", "window",     "pool_stride",
-                                          "pool_pad", "count_pad", "ceil", "algo"};
+                                          "pool_pad", "count_pad", "ceil", "algo", "residual"};
 
 /* Which fields each op takes (bit i = field i). */
 #define B(f) (1u << (f))
 static const unsigned allowed[4] = {
     [BENCH_CONV] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) | B(F_DIL) |
-                   B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) | B(F_ALGO),
+                   B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) | B(F_ALGO) |
+                   B(F_RESIDUAL),
     [BENCH_LAYER] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) |
                     B(F_DIL) | B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) |
-                    B(F_POOL) | B(F_WINDOW) | B(F_POOL_STRIDE) | B(F_POOL_PAD) | B(F_COUNT_PAD) | B(F_CEIL) | B(F_ALGO),
+                    B(F_POOL) | B(F_WINDOW) | B(F_POOL_STRIDE) | B(F_POOL_PAD) | B(F_COUNT_PAD) | B(F_CEIL) | B(F_ALGO) |
+                    B(F_RESIDUAL),
     [BENCH_POOL] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_POOL) | B(F_WINDOW) | B(F_STRIDE) | B(F_PAD) |
                    B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_COUNT_PAD) | B(F_CEIL),
     [BENCH_ACT] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_ACT),
@@ -254,7 +257,8 @@ static int parse_conv(const field *f, uint32_t ndim, clconv_conv_desc *d, char *
       parse_axes(&f[F_KERNEL], ndim, 1, d->kernel_size, err, cap) ||
       (f[F_STRIDE].seen && parse_axes(&f[F_STRIDE], ndim, 1, d->stride, err, cap)) ||
       (f[F_DIL].seen && parse_axes(&f[F_DIL], ndim, 1, d->dilation, err, cap)) ||
-      (f[F_BIAS].seen && parse_bool(&f[F_BIAS], &d->has_bias, err, cap)))
+      (f[F_BIAS].seen && parse_bool(&f[F_BIAS], &d->has_bias, err, cap)) ||
+      (f[F_RESIDUAL].seen && parse_bool(&f[F_RESIDUAL], &d->has_residual, err, cap)))
     return -1;
   if (f[F_MODE].seen) {
     if (strcmp(f[F_MODE].value, "xcorr") && strcmp(f[F_MODE].value, "conv"))
@@ -390,6 +394,8 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap) {
     put_axes(&o, ",pad_before=", d->pad_before, d->ndim, "x");
     put_axes(&o, ",pad_after=", d->pad_after, d->ndim, "x");
     put(&o, ",mode=%s,bias=%d", d->mode == CLCONV_MODE_CONV ? "conv" : "xcorr", d->has_bias);
+    if (d->has_residual)
+      put(&o, ",residual=1");
     put_act(&o, ",act=", &d->activation);
     if (d->algorithm)
       put(&o, ",algo=%s", clconv_algo_name(d->algorithm));
@@ -435,7 +441,8 @@ void bench_case_cli(const bench_case *c, char *buf, size_t cap) {
       s[i] = axis_or(d->stride[i], 1);
       dil[i] = axis_or(d->dilation[i], 1);
     }
-    put(&o, "clconv conv --input X.npy --weights W.npy%s --output Y.npy", d->has_bias ? " --bias B.npy" : "");
+    put(&o, "clconv conv --input X.npy --weights W.npy%s%s --output Y.npy", d->has_bias ? " --bias B.npy" : "",
+        d->has_residual ? " --residual Z.npy" : "");
     put_axes(&o, " --stride ", s, d->ndim, ",");
     put_axes(&o, " --dilation ", dil, d->ndim, ",");
     put_axes(&o, " --pad-before ", d->pad_before, d->ndim, ",");
@@ -490,11 +497,12 @@ double bench_case_bytes(const bench_case *c) {
     return 4.0 * (prod(s, c->layer.pool.ndim + 2) + prod(y, c->layer.pool.ndim + 2));
   default: {
     const clconv_conv_desc *d = &c->layer.conv;
+    uint32_t z[5]; /* the residual: the convolution's output */
     clconv_status st = c->op == BENCH_LAYER ? clconv_layer_shapes(&c->layer, s, w, y) : clconv_conv_shapes(d, s, w, y);
-    if (st != CLCONV_OK)
+    if (st != CLCONV_OK || clconv_conv_shapes(d, s, w, z) != CLCONV_OK)
       return 0.0;
-    return 4.0 *
-           (prod(s, d->ndim + 2) + prod(w, d->ndim + 2) + (d->has_bias ? d->out_channels : 0) + prod(y, d->ndim + 2));
+    return 4.0 * (prod(s, d->ndim + 2) + prod(w, d->ndim + 2) + (d->has_bias ? d->out_channels : 0) +
+                  (d->has_residual ? prod(z, d->ndim + 2) : 0) + prod(y, d->ndim + 2));
   }
   }
 }

@@ -72,7 +72,7 @@ typedef struct runner {
   clconv_layer *layer;
   clconv_pool *pool;
   clconv_act *act;
-  clconv_tensor *x, *w, *b, *y, *mid; /* mid: the conv's output in the three-op layer */
+  clconv_tensor *x, *w, *b, *z, *y, *mid; /* z: the residual; mid: the conv's output in the three-op layer */
 } runner;
 
 /* The layer as three ops, as a program without clconv_layer would run it: the convolution (weights set once, no
@@ -122,11 +122,11 @@ static clconv_status create_op(runner *r) {
 static clconv_status run_op(runner *r) {
   switch (r->c->op) {
   case BENCH_CONV:
-    return clconv_conv_run(r->conv, r->x, NULL, NULL, NULL, r->y);
+    return clconv_conv_run(r->conv, r->x, NULL, NULL, r->z, r->y);
   case BENCH_LAYER: {
     if (!r->three_ops)
-      return clconv_layer_run(r->layer, r->x, NULL, NULL, NULL, r->y);
-    clconv_status s = clconv_conv_run(r->conv, r->x, NULL, NULL, NULL, r->mid);
+      return clconv_layer_run(r->layer, r->x, NULL, NULL, r->z, r->y);
+    clconv_status s = clconv_conv_run(r->conv, r->x, NULL, NULL, r->z, r->mid);
     if (s == CLCONV_OK)
       s = clconv_act_run(r->act, r->mid, r->mid);
     return s == CLCONV_OK ? clconv_pool_run(r->pool, r->mid, r->y) : s;
@@ -218,16 +218,17 @@ static const char *algo_label(const result *r, char *buf, size_t cap) {
 /* A case's host data: its tensors' shapes, the inputs drawn from the seed, and room for the device's output and
  * the reference. */
 typedef struct case_data {
-  uint32_t xs[5], ws[5], ys[5], nd, k; /* k: output channels (the bias), 0 without weights */
-  bool has_w, has_b;
-  size_t xc, wc, yc;
-  float *x, *w, *b, *got, *ref, *mag;
+  uint32_t xs[5], ws[5], ys[5], zs[5], nd, k; /* k: output channels (the bias), 0 without weights; zs: residual */
+  bool has_w, has_b, has_z;
+  size_t xc, wc, yc, zc;
+  float *x, *w, *b, *z, *got, *ref, *mag;
 } case_data;
 
 static void case_data_free(case_data *d) {
   free(d->x);
   free(d->w);
   free(d->b);
+  free(d->z);
   free(d->got);
   free(d->ref);
   free(d->mag);
@@ -251,17 +252,23 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
   d->nd = c->op == BENCH_ACT ? c->act_ndim : (c->op == BENCH_POOL ? c->layer.pool.ndim : c->layer.conv.ndim) + 2;
   d->has_w = c->op == BENCH_CONV || c->op == BENCH_LAYER;
   d->has_b = d->has_w && c->layer.conv.has_bias;
+  d->has_z = d->has_w && c->layer.conv.has_residual;
+  uint32_t xs[5], ws[5];
+  if (d->has_z) /* the convolution's output; its descriptor was checked above */
+    clconv_conv_shapes(&c->layer.conv, xs, ws, d->zs);
   d->k = d->has_w ? d->ws[0] : 0;
   d->xc = prod(d->xs, d->nd);
   d->wc = d->has_w ? prod(d->ws, d->nd) : 0;
   d->yc = prod(d->ys, d->nd);
+  d->zc = d->has_z ? prod(d->zs, d->nd) : 0;
+  d->z = malloc((d->zc + 1) * sizeof *d->z);
   d->x = malloc(d->xc * sizeof *d->x);
   d->w = malloc((d->wc + 1) * sizeof *d->w);
   d->b = malloc((d->k + 1) * sizeof *d->b);
   d->got = malloc(d->yc * sizeof *d->got);
   d->ref = malloc(d->yc * sizeof *d->ref);
   d->mag = malloc(d->yc * sizeof *d->mag);
-  if (!d->x || !d->w || !d->b || !d->got || !d->ref || !d->mag)
+  if (!d->x || !d->w || !d->b || !d->z || !d->got || !d->ref || !d->mag)
     return error(EXIT_DEVICE, "%s: out of host memory", c->name);
   for (size_t j = 0; j < d->xc; j++)
     d->x[j] = next_value(&seed);
@@ -269,12 +276,14 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
     d->w[j] = next_value(&seed);
   for (size_t j = 0; j < d->k; j++)
     d->b[j] = next_value(&seed);
+  for (size_t j = 0; j < d->zc; j++)
+    d->z[j] = next_value(&seed);
   return 0;
 }
 
 /* The inputs on the device, shared by the case's rows. */
 static clconv_status upload(clconv_context *ctx, const case_data *d, clconv_tensor **tx, clconv_tensor **tw,
-                            clconv_tensor **tb) {
+                            clconv_tensor **tb, clconv_tensor **tz) {
   clconv_status s = clconv_tensor_create(ctx, d->nd, d->xs, tx);
   if (s == CLCONV_OK)
     s = clconv_tensor_write(*tx, d->x, d->xc);
@@ -286,19 +295,24 @@ static clconv_status upload(clconv_context *ctx, const case_data *d, clconv_tens
     s = clconv_tensor_create(ctx, 1, &d->k, tb);
   if (s == CLCONV_OK && d->has_b)
     s = clconv_tensor_write(*tb, d->b, d->k);
+  if (s == CLCONV_OK && d->has_z)
+    s = clconv_tensor_create(ctx, d->nd, d->zs, tz);
+  if (s == CLCONV_OK && d->has_z)
+    s = clconv_tensor_write(*tz, d->z, d->zc);
   return s;
 }
 
 /* Each row's op made (cold time: creation, compilation and a first call), named, and warmed up; *at: the row a
  * failure is in. */
 static clconv_status prepare_rows(clconv_context *ctx, const case_data *d, result *rows, size_t nrows, runner *r,
-                                  clconv_tensor *tx, clconv_tensor *tw, clconv_tensor *tb, size_t *at) {
+                                  clconv_tensor *tx, clconv_tensor *tw, clconv_tensor *tb, clconv_tensor *tz,
+                                  size_t *at) {
   clconv_status s = CLCONV_OK;
   double wall, device;
   for (*at = 0; s == CLCONV_OK && *at < nrows; (*at)++) {
     result *res = &rows[*at];
     runner *ri = &r[*at];
-    *ri = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb};
+    *ri = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb, .z = tz};
     s = clconv_tensor_create(ctx, d->nd, d->ys, &ri->y);
     double t0 = bench_now_s();
     if (s == CLCONV_OK)
@@ -364,10 +378,10 @@ static clconv_status reference(const bench_case *c, case_data *d, clconv_toleran
   clconv_status s;
   switch (c->op) {
   case BENCH_CONV:
-    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, NULL, d->ref, d->mag);
+    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, d->has_z ? d->z : NULL, d->ref, d->mag);
     return s == CLCONV_OK ? clconv_conv_tolerance(&c->layer.conv, tol) : s;
   case BENCH_LAYER:
-    s = clconv_ref_layer(&c->layer, d->x, d->w, b, NULL, d->ref, d->mag);
+    s = clconv_ref_layer(&c->layer, d->x, d->w, b, d->has_z ? d->z : NULL, d->ref, d->mag);
     return s == CLCONV_OK ? clconv_layer_tolerance(&c->layer, tol) : s;
   case BENCH_POOL:
     s = clconv_ref_pool(&c->layer.pool, d->x, d->ref, d->mag);
@@ -422,16 +436,17 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   case_data d;
   series ours[MAX_ROWS] = {{0}}, marked[MAX_ROWS] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
   runner r[MAX_ROWS] = {{0}};
-  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL; /* shared by the rows */
+  clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL; /* shared by the rows */
   bench_peer *pp = NULL;
   size_t at = 0; /* the row being worked on, for the error report */
   int rc = case_data_make(c, seed, &d);
-  clconv_status s = rc ? CLCONV_OK : upload(ctx, &d, &tx, &tw, &tb);
+  clconv_status s = rc ? CLCONV_OK : upload(ctx, &d, &tx, &tw, &tb, &tz);
   if (!rc && s == CLCONV_OK)
-    s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, &at);
+    s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, tz, &at);
 #ifdef CLCONV_BENCH_ONEDNN
   if (!rc && s == CLCONV_OK && peer &&
-      bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, &pp, rows[0].peer.err,
+      bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, d.has_z ? d.z : NULL, &pp,
+                             rows[0].peer.err,
                              sizeof rows[0].peer.err))
     rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
 #else
@@ -478,6 +493,7 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
   clconv_tensor_destroy(tb);
+  clconv_tensor_destroy(tz);
   for (int v = 0; v < BENCH_PEER_VARIANTS; v++) {
     free(theirs[v].t);
     free(theirs[v].dev);

@@ -14,10 +14,11 @@ enum {
   BENCH_PEER_VARIANTS
 };
 
-/* x, w, b: the case's host data in clconv's layouts (w, b may be NULL where the op has none). Builds every variant
- * and runs each twice untimed. 0, or -1 with err. */
-int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, bench_peer **out,
-                           char *err, size_t cap);
+/* x, w, b, z: the case's host data in clconv's layouts (w, b, z may be NULL where the op has none; z: the
+ * residual, oneDNN's sum post-op, which adds it to what dst holds: dst starts as z and then holds the last result).
+ * Builds every variant and runs each twice untimed. 0, or -1 with err. */
+int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, const float *z,
+                           bench_peer **out, char *err, size_t cap);
 /* One call of a variant, synchronous: its wall time in seconds. 0, or -1 with err. */
 int bench_peer_call(bench_peer *p, int variant, double *seconds, char *err, size_t cap);
 void bench_peer_close(bench_peer *p); /* NULL is fine */

@@ -219,7 +219,8 @@ fail:
 
 /* The convolution with the activation as a post-op, in oneDNN's chosen layouts; the weights reordered once, the
  * input reordered in the timed steps for the NCHW form (best: already in its layout). */
-static int build_conv(plan *pl, const bench_case *c, const float *w, const float *b, bool best, chain *ch, char *err,
+static int build_conv(plan *pl, const bench_case *c, const float *w, const float *b, const float *z, bool best,
+                      chain *ch, char *err,
                       size_t cap) {
   const clconv_conv_desc *d = &c->layer.conv;
   const int nd = ch->nd, sp = (int)d->ndim;
@@ -253,9 +254,14 @@ static int build_conv(plan *pl, const bench_case *c, const float *w, const float
                                                  d->has_bias ? &b_md : NULL, &y_any, strides, dil, pl_, pr));
   dnnl_alg_kind_t alg;
   float alpha, beta;
-  if (eltwise_of(&d->activation, &alg, &alpha, &beta)) {
+  const bool act = eltwise_of(&d->activation, &alg, &alpha, &beta);
+  if (z || act) /* dst = act(conv + scale * dst) */
     TRY(dnnl_post_ops_create(&ch->po));
+  if (z)
+    TRY(dnnl_post_ops_append_sum(ch->po, d->residual_scale != 0.0f ? d->residual_scale : 1.0f));
+  if (act)
     TRY(dnnl_post_ops_append_eltwise(ch->po, 1.0f, alg, alpha, beta));
+  if (ch->po) {
     TRY(dnnl_primitive_attr_create(&ch->attr));
     TRY(dnnl_primitive_attr_set_post_ops(ch->attr, ch->po));
   }
@@ -274,6 +280,19 @@ static int build_conv(plan *pl, const bench_case *c, const float *w, const float
     goto fail;
   }
   TRY(reorder(pl, uw, wm, false)); /* weights: once, outside the timing, in both variants */
+  if (z) { /* the residual into dst, once */
+    dnnl_memory_desc_t z_md;
+    size_t zcount = 1;
+    for (int i = 0; i < nd; i++)
+      zcount *= (size_t)ch->yd[i];
+    TRY(dnnl_memory_desc_init_by_tag(&z_md, nd, ch->yd, dnnl_f32, wtags[nd - 3]));
+    dnnl_memory_t zm = new_mem(pl, &z_md, z, zcount);
+    if (!zm) {
+      snprintf(err, cap, "oneDNN: memory allocation failed");
+      goto fail;
+    }
+    TRY(reorder(pl, zm, ch->cur, false));
+  }
   TRY(reorder(pl, ch->ux, src, !best));
   dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ch->cur}, {DNNL_ARG_BIAS, bm}};
   TRY(add_step(pl, ch->conv_pd, d->has_bias ? 4 : 3, args));
@@ -368,8 +387,8 @@ fail:
   return -1;
 }
 
-static int build(plan *pl, const bench_case *c, const float *x, const float *w, const float *b, bool best, char *err,
-                 size_t cap) {
+static int build(plan *pl, const bench_case *c, const float *x, const float *w, const float *b, const float *z,
+                 bool best, char *err, size_t cap) {
   TRY(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
   TRY(dnnl_stream_create(&pl->stream, pl->eng, dnnl_stream_default_flags));
   if (c->op == BENCH_ACT)
@@ -377,7 +396,7 @@ static int build(plan *pl, const bench_case *c, const float *x, const float *w, 
   chain ch = {0};
   int rc = chain_input(pl, c, x, &ch, err, cap);
   if (!rc && c->op != BENCH_POOL)
-    rc = build_conv(pl, c, w, b, best, &ch, err, cap);
+    rc = build_conv(pl, c, w, b, z, best, &ch, err, cap);
   if (!rc && (c->op == BENCH_POOL || c->op == BENCH_LAYER))
     rc = build_pool(pl, c, best, &ch, err, cap);
   if (!rc && !best && c->op != BENCH_POOL)
@@ -404,8 +423,8 @@ struct bench_peer {
   plan plans[BENCH_PEER_VARIANTS];
 };
 
-int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, bench_peer **out,
-                           char *err, size_t cap) {
+int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, const float *z,
+                           bench_peer **out, char *err, size_t cap) {
   *out = NULL;
   bench_peer *p = calloc(1, sizeof *p);
   if (!p) {
@@ -415,7 +434,7 @@ int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, 
   for (int v = 0; v < BENCH_PEER_VARIANTS; v++) {
     double dt;
     /* two untimed calls: the first ones pay for lazy initialisation */
-    if (build(&p->plans[v], c, x, w, b, v == BENCH_PEER_BEST, err, cap) || run_plan(&p->plans[v], &dt, err, cap) ||
+    if (build(&p->plans[v], c, x, w, b, z, v == BENCH_PEER_BEST, err, cap) || run_plan(&p->plans[v], &dt, err, cap) ||
         run_plan(&p->plans[v], &dt, err, cap)) {
       bench_peer_close(p);
       return -1;

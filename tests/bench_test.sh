@@ -36,8 +36,8 @@ expect 4 "no-such-device" "$bench" --device no-such-device --case act:c=1,in=4,a
 
 cat >tiny.suite <<'EOS'
 # one of each op, small
-conv:name=tiny_conv,n=2,c=3,k=4,in=12x10,kernel=3,stride=2,pad=1,bias=1,act=relu
-layer:name=tiny_layer,c=2,k=3,in=10,kernel=3,act=tanh,pool=avg,window=2,count_pad=1
+conv:name=tiny_conv,n=2,c=3,k=4,in=12x10,kernel=3,stride=2,pad=1,bias=1,act=relu,residual=1
+layer:name=tiny_layer,c=2,k=3,in=10,kernel=3,act=tanh,pool=avg,window=2,count_pad=1,residual=1
 pool:name=tiny_pool,c=3,in=5x6x7,pool=max,window=2,ceil=1
 act:name=tiny_act,c=2,in=100,act=sigmoid   # trailing comment
 EOS

@@ -59,6 +59,9 @@ static void test_flop_and_bytes(void **state) {
   assert_true(bytes_of(bench_suite[12]) == 4.0 * 64 * (112 * 112 + 56 * 56));           /* maxpool 2x2 s2 */
   assert_true(bytes_of(bench_suite[13]) == 4.0 * 64 * (112 * 112 + 56 * 56));           /* avgpool 3x3 s2 p1 */
   assert_true(bytes_of("conv:c=2,k=3,in=4,kernel=3,bias=1") == 4.0 * (8 + 18 + 3 + 6)); /* x, w, b, y */
+  assert_true(bytes_of("conv:c=2,k=3,in=4,kernel=3,residual=1") == 4.0 * (8 + 18 + 6 + 6)); /* x, w, z, y */
+  /* a layer's residual has the convolution's output shape (3 x 2), not the pooled one */
+  assert_true(bytes_of("layer:c=2,k=3,in=4,kernel=3,pool=max,window=2,residual=1") == 4.0 * (8 + 18 + 6 + 3));
   assert_true(bytes_of(bench_suite[11]) == 4.0 * (64 * 3 * 1024 + 6 * 3 * 25 + 6 + 64 * 6 * 14 * 14));
 }
 
@@ -82,6 +85,13 @@ static void test_fields(void **state) {
   assert_non_null(strstr(cli, "clconv conv --input X.npy --weights W.npy --bias B.npy --output Y.npy --stride 2,1"));
   assert_non_null(strstr(cli, "--dilation 1,2 --pad-before 1,0 --pad-after 0,2 --groups 2 --mode conv"));
   assert_non_null(strstr(cli, "--activation clip:-1,2 --check"));
+  /* residual= round-trips and reaches the CLI line */
+  assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3,residual=1", &c, err, sizeof err), 0);
+  assert_true(c.layer.conv.has_residual);
+  bench_case_format(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, ",residual=1"));
+  bench_case_cli(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, " --residual Z.npy"));
   /* algo= round-trips and reaches the CLI line */
   assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3,algo=gemm", &c, err, sizeof err), 0);
   assert_int_equal(c.layer.conv.algorithm, CLCONV_ALGO_GEMM);
