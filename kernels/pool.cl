@@ -5,7 +5,7 @@
  * Range (round_up(ceil(OW / PW)), OD * ceil(OH / rows), N*C).
  * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average), and optionally POOL_KW and POOL_SW (both): the
  * window and stride along W as constants, so that the column loop unrolls (the host sets them for the usual 2 and
- * 3 wide windows at stride 1 and 2).
+ * 3 wide windows at stride 1 and 2); POOL_PLANE: the program holds clconv_pool_plane instead (the end).
  * Every window holds at least one input element (the host requires pad < window), so max never returns its -inf
  * seed and the divisor is never 0. */
 #ifndef NDIM
@@ -64,6 +64,7 @@ __attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_
   *nan_io = nan;
 }
 
+#ifndef POOL_PLANE
 #ifdef POOL_KW
 #define POOL_KW_ POOL_KW
 #define POOL_SW_ POOL_SW
@@ -140,3 +141,32 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
     clconv_store16(y, acc, nw);
   }
 }
+#else
+/* Whole-plane pooling (global pooling, or one window covering the unpadded input): one output per (n, c) plane, a
+ * reduction of its plane contiguous floats, 16 at a time, then across the lanes and the tail. A row kernel's
+ * work-item would compute 16 outputs to store one, each lane reading the whole window. Range: N*C rounded up. */
+__kernel void clconv_pool_plane(__global const float *restrict src, __global float *restrict dst, const int plane,
+                                const int total) {
+  const int nc = (int)get_global_id(0);
+  if (nc >= total) return;
+  __global const float *x = src + nc * plane;
+  float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
+  int16 nan = (int16)(0);
+  int i = 0;
+  for (; i + 16 <= plane; i += 16) {
+    const float16 v = vload16(0, x + i);
+    CLCONV_POOL_ADD(acc, v, (int16)(-1));
+  }
+  float lanes[16];
+  vstore16(acc, 0, lanes);
+  float r = lanes[0];
+  bool any_nan = any(nan != (int16)(0));
+  for (int j = 1; j < 16; j++) r = POOL_AVG ? r + lanes[j] : fmax(r, lanes[j]);
+  for (; i < plane; i++) {
+    const float v = x[i];
+    r = POOL_AVG ? r + v : fmax(r, v);
+    any_nan = any_nan || isnan(v);
+  }
+  dst[nc] = POOL_AVG ? r / (float)plane : (any_nan ? NAN : r);
+}
+#endif

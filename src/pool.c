@@ -7,6 +7,7 @@ struct clconv_pool {
   clconv_pool_desc desc;
   clconv__pool_geom g;
   clconv__kernel kernel;
+  bool plane; /* one window over each whole unpadded plane: clconv_pool_plane, a reduction */
 };
 
 clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out) {
@@ -25,11 +26,18 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   op->g = g;
   /* the usual windows along W as compile-time constants (kernels/pool.cl); few programs: a window of 2 or 3 at
    * stride 1 or 2 */
+  op->plane = true;
+  for (int a = 0; a < 3; a++)
+    op->plane = op->plane && g.win[a] == g.in[a] && !g.pad[a] && !g.pad_after[a];
   char options[80];
-  int n = snprintf(options, sizeof options, "-DNDIM=%u -DPOOL_AVG=%d", g.ndim, desc->kind == CLCONV_POOL_AVG);
-  if ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2)
+  int n = snprintf(options, sizeof options, "-DNDIM=%u -DPOOL_AVG=%d", op->plane ? 1 : g.ndim,
+                   desc->kind == CLCONV_POOL_AVG);
+  if (op->plane)
+    snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_PLANE");
+  else if ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2)
     snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_KW=%u -DPOOL_SW=%u", g.win[2], g.stride[2]);
-  clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_POOL, options, "clconv_pool", &op->kernel);
+  clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_POOL, options,
+                                          op->plane ? "clconv_pool_plane" : "clconv_pool", &op->kernel);
   if (s != CLCONV_OK) {
     clconv__free(op);
     return s;
@@ -50,6 +58,14 @@ void clconv_pool_destroy(clconv_pool *op) {
 /* The launch itself, for pool_run and the layer (which pools its own intermediate tensor). */
 clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src, cl_mem dst) {
   const clconv__pool_geom *g = &op->g;
+  if (op->plane) { /* one work-item per plane, in work-groups of 64 (fewer where the device allows fewer) */
+    cl_int plane = (cl_int)(g->in[0] * g->in[1] * g->in[2]), total = (cl_int)(g->n * g->c);
+    const clconv__arg args[] = {{sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof plane, &plane},
+                                {sizeof total, &total}};
+    size_t local = op->kernel.local_size < 64 ? op->kernel.local_size : 64;
+    size_t range = ((size_t)total + local - 1) / local * local;
+    return clconv__kernel_launch(op->ctx, call, &op->kernel, args, 4, 1, &range, &local);
+  }
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), win = clconv__int4(g->win),
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
   /* output rows per work-item: on a CPU, several spread the per-work-item setup; a GPU wants the work-items */

@@ -100,6 +100,43 @@ static void test_non_finite(void **state) {
   float *y = run_pool(ctx, &d, x);
   assert_true(isnan(y[0]) && y[1] == 4.0f);
   free(y);
+  /* whole-plane pooling (a reduction): NaN in the vector part and in the tail of a 7 x 7 plane; infinities */
+  float p[2 * 49];
+  for (int i = 0; i < 2 * 49; i++)
+    p[i] = (float)(i % 13) - 6.0f;
+  p[5] = NAN;       /* plane 0, in the first 16 */
+  p[49 + 48] = NAN; /* plane 1, the last element: the tail */
+  clconv_pool_desc g = {.ndim = 2, .channels = 2, .in_size = {7, 7}, .global = true};
+  y = run_pool(ctx, &g, p);
+  assert_true(isnan(y[0]) && isnan(y[1]));
+  free(y);
+  p[5] = p[49 + 48] = INFINITY;
+  p[49 + 3] = -INFINITY;
+  g.kind = CLCONV_POOL_AVG;
+  y = run_pool(ctx, &g, p);
+  assert_true(y[0] == INFINITY && isnan(y[1])); /* inf - inf */
+  free(y);
+}
+
+/* Windows over each whole unpadded plane (global pooling, or a window as large as the input) run as a reduction
+ * (pool.c: clconv_pool_plane): 1-D to 3-D, planes shorter than, equal to and longer than 16, against the reference. */
+static void test_whole_plane(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x6A9;
+  sweep_rng r = {seed};
+  const clconv_pool_desc cases[] = {
+      {.ndim = 2, .batch = 3, .channels = 70, .in_size = {7, 7}, .global = true},
+      {.ndim = 1, .channels = 5, .in_size = {16}, .window = {16}},
+      {.ndim = 1, .batch = 2, .channels = 3, .in_size = {9}, .window = {9}, .stride = {4}},
+      {.ndim = 3, .channels = 9, .in_size = {2, 5, 7}, .global = true},
+      {.ndim = 2, .channels = 4, .in_size = {1, 1}, .global = true},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int kind = 0; kind < 2; kind++) {
+      clconv_pool_desc d = cases[i];
+      d.kind = (clconv_pool_kind)kind;
+      assert_int_equal(sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)), 0);
+    }
 }
 
 /* More planes than one launch may have work-groups along a dimension (65 535): the launch runs in pieces at global
@@ -150,7 +187,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_notes_examples), cmocka_unit_test(test_padding_semantics),
       cmocka_unit_test(test_non_finite),     cmocka_unit_test(test_split_launch),
-      cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_whole_plane),    cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
