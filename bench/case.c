@@ -96,6 +96,8 @@ static const unsigned required[4] = {
 };
 static const char *const op_names[4] = {"conv", "layer", "pool", "act"};
 
+const char *bench_op_name(bench_op op) { return op_names[op]; }
+
 static bool parse_u32(const char *s, uint32_t lo, uint32_t *out) {
   if (!isdigit((unsigned char)*s))
     return false;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "case.h"
+#include "net_run.h"
 #include "peak.h"
 #include "peer.h"
 #include "timing.h"
@@ -165,13 +166,6 @@ static clconv_status timed_call(runner *r, bool mark, double *wall, double *devi
   return s;
 }
 
-static float next_value(uint64_t *s) { /* splitmix64 -> [-1, 1) */
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return (float)((double)((z ^ (z >> 31)) >> 11) * 0x1p-52 - 1.0);
-}
-
 typedef struct options {
   double min_time;
   int min_reps;
@@ -271,13 +265,13 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
   if (!d->x || !d->w || !d->b || !d->z || !d->got || !d->ref || !d->mag)
     return error(EXIT_DEVICE, "%s: out of host memory", c->name);
   for (size_t j = 0; j < d->xc; j++)
-    d->x[j] = next_value(&seed);
+    d->x[j] = bench_random(&seed);
   for (size_t j = 0; j < d->wc; j++)
-    d->w[j] = next_value(&seed);
+    d->w[j] = bench_random(&seed);
   for (size_t j = 0; j < d->k; j++)
-    d->b[j] = next_value(&seed);
+    d->b[j] = bench_random(&seed);
   for (size_t j = 0; j < d->zc; j++)
-    d->z[j] = next_value(&seed);
+    d->z[j] = bench_random(&seed);
   return 0;
 }
 
@@ -523,8 +517,12 @@ static void json_str(FILE *f, const char *s) {
 static bool is_compute(const result *r) { return r->c.op == BENCH_CONV || r->c.op == BENCH_LAYER; }
 
 /* One case per line, so that --compare can read files back line by line. */
+typedef struct net_row net_row;
+static void write_json_nets(FILE *f, const net_row *nets, size_t nn);
+
 static int write_json(const char *path, const clconv_device_info *info, const clconv_device_profile *prof,
-                      const bench_peak *peak, const options *o, const result *res, size_t n) {
+                      const bench_peak *peak, const options *o, const result *res, size_t n, const net_row *nets,
+                      size_t nn) {
   FILE *f = fopen(path, "w");
   if (!f)
     return error(EXIT_IO, "--json %s: %s", path, strerror(errno));
@@ -563,7 +561,9 @@ static int write_json(const char *path, const clconv_device_info *info, const cl
             r->bytes, is_compute(r) ? "gflops" : "gbps", r->rate, r->peak_fraction, r->status, r->max_abs, r->max_rel,
             r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3, i + 1 < n ? "," : "");
   }
-  fprintf(f, "  ]\n}\n");
+  fprintf(f, "  ],\n");
+  write_json_nets(f, nets, nn);
+  fprintf(f, "}\n");
   return fclose(f) == 0 ? 0 : error(EXIT_IO, "--json %s: %s", path, strerror(errno));
 }
 
@@ -646,10 +646,175 @@ static int plot(const char *path, const result *res, size_t n) {
   return rc == 0 ? 0 : error(EXIT_IO, "--plot %s: gnuplot failed (status %d)", path, rc);
 }
 
+/* ---- networks ------------------------------------------------------------------------------------------------ */
+typedef struct net_row {
+  bench_net net;
+  bench_net_result r;
+  bool done;
+} net_row;
+
+static void net_rows_free(net_row *rows, size_t n) {
+  for (size_t i = 0; rows && i < n; i++) {
+    bench_net_free(&rows[i].net);
+    bench_net_result_free(&rows[i].r);
+  }
+  free(rows);
+}
+
+/* Parses --net's comma-separated list (each a built-in name or a .net file) for the batch. */
+static int load_nets(const char *list, uint32_t batch, net_row **out, size_t *count) {
+  size_t cap = 1;
+  for (const char *p = list; *p; p++)
+    cap += *p == ',';
+  net_row *rows = calloc(cap, sizeof *rows);
+  char spec[1024], err[512];
+  if (!rows)
+    return error(EXIT_DEVICE, "out of host memory");
+  size_t n = 0;
+  for (const char *p = list; n < cap;) {
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= sizeof spec) {
+      net_rows_free(rows, n);
+      return error(EXIT_USAGE, "--net \"%s\": an empty or too long name", list);
+    }
+    memcpy(spec, p, len);
+    spec[len] = '\0';
+    if (bench_net_load(spec, batch, &rows[n].net, err, sizeof err)) {
+      net_rows_free(rows, n);
+      return error(EXIT_USAGE, "%s", err);
+    }
+    n++;
+    if (!p[len])
+      break;
+    p += len + 1;
+  }
+  *out = rows;
+  *count = n;
+  return 0;
+}
+
+static double ratio(double theirs, double ours) { return theirs > 0.0 && ours > 0.0 ? theirs / ours : 0.0; }
+
+/* One network's report: the forward, the first forwards, the per-layer table and the share per op. */
+static void print_net(const net_row *nr, bool peer) {
+  const bench_net *net = &nr->net;
+  const bench_net_result *r = &nr->r;
+  uint32_t batch = net->in[0];
+  double layers_sum = 0.0, share_op[4] = {0}, peer_op[4] = {0};
+  for (size_t i = 0; i < net->n; i++)
+    layers_sum += r->layers[i].median_s > 0.0 ? r->layers[i].median_s : 0.0;
+  printf("\n%s, batch %u: %zu layers, %.3f GFLOP per forward\n", net->name, batch, net->n, r->flop * 1e-9);
+  printf("  forward: median %.3f ms (%.1f images/s), min %.3f ms, spread %.1f%%, %d reps", r->median_s * 1e3,
+         batch / r->median_s, r->min_s * 1e3, r->spread * 100.0, r->reps);
+  if (peer)
+    printf("; oneDNN %.3f ms (%.2fx)", r->onednn_s * 1e3, ratio(r->onednn_s, r->median_s));
+  printf("\n  first forward: cold %.0f ms (first context of the process: op creation, compilation or cached "
+         "binaries, one forward), warm %.0f ms (a second context)\n",
+         r->cold_s * 1e3, r->warm_first_s * 1e3);
+  printf("  %-14s %-6s %-14s %10s %7s%s  %s\n", "layer", "op", "kernel", "device_ms", "share",
+         peer ? "  onednn_ms vs_onednn" : "", "check (max abs err)");
+  for (size_t i = 0; i < net->n; i++) {
+    const bench_net_layer_result *lr = &r->layers[i];
+    const bench_op op = net->layers[i].c.op;
+    double share = layers_sum > 0.0 && lr->median_s > 0.0 ? lr->median_s / layers_sum : 0.0;
+    share_op[op] += share;
+    peer_op[op] += lr->onednn_s;
+    char pr[40] = "", check[48];
+    if (peer)
+      snprintf(pr, sizeof pr, "  %9.3f %8.2fx", lr->onednn_s * 1e3, ratio(lr->onednn_s, lr->median_s));
+    if (!strcmp(lr->status, "skipped"))
+      snprintf(check, sizeof check, "skipped");
+    else
+      snprintf(check, sizeof check, "%s %.2e", lr->status, lr->max_abs);
+    printf("  %-14s %-6s %-14s %10.3f %6.1f%%%s  %s\n", net->layers[i].c.name, bench_op_name(op), lr->kernel,
+           lr->median_s * 1e3, share * 100.0, pr, check);
+  }
+  printf("  by op (share of the layers' device time%s):", peer ? "; vs oneDNN" : "");
+  for (int op = 0; op < 4; op++)
+    if (share_op[op] > 0.0) {
+      printf(" %s %.1f%%", bench_op_name((bench_op)op), share_op[op] * 100.0);
+      if (peer)
+        printf(" (%.2fx)", ratio(peer_op[op], share_op[op] * layers_sum));
+    }
+  printf("\n  validation: %s (each layer's first image against the CPU reference given its device input)\n", r->status);
+}
+
+static void print_net_summary(const net_row *rows, size_t n, bool peer) {
+  printf("\n%-14s %5s %10s %9s%s %8s %13s  %s\n", "net", "batch", "median_ms", "images/s",
+         peer ? "  onednn_ms vs_onednn" : "", "cold_ms", "warm_first_ms", "status");
+  for (size_t i = 0; i < n; i++) {
+    const bench_net_result *r = &rows[i].r;
+    char pr[40] = "";
+    if (peer)
+      snprintf(pr, sizeof pr, "  %9.3f %8.2fx", r->onednn_s * 1e3, ratio(r->onednn_s, r->median_s));
+    printf("%-14s %5u %10.3f %9.1f%s %8.0f %13.0f  %s\n", rows[i].net.name, rows[i].net.in[0], r->median_s * 1e3,
+           rows[i].net.in[0] / r->median_s, pr, r->cold_s * 1e3, r->warm_first_s * 1e3, r->status);
+  }
+  if (peer)
+    printf("vs_onednn: oneDNN's median / clconv's (> 1: clconv is faster); oneDNN runs the same layers as primitives "
+           "(sum and eltwise post-ops, pooling) in the layouts it picks\n");
+}
+
+/* Runs each network in turn (progress on stderr). Returns 0 or an exit code (reported). */
+static int run_nets(const options *o, const char *device, net_row *rows, size_t n) {
+  bench_net_options no = {.device = device,
+                          .min_time = o->min_time,
+                          .min_reps = o->min_reps,
+                          .validate = o->validate,
+                          .peer = o->peer,
+                          .seed = o->seed};
+  char err[1024];
+  for (size_t i = 0; i < n; i++) {
+    double t0 = bench_now_s();
+    fprintf(stderr, "clconv-bench: [%zu/%zu] %s, batch %u...\n", i + 1, n, rows[i].net.name, rows[i].net.in[0]);
+    if (bench_net_run(&rows[i].net, &no, &rows[i].r, err, sizeof err))
+      return error(EXIT_DEVICE, "%s", err);
+    rows[i].done = true;
+    fprintf(stderr, "clconv-bench: %s: %.1f s\n", rows[i].net.name, bench_now_s() - t0);
+    print_net(&rows[i], o->peer);
+    fflush(stdout);
+  }
+  print_net_summary(rows, n, o->peer);
+  return 0;
+}
+
+/* "nets": one object per network, its layers inside. */
+static void write_json_nets(FILE *f, const net_row *nets, size_t nn) {
+  fprintf(f, "  \"nets\": [\n");
+  for (size_t i = 0; i < nn; i++) {
+    const bench_net *net = &nets[i].net;
+    const bench_net_result *r = &nets[i].r;
+    fprintf(f, "    {\"net\": ");
+    json_str(f, net->name);
+    fprintf(f,
+            ", \"batch\": %u, \"flop\": %.6g, \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, "
+            "\"reps\": %d, \"images_per_s\": %.6g, \"onednn_ms\": %.6g, \"cold_ms\": %.6g, \"warm_first_ms\": %.6g, "
+            "\"status\": \"%s\",\n     \"layers\": [\n",
+            net->in[0], r->flop, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0, r->reps,
+            net->in[0] / r->median_s, r->onednn_s * 1e3, r->cold_s * 1e3, r->warm_first_s * 1e3, r->status);
+    for (size_t j = 0; j < net->n; j++) {
+      const bench_net_layer_result *l = &r->layers[j];
+      char desc[512];
+      bench_case_format(&net->layers[j].c, desc, sizeof desc);
+      fprintf(f, "      {\"name\": ");
+      json_str(f, net->layers[j].c.name);
+      fprintf(f, ", \"op\": \"%s\", \"kernel\": \"%s\", \"median_ms\": %.6g, \"onednn_ms\": %.6g, \"status\": \"%s\", "
+                 "\"max_abs_err\": %.6g, \"mismatches\": %zu, \"descriptor\": ",
+              bench_op_name(net->layers[j].c.op), l->kernel, l->median_s * 1e3, l->onednn_s * 1e3, l->status,
+              l->max_abs, l->mismatches);
+      json_str(f, desc);
+      fprintf(f, "}%s\n", j + 1 < net->n ? "," : "");
+    }
+    fprintf(f, "     ]}%s\n", i + 1 < nn ? "," : "");
+  }
+  fprintf(f, "  ]\n");
+}
+
 /* ---- main ---------------------------------------------------------------------------------------------------- */
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: clconv-bench [--case DESC]... [--suite FILE] [--list] [--device SPEC] [--min-time S] [--min-reps N]\n"
+          "usage: clconv-bench [--case DESC]... [--suite FILE] [--net NAME[,NAME...] [--batch N]] [--list]\n"
+          "                    [--device SPEC] [--min-time S] [--min-reps N]\n"
           "                    [--no-validate] [--seed S] [--json FILE] [--csv FILE] [--plot FILE.png]\n"
           "                    [--compare OLD.json] [--peer onednn] [--tune [--tune-budget S]]\n"
           "Times each case (the built-in suite unless --case or --suite) on one OpenCL device, reports GFLOP/s for\n"
@@ -659,6 +824,11 @@ static void usage(FILE *f) {
           "  --case DESC      a case, e.g. 'conv:name=mine,n=8,c=32,k=64,in=56x56,kernel=3,stride=2,pad=1,act=relu'\n"
           "                   (grammar: see README; ops conv, layer, pool, act); repeatable\n"
           "  --suite FILE     one descriptor per line; '#' starts a comment\n"
+          "  --net NAME[,NAME...]  instead of cases: whole networks (built in: resnet18, resnet50, vgg16,\n"
+          "                   mobilenet_v2, lenet5, m5, r3d_18; or a FILE.net, grammar in bench/nets/README.md):\n"
+          "                   the forward end to end and per layer, cold and warm first forward, every layer's\n"
+          "                   first image validated against the CPU reference given its device input\n"
+          "  --batch N        images per forward for --net (default 1)\n"
           "  --list           print the built-in suite's descriptors and exit\n"
           "  --device SPEC    device index or name substring; default CLCONV_DEVICE, else the first GPU, else the\n"
           "                   first device\n"
@@ -779,7 +949,8 @@ typedef struct args {
   options o;
   bool tune;
   double tune_budget;
-  const char *device, *json, *csv, *png, *old, *suite;
+  const char *device, *json, *csv, *png, *old, *suite, *nets;
+  uint32_t batch; /* --net: 0 = 1 */
 } args;
 
 /* Parses the command line into *a and the --case descriptors into res; returns an exit code, or -1 when done
@@ -810,6 +981,13 @@ static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
         return rc;
     } else if (!strcmp(arg, "--suite")) {
       a->suite = v;
+    } else if (!strcmp(arg, "--net")) {
+      a->nets = v;
+    } else if (!strcmp(arg, "--batch")) {
+      long b = strtol(v, &end, 10);
+      if (*end || b < 1 || b > 65536)
+        return error(EXIT_USAGE, "--batch \"%s\": an integer in 1..65536", v);
+      a->batch = (uint32_t)b;
     } else if (!strcmp(arg, "--device")) {
       a->device = v;
     } else if (!strcmp(arg, "--json")) {
@@ -849,6 +1027,12 @@ static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
     }
     i++;
   }
+  if (a->nets && (*n || a->suite || a->tune || a->old || a->csv || a->png))
+    return error(EXIT_USAGE, "--net runs networks only: no --case, --suite, --tune, --compare, --csv or --plot");
+  if (!a->nets && a->batch)
+    return error(EXIT_USAGE, "--batch goes with --net (a case gives its batch as n=)");
+  if (a->nets)
+    return 0;
   if (a->suite && (rc = load_suite(a->suite, res, n)))
     return rc;
   if (*n == 0) /* no --case and no --suite: the built-in suite */
@@ -880,6 +1064,8 @@ static void print_header(clconv_context *ctx, const clconv_device_info *info, co
 #endif
   printf("algorithms: direct, gemm (im2col + CLBlast SGEMM), auto (its choice after the colon); peers: %s\n\n",
          peer_line);
+  if (a->nets)
+    return;
   printf("%-16s %-12s %-14s %10s %10s %8s %10s %9s %5s %12s %7s%s%s  %s\n", "case", "algo", "kernel", "median_ms",
          "device_ms", "spread%", "cold_ms", "min_ms", "reps", "rate", "%peak", a->old ? "  vs_old" : "",
          a->o.peer ? "  onednn_ms vs_onednn nchw_ms vs_nchw" : "", "check (max abs err)");
@@ -988,20 +1174,29 @@ int main(int argc, char **argv) {
     clconv_context_destroy(ctx);
     return error(EXIT_DEVICE, "%s", err);
   }
+  net_row *nets = NULL;
+  size_t nn = 0;
+  if (a.nets && (rc = load_nets(a.nets, a.batch ? a.batch : 1, &nets, &nn))) {
+    clconv_context_destroy(ctx);
+    return rc;
+  }
   print_header(ctx, &info, &prof, &peak, &a);
-  rc = run_all(ctx, &a.o, &peak, res, n);
+  rc = a.nets ? run_nets(&a.o, a.device, nets, nn) : run_all(ctx, &a.o, &peak, res, n);
   size_t done_n = rc ? 0 : n;
   if (!rc && a.old)
     rc = read_compare(a.old, res, done_n);
   int failed = print_rows(res, done_n, &a, ctx);
   clconv_context_destroy(ctx);
   if (!rc && a.json)
-    rc = write_json(a.json, &info, &prof, &peak, &a.o, res, done_n);
+    rc = write_json(a.json, &info, &prof, &peak, &a.o, res, done_n, nets, nn);
+  for (size_t i = 0; !rc && i < nn; i++)
+    failed += !strcmp(nets[i].r.status, "FAIL");
+  net_rows_free(nets, nn);
   if (!rc && a.csv)
     rc = write_csv(a.csv, &info, &peak, res, done_n);
   if (!rc && a.png)
     rc = plot(a.png, res, done_n);
   if (!rc && failed)
-    rc = error(EXIT_CHECK, "%d case(s) failed validation", failed);
+    rc = error(EXIT_CHECK, "%d %s failed validation", failed, a.nets ? "network(s)" : "case(s)");
   return rc;
 }

@@ -23,6 +23,19 @@ int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, 
 int bench_peer_call(bench_peer *p, int variant, double *seconds, char *err, size_t cap);
 void bench_peer_close(bench_peer *p); /* NULL is fine */
 
+/* A network run by oneDNN's primitives: each layer's convolution (sum and eltwise post-ops for the residual and the
+ * activation) and pooling, in the layouts oneDNN picks (format any), tensors passed from layer to layer in those
+ * layouts; a reorder where a primitive wants another layout is timed with its layer. The residual is summed in
+ * place where clconv does it in place, else copied into the destination first (timed). x: the input, w[i] and b[i]
+ * layer i's weights and bias in clconv's layouts (NULL where none). Runs twice untimed. 0, or -1 with err. */
+typedef struct bench_peer_net bench_peer_net;
+struct bench_net;
+int bench_peer_onednn_net_open(const struct bench_net *net, const float *x, float *const *w, float *const *b,
+                               bench_peer_net **out, char *err, size_t cap);
+/* One forward, synchronous: its wall time and each layer's (layer_s: net->n of them). 0, or -1 with err. */
+int bench_peer_net_call(bench_peer_net *p, double *seconds, double *layer_s, char *err, size_t cap);
+void bench_peer_net_close(bench_peer_net *p); /* NULL is fine */
+
 /* Medians in seconds, 0 when not run. */
 typedef struct bench_peer_result {
   double best_s, nchw_s;
