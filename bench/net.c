@@ -152,22 +152,19 @@ static int parse_layer(bench_net *net, char *line, uint32_t batch, char *err, si
 /* "CxW", "CxHxW" or "CxDxHxW": the input of one image. */
 static int parse_input(bench_net *net, const char *v, uint32_t batch, char *err, size_t cap) {
   uint32_t d[4], n = 0;
-  const char *p = v;
-  while (n < 4) {
+  for (const char *p = v;;) {
     char *end;
     errno = 0;
     unsigned long x = isdigit((unsigned char)*p) ? strtoul(p, &end, 10) : 0;
-    if (x == 0 || x > 0x7fffffffu || errno)
+    if (n == 4 || x == 0 || x > 0x7fffffffu || errno || (*end && *end != 'x'))
       return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
     d[n++] = (uint32_t)x;
     if (!*end)
       break;
-    if (*end != 'x')
-      return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW", v);
     p = end + 1;
   }
-  if (n < 2 || *p == '\0' || strchr(p, 'x'))
-    return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW", v);
+  if (n < 2)
+    return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
   net->nd = n + 1;
   net->in[0] = batch;
   memcpy(net->in + 1, d, n * sizeof *d);

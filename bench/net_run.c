@@ -378,12 +378,13 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
   if (!rc && s == CLCONV_OK && o->peer && bench_peer_onednn_net_open(net, h.x, h.w, h.b, &pp, err, cap))
     rc = -1;
 #endif
-  /* rounds: an unmarked forward (wall), a marked one (per layer), the peer's, until each has its reps and time */
+  /* rounds: a marked forward (per layer), an unmarked one (wall), the peer's, until each has its reps and time */
   double ours_spent = 0.0, theirs_spent = 0.0, wall, pw;
   while (!rc && s == CLCONV_OK &&
          !(ours.n >= (size_t)o->min_reps && ours_spent >= o->min_time &&
            (!pp || (theirs.n >= (size_t)o->min_reps && theirs_spent >= o->min_time)))) {
-    if ((s = forward(net, &warm, &wall, NULL)) != CLCONV_OK || (s = forward(net, &warm, &pw, ls)) != CLCONV_OK)
+    /* the marked forward first: it also absorbs what the peer's threads leave behind (spinning, caches) */
+    if ((s = forward(net, &warm, &pw, ls)) != CLCONV_OK || (s = forward(net, &warm, &wall, NULL)) != CLCONV_OK)
       break;
     ours_spent += wall;
     rc = push(&ours, wall);

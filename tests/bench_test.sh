@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# clconv-bench end to end: a tiny suite with JSON, CSV, --compare and (when gnuplot is installed) --plot; the JSON
-# is parsed back; usage errors. No timing assertions: figures on a shared machine are not test material.
+# clconv-bench end to end: a tiny suite with JSON, CSV, --compare and (when gnuplot is installed) --plot; networks
+# (--net); the JSON is parsed back; usage errors. No timing assertions: figures on a shared machine are not test material.
 # usage: tests/bench_test.sh path/to/clconv-bench
 set -uo pipefail
 bench=$(realpath "$1")
@@ -93,6 +93,42 @@ assert all(c["onednn_ms"] > 0 and c["onednn_nchw_ms"] > 0 for c in cases), cases
 else
   expect 2 "built without oneDNN" "$bench" --peer onednn
 fi
+# networks: the built-in LeNet, and a file with every path (a residual read again later, so not in place; one in
+# place; an activation op; a fused layer; 1-D); with the peer when built with it
+cat >mini.net <<'EON'
+input 3x40
+a bn conv:k=4,kernel=3,pad=1,act=relu
+b add=a conv:k=4,kernel=3,pad=1
+c act:act=tanh
+d from=a add=b bn conv:k=4,kernel=1,act=relu
+e layer:k=2,kernel=3,act=relu,pool=max,window=2
+f pool:pool=avg,window=19
+EON
+peer=()
+if "$bench" --peer onednn --list >/dev/null 2>&1; then peer=(--peer onednn); fi
+expect 0 "validation: ok" "$bench" --net lenet5,mini.net --batch 3 --min-time 0 --min-reps 2 "${peer[@]}" --json nets.json
+check python3 -c '
+import json, sys
+r = json.load(open("nets.json"))
+assert r["cases"] == [], r["cases"]
+nets = r["nets"]
+assert [n["net"] for n in nets] == ["lenet5", "mini"] and all(n["batch"] == 3 for n in nets), nets
+for n in nets:
+    assert n["status"] == "ok" and n["median_ms"] > 0 and n["cold_ms"] > 0 and n["warm_first_ms"] > 0, n
+    assert n["images_per_s"] > 0 and n["reps"] >= 2, n
+    assert all(l["status"] == "ok" and l["median_ms"] > 0 and l["kernel"] for l in n["layers"]), n["layers"]
+    if len(sys.argv) > 1:
+        assert n["onednn_ms"] > 0 and all(l["onednn_ms"] > 0 for l in n["layers"]), n
+assert [l["name"] for l in nets[0]["layers"]] == ["c1s2", "c3s4", "c5", "f6", "out"], nets[0]["layers"]
+assert [l["op"] for l in nets[1]["layers"]] == ["conv", "conv", "act", "conv", "layer", "pool"], nets[1]["layers"]
+assert nets[0]["flop"] == 3 * 2 * (6*28*28*3*25 + 16*10*10*6*25 + 120*16*25 + 84*120 + 10*84), nets[0]["flop"]
+' "${peer[@]}"
+expect 2 "no such network (built in: lenet5, m5, mobilenet_v2, r3d_18, resnet18, resnet50, vgg16" "$bench" --net alexnet
+expect 2 "--net runs networks only" "$bench" --net lenet5 --case act:c=1,in=4,act=relu
+expect 2 "--batch goes with --net" "$bench" --batch 2
+expect 2 "--batch \"0\"" "$bench" --net lenet5 --batch 0
+printf 'input 3x8\na conv:k=2,kernel=1\nb add=a conv:k=3,kernel=1\n' >bad.net
+expect 2 "bad: line 3: add=a: its output is 2x8, the convolution's 3x8" "$bench" --net bad.net
 if command -v gnuplot >/dev/null; then
   expect 0 "" "$bench" --suite tiny.suite --min-time 0 --min-reps 1 --plot run.png
   check test -s run.png

@@ -1,4 +1,5 @@
-/* clconv-bench's case descriptors: the built-in suite, round trips, FLOP and byte counts, and bad strings. */
+/* clconv-bench's case descriptors: the built-in suite, round trips, FLOP and byte counts, and bad strings; the network
+ * descriptions: every built-in network's shapes as the published architectures give them, and bad lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,9 +7,11 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "case.h"
+#include "net.h"
 
 static void test_suite_round_trip(void **state) {
   (void)state;
@@ -158,12 +161,195 @@ static void test_bad_descriptors(void **state) {
   }
 }
 
+
+static const bench_net_layer *layer_named(const bench_net *net, const char *name) {
+  for (size_t i = 0; i < net->n; i++)
+    if (!strcmp(net->layers[i].c.name, name))
+      return &net->layers[i];
+  fail_msg("%s: no layer %s", net->name, name);
+  return NULL;
+}
+
+/* The output dims of a layer (N C spatial). */
+static void expect_out(const bench_net *net, const char *name, uint32_t nd, const uint32_t *want) {
+  const bench_net_layer *l = layer_named(net, name);
+  assert_int_equal(l->nd, nd);
+  assert_memory_equal(l->out, want, nd * sizeof *want);
+}
+
+static void test_builtin_nets(void **state) {
+  (void)state;
+  static const char *const names[] = {"lenet5", "m5", "mobilenet_v2", "r3d_18", "resnet18", "resnet50", "vgg16"};
+  assert_int_equal(bench_nets_count, sizeof names / sizeof *names);
+  static const struct {
+    const char *net;
+    size_t layers;
+    double gflop; /* per image, to 1% */
+  } sizes[] = {
+      /* published multiply-adds x 2: ResNet-18 1.82 G, ResNet-50 4.1 G, VGG-16 15.5 G, MobileNetV2 0.30 G */
+      {"resnet18", 22, 3.63}, {"resnet50", 55, 8.18}, {"vgg16", 16, 30.94}, {"mobilenet_v2", 54, 0.60},
+      {"lenet5", 5, 0.0013},  {"m5", 6, 0.553},       {"r3d_18", 22, 81.4},
+  };
+  char err[256];
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    bench_net net;
+    assert_string_equal(bench_nets[2 * i], names[i]);
+    if (bench_net_load(names[i], 2, &net, err, sizeof err))
+      fail_msg("%s", err);
+    assert_int_equal(net.in[0], 2);
+    for (size_t j = 0; j < net.n; j++) { /* the batch goes everywhere; each layer reads its source's shape */
+      uint32_t snd;
+      const uint32_t *sd = bench_net_dims(&net, net.layers[j].src, &snd);
+      assert_int_equal(net.layers[j].out[0], 2);
+      assert_int_equal(net.layers[j].nd, snd);
+      const bench_case *c = &net.layers[j].c;
+      uint32_t cin = c->op == BENCH_POOL ? c->layer.pool.channels : c->op == BENCH_ACT ? c->act_dims[1]
+                                                                                     : c->layer.conv.in_channels;
+      assert_int_equal(cin, sd[1]);
+    }
+    double flop = 0.0;
+    for (size_t j = 0; j < net.n; j++)
+      flop += bench_case_flop(&net.layers[j].c);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+      if (!strcmp(sizes[k].net, names[i])) {
+        assert_int_equal(net.n, sizes[k].layers);
+        if (fabs(flop / 2 * 1e-9 / sizes[k].gflop - 1.0) > 0.01)
+          fail_msg("%s: %.4f GFLOP per image, want %.4f", names[i], flop / 2 * 1e-9, sizes[k].gflop);
+      }
+    bench_net_free(&net);
+  }
+}
+
+static void test_net_shapes(void **state) {
+  (void)state;
+  bench_net net;
+  char err[256];
+  /* the notes' LeNet: 32x32x3 -> 28x28x6 -> 14x14x6 -> 10x10x16 -> 5x5x16 -> 120 -> 84 -> 10 */
+  assert_int_equal(bench_net_load("lenet5", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "c1s2", 4, (const uint32_t[]){1, 6, 14, 14});
+  expect_out(&net, "c3s4", 4, (const uint32_t[]){1, 16, 5, 5});
+  expect_out(&net, "c5", 4, (const uint32_t[]){1, 120, 1, 1});
+  expect_out(&net, "out", 4, (const uint32_t[]){1, 10, 1, 1});
+  uint64_t params = 0, p;
+  for (size_t i = 0; i < net.n; i++) {
+    assert_int_equal(clconv_conv_param_count(&net.layers[i].c.layer.conv, &p), CLCONV_OK);
+    params += p;
+  }
+  assert_int_equal(params, (5 * 5 * 3 * 6 + 6) + (5 * 5 * 6 * 16 + 16) + (5 * 5 * 16 * 120 + 120) + (120 * 84 + 84) +
+                               (84 * 10 + 10));
+  bench_net_free(&net);
+  /* ResNet-18: 56, 28, 14, 7; the identity blocks add in place, the downsampling 1x1 is the second block's residual */
+  assert_int_equal(bench_net_load("resnet18", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "conv1", 4, (const uint32_t[]){1, 64, 56, 56});
+  expect_out(&net, "l2.0d", 4, (const uint32_t[]){1, 128, 28, 28});
+  expect_out(&net, "l4.1b", 4, (const uint32_t[]){1, 512, 7, 7});
+  expect_out(&net, "gap", 4, (const uint32_t[]){1, 512, 1, 1});
+  expect_out(&net, "fc", 4, (const uint32_t[]){1, 1000, 1, 1});
+  const bench_net_layer *l = layer_named(&net, "l1.0b");
+  assert_true(l->add == 1 && l->in_place && layer_named(&net, "l1.0a")->add == 0);
+  assert_true(layer_named(&net, "l2.0b")->in_place && layer_named(&net, "l2.0b")->c.layer.conv.has_residual);
+  assert_true(layer_named(&net, "l2.0d")->bn && layer_named(&net, "l2.0d")->c.layer.conv.has_bias);
+  bench_net_free(&net);
+  assert_int_equal(bench_net_load("resnet50", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "l1.0c", 4, (const uint32_t[]){1, 256, 56, 56});
+  expect_out(&net, "l4.2c", 4, (const uint32_t[]){1, 2048, 7, 7});
+  bench_net_free(&net);
+  assert_int_equal(bench_net_load("mobilenet_v2", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "b16.project", 4, (const uint32_t[]){1, 320, 7, 7});
+  expect_out(&net, "head", 4, (const uint32_t[]){1, 1280, 7, 7});
+  assert_int_equal(layer_named(&net, "b1.dw")->c.layer.conv.groups, 96);
+  assert_true(layer_named(&net, "b2.project")->in_place && layer_named(&net, "b1.project")->add == 0);
+  bench_net_free(&net);
+  assert_int_equal(bench_net_load("vgg16", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "conv5_3", 4, (const uint32_t[]){1, 512, 7, 7});
+  expect_out(&net, "fc6", 4, (const uint32_t[]){1, 4096, 1, 1});
+  bench_net_free(&net);
+  assert_int_equal(bench_net_load("m5", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "conv1", 3, (const uint32_t[]){1, 128, 1995});
+  expect_out(&net, "conv4", 3, (const uint32_t[]){1, 512, 30});
+  expect_out(&net, "fc", 3, (const uint32_t[]){1, 10, 1});
+  bench_net_free(&net);
+  assert_int_equal(bench_net_load("r3d_18", 1, &net, err, sizeof err), 0);
+  expect_out(&net, "stem", 5, (const uint32_t[]){1, 64, 16, 56, 56});
+  expect_out(&net, "l4.1b", 5, (const uint32_t[]){1, 512, 2, 7, 7});
+  expect_out(&net, "fc", 5, (const uint32_t[]){1, 400, 1, 1, 1});
+  bench_net_free(&net);
+}
+
+static void test_net_grammar(void **state) {
+  (void)state;
+  bench_net net;
+  char err[256];
+  /* a residual read again later is not summed in place; an activation layer; from= reaches back */
+  const char *ok = "# comment\n"
+                   "input 4x9x9\n"
+                   "a conv:k=4,kernel=3,pad=1   # trailing\n"
+                   "\n"
+                   "b add=a bn conv:k=4,kernel=3,pad=1,act=relu\n"
+                   "c act:act=tanh\n"
+                   "d from=a add=b conv:k=4,kernel=1\n"
+                   "e from=a layer:k=2,kernel=3,pool=max,window=2\n";
+  if (bench_net_parse("t", ok, 3, &net, err, sizeof err))
+    fail_msg("%s", err);
+  assert_int_equal(net.n, 5);
+  assert_false(net.layers[1].in_place); /* d reads b's residual a */
+  assert_true(net.layers[3].in_place);  /* nothing reads b after d */
+  assert_int_equal(net.layers[3].src, 1);
+  assert_int_equal(net.layers[3].add, 2);
+  assert_true(net.layers[1].bn && net.layers[1].c.layer.conv.has_bias && !net.layers[0].c.layer.conv.has_bias);
+  assert_int_equal(net.layers[4].src, 1);
+  expect_out(&net, "e", 4, (const uint32_t[]){3, 2, 3, 3});
+  bench_net_free(&net);
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"a conv:k=1,kernel=1\n", "line 1: the first line must be \"input"},
+      {"input 3\n", "input 3: expected"},
+      {"input 3x0\n", "input 3x0"},
+      {"input 3x8\ninput 3x8\n", "line 2: input given twice"},
+      {"input 3x8\n", "no layers"},
+      {"input 3x8\na conv:k=1,kernel=1\na conv:k=1,kernel=1\n", "line 3: layer name \"a\" used twice"},
+      {"input 3x8\ninput2 conv:k=1,kernel=1\n", "line 2: layer name \"input2\"" /* fine name: parses */},
+      {"input 3x8\na from=b conv:k=1,kernel=1\n", "from=b: no layer \"b\" above this line"},
+      {"input 3x8\na add=input conv:k=3,kernel=1\n", "add=input: the residual must be a layer's output"},
+      {"input 3x8\na conv:k=2,kernel=1\nb add=a conv:k=3,kernel=1\n", "add=a: its output is 2x8, the convolution's 3x8"},
+      {"input 3x8\na conv:k=2,c=3,kernel=1\n", "c= comes from the network"},
+      {"input 3x8\na conv:k=2,kernel=1,in=8\n", "in= comes from the network"},
+      {"input 3x8\na conv:k=2,kernel=1,residual=1\n", "residual= comes from the network"},
+      {"input 3x8\na bn pool:pool=max,window=2\n", "bn and add= need a conv or layer op"},
+      {"input 3x8\na bn conv:k=2,kernel=1,bias=0\n", "bn sets the bias"},
+      {"input 3x8\na bn bn conv:k=2,kernel=1\n", "bn given twice"},
+      {"input 3x8\na quick conv:k=2,kernel=1\n", "\"quick\": expected from=LAYER, add=LAYER or bn"},
+      {"input 3x8\na conv:k=2,kernel=9\n", "line 2:"},
+      {"input 3x8\na\n", "expected NAME"},
+      {"input 3x8x8x8x8\na conv:k=2,kernel=1\n", "input 3x8x8x8x8"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int rc = bench_net_parse("t", bad[i].text, 1, &net, err, sizeof err);
+    if (i == 6) { /* a name that merely starts with "input" is a layer */
+      assert_int_equal(rc, 0);
+      bench_net_free(&net);
+      continue;
+    }
+    if (rc == 0 || !strstr(err, bad[i].want))
+      fail_msg("\"%s\": rc %d, error \"%s\", want \"%s\"", bad[i].text, rc, rc ? err : "", bad[i].want);
+    assert_null(net.layers);
+  }
+  assert_int_equal(bench_net_load("alexnet", 1, &net, err, sizeof err), -1);
+  assert_non_null(strstr(err, "no such network (built in: lenet5, m5"));
+  assert_int_equal(bench_net_load("no/such.net", 1, &net, err, sizeof err), -1);
+  assert_non_null(strstr(err, "--net no/such.net:"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_suite_round_trip),
       cmocka_unit_test(test_flop_and_bytes),
       cmocka_unit_test(test_fields),
       cmocka_unit_test(test_bad_descriptors),
+      cmocka_unit_test(test_builtin_nets),
+      cmocka_unit_test(test_net_shapes),
+      cmocka_unit_test(test_net_grammar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
