@@ -28,7 +28,7 @@ const char *const bench_suite[] = {
 };
 const size_t bench_suite_count = sizeof bench_suite / sizeof bench_suite[0];
 
-static int fail(char *err, size_t cap, const char *fmt, ...) {
+int bench_fail(char *err, size_t cap, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, cap, fmt, ap);
@@ -118,17 +118,17 @@ static int parse_axes(const field *f, uint32_t ndim, uint32_t lo, uint32_t out[3
     char buf[24];
     size_t len = strcspn(p, "x");
     if (len == 0 || len >= sizeof buf || n == 3)
-      return fail(err, cap, "%s=%s: expected N or NxN[xN]", f->key, f->value);
+      return bench_fail(err, cap, "%s=%s: expected N or NxN[xN]", f->key, f->value);
     memcpy(buf, p, len);
     buf[len] = '\0';
     if (!parse_u32(buf, lo, &v[n++]))
-      return fail(err, cap, "%s=%s: \"%s\" is not an integer in %u..2147483647", f->key, f->value, buf, lo);
+      return bench_fail(err, cap, "%s=%s: \"%s\" is not an integer in %u..2147483647", f->key, f->value, buf, lo);
     if (!p[len])
       break;
     p += len + 1;
   }
   if (n != 1 && n != ndim)
-    return fail(err, cap, "%s=%s: %u values for %u spatial axes", f->key, f->value, n, ndim);
+    return bench_fail(err, cap, "%s=%s: %u values for %u spatial axes", f->key, f->value, n, ndim);
   for (uint32_t i = 0; i < ndim; i++)
     out[i] = n == 1 ? v[0] : v[i];
   return 0;
@@ -136,13 +136,13 @@ static int parse_axes(const field *f, uint32_t ndim, uint32_t lo, uint32_t out[3
 
 static int parse_bool(const field *f, bool *out, char *err, size_t cap) {
   if (strcmp(f->value, "0") && strcmp(f->value, "1"))
-    return fail(err, cap, "%s=%s: expected 0 or 1", f->key, f->value);
+    return bench_fail(err, cap, "%s=%s: expected 0 or 1", f->key, f->value);
   *out = f->value[0] == '1';
   return 0;
 }
 
 static int parse_count(const field *f, uint32_t *out, char *err, size_t cap) {
-  return parse_u32(f->value, 1, out) ? 0 : fail(err, cap, "%s=%s: not an integer in 1..2147483647", f->key, f->value);
+  return parse_u32(f->value, 1, out) ? 0 : bench_fail(err, cap, "%s=%s: not an integer in 1..2147483647", f->key, f->value);
 }
 
 /* Splits "k=v,k=v,..." at the commas that start a new "key=": a value may itself hold commas (act=clip:-1,1). */
@@ -150,16 +150,16 @@ static int split_fields(const char *s, field *f, char *err, size_t cap) {
   while (*s) {
     const char *eq = strchr(s, '=');
     if (!eq)
-      return fail(err, cap, "\"%s\": expected key=value", s);
+      return bench_fail(err, cap, "\"%s\": expected key=value", s);
     size_t klen = (size_t)(eq - s);
     int idx = -1;
     for (int i = 0; i < F_COUNT; i++)
       if (strlen(keys[i]) == klen && !strncmp(s, keys[i], klen))
         idx = i;
     if (idx < 0)
-      return fail(err, cap, "unknown field \"%.*s\"", (int)klen, s);
+      return bench_fail(err, cap, "unknown field \"%.*s\"", (int)klen, s);
     if (f[idx].seen)
-      return fail(err, cap, "field %s given twice", keys[idx]);
+      return bench_fail(err, cap, "field %s given twice", keys[idx]);
     const char *v = eq + 1, *end = v;
     for (;;) {
       end = strchr(end, ',');
@@ -176,7 +176,7 @@ static int split_fields(const char *s, field *f, char *err, size_t cap) {
     }
     size_t vlen = (size_t)(end - v);
     if (vlen == 0 || vlen >= sizeof f[idx].value)
-      return fail(err, cap, "field %s: empty or too long value", keys[idx]);
+      return bench_fail(err, cap, "field %s: empty or too long value", keys[idx]);
     memcpy(f[idx].value, v, vlen);
     f[idx].value[vlen] = '\0';
     f[idx].seen = true;
@@ -195,7 +195,7 @@ static int parse_head(const char *text, bench_case *c, field *f, char *err, size
     if (strlen(op_names[i]) == olen && !strncmp(text, op_names[i], olen))
       op = i;
   if (op < 0)
-    return fail(err, cap, "\"%.*s\": the op must be conv, layer, pool or act", (int)olen, text);
+    return bench_fail(err, cap, "\"%.*s\": the op must be conv, layer, pool or act", (int)olen, text);
   c->op = (bench_op)op;
   for (int i = 0; i < F_COUNT; i++)
     f[i] = (field){.key = keys[i]};
@@ -203,15 +203,15 @@ static int parse_head(const char *text, bench_case *c, field *f, char *err, size
     return -1;
   for (int i = 0; i < F_COUNT; i++) {
     if (f[i].seen && !(allowed[op] & B(i)))
-      return fail(err, cap, "%s cases take no field %s", op_names[op], keys[i]);
+      return bench_fail(err, cap, "%s cases take no field %s", op_names[op], keys[i]);
     if (!f[i].seen && (required[op] & B(i)))
-      return fail(err, cap, "%s cases need %s=", op_names[op], keys[i]);
+      return bench_fail(err, cap, "%s cases need %s=", op_names[op], keys[i]);
   }
   const char *name = f[F_NAME].seen ? f[F_NAME].value : op_names[op];
   /* names go into tables, CSV, JSON and plot labels: keep them plain */
   if (strlen(name) >= sizeof c->name ||
       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(name))
-    return fail(err, cap, "name=%s: up to %zu letters, digits, '_', '.' or '-'", name, sizeof c->name - 1);
+    return bench_fail(err, cap, "name=%s: up to %zu letters, digits, '_', '.' or '-'", name, sizeof c->name - 1);
   memcpy(c->name, name, strlen(name) + 1);
   return op;
 }
@@ -222,7 +222,7 @@ static int parse_pooling(int op, const field *f, uint32_t ndim, bench_case *c, c
   clconv_pool_desc *p = &c->layer.pool;
   if (op == BENCH_POOL || op == BENCH_LAYER) {
     if (strcmp(f[F_POOL].value, "max") && strcmp(f[F_POOL].value, "avg"))
-      return fail(err, cap, "pool=%s: max or avg", f[F_POOL].value);
+      return bench_fail(err, cap, "pool=%s: max or avg", f[F_POOL].value);
     p->kind = strcmp(f[F_POOL].value, "max") ? CLCONV_POOL_AVG : CLCONV_POOL_MAX;
     if (parse_axes(&f[F_WINDOW], ndim, 1, p->window, err, cap) ||
         (f[F_COUNT_PAD].seen && parse_bool(&f[F_COUNT_PAD], &p->count_include_pad, err, cap)) ||
@@ -240,7 +240,7 @@ static int parse_pooling(int op, const field *f, uint32_t ndim, bench_case *c, c
   uint32_t *pb = op == BENCH_POOL ? p->pad_before : c->layer.conv.pad_before;
   uint32_t *pa = op == BENCH_POOL ? p->pad_after : c->layer.conv.pad_after;
   if (f[F_PAD].seen && (f[F_PAD_BEFORE].seen || f[F_PAD_AFTER].seen))
-    return fail(err, cap, "pad= excludes pad_before= and pad_after=");
+    return bench_fail(err, cap, "pad= excludes pad_before= and pad_after=");
   if (f[F_PAD].seen) {
     if (parse_axes(&f[F_PAD], ndim, 0, pb, err, cap))
       return -1;
@@ -264,7 +264,7 @@ static int parse_conv(const field *f, uint32_t ndim, clconv_conv_desc *d, char *
     return -1;
   if (f[F_MODE].seen) {
     if (strcmp(f[F_MODE].value, "xcorr") && strcmp(f[F_MODE].value, "conv"))
-      return fail(err, cap, "mode=%s: xcorr or conv", f[F_MODE].value);
+      return bench_fail(err, cap, "mode=%s: xcorr or conv", f[F_MODE].value);
     d->mode = strcmp(f[F_MODE].value, "conv") ? CLCONV_MODE_XCORR : CLCONV_MODE_CONV;
   }
   if (f[F_ALGO].seen) {
@@ -273,7 +273,7 @@ static int parse_conv(const field *f, uint32_t ndim, clconv_conv_desc *d, char *
       if (!strcmp(f[F_ALGO].value, clconv_algo_name((clconv_conv_algo)i)))
         a = i;
     if (a < 0)
-      return fail(err, cap, "algo=%s: auto, direct or gemm", f[F_ALGO].value);
+      return bench_fail(err, cap, "algo=%s: auto, direct or gemm", f[F_ALGO].value);
     d->algorithm = (clconv_conv_algo)a;
   }
   return 0;
@@ -290,13 +290,13 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
   for (const char *p = f[F_IN].value; *p; p++)
     ndim += *p == 'x';
   if (ndim > 3)
-    return fail(err, cap, "in=%s: 1 to 3 spatial sizes", f[F_IN].value);
+    return bench_fail(err, cap, "in=%s: 1 to 3 spatial sizes", f[F_IN].value);
   if (parse_axes(&f[F_IN], ndim, 1, in, err, cap) || parse_count(&f[F_C], &ch, err, cap) ||
       (f[F_N].seen && parse_count(&f[F_N], &n, err, cap)))
     return -1;
   clconv_activation act = {0};
   if (f[F_ACT].seen && clconv_act_parse(f[F_ACT].value, &act) != CLCONV_OK)
-    return fail(err, cap, "act=%s: %s", f[F_ACT].value, clconv_last_error(NULL));
+    return bench_fail(err, cap, "act=%s: %s", f[F_ACT].value, clconv_last_error(NULL));
   if (op == BENCH_ACT) {
     c.act = act;
     c.act_ndim = ndim + 2;
@@ -328,7 +328,7 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
     s = op == BENCH_LAYER ? clconv_layer_validate(&c.layer) : clconv_conv_validate(d);
   }
   if (s != CLCONV_OK)
-    return fail(err, cap, "%s", clconv_last_error(NULL));
+    return bench_fail(err, cap, "%s", clconv_last_error(NULL));
   *out = c;
   return 0;
 }

@@ -29,6 +29,8 @@ typedef struct bench_case {
  * Required: in=, and c= (k= and kernel= for conv/layer, window= for pool, act= for act). Defaults: n=1, groups=1,
  * stride 1 (pool: the window), dil 1, pad 0. An explicit 0 stride, dilation, window or size is an error. */
 int bench_case_parse(const char *text, bench_case *out, char *err, size_t err_cap); /* 0 or -1 with err */
+/* Writes the message into err (cap bytes) and returns -1: the bench's parsers report errors this way. */
+int bench_fail(char *err, size_t cap, const char *fmt, ...);
 const char *bench_op_name(bench_op op); /* "conv", "layer", "pool", "act" */
 /* The canonical descriptor of c (parses back to the same case). */
 void bench_case_format(const bench_case *c, char *buf, size_t cap);

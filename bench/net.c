@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t cap, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, cap, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 void bench_net_free(bench_net *net) {
   free(net->layers);
   memset(net, 0, sizeof *net);
@@ -67,47 +59,47 @@ static int parse_layer(bench_net *net, char *line, uint32_t batch, char *err, si
     if (nt < 8)
       tok[nt++] = t;
     else
-      return fail(err, cap, "too many words (NAME [from=LAYER] [add=LAYER] [bn] OP:FIELDS)");
+      return bench_fail(err, cap, "too many words (NAME [from=LAYER] [add=LAYER] [bn] OP:FIELDS)");
   if (nt < 2 || !strchr(tok[nt - 1], ':'))
-    return fail(err, cap, "expected NAME [from=LAYER] [add=LAYER] [bn] OP:FIELDS");
+    return bench_fail(err, cap, "expected NAME [from=LAYER] [add=LAYER] [bn] OP:FIELDS");
   const char *name = tok[0], *desc = tok[nt - 1];
   if (!plain_name(name) || strlen(name) >= sizeof l->c.name || !strcmp(name, "input"))
-    return fail(err, cap, "layer name \"%s\": up to %zu letters, digits, '_', '.' or '-', not \"input\"", name,
+    return bench_fail(err, cap, "layer name \"%s\": up to %zu letters, digits, '_', '.' or '-', not \"input\"", name,
                 sizeof l->c.name - 1);
   if (tensor_of(net, name) > 0)
-    return fail(err, cap, "layer name \"%s\" used twice", name);
+    return bench_fail(err, cap, "layer name \"%s\" used twice", name);
   long src = (long)net->n, add = -1; /* the line above by default */
   bool seen_from = false;
   for (int i = 1; i < nt - 1; i++) {
     bool from = !strncmp(tok[i], "from=", 5), res = !strncmp(tok[i], "add=", 4);
     if (!strcmp(tok[i], "bn")) {
       if (l->bn)
-        return fail(err, cap, "bn given twice");
+        return bench_fail(err, cap, "bn given twice");
       l->bn = true;
     } else if (from || res) {
       const char *ref = tok[i] + (from ? 5 : 4);
       long t = tensor_of(net, ref);
       if (t < 0)
-        return fail(err, cap, "%s: no layer \"%s\" above this line", tok[i], ref);
+        return bench_fail(err, cap, "%s: no layer \"%s\" above this line", tok[i], ref);
       if ((from && seen_from) || (res && add >= 0))
-        return fail(err, cap, "%s given twice", from ? "from=" : "add=");
+        return bench_fail(err, cap, "%s given twice", from ? "from=" : "add=");
       if (res && t == 0)
-        return fail(err, cap, "add=input: the residual must be a layer's output");
+        return bench_fail(err, cap, "add=input: the residual must be a layer's output");
       *(from ? &src : &add) = t;
       seen_from = seen_from || from;
     } else {
-      return fail(err, cap, "\"%s\": expected from=LAYER, add=LAYER or bn", tok[i]);
+      return bench_fail(err, cap, "\"%s\": expected from=LAYER, add=LAYER or bn", tok[i]);
     }
   }
   static const char *const derived[] = {"n", "c", "in", "name", "residual"};
   for (size_t i = 0; i < sizeof derived / sizeof *derived; i++)
     if (has_field(desc, derived[i]))
-      return fail(err, cap, "%s= comes from the network (the source's shape, the layer's name, add=)", derived[i]);
+      return bench_fail(err, cap, "%s= comes from the network (the source's shape, the layer's name, add=)", derived[i]);
   bool conv = !strncmp(desc, "conv:", 5) || !strncmp(desc, "layer:", 6);
   if ((l->bn || add >= 0) && !conv)
-    return fail(err, cap, "bn and add= need a conv or layer op");
+    return bench_fail(err, cap, "bn and add= need a conv or layer op");
   if (l->bn && has_field(desc, "bias"))
-    return fail(err, cap, "bn sets the bias: drop bias=");
+    return bench_fail(err, cap, "bn sets the bias: drop bias=");
   uint32_t snd;
   const uint32_t *sd = bench_net_dims(net, (size_t)src, &snd);
   char sp[64], text[1024];
@@ -115,7 +107,7 @@ static int parse_layer(bench_net *net, char *line, uint32_t batch, char *err, si
   int len = snprintf(text, sizeof text, "%s,name=%s,n=%u,c=%u,in=%s%s%s", desc, name, batch, sd[1], sp,
                      l->bn ? ",bias=1" : "", add >= 0 ? ",residual=1" : "");
   if (len < 0 || (size_t)len >= sizeof text)
-    return fail(err, cap, "descriptor too long");
+    return bench_fail(err, cap, "descriptor too long");
   if (bench_case_parse(text, &l->c, err, cap))
     return -1;
   uint32_t xs[CLCONV_MAX_DIMS], ws[CLCONV_MAX_DIMS], zs[CLCONV_MAX_DIMS];
@@ -130,7 +122,7 @@ static int parse_layer(bench_net *net, char *line, uint32_t batch, char *err, si
   else
     memcpy(l->out, sd, sizeof l->out);
   if (s != CLCONV_OK) /* validated by the parse: cannot happen */
-    return fail(err, cap, "%s", clconv_last_error(NULL));
+    return bench_fail(err, cap, "%s", clconv_last_error(NULL));
   l->src = (size_t)src;
   if (add >= 0) {
     uint32_t and;
@@ -140,7 +132,7 @@ static int parse_layer(bench_net *net, char *line, uint32_t batch, char *err, si
       char a[64], b[64];
       spatial_str(ad, and, a, sizeof a);
       spatial_str(zs, snd, b, sizeof b);
-      return fail(err, cap, "add=%s: its output is %ux%s, the convolution's %ux%s", net->layers[add - 1].c.name,
+      return bench_fail(err, cap, "add=%s: its output is %ux%s, the convolution's %ux%s", net->layers[add - 1].c.name,
                   ad[1], a, zs[1], b);
     }
     l->add = (size_t)add;
@@ -157,14 +149,14 @@ static int parse_input(bench_net *net, const char *v, uint32_t batch, char *err,
     errno = 0;
     unsigned long x = isdigit((unsigned char)*p) ? strtoul(p, &end, 10) : 0;
     if (n == 4 || x == 0 || x > 0x7fffffffu || errno || (*end && *end != 'x'))
-      return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
+      return bench_fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
     d[n++] = (uint32_t)x;
     if (!*end)
       break;
     p = end + 1;
   }
   if (n < 2)
-    return fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
+    return bench_fail(err, cap, "input %s: expected CxW, CxHxW or CxDxHxW, each in 1..2147483647", v);
   net->nd = n + 1;
   net->in[0] = batch;
   memcpy(net->in + 1, d, n * sizeof *d);
@@ -179,14 +171,14 @@ int bench_net_parse(const char *name, const char *text, uint32_t batch, bench_ne
     lines += *p == '\n';
   net->layers = calloc(lines, sizeof *net->layers);
   if (!net->layers)
-    return fail(err, cap, "%s: out of host memory", name);
+    return bench_fail(err, cap, "%s: out of host memory", name);
   char line[1024], why[512];
   int ln = 0, rc = 0;
   for (const char *p = text; *p && !rc;) {
     size_t len = strcspn(p, "\n");
     ln++;
     if (len >= sizeof line) {
-      rc = fail(why, sizeof why, "line too long");
+      rc = bench_fail(why, sizeof why, "line too long");
       break;
     }
     memcpy(line, p, len);
@@ -204,18 +196,18 @@ int bench_net_parse(const char *name, const char *text, uint32_t batch, bench_ne
       continue;
     bool input = !strncmp(s, "input", 5) && (s[5] == ' ' || s[5] == '\t');
     if (net->nd == 0 && !input)
-      rc = fail(why, sizeof why, "the first line must be \"input CxW|CxHxW|CxDxHxW\"");
+      rc = bench_fail(why, sizeof why, "the first line must be \"input CxW|CxHxW|CxDxHxW\"");
     else if (input && net->nd)
-      rc = fail(why, sizeof why, "input given twice");
+      rc = bench_fail(why, sizeof why, "input given twice");
     else if (input)
       rc = parse_input(net, s + 6 + strspn(s + 6, " \t"), batch, why, sizeof why);
     else
       rc = parse_layer(net, s, batch, why, sizeof why);
   }
   if (!rc && net->n == 0)
-    rc = fail(why, sizeof why, "no layers");
+    rc = bench_fail(why, sizeof why, "no layers");
   if (rc) {
-    fail(err, cap, "%s: line %d: %s", name, ln, why);
+    bench_fail(err, cap, "%s: line %d: %s", name, ln, why);
     bench_net_free(net);
     return -1;
   }
@@ -238,11 +230,11 @@ int bench_net_load(const char *spec, uint32_t batch, bench_net *net, char *err, 
     char names[512] = "";
     for (unsigned long i = 0; i < bench_nets_count; i++)
       snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", bench_nets[2 * i]);
-    return fail(err, cap, "--net %s: no such network (built in: %s; or a .net file)", spec, names);
+    return bench_fail(err, cap, "--net %s: no such network (built in: %s; or a .net file)", spec, names);
   }
   FILE *f = fopen(spec, "rb");
   if (!f)
-    return fail(err, cap, "--net %s: %s", spec, strerror(errno));
+    return bench_fail(err, cap, "--net %s: %s", spec, strerror(errno));
   char *text = NULL;
   long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
   if (size >= 0 && size < (1l << 24) && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) &&
@@ -254,7 +246,7 @@ int bench_net_load(const char *spec, uint32_t batch, bench_net *net, char *err, 
   }
   fclose(f);
   if (!text)
-    return fail(err, cap, "--net %s: cannot read it (or larger than 16 MiB)", spec);
+    return bench_fail(err, cap, "--net %s: cannot read it (or larger than 16 MiB)", spec);
   const char *base = strrchr(spec, '/');
   char name[64];
   snprintf(name, sizeof name, "%s", base ? base + 1 : spec);

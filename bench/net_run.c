@@ -17,14 +17,6 @@
 #include "peer.h"
 #include "timing.h"
 
-static int fail(char *err, size_t cap, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, cap, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static size_t prod(const uint32_t *v, uint32_t n) {
   size_t p = 1;
   for (uint32_t i = 0; i < n; i++)
@@ -57,7 +49,7 @@ static int host_make(const bench_net *net, uint64_t seed, host *h, char *err, si
   h->w = calloc(net->n, sizeof *h->w);
   h->b = calloc(net->n, sizeof *h->b);
   if (!h->x || !h->w || !h->b)
-    return fail(err, cap, "%s: out of host memory", net->name);
+    return bench_fail(err, cap, "%s: out of host memory", net->name);
   for (size_t j = 0; j < h->xc; j++)
     h->x[j] = bench_random(&seed);
   for (size_t i = 0; i < net->n; i++) {
@@ -72,7 +64,7 @@ static int host_make(const bench_net *net, uint64_t seed, host *h, char *err, si
     float *bn = l->bn ? malloc(4 * k * sizeof *bn) : NULL;
     if (!w || !b || (l->bn && !bn)) {
       free(bn);
-      return fail(err, cap, "%s: out of host memory", net->name);
+      return bench_fail(err, cap, "%s: out of host memory", net->name);
     }
     const float bound = (float)sqrt(6.0 / (double)fan_in);
     for (size_t j = 0; j < wc; j++)
@@ -89,7 +81,7 @@ static int host_make(const bench_net *net, uint64_t seed, host *h, char *err, si
       clconv_status s = clconv_fold_batch_norm(d, w, b, bn, bn + k, bn + 2 * k, bn + 3 * k, 1e-5f);
       free(bn);
       if (s != CLCONV_OK)
-        return fail(err, cap, "%s: %s: %s", net->name, l->c.name, clconv_last_error(NULL));
+        return bench_fail(err, cap, "%s: %s: %s", net->name, l->c.name, clconv_last_error(NULL));
     }
   }
   return 0;
@@ -282,7 +274,7 @@ static int validate(const bench_net *net, const host *h, inst *in, bench_net_res
     if (s == CLCONV_OK)
       s = clconv_compare(y, ref, mag, y1, &tol, &cmp);
     if (s != CLCONV_OK) {
-      rc = fail(err, cap, "%s: %s: validation: %s: %s", net->name, l->c.name, clconv_status_string(s),
+      rc = bench_fail(err, cap, "%s: %s: validation: %s: %s", net->name, l->c.name, clconv_status_string(s),
                 s == CLCONV_ERR_OUT_OF_MEMORY ? "host memory" : clconv_last_error(in->ctx));
     } else {
       r->layers[i].status = cmp.mismatches ? "FAIL" : "ok";
@@ -351,7 +343,7 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
   host h = {0};
   inst cold = {0}, warm = {0};
   bench_peer_net *pp = NULL;
-  int rc = !r->layers || !lay || !ls ? fail(err, cap, "%s: out of host memory", net->name) : 0;
+  int rc = !r->layers || !lay || !ls ? bench_fail(err, cap, "%s: out of host memory", net->name) : 0;
   if (!rc)
     rc = host_make(net, o->seed, &h, err, cap);
   for (size_t i = 0; !rc && i < n; i++) {
@@ -362,11 +354,11 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
   clconv_status s = CLCONV_OK;
   if (!rc) {
     if ((s = first_forward(net, &h, o->device, &cold, &r->cold_s)) != CLCONV_OK)
-      rc = fail(err, cap, "%s: first forward: %s: %s", net->name, clconv_status_string(s), clconv_last_error(cold.ctx));
+      rc = bench_fail(err, cap, "%s: first forward: %s: %s", net->name, clconv_status_string(s), clconv_last_error(cold.ctx));
     inst_close(&cold, n);
   }
   if (!rc && (s = first_forward(net, &h, o->device, &warm, &r->warm_first_s)) != CLCONV_OK)
-    rc = fail(err, cap, "%s: first forward: %s: %s", net->name, clconv_status_string(s), clconv_last_error(warm.ctx));
+    rc = bench_fail(err, cap, "%s: first forward: %s: %s", net->name, clconv_status_string(s), clconv_last_error(warm.ctx));
   for (size_t i = 0; !rc && s == CLCONV_OK && i < n; i++) {
     const char *k = warm.conv[i]    ? clconv_conv_kernel(warm.conv[i])
                     : warm.layer[i] ? clconv_layer_kernel(warm.layer[i])
@@ -401,10 +393,10 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
         rc = push(&lay[n + i], ls[n + i]);
     }
     if (rc)
-      rc = fail(err, cap, "%s: out of host memory", net->name);
+      rc = bench_fail(err, cap, "%s: out of host memory", net->name);
   }
   if (!rc && s != CLCONV_OK)
-    rc = fail(err, cap, "%s: %s: %s", net->name, clconv_status_string(s), clconv_last_error(warm.ctx));
+    rc = bench_fail(err, cap, "%s: %s: %s", net->name, clconv_status_string(s), clconv_last_error(warm.ctx));
   if (!rc) {
     r->reps = (int)ours.n;
     r->median_s = median(&ours);

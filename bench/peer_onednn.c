@@ -81,6 +81,17 @@ static dnnl_status_t add_step(plan *pl, const_dnnl_primitive_desc_t pd, int n_ar
   return dnnl_success;
 }
 
+/* The step of pd on args, once its output memory exists (have_out), then pd released either way. 0 or -1 with err. */
+static int add_step_release(plan *pl, dnnl_primitive_desc_t pd, bool have_out, int n_args,
+                            const dnnl_exec_arg_t *args, char *err, size_t cap) {
+  dnnl_status_t st = have_out ? add_step(pl, pd, n_args, args) : dnnl_out_of_memory;
+  dnnl_primitive_desc_destroy(pd);
+  if (st == dnnl_success)
+    return 0;
+  snprintf(err, cap, "oneDNN: %s", have_out ? "creating a primitive failed" : "memory allocation failed");
+  return -1;
+}
+
 /* Reorder from -> to, run now (once) or added as a timed step. */
 static dnnl_status_t reorder(plan *pl, dnnl_memory_t from, dnnl_memory_t to, bool timed) {
   const dnnl_memory_desc_t *a, *b;
@@ -385,14 +396,8 @@ static int pool_step(plan *pl, const clconv_pool_desc *p, dnnl_memory_t src, dnn
                            *wsmd = dnnl_primitive_desc_query_md(pd, dnnl_query_workspace_md, 0);
   dnnl_memory_t ws_mem = wsmd && wsmd->ndims > 0 ? new_mem(pl, wsmd, NULL, 0) : NULL;
   *out = new_mem(pl, dmd, NULL, 0);
-  if (!*out) {
-    snprintf(err, cap, "oneDNN: memory allocation failed");
-    goto fail;
-  }
   dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, *out}, {DNNL_ARG_WORKSPACE, ws_mem}};
-  TRY(add_step(pl, pd, ws_mem ? 3 : 2, args));
-  dnnl_primitive_desc_destroy(pd);
-  return 0;
+  return add_step_release(pl, pd, *out != NULL, ws_mem ? 3 : 2, args, err, cap);
 fail:
   if (pd)
     dnnl_primitive_desc_destroy(pd);
@@ -559,14 +564,10 @@ static int net_conv(plan *pl, const bench_net_layer *l, dnnl_memory_t *t, const 
     dst = t[l->add];
   else if ((dst = new_mem(pl, dst_md, NULL, 0)) && l->add && reorder(pl, t[l->add], dst, true) != dnnl_success)
     dst = NULL;
-  if (!src || !dst) {
-    snprintf(err, cap, "oneDNN: %s: memory allocation or reorder failed", l->c.name);
-    goto fail;
-  }
   dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, bm}};
-  TRY(add_step(pl, pd, d->has_bias ? 4 : 3, args));
-  dnnl_primitive_desc_destroy(pd);
   *out = dst;
+  if (add_step_release(pl, pd, src && dst, d->has_bias ? 4 : 3, args, err, cap))
+    return -1;
   if (l->c.op != BENCH_LAYER)
     return 0;
   clconv_pool_desc p = layer_pool(&l->c.layer);
@@ -589,14 +590,8 @@ static int net_act(plan *pl, const bench_net_layer *l, dnnl_memory_t src, dnnl_m
   TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, alg, md, alpha, beta));
   TRY(dnnl_primitive_desc_create(&pd, &ed, NULL, pl->eng, NULL));
   *out = new_mem(pl, md, NULL, 0);
-  if (!*out) {
-    snprintf(err, cap, "oneDNN: memory allocation failed");
-    goto fail;
-  }
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, *out}};
-  TRY(add_step(pl, pd, 2, args));
-  dnnl_primitive_desc_destroy(pd);
-  return 0;
+  return add_step_release(pl, pd, *out != NULL, 2, args, err, cap);
 fail:
   if (pd)
     dnnl_primitive_desc_destroy(pd);
