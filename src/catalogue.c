@@ -11,6 +11,10 @@
 #define CLCONV__TILED_MIN_COUT_G 4 /* the narrowest channel tile: one 4-lane vector */
 #define CLCONV__WIDE_MAX_CIN_G 3   /* below this the tiled kernel's per-output stores outweigh its few FMAs */
 #define CLCONV__WIDE_MAX_KW 5      /* wider kernels lose in the wide kernel (its taps do not unroll) */
+/* 1 x 1: up to this many input channels per group, the tiled kernel's per-output stores outweigh its cin_g FMAs
+ * per output; the wide kernel stores whole vectors along W (1.3-2x at 16-32 channels over 28²-112²; at 64 it
+ * won on 56² and lost on 14²) */
+#define CLCONV__WIDE_MAX_CIN_G_1X1 32
 #define CLCONV__WIDE_MIN_COUT_G 8  /* fewer output channels than a vector: a channel tile would run half empty */
 #define CLCONV__WIDE_MAX_ROWS 4    /* rows per work-item sharing each input row; more gained nothing */
 #define CLCONV__DW_CPU_ROWS 4      /* the dw kernel's rows per work-item on CPUs (registers for 4 x 16 lanes) */
@@ -90,9 +94,12 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
-  /* few output channels, or few input channels with a narrow kernel: the wide kernel; 32 positions (two float16)
+  /* few output channels, or few input channels with a narrow kernel (or a 1 x 1): the wide kernel; 32 positions (two float16)
    * only where a float16 is one register */
-  bool few_in = g->c / g->groups <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= CLCONV__WIDE_MAX_KW;
+  const uint32_t cin_g = g->c / g->groups;
+  const bool pointwise = g->ker[0] == 1 && g->ker[1] == 1 && g->ker[2] == 1;
+  bool few_in = (cin_g <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= CLCONV__WIDE_MAX_KW) ||
+                (pointwise && cin_g <= CLCONV__WIDE_MAX_CIN_G_1X1);
   if ((cout_g < CLCONV__WIDE_MIN_COUT_G || few_in) && g->stride[2] == 1)
     return (clconv__variant){
         .kt = wide_channels(cout_g, vec), .wt = g->out[2] > 16 && vec >= 16 ? 32 : 16, .kind = CLCONV__WIDE};

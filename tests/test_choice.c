@@ -86,6 +86,9 @@ static const struct {
       .kernel_size = {3, 3},
       .pad_before = {1, 1},
       .pad_after = {1, 1}}},
+    {"1x1 16->96 at 112 (few inputs: wide)",
+     {.ndim = 2, .in_channels = 16, .out_channels = 96, .in_size = {112, 112}, .kernel_size = {1, 1}}},
+    {"1x1 64->256 at 56", {.ndim = 2, .in_channels = 64, .out_channels = 256, .in_size = {56, 56}, .kernel_size = {1, 1}}},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -96,20 +99,22 @@ static const struct {
 } table[] = {
     {"cpu8",
      {"tiled 32x3", "tiled 32x3", "wide 6x16", "tiled 16x5", "dw 1x16", "tiled 32x3", "tiled 16x5", "direct",
-      "tiled 16x4", "tiled 8x7", "wide 4x16"}},
+      "tiled 16x4", "tiled 8x7", "wide 4x16", "wide 4x16", "tiled 32x3"}},
     {"cpu16",
      {"tiled 32x7", "tiled 32x7", "wide 6x32", "tiled 16x10", "dw 1x16", "tiled 32x8", "tiled 16x7", "direct",
-      "tiled 16x7", "tiled 8x7", "wide 8x32"}},
+      "tiled 16x7", "tiled 8x7", "wide 8x32", "wide 8x32", "tiled 32x7"}},
     {"cpu1", /* the kernels' vectors are at least 4 lanes: as a 4-lane CPU */
      {"tiled 16x3", "tiled 16x3", "wide 6x16", "tiled 16x3", "dw 1x16", "tiled 16x3", "tiled 16x3", "direct",
-      "tiled 16x3", "tiled 8x4", "wide 4x16"}},
+      "tiled 16x3", "tiled 8x4", "wide 4x16", "wide 4x16", "tiled 16x3"}},
     {"gpu", /* the local kernel, or one output per work-item below 4 output channels per group */
      {"local 8x4", "local 8x4", "local 4x4", "local 8x4", "direct", "local 8x4", "local 8x4", "direct", "local 8x4",
-      "local 8x4", "local 8x4"}},
+      "local 8x4", "local 8x4", "local 8x4", "local 8x4"}},
     {"gpu-small-local", /* 1 KiB of local memory: the local kernel's tile does not fit */
-     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct"}},
+     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct",
+      "direct", "direct"}},
     {"gpu-narrow", /* work-groups of at most 32: the local kernel's 16 x 4 does not fit */
-     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct"}},
+     {"direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct", "direct",
+      "direct", "direct"}},
 };
 
 static clconv_device_profile profile_named(const char *name) {
