@@ -508,3 +508,27 @@ double bench_case_bytes(const bench_case *c) {
   }
   }
 }
+
+clconv_status bench_case_reference(const bench_case *c, const float *x, const float *w, const float *b, const float *z,
+                                   float *ref, float *mag, clconv_tolerance *tol) {
+  clconv_status s;
+  switch (c->op) {
+  case BENCH_CONV:
+    s = clconv_ref_conv(&c->layer.conv, x, w, b, z, ref, mag);
+    return s == CLCONV_OK ? clconv_conv_tolerance(&c->layer.conv, tol) : s;
+  case BENCH_LAYER:
+    s = clconv_ref_layer(&c->layer, x, w, b, z, ref, mag);
+    return s == CLCONV_OK ? clconv_layer_tolerance(&c->layer, tol) : s;
+  case BENCH_POOL:
+    s = clconv_ref_pool(&c->layer.pool, x, ref, mag);
+    return s == CLCONV_OK ? clconv_pool_tolerance(&c->layer.pool, tol) : s;
+  default: {
+    size_t count = 1;
+    for (uint32_t i = 0; i < c->act_ndim; i++)
+      count *= c->act_dims[i];
+    memset(mag, 0, count * sizeof *mag);
+    s = clconv_ref_act(&c->act, x, ref, count);
+    return s == CLCONV_OK ? clconv_act_tolerance(&c->act, tol) : s;
+  }
+  }
+}

@@ -42,6 +42,11 @@ void bench_case_cli(const bench_case *c, char *buf, size_t cap);
 double bench_case_flop(const bench_case *c);
 double bench_case_bytes(const bench_case *c);
 
+/* The CPU reference of c on host data in clconv's layouts (w, b, z NULL where the case has none): its output in ref,
+ * the magnitudes in mag (zeros for act) and the tolerance. */
+clconv_status bench_case_reference(const bench_case *c, const float *x, const float *w, const float *b, const float *z,
+                                   float *ref, float *mag, clconv_tolerance *tol);
+
 extern const char *const bench_suite[]; /* descriptors of the built-in suite */
 extern const size_t bench_suite_count;
 

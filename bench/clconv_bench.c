@@ -36,13 +36,6 @@ static int error(int code, const char *fmt, ...) {
   return code;
 }
 
-static size_t prod(const uint32_t *v, uint32_t n) {
-  size_t p = 1;
-  for (uint32_t i = 0; i < n; i++)
-    p *= v[i];
-  return p;
-}
-
 /* ---- one case ------------------------------------------------------------------------------------------------- */
 typedef struct result {
   bench_case c;
@@ -251,10 +244,10 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
   if (d->has_z) /* the convolution's output; its descriptor was checked above */
     clconv_conv_shapes(&c->layer.conv, xs, ws, d->zs);
   d->k = d->has_w ? d->ws[0] : 0;
-  d->xc = prod(d->xs, d->nd);
-  d->wc = d->has_w ? prod(d->ws, d->nd) : 0;
-  d->yc = prod(d->ys, d->nd);
-  d->zc = d->has_z ? prod(d->zs, d->nd) : 0;
+  d->xc = bench_count(d->xs, d->nd);
+  d->wc = d->has_w ? bench_count(d->ws, d->nd) : 0;
+  d->yc = bench_count(d->ys, d->nd);
+  d->zc = d->has_z ? bench_count(d->zs, d->nd) : 0;
   d->z = malloc((d->zc + 1) * sizeof *d->z);
   d->x = malloc(d->xc * sizeof *d->x);
   d->w = malloc((d->wc + 1) * sizeof *d->w);
@@ -366,27 +359,6 @@ static int time_rounds(const options *o, const bench_case *c, size_t nrows, runn
   }
 }
 
-/* One reference for all rows, and its tolerance. */
-static clconv_status reference(const bench_case *c, case_data *d, clconv_tolerance *tol) {
-  const float *b = d->has_b ? d->b : NULL;
-  clconv_status s;
-  switch (c->op) {
-  case BENCH_CONV:
-    s = clconv_ref_conv(&c->layer.conv, d->x, d->w, b, d->has_z ? d->z : NULL, d->ref, d->mag);
-    return s == CLCONV_OK ? clconv_conv_tolerance(&c->layer.conv, tol) : s;
-  case BENCH_LAYER:
-    s = clconv_ref_layer(&c->layer, d->x, d->w, b, d->has_z ? d->z : NULL, d->ref, d->mag);
-    return s == CLCONV_OK ? clconv_layer_tolerance(&c->layer, tol) : s;
-  case BENCH_POOL:
-    s = clconv_ref_pool(&c->layer.pool, d->x, d->ref, d->mag);
-    return s == CLCONV_OK ? clconv_pool_tolerance(&c->layer.pool, tol) : s;
-  default:
-    memset(d->mag, 0, d->yc * sizeof *d->mag);
-    s = clconv_ref_act(&c->act, d->x, d->ref, d->yc);
-    return s == CLCONV_OK ? clconv_act_tolerance(&c->act, tol) : s;
-  }
-}
-
 /* A row's figures from its timings: median, min, spread, device time, rate and fraction of the in-run peak. */
 static void summarize(result *res, series *ours, series *marked, const bench_peak *peak) {
   const bench_case *c = &res->c;
@@ -459,7 +431,8 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
     *(v == BENCH_PEER_BEST ? &rows[0].peer.best_s : &rows[0].peer.nchw_s) = theirs[v].t[theirs[v].n / 2];
   }
   clconv_tolerance tol;
-  if (!rc && o->validate && reference(c, &d, &tol) != CLCONV_OK) {
+  if (!rc && o->validate &&
+      bench_case_reference(c, d.x, d.w, d.has_b ? d.b : NULL, d.has_z ? d.z : NULL, d.ref, d.mag, &tol) != CLCONV_OK) {
     rc = error(EXIT_DEVICE, "%s: reference: %s", c->name, clconv_last_error(NULL));
     rows[0].status = "error";
   }

@@ -17,13 +17,6 @@
 #include "peer.h"
 #include "timing.h"
 
-static size_t prod(const uint32_t *v, uint32_t n) {
-  size_t p = 1;
-  for (uint32_t i = 0; i < n; i++)
-    p *= v[i];
-  return p;
-}
-
 static bool has_weights(const bench_net_layer *l) { return l->c.op == BENCH_CONV || l->c.op == BENCH_LAYER; }
 
 /* ---- host data ------------------------------------------------------------------------------------------------ */
@@ -44,7 +37,7 @@ static void host_free(host *h, size_t n) {
 
 static int host_make(const bench_net *net, uint64_t seed, host *h, char *err, size_t cap) {
   memset(h, 0, sizeof *h);
-  h->xc = prod(net->in, net->nd);
+  h->xc = bench_count(net->in, net->nd);
   h->x = malloc(h->xc * sizeof *h->x);
   h->w = calloc(net->n, sizeof *h->w);
   h->b = calloc(net->n, sizeof *h->b);
@@ -59,7 +52,7 @@ static int host_make(const bench_net *net, uint64_t seed, host *h, char *err, si
     const clconv_conv_desc *d = &l->c.layer.conv;
     uint32_t xs[CLCONV_MAX_DIMS], ws[CLCONV_MAX_DIMS], ys[CLCONV_MAX_DIMS];
     clconv_conv_shapes(d, xs, ws, ys);
-    size_t wc = prod(ws, d->ndim + 2), k = ws[0], fan_in = wc / k;
+    size_t wc = bench_count(ws, d->ndim + 2), k = ws[0], fan_in = wc / k;
     float *w = h->w[i] = malloc(wc * sizeof *w), *b = h->b[i] = calloc(k, sizeof *b);
     float *bn = l->bn ? malloc(4 * k * sizeof *bn) : NULL;
     if (!w || !b || (l->bn && !bn)) {
@@ -153,7 +146,7 @@ static clconv_status inst_open(const bench_net *net, const host *h, const char *
     uint32_t xs[CLCONV_MAX_DIMS], ws[CLCONV_MAX_DIMS], ys[CLCONV_MAX_DIMS];
     clconv_conv_shapes(&l->c.layer.conv, xs, ws, ys);
     if ((s = clconv_tensor_create(in->ctx, l->nd, ws, &in->w[i])) == CLCONV_OK)
-      s = clconv_tensor_write(in->w[i], h->w[i], prod(ws, l->nd));
+      s = clconv_tensor_write(in->w[i], h->w[i], bench_count(ws, l->nd));
     if (s == CLCONV_OK && l->c.layer.conv.has_bias && (s = clconv_tensor_create(in->ctx, 1, ws, &in->b[i])) == CLCONV_OK)
       s = clconv_tensor_write(in->b[i], h->b[i], ws[0]);
   }
@@ -237,7 +230,7 @@ static int validate(const bench_net *net, const host *h, inst *in, bench_net_res
     const bench_net_layer *l = &net->layers[i];
     uint32_t snd;
     const uint32_t *sd = bench_net_dims(net, l->src, &snd);
-    size_t xc = prod(sd, snd), yc = prod(l->out, l->nd), zc = l->add ? clconv_tensor_count(in->t[l->add]) : 0;
+    size_t xc = bench_count(sd, snd), yc = bench_count(l->out, l->nd), zc = l->add ? clconv_tensor_count(in->t[l->add]) : 0;
     size_t y1 = yc / l->out[0];
     float *x = malloc(xc * sizeof *x), *y = malloc(yc * sizeof *y), *z = malloc((zc + 1) * sizeof *z),
           *ref = malloc(y1 * sizeof *ref), *mag = malloc(y1 * sizeof *mag);
@@ -251,25 +244,16 @@ static int validate(const bench_net *net, const host *h, inst *in, bench_net_res
     if (s == CLCONV_OK)
       s = clconv_tensor_read(in->t[i + 1], y, yc);
     bench_case one = l->c; /* the first image */
-    clconv_tolerance tol;
-    const float *bias = l->c.layer.conv.has_bias ? h->b[i] : NULL, *res = l->add ? z : NULL;
     if (l->c.op == BENCH_POOL)
       one.layer.pool.batch = 1;
+    else if (l->c.op == BENCH_ACT)
+      one.act_dims[0] = 1;
     else
-      one.layer.conv.batch = 1; /* act: only the count y1 matters */
-    if (s == CLCONV_OK && l->c.op == BENCH_CONV &&
-        (s = clconv_ref_conv(&one.layer.conv, x, h->w[i], bias, res, ref, mag)) == CLCONV_OK)
-      s = clconv_conv_tolerance(&one.layer.conv, &tol);
-    else if (s == CLCONV_OK && l->c.op == BENCH_LAYER &&
-             (s = clconv_ref_layer(&one.layer, x, h->w[i], bias, res, ref, mag)) == CLCONV_OK)
-      s = clconv_layer_tolerance(&one.layer, &tol);
-    else if (s == CLCONV_OK && l->c.op == BENCH_POOL &&
-             (s = clconv_ref_pool(&one.layer.pool, x, ref, mag)) == CLCONV_OK)
-      s = clconv_pool_tolerance(&one.layer.pool, &tol);
-    else if (s == CLCONV_OK && l->c.op == BENCH_ACT && (s = clconv_ref_act(&l->c.act, x, ref, y1)) == CLCONV_OK) {
-      memset(mag, 0, y1 * sizeof *mag);
-      s = clconv_act_tolerance(&l->c.act, &tol);
-    }
+      one.layer.conv.batch = 1;
+    clconv_tolerance tol;
+    if (s == CLCONV_OK)
+      s = bench_case_reference(&one, x, h->w[i], l->c.layer.conv.has_bias ? h->b[i] : NULL, l->add ? z : NULL, ref,
+                               mag, &tol);
     clconv_compare_result cmp;
     if (s == CLCONV_OK)
       s = clconv_compare(y, ref, mag, y1, &tol, &cmp);

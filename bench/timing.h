@@ -2,6 +2,7 @@
 #ifndef CLCONV_BENCH_TIMING_H
 #define CLCONV_BENCH_TIMING_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -15,6 +16,14 @@ static inline double bench_now_s(void) {
 static inline int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+/* Elements of a tensor of dims v[0..n) */
+static inline size_t bench_count(const uint32_t *v, uint32_t n) {
+  size_t p = 1;
+  for (uint32_t i = 0; i < n; i++)
+    p *= v[i];
+  return p;
 }
 
 /* splitmix64 -> [-1, 1) */
