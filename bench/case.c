@@ -527,7 +527,7 @@ clconv_status bench_case_reference(const bench_case *c, const float *x, const fl
     for (uint32_t i = 0; i < c->act_ndim; i++)
       count *= c->act_dims[i];
     memset(mag, 0, count * sizeof *mag);
-    s = clconv_ref_act(&c->act, x, ref, count);
+    s = clconv_ref_act(&c->act, CLCONV_F32, x, ref, count);
     return s == CLCONV_OK ? clconv_act_tolerance(&c->act, tol) : s;
   }
   }

@@ -86,7 +86,7 @@ static clconv_status create_three_ops(runner *r) {
   if (s == CLCONV_OK)
     s = clconv_conv_set_weights(r->conv, r->w, r->b);
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(r->ctx, cd.ndim + 2, ms, &r->mid);
+    s = clconv_tensor_create(r->ctx, CLCONV_F32, cd.ndim + 2, ms, &r->mid);
   if (s == CLCONV_OK)
     s = clconv_act_create(r->ctx, &r->c->layer.conv.activation, &r->act);
   if (s == CLCONV_OK)
@@ -271,19 +271,19 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
 /* The inputs on the device, shared by the case's rows. */
 static clconv_status upload(clconv_context *ctx, const case_data *d, clconv_tensor **tx, clconv_tensor **tw,
                             clconv_tensor **tb, clconv_tensor **tz) {
-  clconv_status s = clconv_tensor_create(ctx, d->nd, d->xs, tx);
+  clconv_status s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->xs, tx);
   if (s == CLCONV_OK)
     s = clconv_tensor_write(*tx, d->x, d->xc);
   if (s == CLCONV_OK && d->has_w)
-    s = clconv_tensor_create(ctx, d->nd, d->ws, tw);
+    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->ws, tw);
   if (s == CLCONV_OK && d->has_w)
     s = clconv_tensor_write(*tw, d->w, d->wc);
   if (s == CLCONV_OK && d->has_b)
-    s = clconv_tensor_create(ctx, 1, &d->k, tb);
+    s = clconv_tensor_create(ctx, CLCONV_F32, 1, &d->k, tb);
   if (s == CLCONV_OK && d->has_b)
     s = clconv_tensor_write(*tb, d->b, d->k);
   if (s == CLCONV_OK && d->has_z)
-    s = clconv_tensor_create(ctx, d->nd, d->zs, tz);
+    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->zs, tz);
   if (s == CLCONV_OK && d->has_z)
     s = clconv_tensor_write(*tz, d->z, d->zc);
   return s;
@@ -300,7 +300,7 @@ static clconv_status prepare_rows(clconv_context *ctx, const case_data *d, resul
     result *res = &rows[*at];
     runner *ri = &r[*at];
     *ri = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb, .z = tz};
-    s = clconv_tensor_create(ctx, d->nd, d->ys, &ri->y);
+    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->ys, &ri->y);
     double t0 = bench_now_s();
     if (s == CLCONV_OK)
       s = create_op(ri);

@@ -131,7 +131,7 @@ static clconv_status inst_open(const bench_net *net, const host *h, const char *
     return CLCONV_ERR_OUT_OF_MEMORY;
   clconv_context_options co = {.device = device};
   clconv_status s = clconv_context_create(&co, &in->ctx);
-  if (s == CLCONV_OK && (s = clconv_tensor_create(in->ctx, net->nd, net->in, &in->t[0])) == CLCONV_OK)
+  if (s == CLCONV_OK && (s = clconv_tensor_create(in->ctx, CLCONV_F32, net->nd, net->in, &in->t[0])) == CLCONV_OK)
     s = clconv_tensor_write(in->t[0], h->x, h->xc);
   in->owned[0] = s == CLCONV_OK;
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) {
@@ -140,14 +140,14 @@ static clconv_status inst_open(const bench_net *net, const host *h, const char *
     if (l->in_place)
       in->t[i + 1] = in->t[l->add];
     else
-      s = clconv_tensor_create(in->ctx, l->nd, l->out, &in->t[i + 1]);
+      s = clconv_tensor_create(in->ctx, CLCONV_F32, l->nd, l->out, &in->t[i + 1]);
     if (s != CLCONV_OK || !has_weights(l))
       continue;
     uint32_t xs[CLCONV_MAX_DIMS], ws[CLCONV_MAX_DIMS], ys[CLCONV_MAX_DIMS];
     clconv_conv_shapes(&l->c.layer.conv, xs, ws, ys);
-    if ((s = clconv_tensor_create(in->ctx, l->nd, ws, &in->w[i])) == CLCONV_OK)
+    if ((s = clconv_tensor_create(in->ctx, CLCONV_F32, l->nd, ws, &in->w[i])) == CLCONV_OK)
       s = clconv_tensor_write(in->w[i], h->w[i], bench_count(ws, l->nd));
-    if (s == CLCONV_OK && l->c.layer.conv.has_bias && (s = clconv_tensor_create(in->ctx, 1, ws, &in->b[i])) == CLCONV_OK)
+    if (s == CLCONV_OK && l->c.layer.conv.has_bias && (s = clconv_tensor_create(in->ctx, CLCONV_F32, 1, ws, &in->b[i])) == CLCONV_OK)
       s = clconv_tensor_write(in->b[i], h->b[i], ws[0]);
   }
   return s;

@@ -40,10 +40,10 @@ int main(void) {
     b[i] = 0.1f * (float)i;
 
   clconv_tensor *tx, *tw, *tb, *ty;
-  TRY(clconv_tensor_create(ctx, 4, xs, &tx));
-  TRY(clconv_tensor_create(ctx, 4, ws, &tw));
-  TRY(clconv_tensor_create(ctx, 1, &bs, &tb));
-  TRY(clconv_tensor_create(ctx, 4, ys, &ty));
+  TRY(clconv_tensor_create(ctx, CLCONV_F32, 4, xs, &tx));
+  TRY(clconv_tensor_create(ctx, CLCONV_F32, 4, ws, &tw));
+  TRY(clconv_tensor_create(ctx, CLCONV_F32, 1, &bs, &tb));
+  TRY(clconv_tensor_create(ctx, CLCONV_F32, 4, ys, &ty));
   TRY(clconv_tensor_write(tx, x, 3 * 32 * 32));
   TRY(clconv_tensor_write(tw, w, 6 * 3 * 5 * 5));
   TRY(clconv_tensor_write(tb, b, 6));

@@ -1,7 +1,8 @@
 /* clconv: direct 1D/2D/3D convolution, activation and pooling on OpenCL, with a CPU reference.
  *
  * Conventions
- * - float32 everywhere. Activations N C [D][H] W, weights K C/groups [D][H] W, row-major, dense.
+ * - Tensors hold float32, float16 or bfloat16 (clconv_dtype); every op computes and accumulates in float32.
+ *   Activations N C [D][H] W, weights K C/groups [D][H] W, row-major, dense.
  * - Every function that can fail returns clconv_status. Detail (call, field, values, OpenCL build log) is in
  *   clconv_last_error(ctx); failures with no context (context creation, the CPU reference, the helpers) use
  *   clconv_last_error(NULL), which is per thread.
@@ -56,7 +57,8 @@ CLCONV_API const char *clconv_version_string(void); /* "0.1.0", static */
   X(ERR_DEVICE_NOT_FOUND, 6, "no matching OpenCL device") /* no platform, or CLCONV_DEVICE matched none */             \
   X(ERR_BUILD_FAILED, 7, "OpenCL program build failed")   /* options and full build log in last error */               \
   X(ERR_OPENCL, 8, "OpenCL call failed")                  /* the call and its cl_int in last error */                  \
-  X(ERR_WRONG_CONTEXT, 9, "object belongs to another context")
+  X(ERR_WRONG_CONTEXT, 9, "object belongs to another context")                                                        \
+  X(ERR_DTYPE_MISMATCH, 10, "tensor element type mismatch") /* a tensor's dtype is not the descriptor's */
 
 typedef enum clconv_status {
 #define CLCONV_X(name, value, text) CLCONV_##name = value,
@@ -169,21 +171,37 @@ CLCONV_API clconv_status clconv_context_profile(const clconv_context *ctx, clcon
 CLCONV_API const char *clconv_context_binaries(clconv_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* Tensors: float32, 1 to 5 dims, row-major on the device of a context. */
+/* Element types. A tensor has one; an op's descriptor names the one of its tensors (src, weights, bias, residual and
+ * dst alike) and refuses others (ERR_DTYPE_MISMATCH naming both types). 16-bit types are storage only: kernels
+ * widen each value to float32 on load, compute and accumulate in float32, and round once to nearest even on
+ * store (OpenCL 1.2's vload_half / vstore_half_rte, no cl_khr_fp16 needed; bfloat16 by bit operations). */
+typedef enum clconv_dtype {
+  CLCONV_F32 = 0,  /* IEEE binary32, host float */
+  CLCONV_F16 = 1,  /* IEEE binary16, host uint16_t bits (clconv_f32_to_f16) */
+  CLCONV_BF16 = 2, /* bfloat16, a float32's top 16 bits, host uint16_t (clconv_f32_to_bf16) */
+} clconv_dtype;
+#define CLCONV_DTYPE_COUNT 3
+CLCONV_API const char *clconv_dtype_name(clconv_dtype t); /* "float32", "float16", "bfloat16"; NULL out of range */
+CLCONV_API size_t clconv_dtype_size(clconv_dtype t);      /* bytes per element: 4, 2, 2; 0 out of range */
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Tensors: 1 to 5 dims of one element type, row-major on the device of a context. */
 #define CLCONV_MAX_DIMS 5
 
 /* dims[0..ndim-1], outermost first, each >= 1. Fails with ERR_SIZE_OVERFLOW when the byte count overflows and
  * ERR_OUT_OF_MEMORY when it exceeds the device's max allocation or the allocation fails. Contents undefined. */
-CLCONV_API clconv_status clconv_tensor_create(clconv_context *ctx, uint32_t ndim, const uint32_t *dims,
-                                              clconv_tensor **out);
-/* Wraps a buffer of ctx's OpenCL context holding at least count*4 bytes; retains it (the caller keeps its own
- * reference). */
-CLCONV_API clconv_status clconv_tensor_wrap(clconv_context *ctx, cl_mem mem, uint32_t ndim, const uint32_t *dims,
-                                            clconv_tensor **out);
+CLCONV_API clconv_status clconv_tensor_create(clconv_context *ctx, clconv_dtype dtype, uint32_t ndim,
+                                              const uint32_t *dims, clconv_tensor **out);
+/* Wraps a buffer of ctx's OpenCL context holding at least count * clconv_dtype_size(dtype) bytes; retains it (the
+ * caller keeps its own reference). */
+CLCONV_API clconv_status clconv_tensor_wrap(clconv_context *ctx, cl_mem mem, clconv_dtype dtype, uint32_t ndim,
+                                            const uint32_t *dims, clconv_tensor **out);
 CLCONV_API void clconv_tensor_destroy(clconv_tensor *t);
-/* Blocking copies of the whole tensor; count_elems must equal the tensor's element count. */
-CLCONV_API clconv_status clconv_tensor_write(clconv_tensor *t, const float *host, size_t count_elems);
-CLCONV_API clconv_status clconv_tensor_read(clconv_tensor *t, float *host, size_t count_elems);
+/* Blocking copies of the whole tensor, host data of the tensor's type (float, or uint16_t bits for the 16-bit
+ * types); count_elems must equal the tensor's element count. */
+CLCONV_API clconv_status clconv_tensor_write(clconv_tensor *t, const void *host, size_t count_elems);
+CLCONV_API clconv_status clconv_tensor_read(clconv_tensor *t, void *host, size_t count_elems);
+CLCONV_API clconv_dtype clconv_tensor_dtype(const clconv_tensor *t);          /* CLCONV_F32 for NULL */
 CLCONV_API uint32_t clconv_tensor_ndim(const clconv_tensor *t);               /* 0 for NULL */
 CLCONV_API uint32_t clconv_tensor_dim(const clconv_tensor *t, uint32_t axis); /* 0 when axis >= ndim */
 CLCONV_API size_t clconv_tensor_count(const clconv_tensor *t);                /* elements */
@@ -278,6 +296,7 @@ typedef struct clconv_conv_desc {
   float residual_scale;                 /* beta, the residual's factor; 0 = 1 (finite; 0 without has_residual) */
   clconv_activation activation;         /* fused after bias and residual; zero = identity */
   clconv_conv_algo algorithm;           /* 0 = auto */
+  clconv_dtype dtype;                   /* of src, weights, bias, residual and dst; 0 = float32 */
 } clconv_conv_desc;
 
 /* Checks d (no device needed). ERR_INVALID_ARGUMENT naming the field, or ERR_SIZE_OVERFLOW. */
@@ -382,7 +401,8 @@ CLCONV_API clconv_status clconv_fold_batch_norm(const clconv_conv_desc *d, float
                                                 const float *var, float eps);
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* Activation on a whole tensor of any shape; src == dst (in place) is allowed. */
+/* Activation on a whole tensor of any shape and element type (src and dst of one type; the op builds a kernel per
+ * type it meets); src == dst (in place) is allowed. */
 typedef struct clconv_act clconv_act;
 CLCONV_API clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *act, clconv_act **out);
 /* src and dst must have the same element count. */
@@ -410,7 +430,8 @@ typedef struct clconv_pool_desc {
   clconv_pool_kind kind;                /* 0 = max */
   bool count_include_pad;               /* average only */
   bool ceil_mode;
-  bool global; /* window = in_size, stride 1, no padding; window/stride/pad must be 0 */
+  bool global;        /* window = in_size, stride 1, no padding; window/stride/pad must be 0 */
+  clconv_dtype dtype; /* of src and dst; 0 = float32 */
 } clconv_pool_desc;
 
 CLCONV_API clconv_status clconv_pool_validate(const clconv_pool_desc *d);
@@ -428,7 +449,8 @@ CLCONV_API clconv_status clconv_pool_forward(clconv_context *ctx, const clconv_p
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Layer, as in the notes: convolution -> activation (conv.activation) -> pooling. The pool's ndim, batch,
- * channels and in_size are taken from the convolution's output and must be 0 or equal to it. A residual
+ * channels, in_size and dtype are taken from the convolution's output and must be 0 or equal to it. An unfused
+ * layer keeps the convolution's output in float32 whatever the type: one rounding, at the pooled output. A residual
  * (conv.has_residual) has the convolution's output shape and is added before the activation. */
 typedef struct clconv_layer_desc {
   clconv_conv_desc conv;
@@ -461,7 +483,10 @@ CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_
                                               clconv_tensor *dst);
 
 /* ---------------------------------------------------------------------------------------------------------- */
-/* CPU reference, plain C on host arrays in the layouts above, accumulating in double and rounding once.
+/* CPU reference, plain C on host arrays in the layouts above, accumulating in double and rounding once, to the
+ * descriptor's dtype (the arrays are float; for a 16-bit type they hold values of that type: the inputs as stored,
+ * exact in float, and dst rounded to nearest even in it, out of range to inf). The layer rounds its convolution to
+ * float32 first, as the device keeps it.
  * mag (optional, NULL to skip, same length as dst) receives the error scale used by clconv_compare:
  *   conv:  S = sum |x*w| + |b| + |beta*z| (before the activation; z the residual, NULL unless has_residual)
  *   pool:  max: 0; avg: sum |x| / divisor
@@ -469,20 +494,24 @@ CLCONV_API clconv_status clconv_layer_forward(clconv_context *ctx, const clconv_
  * Errors (ERR_INVALID_ARGUMENT, ERR_SIZE_OVERFLOW, ERR_OUT_OF_MEMORY) go to clconv_last_error(NULL). */
 CLCONV_API clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const float *weights,
                                          const float *bias, const float *residual, float *dst, float *mag);
-CLCONV_API clconv_status clconv_ref_act(const clconv_activation *act, const float *src, float *dst, size_t count);
+CLCONV_API clconv_status clconv_ref_act(const clconv_activation *act, clconv_dtype dtype, const float *src, float *dst,
+                                        size_t count);
 CLCONV_API clconv_status clconv_ref_pool(const clconv_pool_desc *d, const float *src, float *dst, float *mag);
 CLCONV_API clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, const float *weights,
                                           const float *bias, const float *residual, float *dst, float *mag);
 
 /* Per-element tolerance, with u = 2^-24 and r the reference:
- *   |got - r| <= u * (rel_factor*|r| + min(K, 8*sqrt(K)) * lipschitz * mag) + 2^-126
- * The first term covers the final rounding and the activation, the second Higham's bound for a K-term dot product
- * (proven for K <= 64) or the sqrt(K) random-walk bound with margin above that. Non-finite values must match in
- * class (NaN, +inf, -inf). */
+ *   |got - r| <= u * (rel_factor*|r| + min(K, 8*sqrt(K)) * lipschitz * mag) + 2^-126 + out
+ * The first term covers the final float32 rounding and the activation, the second Higham's bound for a K-term dot
+ * product (proven for K <= 64) or the sqrt(K) random-walk bound with margin above that. out is the output type's
+ * rounding, done by both sides (the device rounds its float32 result, the reference its exact one: they may land
+ * on neighbouring values): 0 for float32, 2 * (2^-11 |r| + 2^-25) for float16 (half an ulp relative, half the
+ * smallest subnormal), 2 * 2^-8 |r| for bfloat16. Non-finite values must match in class (NaN, +inf, -inf). */
 typedef struct clconv_tolerance {
   uint64_t reduction_len; /* K: C/groups * kernel volume, window volume for pooling, 0 for activations */
   double lipschitz;       /* L of the activation applied after the reduction; 0 = 1 */
   double rel_factor;      /* c: 4 for relu-like ops and pooling, 32 for sigmoid/tanh/elu/softplus; 0 = 4 */
+  clconv_dtype dtype;     /* the output's type (the descriptor's; activations: set it to the tensors') */
 } clconv_tolerance;
 
 CLCONV_API clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance *tol);

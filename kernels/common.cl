@@ -1,9 +1,61 @@
-/* kernels/common.cl: prepended to every family's source: the output index, the detector stage and the edge reads and
- * stores of the 16-lane row kernels.
+/* kernels/common.cl: prepended to every family's source: the storage types, the output index, the detector stage and
+ * the edge reads and stores of the 16-lane row kernels.
  *
  * ACT selects f (the clconv_act_kind values); alpha and beta are kernel arguments so that changing them builds
  * nothing. Strict IEEE math only (no native_ or half_ functions): results are checked against a double
  * reference. Comparisons are written so that NaN propagates, as the reference does. */
+
+/* Storage types (clconv_dtype): DT is what a kernel reads (src, the residual, the bias and the user's weights),
+ * DT_DST what it writes (default DT): 0 float32, 1 float16 (vload_half and vstore_half_rte: core OpenCL 1.2, no
+ * cl_khr_fp16), 2 bfloat16 (a float's top 16 bits, as ushort). Values widen to float on load and round to nearest
+ * even on store; all arithmetic is float. XT and YT are the element types; LDX(p) reads *p as a float, LDXV(n, p)
+ * n elements from p as a float vector (n = 2, 4, 8, 16); STY(p, v) and STYV(n, v, p) store. Buffers the library
+ * fills itself (packed weights, the gemm workspace) are float. */
+#ifndef DT
+#define DT 0
+#endif
+#ifndef DT_DST
+#define DT_DST DT
+#endif
+/* bfloat16 rounding, to nearest even, NaN kept a (quiet) NaN, as the host's clconv_f32_to_bf16 */
+static inline ushort clconv_bf16(const float v) {
+  const uint u = as_uint(v);
+  return isnan(v) ? (ushort)((u >> 16) | 0x40u) : (ushort)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+#define CLCONV_BF16V(n)                                                                                               \
+  static inline ushort##n clconv_bf16_##n(const float##n v) {                                                         \
+    const uint##n u = as_uint##n(v);                                                                                  \
+    return convert_ushort##n(select((u + (uint##n)(0x7fffu) + ((u >> 16) & (uint##n)(1u))) >> 16,                     \
+                                    (u >> 16) | (uint##n)(0x40u), as_uint##n(isnan(v))));                             \
+  }
+CLCONV_BF16V(2)
+CLCONV_BF16V(4)
+CLCONV_BF16V(8)
+CLCONV_BF16V(16)
+#undef CLCONV_BF16V
+#define CLCONV_T0 float
+#define CLCONV_T1 half
+#define CLCONV_T2 ushort
+#define CLCONV_LD0(p) (*(p))
+#define CLCONV_LD1(p) vload_half(0, p)
+#define CLCONV_LD2(p) as_float((uint)(*(p)) << 16)
+#define CLCONV_LDV0(n, p) vload##n(0, p)
+#define CLCONV_LDV1(n, p) vload_half##n(0, p)
+#define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(vload##n(0, p)) << 16)
+#define CLCONV_ST0(p, v) (*(p) = (v))
+#define CLCONV_ST1(p, v) vstore_half_rte(v, 0, p)
+#define CLCONV_ST2(p, v) (*(p) = clconv_bf16(v))
+#define CLCONV_STV0(n, v, p) vstore##n(v, 0, p)
+#define CLCONV_STV1(n, v, p) vstore_half##n##_rte(v, 0, p)
+#define CLCONV_STV2(n, v, p) vstore##n(clconv_bf16_##n(v), 0, p)
+#define CLCONV_PASTE_(a, b) a##b
+#define CLCONV_PASTE(a, b) CLCONV_PASTE_(a, b)
+#define XT CLCONV_PASTE(CLCONV_T, DT)
+#define YT CLCONV_PASTE(CLCONV_T, DT_DST)
+#define LDX CLCONV_PASTE(CLCONV_LD, DT)
+#define LDXV CLCONV_PASTE(CLCONV_LDV, DT)
+#define STY CLCONV_PASTE(CLCONV_ST, DT_DST)
+#define STYV CLCONV_PASTE(CLCONV_STV, DT_DST)
 
 /* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case): an
  * integer division costs tens of cycles, a row kernel's work-item a few hundred. */
@@ -43,9 +95,12 @@ static inline int16 clconv_lanes16(const int iw, const int stride, const int n) 
 }
 
 /* 16 lanes of a row, lane j at p[j * stride], for stride 1 or 2: one or two whole-vector loads, which read the 16 *
- * stride floats from p on (the caller makes sure they lie inside the buffer). */
-__attribute__((always_inline)) static inline float16 clconv_row16(__global const float *p, const int stride) {
-  return stride == 1 ? vload16(0, p) : (float16)(vload16(0, p).even, vload16(0, p + 16).even);
+ * stride elements from p on (the caller makes sure they lie inside the buffer). */
+__attribute__((always_inline)) static inline float16 clconv_row16(__global const XT *p, const int stride) {
+  if (stride == 1)
+    return LDXV(16, p);
+  const float16 a = LDXV(16, p), b = LDXV(16, p + 16);
+  return (float16)(a.even, b.even);
 }
 
 /* The inputs 16 lanes meet in one input row, lane j at column iw + j * stride, for window columns where not every
@@ -53,7 +108,7 @@ __attribute__((always_inline)) static inline float16 clconv_row16(__global const
  * row[iw + j * stride] for the lanes of lane_in (clconv_lanes16), 0 for the others. A whole-vector load (stride 1
  * or 2) where the 16 * stride floats it reads lie inside [0, bound), counted like rowoff (row's offset), else one
  * clamped read per lane. */
-__attribute__((always_inline)) static inline float16 clconv_edge16(__global const float *row, const int rowoff,
+__attribute__((always_inline)) static inline float16 clconv_edge16(__global const XT *row, const int rowoff,
                                                             const int bound, const int iw, const int stride,
                                                             const int n, const int16 lane_in) {
   if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound)
@@ -62,36 +117,36 @@ __attribute__((always_inline)) static inline float16 clconv_edge16(__global cons
   vstore16(clamp(clconv_pos16(iw, stride), (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
 #pragma unroll
-  for (int j = 0; j < 16; j++) e[j] = row[at[j]];
+  for (int j = 0; j < 16; j++) e[j] = LDX(row + at[j]);
   return select((float16)(0.0f), vload16(0, e), lane_in);
 }
 
 /* The first nw lanes of y[0..nw) as a vector, 0 in the others: one vector load for a full vector, else lane by lane
  * (the row kernels' last tiles). */
-__attribute__((always_inline)) static inline float16 clconv_load16(__global const float *y, const int nw) {
+__attribute__((always_inline)) static inline float16 clconv_load16(__global const XT *y, const int nw) {
   if (nw >= 16)
-    return vload16(0, y);
+    return LDXV(16, y);
   float e[16];
 #pragma unroll
-  for (int j = 0; j < 16; j++) e[j] = j < nw ? y[j] : 0.0f;
+  for (int j = 0; j < 16; j++) e[j] = j < nw ? LDX(y + j) : 0.0f;
   return vload16(0, e);
 }
 
 /* The first nw lanes of v to y[0..nw): one vector store for a full vector, else at most four (8, 4, 2, 1 lanes),
  * never lane by lane (slow on the row kernels' last tiles). */
-__attribute__((always_inline)) static inline void clconv_store16(__global float *y, const float16 v, const int nw) {
+__attribute__((always_inline)) static inline void clconv_store16(__global YT *y, const float16 v, const int nw) {
   if (nw >= 16) {
-    vstore16(v, 0, y);
+    STYV(16, v, y);
     return;
   }
   const float8 a8 = nw & 8 ? v.hi : v.lo;
-  if (nw & 8) vstore8(v.lo, 0, y);
+  if (nw & 8) STYV(8, v.lo, y);
   y += nw & 8;
   const float4 a4 = nw & 4 ? a8.hi : a8.lo;
-  if (nw & 4) vstore4(a8.lo, 0, y);
+  if (nw & 4) STYV(4, a8.lo, y);
   y += nw & 4;
   const float2 a2 = nw & 2 ? a4.hi : a4.lo;
-  if (nw & 2) vstore2(a4.lo, 0, y);
+  if (nw & 2) STYV(2, a4.lo, y);
   y += nw & 2;
-  if (nw & 1) *y = a2.lo;
+  if (nw & 1) STY(y, a2.lo);
 }

@@ -1,4 +1,5 @@
-/* kernels/conv.cl: direct convolution and cross-correlation, 1-D to 3-D, float32. Layouts as in clconv.h: src
+/* kernels/conv.cl: direct convolution and cross-correlation, 1-D to 3-D, in the storage types of common.cl (DT,
+ * DT_DST), accumulating in float. Layouts as in clconv.h: src
  * N C D H W, weights K C/G KD KH KW, dst N K OD OH OW. Shapes are kernel arguments as int4 (D, H, W, unused) with
  * unused leading axes of extent 1, so that a program serves every shape its macros allow. The host (conv.c and its
  * catalogue, catalogue.c) guarantees every tensor has at most 2^31 - 1 - 2^20 elements, so int offsets cannot
@@ -40,15 +41,15 @@
 
 /* The epilogue of output i (an index into dst): f(v + rs * res[i]), v the sum with its bias, res the residual
  * (NULL without; it may be dst itself: each output reads its own residual before it is written). */
-static inline float clconv_epilogue(const float v, __global const float *res, const int i, const float rs,
+static inline float clconv_epilogue(const float v, __global const XT *res, const int i, const float rs,
                                     const float alpha, const float beta) {
-  const float s = res ? v + rs * res[i] : v;
+  const float s = res ? v + rs * LDX(res + i) : v;
   return clconv_activate(s, alpha, beta);
 }
 /* The same for 16 outputs from i, the first nw of them stored, v in the register (a vector written to a private
  * array and read back lane by lane stalls store forwarding: 14% of LeNet C1's time once), for clconv_store16. */
 __attribute__((always_inline)) static inline float16 clconv_epilogue16(const float16 r, const float b,
-                                                                       __global const float *res, const int i,
+                                                                       __global const XT *res, const int i,
                                                                        const int nw, const float rs,
                                                                        const float alpha, const float beta) {
   float16 s = r + (float16)(b);
@@ -113,11 +114,17 @@ static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int 
 }
 
 /* The arguments every convolution kernel takes first, in this order (conv.c: launch); wei is the weights as the
- * kernel reads them (packed by clconv_conv_pack for all but the direct kernel), bias NULL without bias, res the
- * residual (NULL without; may be dst, so neither is restrict), rs its factor, total the output's element count. */
+ * kernel reads them (packed into floats by clconv_conv_pack for all but the direct kernel, which reads the user's),
+ * bias NULL without bias, res the residual (NULL without; may be dst, so neither is restrict), rs its factor, total
+ * the output's element count. */
+#ifdef KERNEL_DIRECT
+#define CLCONV_WEI XT
+#else
+#define CLCONV_WEI float
+#endif
 #define CLCONV_CONV_ARGS                                                                                              \
-  __global const float *restrict src, __global const float *restrict wei, __global const float *restrict bias,       \
-      __global float *dst, __global const float *res, const int cin_g, const int cout_g, const int groups,            \
+  __global const XT *restrict src, __global const CLCONV_WEI *restrict wei, __global const XT *restrict bias,         \
+      __global YT *dst, __global const XT *res, const int cin_g, const int cout_g, const int groups,                  \
       const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad,                 \
       const float alpha, const float beta, const float rs, const int total
 
@@ -135,22 +142,22 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
   const int2 tw = clconv_taps(w0, dil.z, isz.z, ksz.z);
 
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
-  __global const float *x = src + (n * groups * cin_g + g * cin_g) * plane;
-  __global const float *w = wei + k * cin_g * kvol;
+  __global const XT *x = src + (n * groups * cin_g + g * cin_g) * plane;
+  __global const XT *w = wei + k * cin_g * kvol;
   float acc = 0.0f;
   for (int c = 0; c < cin_g; c++, x += plane, w += kvol) {
     for (int kd = td.x; kd < td.y; kd++) {
-      __global const float *xd = x + (d0 + kd * dil.x) * isz.y * isz.z;
-      __global const float *wd = w + TAP(kd, ksz.x) * ksz.y * ksz.z;
+      __global const XT *xd = x + (d0 + kd * dil.x) * isz.y * isz.z;
+      __global const XT *wd = w + TAP(kd, ksz.x) * ksz.y * ksz.z;
       for (int kh = th.x; kh < th.y; kh++) {
-        __global const float *xh = xd + (h0 + kh * dil.y) * isz.z + w0;
-        __global const float *wh = wd + TAP(kh, ksz.y) * ksz.z;
-        for (int kw = tw.x; kw < tw.y; kw++) acc = fma(xh[kw * dil.z], wh[TAP(kw, ksz.z)], acc);
+        __global const XT *xh = xd + (h0 + kh * dil.y) * isz.z + w0;
+        __global const XT *wh = wd + TAP(kh, ksz.y) * ksz.z;
+        for (int kw = tw.x; kw < tw.y; kw++) acc = fma(LDX(xh + kw * dil.z), LDX(wh + TAP(kw, ksz.z)), acc);
       }
     }
   }
-  if (bias) acc += bias[k];
-  dst[gid] = clconv_epilogue(acc, res, gid, rs, alpha, beta);
+  if (bias) acc += LDX(bias + k);
+  STY(dst + gid, clconv_epilogue(acc, res, gid, rs, alpha, beta));
 }
 
 #endif
@@ -164,7 +171,7 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
  * (image, group, r), so every division is uniform and the work-items differ only in (oh, ow). No early return:
  * after a conditional return, PoCL's work-item loop keeps the integer divisions inside and runs them once per lane
  * (many times slower). */
-__kernel void clconv_im2col(__global const float *restrict src, __global float *restrict col, const int at,
+__kernel void clconv_im2col(__global const XT *restrict src, __global float *restrict col, const int at,
                             const int row, const int blk, const int cin, const int groups, const int tp,
                             const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
                             const int4 dil, const int4 pad) {
@@ -177,14 +184,15 @@ __kernel void clconv_im2col(__global const float *restrict src, __global float *
   const bool inside = r < cin_g * kvol && id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
   if (ow < osz.z && oh < osz.y)
     col[at + bg * blk + r * row + (od * osz.y + oh) * osz.z + ow] =
-        inside ? src[(((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw] : 0.0f;
+        inside ? LDX(src + ((((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw))
+               : 0.0f;
 }
 
 /* The epilogue: dst[i] = f(out + bias[k] + rs res[i]), i = to + (b K + k) P + p, for the images b of a chunk, out
  * being the GEMM's output in ws at from + (b G + g) blk + j row + p for output channel k = g N + j; bias and res are
  * NULL without (res may be dst). Range: (P rounded up, K, images), work-groups of (64, 1, 1). */
-__kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global float *dst,
-                                   __global const float *restrict bias, __global const float *res, const int from,
+__kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global YT *dst,
+                                   __global const XT *restrict bias, __global const XT *res, const int from,
                                    const int row, const int blk, const int to, const int cout, const int n,
                                    const int npos, const float alpha, const float beta, const float rs) {
   const int p = (int)get_global_id(0), k = (int)get_global_id(1), b = (int)get_global_id(2);
@@ -192,7 +200,7 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global f
   if (p < npos) {
     const float v = ws[at + p];
     const int i = to + (b * cout + k) * npos + p;
-    dst[i] = clconv_epilogue(bias ? v + bias[k] : v, res, i, rs, alpha, beta);
+    STY(dst + i, clconv_epilogue(bias ? v + LDX(bias + k) : v, res, i, rs, alpha, beta));
   }
 }
 
@@ -258,7 +266,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   const int2 td = ti.td, th = ti.th;
   const int w0 = ow0 * str.z - pad.z;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
-  __global const float *x = src + (n * groups + g) * CLCONV_CIN_G * plane;
+  __global const XT *x = src + (n * groups + g) * CLCONV_CIN_G * plane;
   __global const float *w = wei + gb * kvol * CLCONV_CIN_G * KT;
   VT acc[KV][WT];
 #pragma unroll
@@ -293,7 +301,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
-      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      __global const XT *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
       if (w0 >= 0 && w0 + (ksz.z - 1) * dil.z + (WT - 1) * str.z < isz.z) {
         /* every tap of the row inside: no tests, and (when the channels are fewer than the taps) the taps inside */
         __global const float *wr = w + (kd * ksz.y + kh) * ksz.z * CLCONV_CIN_G * KT;
@@ -306,15 +314,17 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
 #endif
         if (!taps_inside) {
           for (int kw = 0; kw < ksz.z; kw++) {
-            __global const float *p = row + w0 + kw * dil.z, *wt = wr + kw * CLCONV_CIN_G * KT;
+            __global const XT *p = row + w0 + kw * dil.z;
+            __global const float *wt = wr + kw * CLCONV_CIN_G * KT;
             CLCONV_CIN_UNROLL for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-                CLCONV_TILE_FMA(p[j * str.z], wt)
+                CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
           }
         } else {
           for (int c = 0; c < CLCONV_CIN_G; c++) {
-            __global const float *p = row + c * plane + w0, *wt = wr + c * KT;
+            __global const XT *p = row + c * plane + w0;
+            __global const float *wt = wr + c * KT;
             CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, p += dil.z, wt += CLCONV_CIN_G * KT)
-                CLCONV_TILE_FMA(p[j * str.z], wt)
+                CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
           }
         }
         continue;
@@ -323,8 +333,8 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
         const int iw = w0 + kw * dil.z;
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * CLCONV_CIN_G * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
-          __global const float *p = row + iw;
-          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(p[j * str.z], wt)
+          __global const XT *p = row + iw;
+          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
@@ -335,15 +345,16 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
             in[j] = i >= 0 && i < isz.z;
             off[j] = in[j] ? i : 0;
           }
-          __global const float *p = row;
-          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(in[j] ? p[off[j]] : 0.0f, wt)
+          __global const XT *p = row;
+          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
+              CLCONV_TILE_FMA(in[j] ? LDX(p + off[j]) : 0.0f, wt)
         }
       }
     }
   }
 #undef CLCONV_TILE_FMA
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
-  __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
+  __global YT *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
 #if VW == 8 && WT == 3
   /* A whole tile of 8-lane vectors at 3 positions (AVX2's 32 x 3): each channel's 3 outputs straight from the
    * registers — positions 0 and 1 interleaved (two shuffles per 8 channels) and stored as a pair, position 2 as a
@@ -352,16 +363,16 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   if (kn == KT && nw == WT && !res) {
 #pragma unroll
     for (int v = 0; v < KV; v++) {
-      const float8 b = bias ? vload8(0, bias + g * cout_g + k0 + v * 8) : (float8)(0.0f);
+      const float8 b = bias ? LDXV(8, bias + g * cout_g + k0 + v * 8) : (float8)(0.0f);
       const float8 s0 = acc[v][0] + b, s1 = acc[v][1] + b, s2 = acc[v][2] + b; /* the macro takes names */
       const float8 a0 = CLCONV_ACTIVATE(float8, s0, alpha, beta), a1 = CLCONV_ACTIVATE(float8, s1, alpha, beta),
                    a2 = CLCONV_ACTIVATE(float8, s2, alpha, beta);
       const float8 lo = shuffle2(a0, a1, (uint8)(0, 8, 1, 9, 2, 10, 3, 11)),
                    hi = shuffle2(a0, a1, (uint8)(4, 12, 5, 13, 6, 14, 7, 15));
-      __global float *yv = y + v * 8 * out_plane;
+      __global YT *yv = y + v * 8 * out_plane;
 #define CLCONV_STORE3(l, pair, last)                                                                                  \
-  vstore2(pair, 0, yv + (l) * out_plane);                                                                             \
-  yv[(l) * out_plane + 2] = last;
+  STYV(2, pair, yv + (l) * out_plane);                                                                                \
+  STY(yv + (l) * out_plane + 2, last);
       CLCONV_STORE3(0, lo.s01, a2.s0) CLCONV_STORE3(1, lo.s23, a2.s1) CLCONV_STORE3(2, lo.s45, a2.s2)
       CLCONV_STORE3(3, lo.s67, a2.s3) CLCONV_STORE3(4, hi.s01, a2.s4) CLCONV_STORE3(5, hi.s23, a2.s5)
       CLCONV_STORE3(6, hi.s45, a2.s6) CLCONV_STORE3(7, hi.s67, a2.s7)
@@ -378,13 +389,13 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
 #pragma unroll
     for (int v = 0; v < KV; v++) VSTORE(acc[v][j], j * KV + v, r);
   for (int t = 0; t < kn; t++, y += out_plane) {
-    const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+    const float b = bias ? LDX(bias + g * cout_g + k0 + t) : 0.0f;
     const int at = (int)(y - dst);
     if (nw == WT) {
 #pragma unroll
-      for (int j = 0; j < WT; j++) y[j] = clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta);
+      for (int j = 0; j < WT; j++) STY(y + j, clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta));
     } else {
-      for (int j = 0; j < nw; j++) y[j] = clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta);
+      for (int j = 0; j < nw; j++) STY(y + j, clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta));
     }
   }
 }
@@ -415,19 +426,19 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
   const int4 tdh = clconv_taps_dh(d0, h0, dil, isz, ksz);
   const int2 td = tdh.xy, th = tdh.zw;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
-  __global const float *x = src + (n * groups + g) * cin_g * plane;
+  __global const XT *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wei + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
   VT acc[WT];
 #pragma unroll
   for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
-      __global const float *xr = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      __global const XT *xr = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
       for (int c0 = 0; c0 < cin_g; c0 += CC) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous chunk is read by everyone */
         for (int i = lid; i < CC * cols; i += LX * LY) {
           const int cc = i / cols, iw = w0 + i - cc * cols;
-          tile[i] = c0 + cc < cin_g && iw >= 0 && iw < isz.z ? xr[(c0 + cc) * plane + iw] : 0.0f;
+          tile[i] = c0 + cc < cin_g && iw >= 0 && iw < isz.z ? LDX(xr + (c0 + cc) * plane + iw) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const int cn = min(CC, cin_g - c0);
@@ -446,15 +457,15 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
   if (!active)
     return;
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - kb * KT);
-  __global float *y = dst + ((n * groups + g) * cout_g + kb * KT) * out_plane + (od * osz.y + oh) * osz.z;
+  __global YT *y = dst + ((n * groups + g) * cout_g + kb * KT) * out_plane + (od * osz.y + oh) * osz.z;
   const int at = (int)(y - dst);
   for (int j = 0; j < WT; j++) {
     const int ow = ow0 + j * LX + lx;
     float r[KT];
     VSTORE(acc[j], 0, r);
     for (int t = 0; ow < osz.z && t < kn; t++)
-      y[t * out_plane + ow] = clconv_epilogue(r[t] + (bias ? bias[g * cout_g + kb * KT + t] : 0.0f), res,
-                                              at + t * out_plane + ow, rs, alpha, beta);
+      STY(y + t * out_plane + ow, clconv_epilogue(r[t] + (bias ? LDX(bias + g * cout_g + kb * KT + t) : 0.0f), res,
+                                                  at + t * out_plane + ow, rs, alpha, beta));
   }
 }
 #undef LX
@@ -506,7 +517,7 @@ __attribute__((always_inline)) static inline bool clconv_wide_inside(const int *
 #define CLCONV_WIDE_ROW(p, wt)                                                                                        \
   CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, wt += cin_g * KT, p += dil.z) {                             \
     float16 v[WV];                                                                                                    \
-    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = vload16(0, p + 16 * u);                                     \
+    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = LDXV(16, p + 16 * u);                                       \
     CLCONV_WIDE_FMA(v, wt)                                                                                            \
   }
 
@@ -546,11 +557,12 @@ __attribute__((always_inline)) static inline float16 clconv_pool_columns(float16
  * iw[u] whole where its output lanes lie inside the row and its loads inside src (below / above: src's bounds from
  * the channel's plane), else with the lanes outside the row selected away, element by element at src's ends. */
 __attribute__((always_inline)) static inline void
-clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const float *row, __global const float *wr,
+clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const XT *row, __global const float *wr,
                      const int rowoff, const int *nw, const int w0, const int4 isz, const int4 ksz, const int4 dil,
                      const int cin_g, const int plane, const int tap_row, const int below, const int above) {
   for (int kw = 0; kw < ksz.z; kw++) {
-    __global const float *wt = wr + kw * cin_g * KT, *p = row;
+    __global const float *wt = wr + kw * cin_g * KT;
+    __global const XT *p = row;
     int iw[WV];
     bool fast = true;
 #pragma unroll
@@ -563,12 +575,12 @@ clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const floa
 #pragma unroll
       for (int u = 0; u < WV; u++) {
         if (fast) {
-          v[u] = vload16(0, p + iw[u]);
+          v[u] = LDXV(16, p + iw[u]);
         } else if (rowoff + iw[u] >= -below && rowoff + iw[u] + 16 <= above) {
-          v[u] = select((float16)(0.0f), vload16(0, p + iw[u]), clconv_lanes16(iw[u], 1, isz.z));
+          v[u] = select((float16)(0.0f), LDXV(16, p + iw[u]), clconv_lanes16(iw[u], 1, isz.z));
         } else { /* at src's ends: only the lanes inside the row are read */
           float e[16];
-          for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? p[iw[u] + j] : 0.0f;
+          for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? LDX(p + iw[u] + j) : 0.0f;
           v[u] = vload16(0, e);
         }
       }
@@ -601,7 +613,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #endif
   const int w0 = ow0 - pad.z; /* stride 1 along W */
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, tap_row = ksz.z * cin_g * KT;
-  __global const float *x = src + (n * groups + g) * cin_g * plane;
+  __global const XT *x = src + (n * groups + g) * cin_g * plane;
   /* A whole-vector load at offset o (from a channel's plane, as rowoff) lies inside src for every channel when o >=
    * -below and o + 16 <= above: the lanes past a row's outputs may read the next row, channel or image. */
   const int below = (n * groups + g) * cin_g * plane, above = src_total - below - (cin_g - 1) * plane;
@@ -631,8 +643,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
       for (int c = 0; c < cin_g; c++)
         for (int kd = ti.td.x; kd < ti.td.y; kd++)
           for (int kh = ti.th.x; kh < ti.th.y; kh++) {
-            __global const float *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0,
-                                 *wt = w + (kd * ksz.y + kh) * tap_row + c * KT;
+            __global const XT *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0;
+            __global const float *wt = w + (kd * ksz.y + kh) * tap_row + c * KT;
             CLCONV_WIDE_ROW(p, wt)
           }
     }
@@ -651,15 +663,17 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #pragma unroll
       for (int q = 0; q < RT; q++) on[q] = kh - q >= 0 && kh - q < ksz.y && oh + q < osz.y;
 #endif
-      __global const float *row = x + ((d0 + kd * dil.x) * isz.y + ih) * isz.z;
+      __global const XT *row = x + ((d0 + kd * dil.x) * isz.y + ih) * isz.z;
       __global const float *wr = w + (kd * ksz.y + kh) * tap_row; /* row 0's; may point past it when !on[0] */
       const int rowoff = (int)(row - x);
       /* The whole row's taps fast (see below)? Then no per-tap tests: short reductions (LeNet C1's 3 channels)
        * spent as long on them as on the FMAs. */
       if (clconv_wide_inside(nw, w0, (ksz.z - 1) * dil.z, isz.z, rowoff, above)) {
-        __global const float *wc = wr, *pc = row + w0;
+        __global const float *wc = wr;
+        __global const XT *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
-          __global const float *wt = wc, *p = pc;
+          __global const float *wt = wc;
+          __global const XT *p = pc;
           CLCONV_WIDE_ROW(p, wt)
         }
         continue;
@@ -678,13 +692,13 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #pragma unroll
     for (int t = 0; t < KT; t++) {
       const bool real = k0 + t < cout_g;
-      const float16 v = clconv_epilogue16(acc[0][t][0], bias && real ? bias[g * cout_g + k0 + t] : 0.0f,
+      const float16 v = clconv_epilogue16(acc[0][t][0], bias && real ? LDX(bias + g * cout_g + k0 + t) : 0.0f,
                                           real ? res : 0, at + t * osz.x * osz.y * osz.z, nw[0], rs, alpha, beta);
       pm[t] = q ? CLCONV_POOL2(pm[t], v) : v;
     }
   }
   const int kn = min(KT, cout_g - k0), pw = osz.z / FUSE_PW, pool_plane = osz.x * gsz.y * pw;
-  __global float *y = dst + ((n * groups + g) * cout_g + k0) * pool_plane + (od * gsz.y + prow / FUSE_PH) * pw +
+  __global YT *y = dst + ((n * groups + g) * cout_g + k0) * pool_plane + (od * gsz.y + prow / FUSE_PH) * pw +
                       ow0 / FUSE_PW;
   for (int t = 0; t < kn; t++, y += pool_plane)
     clconv_store16(y, clconv_pool_columns(pm[t]), min(16 / FUSE_PW, pw - ow0 / FUSE_PW));
@@ -694,9 +708,9 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
   for (int q = 0; q < RT; q++) {
     if (oh + q >= osz.y)
       continue; /* not break: the loop must unroll for acc to stay in registers */
-    __global float *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh + q) * osz.z + ow0;
+    __global YT *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh + q) * osz.z + ow0;
     for (int t = 0; t < kn; t++, y += out_plane) {
-      const float b = bias ? bias[g * cout_g + k0 + t] : 0.0f;
+      const float b = bias ? LDX(bias + g * cout_g + k0 + t) : 0.0f;
 #pragma unroll
       for (int u = 0; u < WV; u++)
         clconv_store16(y + 16 * u, clconv_epilogue16(acc[q][t][u], b, res, (int)(y - dst) + 16 * u, nw[u], rs, alpha, beta),
@@ -802,7 +816,7 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
     }
 #undef CLCONV_DW_ROW
   }
-  const float b = bias ? bias[g] : 0.0f;
+  const float b = bias ? LDX(bias + g) : 0.0f;
   const int nw = min(16, osz.z - ow0);
 #pragma unroll
   for (int q = 0; q < RT; q++) {

@@ -4,12 +4,12 @@
  * may equal dst (in place: a work-item reads its elements before it writes them), so neither pointer is restrict.
  * i0 is at most total + 16 * 1023 (the range rounded up to a work-group), within int: the host keeps tensors 2^20
  * elements below 2^31. */
-__kernel void clconv_act(__global const float *src, __global float *dst, const float alpha, const float beta,
+__kernel void clconv_act(__global const XT *src, __global YT *dst, const float alpha, const float beta,
                          const int total) {
   const int i0 = (int)get_global_id(0) * 16;
   if (i0 + 16 <= total) {
-    vstore16(clconv_activate16(vload16(0, src + i0), alpha, beta), 0, dst + i0);
+    STYV(16, clconv_activate16(LDXV(16, src + i0), alpha, beta), dst + i0);
   } else {
-    for (int i = i0; i < total; i++) dst[i] = clconv_activate(src[i], alpha, beta);
+    for (int i = i0; i < total; i++) STY(dst + i, clconv_activate(LDX(src + i), alpha, beta));
   }
 }

@@ -1,4 +1,4 @@
-/* kernels/pool.cl: max and average pooling, 1-D to 3-D, float32, 16 outputs along W per work-item.
+/* kernels/pool.cl: max and average pooling, 1-D to 3-D, in the storage types of common.cl, 16 outputs along W per work-item.
  * src N C D H W, dst N C OD OH OW; shapes are int4 (D, H, W, unused) kernel arguments, unused leading axes 1.
  * Each work-item computes PW = 16 consecutive outputs of each of `rows` consecutive output rows, one float16 per
  * row (lane j: output ow0 + j): what depends only on the columns is worked out once for all its rows.
@@ -36,7 +36,7 @@
  * [sw, sw + win - 1 + 16 * stride) of the row, stride 1 or 2 (stride 2: columns kw and kw + 1 are the even and odd
  * lanes of the same two loads). masked: lanes whose column pos0 + kw lies outside [0, n) are left out (pos0: each
  * lane's first column); else every lane reads inside the row, or holds an output nobody stores. */
-__attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const float *row,
+__attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const XT *row,
                                                             const int sw, const int win, const int stride,
                                                             const int16 pos0, const int n, const bool masked) {
   float16 acc = *acc_io;
@@ -44,13 +44,13 @@ __attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_
   const int16 all = (int16)(-1);
   if (stride == 1) {
     for (int kw = 0; kw < win; kw++) {
-      const float16 v = vload16(0, row + sw + kw);
+      const float16 v = LDXV(16, row + sw + kw);
       const int16 in = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
       CLCONV_POOL_ADD(acc, v, in);
     }
   } else {
     for (int kw = 0; kw < win; kw += 2) {
-      const float16 a = vload16(0, row + sw + kw), b = vload16(0, row + sw + kw + 16);
+      const float16 a = LDXV(16, row + sw + kw), b = LDXV(16, row + sw + kw + 16);
       const float16 ve = (float16)(a.even, b.even), vo = (float16)(a.odd, b.odd);
       const int16 ie = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
       CLCONV_POOL_ADD(acc, ve, ie);
@@ -73,7 +73,7 @@ __attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_
 #define POOL_SW_ str.z
 #endif
 
-__kernel void clconv_pool(__global const float *restrict src, __global float *restrict dst, const int4 isz,
+__kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad, const int rows) {
   const int ow0 = (int)get_global_id(0) * PW, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
@@ -93,7 +93,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
   const int d_cnt = count_include_pad ? min(sd + win.x, isz.x + pad_after.x) - sd : d_hi - d_lo;
 #endif
   const int plane = isz.x * isz.y * isz.z, nw = min(PW, osz.z - ow0);
-  __global const float *x = src + nc * plane;
+  __global const XT *x = src + nc * plane;
   const int sw = ow0 * str.z - pad.z;
   /* every stored lane's window inside the row, stride 1 or 2: whole-vector loads, no masks (lanes past nw hold
    * outputs nobody stores, so they may read the next row); they read [sw, sw + reach) of the row */
@@ -118,7 +118,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
     for (int d = d_lo; d < d_hi; d++)
       for (int h = h_lo; h < h_hi; h++) {
         const int rowoff = (d * isz.y + h) * isz.z;
-        __global const float *row = x + rowoff;
+        __global const XT *row = x + rowoff;
         if (POOL_SW_ <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
           if (cols_inside)
             clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, false);
@@ -137,7 +137,7 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
 #else
     acc = select(acc, (float16)(NAN), nan);
 #endif
-    __global float *y = dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0;
+    __global YT *y = dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0;
     clconv_store16(y, acc, nw);
   }
 }
@@ -145,16 +145,16 @@ __kernel void clconv_pool(__global const float *restrict src, __global float *re
 /* Whole-plane pooling (global pooling, or one window covering the unpadded input): one output per (n, c) plane, a
  * reduction of its plane contiguous floats, 16 at a time, then across the lanes and the tail. A row kernel's
  * work-item would compute 16 outputs to store one, each lane reading the whole window. Range: N*C rounded up. */
-__kernel void clconv_pool_plane(__global const float *restrict src, __global float *restrict dst, const int plane,
+__kernel void clconv_pool_plane(__global const XT *restrict src, __global YT *restrict dst, const int plane,
                                 const int total) {
   const int nc = (int)get_global_id(0);
   if (nc >= total) return;
-  __global const float *x = src + nc * plane;
+  __global const XT *x = src + nc * plane;
   float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
   int16 nan = (int16)(0);
   int i = 0;
   for (; i + 16 <= plane; i += 16) {
-    const float16 v = vload16(0, x + i);
+    const float16 v = LDXV(16, x + i);
     CLCONV_POOL_ADD(acc, v, (int16)(-1));
   }
   float lanes[16];
@@ -163,10 +163,10 @@ __kernel void clconv_pool_plane(__global const float *restrict src, __global flo
   bool any_nan = any(nan != (int16)(0));
   for (int j = 1; j < 16; j++) r = POOL_AVG ? r + lanes[j] : fmax(r, lanes[j]);
   for (; i < plane; i++) {
-    const float v = x[i];
+    const float v = LDX(x + i);
     r = POOL_AVG ? r + v : fmax(r, v);
     any_nan = any_nan || isnan(v);
   }
-  dst[nc] = POOL_AVG ? r / (float)plane : (any_nan ? NAN : r);
+  STY(dst + nc, POOL_AVG ? r / (float)plane : (any_nan ? NAN : r));
 }
 #endif

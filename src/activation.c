@@ -61,6 +61,7 @@ clconv_status clconv_act_tolerance(const clconv_activation *act, clconv_toleranc
   tol->reduction_len = 0;
   tol->lipschitz = clconv_act_lipschitz(act);
   tol->rel_factor = clconv__act_rel_factor(act->kind);
+  tol->dtype = CLCONV_F32; /* the op's type is its tensors': the caller sets it */
   return CLCONV_OK;
 }
 

@@ -11,6 +11,7 @@ struct clconv_conv {
   clconv__conv_geom g;
   clconv__conv_geom kg; /* what the direct kernels run: g, or g flattened to one row (kernel_geom) */
   clconv_activation act;
+  clconv_dtype dst_dt;   /* dst's type: the descriptor's, or float32 for a layer's intermediate */
   clconv_conv_algo algo; /* direct or gemm */
   clconv__gemm gemm;     /* gemm only */
   clconv__kernel kernel; /* direct algorithm only: the catalogue's kernel v */
@@ -93,12 +94,15 @@ static bool pad_pays(const clconv__conv_geom *g, int wt) {
   return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= CLCONV__PAD_PAYS;
 }
 
-/* A kernel of kernels/pack.cl and the buffer of count floats it fills (the caller releases both, also on failure). */
-static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv__kernel *k, size_t count,
-                                            cl_mem *mem, const char *what) {
-  CLCONV__TRY(clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", name, k));
+/* A kernel of kernels/pack.cl for inputs of type dt and the buffer of count elements of `size` bytes it fills (the
+ * caller releases both, also on failure). */
+static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv_dtype dt, clconv__kernel *k,
+                                            size_t count, size_t size, cl_mem *mem, const char *what) {
+  char options[32];
+  clconv__dtype_options(dt, dt, options, sizeof options);
+  CLCONV__TRY(clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, options, name, k));
   cl_int err;
-  *mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &err));
+  *mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * size, NULL, &err));
   return *mem ? CLCONV_OK : clconv__fail_cl(ctx, "conv_create", what, err);
 }
 
@@ -147,7 +151,7 @@ static void size_buffers(clconv_conv *op) {
     count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
   }
   if (reads_padding && pad_pays(kg, op->v.wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
-      count * sizeof(float) <= max_alloc)
+      count * clconv_dtype_size(g->dt) <= max_alloc)
     op->padded_count = (size_t)count;
 }
 
@@ -168,9 +172,11 @@ static void name_op(clconv_conv *op, bool gemm, bool pool) {
 static void options_of(const clconv_conv *op, bool gemm, const clconv__pool_geom *pool, char *buf, size_t cap) {
   const clconv__kind_row *row = &clconv__kinds[op->v.kind];
   const int act = (int)op->act.kind, lanes = clconv__lanes(&op->ctx->prof);
+  char types[32];
+  clconv__dtype_options(op->g.dt, op->dst_dt, types, sizeof types);
   if (gemm || !row->packed) {
-    snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT, gemm ? "GEMM" : row->macro,
-             op->g.ndim, op->desc.mode == CLCONV_MODE_CONV, act);
+    snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT "%s", gemm ? "GEMM" : row->macro,
+             op->g.ndim, op->desc.mode == CLCONV_MODE_CONV, act, types);
     return;
   }
   char shape[96];
@@ -181,14 +187,14 @@ static void options_of(const clconv_conv *op, bool gemm, const clconv__pool_geom
              pool->avg);
   }
   const int vw = op->v.kind == CLCONV__TILED && op->v.kt > lanes ? lanes : op->v.kt;
-  snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s", row->macro,
-           op->g.ndim, act, op->v.kt, op->v.wt, op->rt, vw, shape);
+  snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u " CLCONV__ACT_OPTION_FMT " -DKT=%d -DWT=%d -DRT=%d -DVW=%d%s%s", row->macro,
+           op->g.ndim, act, op->v.kt, op->v.wt, op->rt, vw, shape, types);
 }
 
 /* Builds op's program (or the gemm algorithm's) and allocates what its kernel reads besides the tensors. */
 static clconv_status build_op(clconv_conv *op, bool gemm, const clconv__pool_geom *pool) {
   clconv_context *ctx = op->ctx;
-  char options[192];
+  char options[224];
   options_of(op, gemm, pool, options, sizeof options);
   if (gemm)
     return clconv__gemm_create(ctx, &op->g, options, &op->gemm);
@@ -199,19 +205,19 @@ static clconv_status build_op(clconv_conv *op, bool gemm, const clconv__pool_geo
                         "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
                         CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
   if (clconv__kinds[op->v.kind].packed)
-    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pack", &op->pack, op->wpack_count, &op->wpack,
-                                       "clCreateBuffer (packed weights)"));
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pack", op->g.dt, &op->pack, op->wpack_count, sizeof(float),
+                                       &op->wpack, "clCreateBuffer (packed weights)"));
   if (op->padded_count)
-    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pad", &op->pad, op->padded_count, &op->padded,
-                                       "clCreateBuffer (padded input)"));
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pad", op->g.dt, &op->pad, op->padded_count,
+                                       clconv_dtype_size(op->g.dt), &op->padded, "clCreateBuffer (padded input)"));
   return CLCONV_OK;
 }
 
 /* Validates, chooses, builds, allocates. force: the direct kernel to use (clconv_tune), or NULL. pool: the pooling
  * to fuse, or NULL; where it cannot be fused (pool_fusable, or weights too large to pack), *out = NULL and
- * CLCONV_OK. */
+ * CLCONV_OK. mid: dst is a layer's float32 intermediate. */
 static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *force,
-                               const clconv__pool_geom *pool, clconv_conv **out) {
+                               const clconv__pool_geom *pool, bool mid, clconv_conv **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: ctx is NULL");
   CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "conv_create: out is NULL");
   *out = NULL;
@@ -229,6 +235,7 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
+  op->dst_dt = mid ? CLCONV_F32 : g.dt;
   op->kg = pool ? g : kernel_geom(&g); /* a fused pooling needs the rows as they are */
   uint32_t xs[5], ws[5];
   clconv_conv_shapes(desc, xs, ws, op->dst_dims);
@@ -260,17 +267,21 @@ static clconv_status create_op(clconv_context *ctx, const clconv_conv_desc *desc
 }
 
 clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
-  return create_op(ctx, desc, NULL, NULL, out);
+  return create_op(ctx, desc, NULL, NULL, false, out);
 }
 
 clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv_desc *desc, const clconv__variant *v,
                                           clconv_conv **out) {
-  return create_op(ctx, desc, v, NULL, out);
+  return create_op(ctx, desc, v, NULL, false, out);
 }
 
 clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_desc *desc,
                                          const clconv__pool_geom *pool, clconv_conv **out) {
-  return create_op(ctx, desc, NULL, pool, out);
+  return create_op(ctx, desc, NULL, pool, false, out);
+}
+
+clconv_status clconv__conv_create_mid(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out) {
+  return create_op(ctx, desc, NULL, NULL, true, out);
 }
 
 const char *clconv_conv_kernel(const clconv_conv *op) { return op ? op->kernel_name : ""; }
@@ -299,9 +310,9 @@ void clconv_conv_destroy(clconv_conv *op) {
 static clconv_status check_weights(clconv_conv *op, const char *call, clconv_tensor *weights, clconv_tensor *bias) {
   uint32_t ss[5], ws[5], ds[5];
   clconv_conv_shapes(&op->desc, ss, ws, ds);
-  CLCONV__TRY(clconv__tensor_expect(op->ctx, call, "weights", weights, op->g.ndim + 2, ws));
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, call, "weights", weights, op->g.dt, op->g.ndim + 2, ws));
   if (op->desc.has_bias)
-    return clconv__tensor_expect(op->ctx, call, "bias", bias, 1, &op->g.k);
+    return clconv__tensor_expect(op->ctx, call, "bias", bias, op->g.dt, 1, &op->g.k);
   CLCONV__CHECK(op->ctx, bias == NULL, CLCONV_ERR_INVALID_ARGUMENT, "%s: bias given but has_bias = false", call);
   return CLCONV_OK;
 }
@@ -312,7 +323,7 @@ static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem w
   const clconv__conv_geom *g = &op->g;
   if (!clconv__kinds[op->v.kind].packed) {
     cl_int err = CLCONV__CL(
-        clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0, g->wei_count * sizeof(float), 0, NULL, NULL));
+        clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0, g->wei_count * clconv_dtype_size(g->dt), 0, NULL, NULL));
     return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(op->ctx, call, "clEnqueueCopyBuffer", err);
   }
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
@@ -331,18 +342,20 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "conv_set_weights: op is NULL");
   clconv_context *ctx = op->ctx;
   CLCONV__TRY(check_weights(op, "conv_set_weights", weights, bias));
-  size_t wcount = clconv__kinds[op->v.kind].packed ? op->wpack_count : op->g.wei_count;
+  /* packed weights are float; the direct kernel's copy, and the bias, keep the descriptor's type */
+  const size_t esize = clconv_dtype_size(op->g.dt),
+               wbytes = clconv__kinds[op->v.kind].packed ? op->wpack_count * sizeof(float) : op->g.wei_count * esize;
   cl_int err = CL_SUCCESS;
   if (!op->wset)
-    op->wset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, wcount * sizeof(float), NULL, &err));
+    op->wset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, wbytes, NULL, &err));
   if (op->wset && bias && !op->bset)
-    op->bset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->g.k * sizeof(float), NULL, &err));
+    op->bset = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, op->g.k * esize, NULL, &err));
   if (err != CL_SUCCESS)
     return clconv__fail_cl(ctx, "conv_set_weights", "clCreateBuffer", err);
   CLCONV__TRY(prepare_weights(op, "conv_set_weights", weights->mem, op->wset));
   if (bias) {
     err =
-        CLCONV__CL(clEnqueueCopyBuffer(ctx->queue, bias->mem, op->bset, 0, 0, op->g.k * sizeof(float), 0, NULL, NULL));
+        CLCONV__CL(clEnqueueCopyBuffer(ctx->queue, bias->mem, op->bset, 0, 0, op->g.k * esize, 0, NULL, NULL));
     if (err != CL_SUCCESS)
       return clconv__fail_cl(ctx, "conv_set_weights", "clEnqueueCopyBuffer", err);
   }
@@ -426,7 +439,7 @@ static clconv_status check_residual(clconv_conv *op, const uint32_t *ds, clconv_
                   "conv_run: residual given but has_residual = false");
     return CLCONV_OK;
   }
-  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "residual", residual, op->g.ndim + 2, ds));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "residual", residual, op->g.dt, op->g.ndim + 2, ds));
   CLCONV__CHECK(ctx, residual->mem != dst->mem || !op->fuse_rows, CLCONV_ERR_INVALID_ARGUMENT,
                 "conv_run: residual is dst, but dst is pooled: the sum cannot run in place");
   return CLCONV_OK;
@@ -439,8 +452,8 @@ clconv_status clconv_conv_run(clconv_conv *op, clconv_tensor *src, clconv_tensor
   const clconv__conv_geom *g = &op->g;
   uint32_t ss[5], ws[5], ds[5], n = g->ndim + 2;
   clconv_conv_shapes(&op->desc, ss, ws, ds);
-  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, n, ss));
-  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, n, op->dst_dims));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "src", src, g->dt, n, ss));
+  CLCONV__TRY(clconv__tensor_expect(ctx, "conv_run", "dst", dst, op->dst_dt, n, op->dst_dims));
   CLCONV__TRY(check_residual(op, ds, residual, dst));
   bool preset = weights == NULL;
   if (preset) {

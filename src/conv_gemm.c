@@ -190,7 +190,8 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
                                   clconv__gemm *out) {
   memset(out, 0, sizeof *out);
   size_t npos = (size_t)g->out[0] * g->out[1] * g->out[2], kvol = (size_t)g->ker[0] * g->ker[1] * g->ker[2];
-  out->is_col = kvol == 1 && g->stride[0] * g->stride[1] * g->stride[2] == 1 &&
+  /* a float32 input can be the column matrix itself; a 16-bit one goes through im2col, which widens it */
+  out->is_col = g->dt == CLCONV_F32 && kvol == 1 && g->stride[0] * g->stride[1] * g->stride[2] == 1 &&
                 g->pad[0] + g->pad[1] + g->pad[2] == 0 && npos == (size_t)g->in[0] * g->in[1] * g->in[2];
   gemm_layout l = layout_of(ctx, out, g);
   size_t one = one_image_floats(&l);
@@ -200,8 +201,10 @@ clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *
                 "bytes per buffer and the kernels index at most %zu floats",
                 one * sizeof(float), (unsigned long long)ctx->prof.max_alloc_bytes, CLCONV__MAX_KERNEL_ELEMS);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_gemm_epilogue", &out->epilogue);
+  char types[32];
+  clconv__dtype_options(g->dt, g->dt, types, sizeof types);
   if (s == CLCONV_OK)
-    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, "", "clconv_gemm_weights", &out->weights);
+    s = clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, types, "clconv_gemm_weights", &out->weights);
   if (s == CLCONV_OK)
     s = clconv__kernel_create(ctx, CLCONV__FAMILY_CONV, options, "clconv_im2col", &out->im2col);
   if (s != CLCONV_OK)

@@ -26,6 +26,8 @@ clconv_status clconv__conv_check(clconv_context *ctx, const char *call, const cl
                                  clconv__conv_geom *g) {
   CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
   memset(g, 0, sizeof *g);
+  CLCONV__TRY(clconv__dtype_check(ctx, call, "dtype", d->dtype));
+  g->dt = d->dtype;
   CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3", call,
                 d->ndim);
   CLCONV__CHECK(ctx, d->in_channels >= 1 && d->in_channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
@@ -199,6 +201,7 @@ clconv_status clconv_conv_tolerance(const clconv_conv_desc *d, clconv_tolerance 
   tol->reduction_len = (uint64_t)(g.c / g.groups) * g.ker[0] * g.ker[1] * g.ker[2] + d->has_bias + d->has_residual;
   tol->lipschitz = clconv_act_lipschitz(&d->activation);
   tol->rel_factor = clconv__act_rel_factor(d->activation.kind);
+  tol->dtype = d->dtype;
   return CLCONV_OK;
 }
 
@@ -207,6 +210,8 @@ clconv_status clconv__pool_check(clconv_context *ctx, const char *call, const cl
                                  clconv__pool_geom *g) {
   CLCONV__CHECK(ctx, d, CLCONV_ERR_INVALID_ARGUMENT, "%s: desc is NULL", call);
   memset(g, 0, sizeof *g);
+  CLCONV__TRY(clconv__dtype_check(ctx, call, "dtype", d->dtype));
+  g->dt = d->dtype;
   CLCONV__CHECK(ctx, d->ndim >= 1 && d->ndim <= 3, CLCONV_ERR_INVALID_ARGUMENT, "%s: ndim = %u, must be 1..3", call,
                 d->ndim);
   CLCONV__CHECK(ctx, d->channels >= 1 && d->channels <= CLCONV__MAX_FIELD, CLCONV_ERR_INVALID_ARGUMENT,
@@ -304,6 +309,7 @@ clconv_status clconv_pool_tolerance(const clconv_pool_desc *d, clconv_tolerance 
   tol->reduction_len = d->kind == CLCONV_POOL_AVG ? (uint64_t)g.win[0] * g.win[1] * g.win[2] : 0;
   tol->lipschitz = 1.0;
   tol->rel_factor = 4.0;
+  tol->dtype = d->dtype;
   return CLCONV_OK;
 }
 
@@ -322,6 +328,9 @@ clconv_status clconv__layer_pool_desc(clconv_context *ctx, const char *call, con
                 call, p->batch, g.n);
   CLCONV__CHECK(ctx, !p->channels || p->channels == g.k, CLCONV_ERR_INVALID_ARGUMENT,
                 "%s: pool.channels = %u, conv out_channels = %u", call, p->channels, g.k);
+  CLCONV__CHECK(ctx, !p->dtype || p->dtype == g.dt, CLCONV_ERR_INVALID_ARGUMENT, "%s: pool.dtype = %d, conv.dtype = %d",
+                call, (int)p->dtype, (int)g.dt);
+  pool->dtype = g.dt;
   pool->ndim = g.ndim;
   pool->batch = g.n;
   pool->channels = g.k;
@@ -362,5 +371,6 @@ clconv_status clconv_layer_tolerance(const clconv_layer_desc *d, clconv_toleranc
   tol->reduction_len = ct.reduction_len > pt.reduction_len ? ct.reduction_len : pt.reduction_len;
   tol->lipschitz = 1.0;
   tol->rel_factor = pt.rel_factor;
+  tol->dtype = pool.dtype;
   return CLCONV_OK;
 }

@@ -6,9 +6,20 @@
 
 struct clconv_act {
   clconv_context *ctx;
-  clconv_activation act; /* defaults applied */
-  clconv__kernel kernel;
+  clconv_activation act;                     /* defaults applied */
+  clconv__kernel kernel[CLCONV_DTYPE_COUNT]; /* per element type: float32's at creation, the others at first use */
 };
+
+/* The kernel for tensors of type dt, built on first use. */
+static clconv_status act_kernel(clconv_act *op, clconv_dtype dt, clconv__kernel **k) {
+  *k = &op->kernel[dt];
+  if ((*k)->kernel)
+    return CLCONV_OK;
+  char options[64];
+  int n = snprintf(options, sizeof options, CLCONV__ACT_OPTION_FMT, (int)op->act.kind);
+  clconv__dtype_options(dt, dt, options + n, sizeof options - (size_t)n);
+  return clconv__kernel_create(op->ctx, CLCONV__FAMILY_ACT, options, "clconv_act", *k);
+}
 
 clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *act, clconv_act **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "act_create: ctx is NULL");
@@ -22,11 +33,10 @@ clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *ac
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "act_create: out of host memory");
   op->ctx = ctx;
   op->act = eff;
-  char options[32];
-  snprintf(options, sizeof options, CLCONV__ACT_OPTION_FMT, (int)eff.kind);
-  clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_ACT, options, "clconv_act", &op->kernel);
+  clconv__kernel *k;
+  clconv_status s = act_kernel(op, CLCONV_F32, &k);
   if (s != CLCONV_OK) {
-    clconv__free(op);
+    clconv_act_destroy(op);
     return s;
   }
   *out = op;
@@ -36,7 +46,8 @@ clconv_status clconv_act_create(clconv_context *ctx, const clconv_activation *ac
 void clconv_act_destroy(clconv_act *op) {
   if (!op)
     return;
-  clconv__kernel_release(&op->kernel);
+  for (int t = 0; t < CLCONV_DTYPE_COUNT; t++)
+    clconv__kernel_release(&op->kernel[t]);
   clconv__free(op);
 }
 
@@ -48,16 +59,20 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
                 "act_run: src or dst belongs to another clconv context");
   CLCONV__CHECK(ctx, src->count == dst->count, CLCONV_ERR_SHAPE_MISMATCH, "act_run: src has %zu elements, dst has %zu",
                 src->count, dst->count);
+  CLCONV__CHECK(ctx, src->dtype == dst->dtype, CLCONV_ERR_DTYPE_MISMATCH, "act_run: src is %s, dst is %s",
+                clconv_dtype_name(src->dtype), clconv_dtype_name(dst->dtype));
   CLCONV__CHECK(ctx, src->count <= CLCONV__MAX_KERNEL_ELEMS, CLCONV_ERR_UNSUPPORTED,
                 "act_run: %zu elements; the kernels index with 32-bit ints (max %zu)", src->count,
                 CLCONV__MAX_KERNEL_ELEMS);
+  clconv__kernel *k;
+  CLCONV__TRY(act_kernel(op, src->dtype, &k));
   cl_int total = (cl_int)src->count;
   const clconv__arg args[] = {{sizeof(cl_mem), &src->mem},
                               {sizeof(cl_mem), &dst->mem},
                               {sizeof(float), &op->act.alpha},
                               {sizeof(float), &op->act.beta},
                               {sizeof total, &total}};
-  return clconv__kernel_launch(ctx, "act_run", &op->kernel, args, sizeof args / sizeof args[0], 1,
+  return clconv__kernel_launch(ctx, "act_run", k, args, sizeof args / sizeof args[0], 1,
                                &(size_t){(src->count + 15) / 16}, NULL);
 }
 

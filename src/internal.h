@@ -221,13 +221,19 @@ static inline cl_int4 clconv__int4(const uint32_t v[3]) {
 struct clconv_tensor {
   clconv_context *ctx;
   cl_mem mem;
+  clconv_dtype dtype;
   uint32_t ndim;
   uint32_t dims[CLCONV_MAX_DIMS];
   size_t count;
 };
-/* Checks t is non-NULL, of ctx, and has exactly the dims want[0..n-1]. */
+/* Checks t is non-NULL, of ctx, of type dtype, and has exactly the dims want[0..n-1]. */
 clconv_status clconv__tensor_expect(clconv_context *ctx, const char *call, const char *name, const clconv_tensor *t,
-                                    uint32_t n, const uint32_t *want);
+                                    clconv_dtype dtype, uint32_t n, const uint32_t *want);
+/* ERR_INVALID_ARGUMENT naming the field unless t is a clconv_dtype. */
+clconv_status clconv__dtype_check(clconv_context *ctx, const char *call, const char *name, clconv_dtype t);
+/* The build options of storage types src (what a kernel reads) and dst (what it writes) (kernels/common.cl: DT,
+ * DT_DST): "" for float32 throughout, so that float32 programs are what they were. */
+void clconv__dtype_options(clconv_dtype src, clconv_dtype dst, char *buf, size_t cap);
 /* Formats dims as "[a, b, c]" into buf. */
 const char *clconv__dims_str(char *buf, size_t cap, const uint32_t *dims, uint32_t n);
 
@@ -246,6 +252,7 @@ clconv_status clconv__unused_axes(clconv_context *ctx, const char *call, const c
 clconv_status clconv__index_check(clconv_context *ctx, const char *call, size_t most, int64_t padded_max);
 /* Effective (defaults applied) descriptors, after validation (desc.c). */
 typedef struct clconv__conv_geom {
+  clconv_dtype dt; /* the descriptor's */
   uint32_t ndim, n, c, k, groups;
   uint32_t in[3], ker[3], stride[3], dil[3], pad[3], out[3]; /* padded to 3 axes with extent 1 in front */
   size_t src_count, wei_count, dst_count;
@@ -262,6 +269,7 @@ typedef struct clconv__residual {
 } clconv__residual;
 
 typedef struct clconv__pool_geom {
+  clconv_dtype dt; /* the descriptor's */
   uint32_t ndim, n, c;
   bool avg;                                                        /* else max */
   uint32_t in[3], win[3], stride[3], pad[3], pad_after[3], out[3]; /* 3 axes, extent 1 in front */
@@ -396,6 +404,10 @@ clconv_status clconv__conv_create_variant(clconv_context *ctx, const clconv_conv
  * pooling cannot be fused (see pool_fusable in conv.c): conv_run then writes the pooled output. */
 clconv_status clconv__conv_create_pooled(clconv_context *ctx, const clconv_conv_desc *desc,
                                          const clconv__pool_geom *pool, clconv_conv **out);
+/* conv_create for a layer that pools separately: dst is float32 whatever desc->dtype (one rounding, at the pooling). */
+clconv_status clconv__conv_create_mid(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out);
+/* pool_create for such a layer: src is float32, dst of desc->dtype. */
+clconv_status clconv__pool_create_mid(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out);
 
 /* ---- the gemm convolution algorithm (conv_gemm.c) ------------------------------------------------------------ */
 typedef struct clconv__gemm {
@@ -441,7 +453,8 @@ clconv_status clconv__gemm_time(clconv_context *ctx, clconv__gemm *gm, const clc
 clconv_status clconv__conv_time_gemm(clconv_conv *op, clconv_tensor *src, uint32_t reps, double *ms);
 /* Runs one 1x1x1 CLBlast GEMM and one batched GEMM so that CLBlast builds both programs now (warm_up_gemm). */
 clconv_status clconv__gemm_warm_up(clconv_context *ctx);
-/* options: the gemm program's (KERNEL_GEMM, NDIM, FLIP, ACT: im2col and the epilogue; pack.cl packs the weights). */
+/* options: the gemm program's (KERNEL_GEMM, NDIM, FLIP, ACT and the types: im2col and the epilogue; pack.cl packs the
+ * weights into floats). */
 clconv_status clconv__gemm_create(clconv_context *ctx, const clconv__conv_geom *g, const char *options,
                                   clconv__gemm *out);
 void clconv__gemm_release(clconv__gemm *gm);

@@ -9,6 +9,7 @@ struct clconv_layer {
   clconv_pool *pool;  /* NULL: fused into conv */
   clconv_tensor *mid; /* conv output, pool input; NULL when fused */
   uint32_t dst_dims[5], ndim;
+  clconv_dtype dtype;
 };
 
 void clconv_layer_destroy(clconv_layer *op) {
@@ -31,6 +32,7 @@ clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "layer_create: out of host memory");
   op->ctx = ctx;
   op->ndim = desc->conv.ndim + 2;
+  op->dtype = desc->conv.dtype;
   uint32_t s[5], w[5], mid[5], pin[5];
   clconv_conv_shapes(&desc->conv, s, w, mid);
   clconv_pool_shapes(&pool, pin, op->dst_dims);
@@ -39,11 +41,11 @@ clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *
   if (st == CLCONV_OK)
     st = clconv__conv_create_pooled(ctx, &desc->conv, &pg, &op->conv);
   if (st == CLCONV_OK && !op->conv) {
-    st = clconv_conv_create(ctx, &desc->conv, &op->conv);
+    st = clconv__conv_create_mid(ctx, &desc->conv, &op->conv);
     if (st == CLCONV_OK)
-      st = clconv_pool_create(ctx, &pool, &op->pool);
+      st = clconv__pool_create_mid(ctx, &pool, &op->pool);
     if (st == CLCONV_OK)
-      st = clconv_tensor_create(ctx, op->ndim, mid, &op->mid);
+      st = clconv_tensor_create(ctx, CLCONV_F32, op->ndim, mid, &op->mid);
   }
   if (st != CLCONV_OK) {
     clconv_layer_destroy(op);
@@ -58,7 +60,7 @@ clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tens
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: op is NULL");
   /* Check dst before the conv runs, so a bad dst fails with nothing enqueued. */
   CLCONV__CHECK(op->ctx, src, CLCONV_ERR_INVALID_ARGUMENT, "layer_run: src is NULL");
-  CLCONV__TRY(clconv__tensor_expect(op->ctx, "layer_run", "dst", dst, op->ndim, op->dst_dims));
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, "layer_run", "dst", dst, op->dtype, op->ndim, op->dst_dims));
   CLCONV__CHECK(op->ctx,
                 dst->mem != src->mem && (!weights || dst->mem != weights->mem) && (!bias || dst->mem != bias->mem) &&
                     (!residual || dst->mem != residual->mem),

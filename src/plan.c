@@ -17,7 +17,8 @@ void clconv__key_act(clconv__plan_key *k, const clconv_activation *a) {
 
 void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d) {
   const uint32_t head[] = {d->ndim,   d->batch,          d->in_channels, d->out_channels,
-                           d->groups, (uint32_t)d->mode, d->has_bias,    (uint32_t)d->algorithm};
+                           d->groups, (uint32_t)d->mode, d->has_bias,    (uint32_t)d->algorithm,
+                           (uint32_t)d->dtype};
   key_words(k, head, sizeof head / sizeof head[0]);
   key_words(k, d->in_size, 3);
   key_words(k, d->kernel_size, 3);
@@ -33,7 +34,7 @@ void clconv__key_conv(clconv__plan_key *k, const clconv_conv_desc *d) {
 
 void clconv__key_pool(clconv__plan_key *k, const clconv_pool_desc *d) {
   const uint32_t head[] = {d->ndim,      d->batch, d->channels, (uint32_t)d->kind, d->count_include_pad,
-                           d->ceil_mode, d->global};
+                           d->ceil_mode, d->global, (uint32_t)d->dtype};
   key_words(k, head, sizeof head / sizeof head[0]);
   key_words(k, d->in_size, 3);
   key_words(k, d->window, 3);

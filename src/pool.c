@@ -7,10 +7,11 @@ struct clconv_pool {
   clconv_pool_desc desc;
   clconv__pool_geom g;
   clconv__kernel kernel;
-  bool plane; /* one window over each whole unpadded plane: clconv_pool_plane, a reduction */
+  clconv_dtype src_dt; /* the descriptor's, or float32 for a layer's intermediate */
+  bool plane;          /* one window over each whole unpadded plane: clconv_pool_plane, a reduction */
 };
 
-clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out) {
+static clconv_status create_op(clconv_context *ctx, const clconv_pool_desc *desc, bool mid, clconv_pool **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "pool_create: ctx is NULL");
   CLCONV__CHECK(ctx, out, CLCONV_ERR_INVALID_ARGUMENT, "pool_create: out is NULL");
   *out = NULL;
@@ -24,18 +25,21 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   op->ctx = ctx;
   op->desc = *desc;
   op->g = g;
+  op->src_dt = mid ? CLCONV_F32 : g.dt;
   /* the usual windows along W as compile-time constants (kernels/pool.cl); few programs: a window of 2 or 3 at
    * stride 1 or 2 */
   op->plane = true;
   for (int a = 0; a < 3; a++)
     op->plane = op->plane && g.win[a] == g.in[a] && !g.pad[a] && !g.pad_after[a];
-  char options[80];
+  char options[112];
   int n = snprintf(options, sizeof options, "-DNDIM=%u -DPOOL_AVG=%d", op->plane ? 1 : g.ndim,
                    desc->kind == CLCONV_POOL_AVG);
   if (op->plane)
     snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_PLANE");
   else if ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2)
     snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_KW=%u -DPOOL_SW=%u", g.win[2], g.stride[2]);
+  n = (int)strlen(options);
+  clconv__dtype_options(op->src_dt, g.dt, options + n, sizeof options - (size_t)n);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_POOL, options,
                                           op->plane ? "clconv_pool_plane" : "clconv_pool", &op->kernel);
   if (s != CLCONV_OK) {
@@ -44,6 +48,14 @@ clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *de
   }
   *out = op;
   return CLCONV_OK;
+}
+
+clconv_status clconv_pool_create(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out) {
+  return create_op(ctx, desc, false, out);
+}
+
+clconv_status clconv__pool_create_mid(clconv_context *ctx, const clconv_pool_desc *desc, clconv_pool **out) {
+  return create_op(ctx, desc, true, out);
 }
 
 void clconv_pool_destroy(clconv_pool *op) {
@@ -88,8 +100,8 @@ clconv_status clconv_pool_run(clconv_pool *op, clconv_tensor *src, clconv_tensor
   CLCONV__CHECK(NULL, op, CLCONV_ERR_INVALID_ARGUMENT, "pool_run: op is NULL");
   uint32_t ss[5], ds[5];
   clconv_pool_shapes(&op->desc, ss, ds);
-  CLCONV__TRY(clconv__tensor_expect(op->ctx, "pool_run", "src", src, op->g.ndim + 2, ss));
-  CLCONV__TRY(clconv__tensor_expect(op->ctx, "pool_run", "dst", dst, op->g.ndim + 2, ds));
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, "pool_run", "src", src, op->g.dt, op->g.ndim + 2, ss));
+  CLCONV__TRY(clconv__tensor_expect(op->ctx, "pool_run", "dst", dst, op->g.dt, op->g.ndim + 2, ds));
   CLCONV__CHECK(op->ctx, dst->mem != src->mem, CLCONV_ERR_INVALID_ARGUMENT,
                 "pool_run: dst aliases src; pooling cannot run in place");
   return clconv__pool_launch(op, "pool_run", src->mem, dst->mem);

@@ -1,15 +1,31 @@
-/* CPU reference for every op, in plain C: double accumulation, one rounding to float at the end. Also the
+/* CPU reference for every op, in plain C: double accumulation, one rounding to the output type at the end. Also the
  * element-wise comparison with the tolerance model of clconv.h. */
 #include "internal.h"
 
 #include <math.h>
 
-clconv_status clconv_ref_act(const clconv_activation *act, const float *src, float *dst, size_t count) {
+/* v rounded once to type t, to nearest even (rint in the default rounding mode), as a float (exact: every value of
+ * t is one): significand bits p, smallest subnormal 2^sub, largest finite value max; past max (after rounding), inf. */
+static float round_to(double v, clconv_dtype t) {
+  if (t == CLCONV_F32 || !isfinite(v) || v == 0.0)
+    return (float)v;
+  const int p = t == CLCONV_F16 ? 11 : 8, sub = t == CLCONV_F16 ? -24 : -133;
+  const double max = t == CLCONV_F16 ? 65504.0 : ldexp(255.0, 120); /* bfloat16: 0x7f7f, (2 - 2^-7) 2^127 */
+  int e;
+  frexp(v, &e); /* |v| in [2^(e-1), 2^e): its ulp in t is 2^(e - p), at least the smallest subnormal */
+  const int ulp = e - p > sub ? e - p : sub;
+  const double r = ldexp(rint(ldexp(v, -ulp)), ulp);
+  return fabs(r) > max ? (v > 0 ? INFINITY : -INFINITY) : (float)r;
+}
+
+clconv_status clconv_ref_act(const clconv_activation *act, clconv_dtype dtype, const float *src, float *dst,
+                             size_t count) {
   CLCONV__CHECK(NULL, act && src && dst, CLCONV_ERR_INVALID_ARGUMENT, "ref_act: act, src or dst is NULL");
+  CLCONV__TRY(clconv__dtype_check(NULL, "ref_act", "dtype", dtype));
   clconv_activation eff;
   CLCONV__TRY(clconv__act_check(NULL, "ref_act", act, &eff));
   for (size_t i = 0; i < count; i++)
-    dst[i] = (float)clconv__act_apply(&eff, src[i]);
+    dst[i] = round_to(clconv__act_apply(&eff, src[i]), dtype);
   return CLCONV_OK;
 }
 
@@ -68,7 +84,7 @@ clconv_status clconv_ref_conv(const clconv_conv_desc *d, const float *src, const
               sum += beta * residual[o];
               s_abs += fabs(beta * residual[o]);
             }
-            dst[o] = (float)clconv__act_apply(&act, sum);
+            dst[o] = round_to(clconv__act_apply(&act, sum), g.dt);
             if (mag)
               mag[o] = (float)s_abs;
           }
@@ -112,7 +128,7 @@ static void pool_core(const clconv_pool_desc *d, const clconv__pool_geom *g, con
                   m_in = in_mag[i];
               }
           double div = avg ? (double)(d->count_include_pad ? padded : cnt) : 1.0;
-          dst[o] = (float)(acc / div);
+          dst[o] = round_to(acc / div, g->dt);
           if (mag)
             mag[o] = (float)(m_in + s_abs / div);
         }
@@ -143,7 +159,9 @@ clconv_status clconv_ref_layer(const clconv_layer_desc *d, const float *src, con
     clconv__free(mid_mag);
     return clconv__fail(NULL, CLCONV_ERR_OUT_OF_MEMORY, "ref_layer: %zu floats for the conv output", cg.dst_count);
   }
-  clconv_status s = clconv_ref_conv(&d->conv, src, weights, bias, residual, mid, mid_mag);
+  clconv_conv_desc conv = d->conv;
+  conv.dtype = CLCONV_F32; /* the intermediate is float32 on the device, whatever the layer's type */
+  clconv_status s = clconv_ref_conv(&conv, src, weights, bias, residual, mid, mid_mag);
   if (s == CLCONV_OK) {
     /* Each conv output i carries an error <= u (c |r_i| + f(K) L S_i); pooling passes on at most the largest
      * in its window. Fold everything but f(K) >= 1 into the scale, so clconv_layer_tolerance can use f alone. */
@@ -163,11 +181,15 @@ clconv_status clconv_compare(const float *got, const float *ref, const float *ma
                              const clconv_tolerance *tol, clconv_compare_result *res) {
   CLCONV__CHECK(NULL, got && ref && res, CLCONV_ERR_INVALID_ARGUMENT, "compare: got, ref or res is NULL");
   const double u = 0x1p-24, tiny = 0x1p-126;
-  double c = 0.0, fl = 0.0;
+  double c = 0.0, fl = 0.0, out_rel = 0.0, out_abs = 0.0;
   if (tol) {
+    CLCONV__TRY(clconv__dtype_check(NULL, "compare", "tol->dtype", tol->dtype));
     double k = (double)tol->reduction_len;
     c = tol->rel_factor > 0.0 ? tol->rel_factor : 4.0;
     fl = fmin(k, 8.0 * sqrt(k)) * (tol->lipschitz > 0.0 ? tol->lipschitz : 1.0);
+    /* the output type's rounding, on both sides (clconv.h) */
+    out_rel = tol->dtype == CLCONV_F16 ? 2 * 0x1p-11 : tol->dtype == CLCONV_BF16 ? 2 * 0x1p-8 : 0.0;
+    out_abs = tol->dtype == CLCONV_F16 ? 2 * 0x1p-25 : 0.0;
   }
   memset(res, 0, sizeof *res);
   res->first_mismatch = count;
@@ -176,7 +198,9 @@ clconv_status clconv_compare(const float *got, const float *ref, const float *ma
     if (fp_class(got[i]) || fp_class(ref[i])) {
       ratio = fp_class(got[i]) == fp_class(ref[i]) ? 0.0 : INFINITY;
     } else {
-      double err = fabs(g - r), bound = tol ? u * (c * fabs(r) + fl * (mag ? fabs((double)mag[i]) : 0.0)) + tiny : 0.0;
+      double err = fabs(g - r),
+             bound = tol ? u * (c * fabs(r) + fl * (mag ? fabs((double)mag[i]) : 0.0)) + tiny + out_rel * fabs(r) + out_abs
+                         : 0.0;
       ratio = err == 0.0 ? 0.0 : bound > 0.0 ? err / bound : INFINITY;
       if (err > res->max_abs_err)
         res->max_abs_err = err;

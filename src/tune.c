@@ -80,19 +80,19 @@ static clconv_status case_setup(clconv_context *ctx, tune_case *tc, uint64_t *se
   if (s != CLCONV_OK && s != CLCONV_ERR_OUT_OF_MEMORY) /* the reference reports on the thread's error */
     s = clconv__fail(ctx, s, "tune: reference: %s", clconv_last_error(NULL));
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(ctx, nd, ss, &tc->x);
+    s = clconv_tensor_create(ctx, CLCONV_F32, nd, ss, &tc->x);
   if (s == CLCONV_OK)
     s = clconv_tensor_write(tc->x, x, sc);
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(ctx, nd, ws, &tc->w);
+    s = clconv_tensor_create(ctx, CLCONV_F32, nd, ws, &tc->w);
   if (s == CLCONV_OK)
     s = clconv_tensor_write(tc->w, w, wc);
   if (s == CLCONV_OK && tc->d.has_bias)
-    s = clconv_tensor_create(ctx, 1, &ds[1], &tc->b);
+    s = clconv_tensor_create(ctx, CLCONV_F32, 1, &ds[1], &tc->b);
   if (s == CLCONV_OK && tc->d.has_bias)
     s = clconv_tensor_write(tc->b, b, k);
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(ctx, nd, ds, &tc->y);
+    s = clconv_tensor_create(ctx, CLCONV_F32, nd, ds, &tc->y);
   clconv_conv_desc d = tc->d;
   d.algorithm = CLCONV_ALGO_GEMM;
   if (s == CLCONV_OK)
@@ -420,7 +420,8 @@ clconv_status clconv_tune(clconv_context *ctx, const clconv_conv_desc *descs, si
   uint64_t seed = 0x7E57;
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) {
     tc[i].d = descs[i];
-    s = clconv__conv_check(ctx, "tune", &descs[i], &tc[i].g);
+    tc[i].d.dtype = CLCONV_F32; /* choices are per shape, whatever the type: measured on float32 tensors */
+    s = clconv__conv_check(ctx, "tune", &tc[i].d, &tc[i].g);
     if (s == CLCONV_OK)
       s = case_setup(ctx, &tc[i], &seed);
   }

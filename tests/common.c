@@ -59,18 +59,18 @@ float *test_alloc(size_t n) {
 }
 
 clconv_tensor *upload(clconv_context *ctx, uint32_t ndim, const uint32_t *dims, const float *host) {
+  return upload_as(ctx, CLCONV_F32, ndim, dims, host);
+}
+
+clconv_tensor *upload_as(clconv_context *ctx, clconv_dtype dt, uint32_t ndim, const uint32_t *dims,
+                         const float *host) {
   clconv_tensor *t = NULL;
-  clconv_status s = clconv_tensor_create(ctx, ndim, dims, &t);
-  if (s != CLCONV_OK)
-    fail_msg("tensor_create: %s", clconv_last_error(ctx));
-  if (host && clconv_tensor_write(t, host, clconv_tensor_count(t)) != CLCONV_OK)
-    fail_msg("tensor_write: %s", clconv_last_error(ctx));
+  if (sweep_upload(ctx, dt, ndim, dims, host, &t) != CLCONV_OK)
+    fail_msg("tensor_create or tensor_write: %s", clconv_last_error(ctx));
   return t;
 }
 
-void download(clconv_tensor *t, float *host) {
-  assert_int_equal(clconv_tensor_read(t, host, clconv_tensor_count(t)), CLCONV_OK);
-}
+void download(clconv_tensor *t, float *host) { assert_int_equal(sweep_download(t, host), CLCONV_OK); }
 
 const char *test_replay(uint64_t seed) {
   static char buf[64];

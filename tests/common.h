@@ -32,9 +32,14 @@ clconv_context *test_profile_context(clconv_device_class cls, uint32_t lanes);
 #define TEST_CPU8 CLCONV_CLASS_CPU, 8
 #define TEST_CONTEXT(state) ((state) && *(state) ? (clconv_context *)*(state) : (skip(), (clconv_context *)NULL))
 
-/* Host buffer and tensor helpers that fail the test on error. */
+/* Host buffer and tensor helpers that fail the test on error. upload makes a float32 tensor, upload_as one of dt
+ * (host: values of dt, see sweep_round; NULL: contents undefined); download reads any type into floats. */
 float *test_alloc(size_t n);
 clconv_tensor *upload(clconv_context *ctx, uint32_t ndim, const uint32_t *dims, const float *host);
+clconv_tensor *upload_as(clconv_context *ctx, clconv_dtype dt, uint32_t ndim, const uint32_t *dims,
+                         const float *host);
 void download(clconv_tensor *t, float *host);
+/* Sweeps draw every element type in turn: trial i runs in TEST_DTYPE(i). */
+#define TEST_DTYPE(i) ((clconv_dtype)((i) % CLCONV_DTYPE_COUNT))
 
 #endif

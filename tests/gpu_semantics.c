@@ -329,7 +329,7 @@ int main(int argc, char **argv) {
       float data[1001];
       sweep_act_data(&r, data, sizeof data / sizeof data[0]);
       snprintf(what, sizeof what, "act %s, 1001 elements, in place", clconv_act_name(c->act.kind));
-      b |= sweep_check_act(x, &c->act, data, sizeof data / sizeof data[0], true, stderr, "tests/gpu_semantics.c") != 0;
+      b |= sweep_check_act(x, &c->act, CLCONV_F32, data, sizeof data / sizeof data[0], true, stderr, "tests/gpu_semantics.c") != 0;
       break;
     }
     }

@@ -51,15 +51,17 @@ static void test_known_values(void **state) {
   }
 }
 
-/* NaN stays NaN through every activation; infinities go where the limits say. */
+/* NaN stays NaN through every activation and element type; infinities go where the limits say. */
 static void test_non_finite(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const float x[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -1e-40f, 88.0f, -88.0f, 1e30f, -1e30f};
   int bad = 0;
-  for (int k = 0; k < CLCONV_ACT_COUNT; k++) {
-    clconv_activation a = {.kind = (clconv_act_kind)k, .alpha = k == CLCONV_ACT_CLIP ? -2.0f : 0.0f, .beta = 3.0f};
-    bad += sweep_check_act(ctx, &a, x, sizeof x / sizeof x[0], false, stderr, "non-finite table") != 0;
-  }
+  for (int k = 0; k < CLCONV_ACT_COUNT; k++)
+    for (int t = 0; t < CLCONV_DTYPE_COUNT; t++) {
+      clconv_activation a = {.kind = (clconv_act_kind)k, .alpha = k == CLCONV_ACT_CLIP ? -2.0f : 0.0f, .beta = 3.0f};
+      bad += sweep_check_act(ctx, &a, (clconv_dtype)t, x, sizeof x / sizeof x[0], false, stderr,
+                             "non-finite table") != 0;
+    }
   assert_int_equal(bad, 0);
 }
 
@@ -74,7 +76,7 @@ static void test_random_sweep(void **state) {
     size_t count = sweep_int(&r, 1, 3000);
     float *x = test_alloc(count);
     sweep_act_data(&r, x, count);
-    bad += sweep_check_act(ctx, &a, x, count, sweep_chance(&r, 0.5), stderr, test_replay(seed)) != 0;
+    bad += sweep_check_act(ctx, &a, TEST_DTYPE(i), x, count, sweep_chance(&r, 0.5), stderr, test_replay(seed)) != 0;
     free(x);
   }
   print_message("act random sweep: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);
@@ -108,7 +110,7 @@ static void binaries_round(const char *dir, const char *want) {
   assert_int_equal(clconv_context_create(NULL, &ctx), CLCONV_OK);
   const float x[3] = {-1.0f, 0.5f, 2.0f};
   clconv_activation relu = {.kind = CLCONV_ACT_RELU};
-  assert_int_equal(sweep_check_act(ctx, &relu, x, 3, false, stderr, "binaries"), 0);
+  assert_int_equal(sweep_check_act(ctx, &relu, CLCONV_F32, x, 3, false, stderr, "binaries"), 0);
   const char *note = clconv_context_binaries(ctx);
   if (!strstr(note, want))
     fail_msg("binaries note \"%s\", want \"%s\"", note, want);

@@ -419,9 +419,15 @@ static void test_status_strings(void **state) {
   assert_string_equal(clconv_status_string(CLCONV_OK), "success");
   assert_string_equal(clconv_status_string(CLCONV_ERR_BUILD_FAILED), "OpenCL program build failed");
   assert_string_equal(clconv_status_string((clconv_status)999), "unknown status");
+  assert_string_equal(clconv_status_string(CLCONV_ERR_DTYPE_MISMATCH), "tensor element type mismatch");
+  assert_string_equal(clconv_dtype_name(CLCONV_F32), "float32");
+  assert_string_equal(clconv_dtype_name(CLCONV_F16), "float16");
+  assert_string_equal(clconv_dtype_name(CLCONV_BF16), "bfloat16");
+  assert_true(clconv_dtype_size(CLCONV_F32) == 4 && clconv_dtype_size(CLCONV_F16) == 2 &&
+              clconv_dtype_size(CLCONV_BF16) == 2);
   assert_string_equal(clconv_version_string(), "0.1.0");
   /* The CPU reference reports through the thread's last error. */
-  assert_int_equal(clconv_ref_act(NULL, NULL, NULL, 0), CLCONV_ERR_INVALID_ARGUMENT);
+  assert_int_equal(clconv_ref_act(NULL, CLCONV_F32, NULL, NULL, 0), CLCONV_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(clconv_last_error(NULL), "ref_act"));
 }
 

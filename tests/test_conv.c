@@ -406,16 +406,20 @@ static conv_data conv_data_fill(const clconv_conv_desc *d, sweep_rng *r, float w
   sweep_fill(r, cd.w, cd.sh.wei_count, wlo, 1);
   sweep_fill(r, cd.b, cd.sh.dst[1], -1, 1);
   sweep_fill(r, cd.z, dc, -1, 1);
+  assert_int_equal(sweep_round(d->dtype, cd.x, cd.sh.src_count), CLCONV_OK); /* values of the type */
+  assert_int_equal(sweep_round(d->dtype, cd.w, cd.sh.wei_count), CLCONV_OK);
+  assert_int_equal(sweep_round(d->dtype, cd.b, cd.sh.dst[1]), CLCONV_OK);
+  assert_int_equal(sweep_round(d->dtype, cd.z, dc), CLCONV_OK);
   return cd;
 }
 
 static void conv_data_upload(clconv_context *ctx, const clconv_conv_desc *d, conv_data *cd) {
   const conv_shapes *sh = &cd->sh;
-  cd->tx = upload(ctx, sh->nd, sh->src, cd->x);
-  cd->tw = upload(ctx, sh->nd, sh->wei, cd->w);
-  cd->tb = d->has_bias ? upload(ctx, 1, &sh->dst[1], cd->b) : NULL;
-  cd->tz = d->has_residual ? upload(ctx, sh->nd, sh->dst, cd->z) : NULL;
-  cd->ty = upload(ctx, sh->nd, sh->dst, NULL);
+  cd->tx = upload_as(ctx, d->dtype, sh->nd, sh->src, cd->x);
+  cd->tw = upload_as(ctx, d->dtype, sh->nd, sh->wei, cd->w);
+  cd->tb = d->has_bias ? upload_as(ctx, d->dtype, 1, &sh->dst[1], cd->b) : NULL;
+  cd->tz = d->has_residual ? upload_as(ctx, d->dtype, sh->nd, sh->dst, cd->z) : NULL;
+  cd->ty = upload_as(ctx, d->dtype, sh->nd, sh->dst, NULL);
 }
 
 /* Reads ty back and compares it with the reference; 1 (and a message naming what, the case and the seed) on a
@@ -454,7 +458,7 @@ static void conv_data_free(conv_data *cd) {
 }
 
 /* Non-finite inputs: an inf or NaN must reach exactly the outputs whose windows read it, in every kernel variant
- * (padding is selected, never multiplied: inf * 0 would be NaN). */
+ * and element type (padding is selected, never multiplied: inf * 0 would be NaN). */
 static void test_non_finite_inputs(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x1AF;
@@ -465,6 +469,7 @@ static void test_non_finite_inputs(void **state) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
     d.algorithm = algo;
+    d.dtype = TEST_DTYPE(i);
     /* no zero weight: inf * 0 = NaN would be right, but hides the sign */
     conv_data cd = conv_data_fill(&d, &r, 0.25f);
     size_t sc = cd.sh.src_count, wdt = cd.sh.src[cd.sh.nd - 1];
@@ -537,7 +542,8 @@ static void test_set_weights(void **state) {
   print_message("conv set_weights: %u configurations, identical to runs with explicit weights\n", n);
 }
 
-/* Integer data whose every partial sum is exact in fp32: the device must equal the reference bit for bit. */
+/* Integer data whose every partial sum is exact in fp32: the device must equal the reference bit for bit, in every
+ * element type (both round the same exact sum to it). */
 static void test_exact_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0xE7AC7;
@@ -547,13 +553,15 @@ static void test_exact_sweep(void **state) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
     d.algorithm = algo;
+    d.dtype = TEST_DTYPE(i);
     bad += sweep_check_conv(ctx, &d, &r, true, false, stderr, test_replay(seed)) != 0;
   }
   print_message("conv exact sweep: %u configurations, %u failed (seed %llu)\n", n, bad, (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 
-/* Random floats, per-element tolerance, and in every trial the mutation self-test of the comparison. */
+/* Random floats, per-element tolerance, and in every trial the mutation self-test of the comparison; the element
+ * types in turn. */
 static void test_random_sweep(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed();
@@ -563,6 +571,7 @@ static void test_random_sweep(void **state) {
     clconv_conv_desc d;
     sweep_conv_desc(&r, &d, 0, false);
     d.algorithm = algo;
+    d.dtype = TEST_DTYPE(i);
     per_ndim[d.ndim]++;
     bad += sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0;
   }

@@ -127,10 +127,10 @@ static void test_status_codes(void **state) {
   const clconv_context *err_ctx = ctx;
   clconv_tensor *t = NULL;
   const uint32_t huge[5] = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-  EXPECT(clconv_tensor_create(ctx, 5, huge, &t), CLCONV_ERR_SIZE_OVERFLOW, "byte count overflows");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 5, huge, &t), CLCONV_ERR_SIZE_OVERFLOW, "byte count overflows");
   assert_null(t);
   const uint32_t big[2] = {1u << 20, 1u << 20}; /* 4 TiB */
-  EXPECT(clconv_tensor_create(ctx, 2, big, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 2, big, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
   assert_null(t);
   /* Under a device memory limit (ctest's errors_memory_limit runs this program with POCL_MEMORY_LIMIT=1, GiB): the
    * device reports the smaller limit, and one float past it is refused up front, before any allocation. */
@@ -141,7 +141,7 @@ static void test_status_codes(void **state) {
                   (unsigned long long)(info.global_mem_bytes >> 20), (unsigned long long)(info.max_alloc_bytes >> 20));
     assert_true(info.global_mem_bytes <= (1ull << 30));
     const uint32_t past[1] = {(uint32_t)(info.max_alloc_bytes / sizeof(float) + 1)};
-    EXPECT(clconv_tensor_create(ctx, 1, past, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
+    EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 1, past, &t), CLCONV_ERR_OUT_OF_MEMORY, "device max allocation");
     assert_null(t);
   }
   /* 2^32 input elements: valid, but beyond what the 32-bit-indexed kernels address */
@@ -257,19 +257,96 @@ static void test_run_errors_leave_dst(void **state) {
   clconv_context_destroy(other);
 }
 
+/* Element types: an unknown dtype anywhere, tensors of another type than the descriptor's (each op, each tensor
+ * role, the message naming both types), and dst untouched by every failure. */
+static void test_dtype_errors(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  const clconv_context *err_ctx = ctx;
+  uint32_t xs[4] = {1, 2, 6, 6}, ws[4] = {2, 2, 3, 3}, ys[4] = {1, 2, 4, 4}, ps[4] = {1, 2, 2, 2}, bs = 2;
+  clconv_tensor *t = NULL;
+  EXPECT(clconv_tensor_create(ctx, (clconv_dtype)3, 4, xs, &t), CLCONV_ERR_INVALID_ARGUMENT,
+         "tensor_create: dtype = 3, must be CLCONV_F32 (0), CLCONV_F16 (1) or CLCONV_BF16 (2)");
+  assert_null(t);
+  assert_null(clconv_dtype_name((clconv_dtype)3));
+  assert_int_equal(clconv_dtype_size((clconv_dtype)-1), 0);
+  err_ctx = NULL;
+  clconv_conv_desc d = {.ndim = 2, .in_channels = 2, .out_channels = 2, .in_size = {6, 6}, .kernel_size = {3, 3},
+                        .has_bias = true, .has_residual = true, .dtype = (clconv_dtype)7};
+  EXPECT(clconv_conv_validate(&d), CLCONV_ERR_INVALID_ARGUMENT, "conv_validate: dtype = 7");
+  clconv_pool_desc p = {.ndim = 2, .channels = 2, .in_size = {4, 4}, .window = {2, 2}, .dtype = (clconv_dtype)-1};
+  EXPECT(clconv_pool_validate(&p), CLCONV_ERR_INVALID_ARGUMENT, "pool_validate: dtype = -1");
+  float x = 1.0f, y;
+  clconv_tolerance tol = {.dtype = (clconv_dtype)5};
+  clconv_compare_result res;
+  EXPECT(clconv_compare(&x, &x, NULL, 1, &tol, &res), CLCONV_ERR_INVALID_ARGUMENT, "compare: tol->dtype = 5");
+  EXPECT(clconv_ref_act(&(clconv_activation){0}, (clconv_dtype)4, &x, &y, 1), CLCONV_ERR_INVALID_ARGUMENT,
+         "ref_act: dtype = 4");
+  clconv_layer_desc l = {.conv = d, .pool = {.window = {2, 2}, .dtype = CLCONV_BF16}};
+  l.conv.dtype = CLCONV_F16;
+  EXPECT(clconv_layer_validate(&l), CLCONV_ERR_INVALID_ARGUMENT, "pool.dtype = 2, conv.dtype = 1");
+  err_ctx = ctx;
+
+  /* a float16 convolution given float32 tensors in each role, then a bfloat16 one */
+  float sentinel[32];
+  for (int i = 0; i < 32; i++)
+    sentinel[i] = (float)i;
+  clconv_tensor *hx = upload_as(ctx, CLCONV_F16, 4, xs, NULL), *hw = upload_as(ctx, CLCONV_F16, 4, ws, NULL),
+                *hb = upload_as(ctx, CLCONV_F16, 1, &bs, NULL), *hz = upload_as(ctx, CLCONV_F16, 4, ys, NULL),
+                *hy = upload_as(ctx, CLCONV_F16, 4, ys, sentinel), *fx = upload(ctx, 4, xs, NULL),
+                *fw = upload(ctx, 4, ws, NULL), *fb = upload(ctx, 1, &bs, NULL), *fz = upload(ctx, 4, ys, NULL),
+                *fy = upload(ctx, 4, ys, NULL), *by = upload_as(ctx, CLCONV_BF16, 4, ys, NULL),
+                *hp = upload_as(ctx, CLCONV_F16, 4, ps, NULL);
+  assert_int_equal(clconv_tensor_dtype(hx), CLCONV_F16);
+  assert_int_equal(clconv_tensor_dtype(by), CLCONV_BF16);
+  assert_int_equal(clconv_tensor_dtype(NULL), CLCONV_F32);
+  d.dtype = CLCONV_F16;
+  clconv_conv *op;
+  assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+  EXPECT(clconv_conv_run(op, fx, hw, hb, hz, hy), CLCONV_ERR_DTYPE_MISMATCH,
+         "conv_run: src is float32, the descriptor's dtype is float16");
+  EXPECT(clconv_conv_run(op, hx, fw, hb, hz, hy), CLCONV_ERR_DTYPE_MISMATCH, "weights is float32");
+  EXPECT(clconv_conv_run(op, hx, hw, fb, hz, hy), CLCONV_ERR_DTYPE_MISMATCH, "bias is float32");
+  EXPECT(clconv_conv_run(op, hx, hw, hb, fz, hy), CLCONV_ERR_DTYPE_MISMATCH, "residual is float32");
+  EXPECT(clconv_conv_run(op, hx, hw, hb, hz, fy), CLCONV_ERR_DTYPE_MISMATCH, "dst is float32");
+  EXPECT(clconv_conv_run(op, hx, hw, hb, hz, by), CLCONV_ERR_DTYPE_MISMATCH,
+         "dst is bfloat16, the descriptor's dtype is float16");
+  EXPECT(clconv_conv_set_weights(op, fw, hb), CLCONV_ERR_DTYPE_MISMATCH, "conv_set_weights: weights is float32");
+  clconv_conv_destroy(op);
+  clconv_layer *lop;
+  l.pool.dtype = 0;
+  assert_int_equal(clconv_layer_create(ctx, &l, &lop), CLCONV_OK);
+  EXPECT(clconv_layer_run(lop, hx, hw, hb, hz, fy), CLCONV_ERR_DTYPE_MISMATCH, "layer_run: dst is float32");
+  EXPECT(clconv_layer_run(lop, fx, hw, hb, hz, hp), CLCONV_ERR_DTYPE_MISMATCH, "src is float32");
+  clconv_layer_destroy(lop);
+  p.dtype = CLCONV_F16;
+  p.in_size[0] = p.in_size[1] = 4;
+  clconv_pool *pop;
+  assert_int_equal(clconv_pool_create(ctx, &p, &pop), CLCONV_OK);
+  EXPECT(clconv_pool_run(pop, fz, hp), CLCONV_ERR_DTYPE_MISMATCH, "pool_run: src is float32");
+  clconv_pool_destroy(pop);
+  EXPECT(clconv_act_forward(ctx, &(clconv_activation){.kind = CLCONV_ACT_RELU}, hz, fy), CLCONV_ERR_DTYPE_MISMATCH,
+         "act_run: src is float16, dst is float32");
+  float got[32];
+  download(hy, got);
+  assert_memory_equal(got, sentinel, sizeof got);
+  clconv_tensor *all[] = {hx, hw, hb, hz, hy, fx, fw, fb, fz, fy, by, hp};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    clconv_tensor_destroy(all[i]);
+}
+
 static void test_null_and_bad_arguments(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const clconv_context *err_ctx = ctx;
   uint32_t dims[2] = {2, 3}, zero[2] = {2, 0};
   clconv_tensor *t = NULL;
-  EXPECT(clconv_tensor_create(ctx, 0, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ndim = 0, must be 1..5");
-  EXPECT(clconv_tensor_create(ctx, 6, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ndim = 6");
-  EXPECT(clconv_tensor_create(ctx, 2, zero, &t), CLCONV_ERR_INVALID_ARGUMENT, "dims[1] = 0");
-  EXPECT(clconv_tensor_create(ctx, 2, NULL, &t), CLCONV_ERR_INVALID_ARGUMENT, "dims is NULL");
-  EXPECT(clconv_tensor_create(ctx, 2, dims, NULL), CLCONV_ERR_INVALID_ARGUMENT, "out is NULL");
-  EXPECT(clconv_tensor_wrap(ctx, NULL, 2, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "mem is NULL");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 0, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ndim = 0, must be 1..5");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 6, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ndim = 6");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 2, zero, &t), CLCONV_ERR_INVALID_ARGUMENT, "dims[1] = 0");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 2, NULL, &t), CLCONV_ERR_INVALID_ARGUMENT, "dims is NULL");
+  EXPECT(clconv_tensor_create(ctx, CLCONV_F32, 2, dims, NULL), CLCONV_ERR_INVALID_ARGUMENT, "out is NULL");
+  EXPECT(clconv_tensor_wrap(ctx, NULL, CLCONV_F32, 2, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "mem is NULL");
   err_ctx = NULL;
-  EXPECT(clconv_tensor_create(NULL, 2, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
+  EXPECT(clconv_tensor_create(NULL, CLCONV_F32, 2, dims, &t), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
   EXPECT(clconv_conv_create(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
   EXPECT(clconv_pool_create(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
   EXPECT(clconv_act_create(NULL, NULL, NULL), CLCONV_ERR_INVALID_ARGUMENT, "ctx is NULL");
@@ -325,12 +402,12 @@ static void test_existing_opencl_objects(void **state) {
   uint32_t xs[3] = {1, 1, 6}, ws[3] = {1, 1, 2}, ys[3] = {1, 1, 5}, too_big[3] = {1, 1, 7};
   clconv_tensor *tx, *tw, *ty, *t = NULL;
   err_ctx = mine;
-  EXPECT(clconv_tensor_wrap(mine, bx, 3, too_big, &t), CLCONV_ERR_SHAPE_MISMATCH, "mem holds 24 bytes, dims need 28");
+  EXPECT(clconv_tensor_wrap(mine, bx, CLCONV_F32, 3, too_big, &t), CLCONV_ERR_SHAPE_MISMATCH, "mem holds 24 bytes, dims need 28");
   err_ctx = ctx;
-  EXPECT(clconv_tensor_wrap(ctx, bx, 3, xs, &t), CLCONV_ERR_WRONG_CONTEXT, "another OpenCL context");
-  assert_int_equal(clconv_tensor_wrap(mine, bx, 3, xs, &tx), CLCONV_OK);
-  assert_int_equal(clconv_tensor_wrap(mine, bw, 3, ws, &tw), CLCONV_OK);
-  assert_int_equal(clconv_tensor_wrap(mine, by, 3, ys, &ty), CLCONV_OK);
+  EXPECT(clconv_tensor_wrap(ctx, bx, CLCONV_F32, 3, xs, &t), CLCONV_ERR_WRONG_CONTEXT, "another OpenCL context");
+  assert_int_equal(clconv_tensor_wrap(mine, bx, CLCONV_F32, 3, xs, &tx), CLCONV_OK);
+  assert_int_equal(clconv_tensor_wrap(mine, bw, CLCONV_F32, 3, ws, &tw), CLCONV_OK);
+  assert_int_equal(clconv_tensor_wrap(mine, by, CLCONV_F32, 3, ys, &ty), CLCONV_OK);
   assert_int_equal(clconv_tensor_dim(tx, 2), 6);
   assert_int_equal(clconv_tensor_ndim(tx), 3);
   assert_true(clconv_tensor_mem(tx) == bx);
@@ -360,6 +437,7 @@ int main(void) {
       cmocka_unit_test(test_status_codes),
       cmocka_unit_test(test_run_errors_leave_dst),
       cmocka_unit_test(test_null_and_bad_arguments),
+      cmocka_unit_test(test_dtype_errors),
       cmocka_unit_test(test_existing_opencl_objects),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);

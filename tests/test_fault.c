@@ -61,7 +61,7 @@ static clconv_status run_act(clconv_context *ctx, clconv_tensor **io) {
 
 static clconv_tensor *make(clconv_context *ctx, uint32_t ndim, const uint32_t *dims, float fill) {
   clconv_tensor *t = NULL;
-  assert_int_equal(clconv_tensor_create(ctx, ndim, dims, &t), CLCONV_OK);
+  assert_int_equal(clconv_tensor_create(ctx, CLCONV_F32, ndim, dims, &t), CLCONV_OK);
   size_t n = clconv_tensor_count(t);
   float *h = test_alloc(n);
   for (size_t i = 0; i < n; i++)
@@ -163,7 +163,7 @@ static void test_context_and_tensors(void **state) {
   for (long n = 1;; n++) {
     clconv_fault_fail_nth(n);
     clconv_tensor *t = NULL;
-    clconv_status s = clconv_tensor_create(ctx, 2, dims, &t);
+    clconv_status s = clconv_tensor_create(ctx, CLCONV_F32, 2, dims, &t);
     if (s == CLCONV_OK)
       s = clconv_tensor_write(t, h, 6);
     if (s == CLCONV_OK)

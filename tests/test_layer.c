@@ -173,6 +173,9 @@ static void test_random_sweep(void **state) {
       l.pool.ndim = 0;
       memset(l.pool.in_size, 0, sizeof l.pool.in_size);
     }
+    l.conv.dtype = TEST_DTYPE(i);
+    if (sweep_chance(&r, 0.5)) /* 0: taken from the convolution */
+      l.pool.dtype = l.conv.dtype;
     per_ndim[l.conv.ndim]++;
     bad += sweep_check_layer(ctx, &l, &r, stderr, test_replay(seed)) != 0;
     clconv_layer *op; /* which path ran: the programs are built, so this compiles nothing */

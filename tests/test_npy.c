@@ -174,7 +174,7 @@ static void test_write_round_trip(void **state) {
   const float v[6] = {1, 2, 3, -4, 5.5f, NAN};
   const uint64_t shape1[1] = {6}, shape3[3] = {1, 2, 3};
   npy_array a;
-  assert_int_equal(npy_write(path, 1, shape1, v, err, sizeof err), NPY_OK);
+  assert_int_equal(npy_write(path, 1, shape1, v, false, err, sizeof err), NPY_OK);
   assert_int_equal(npy_read(path, &a, err, sizeof err), NPY_OK);
   assert_true(a.ndim == 1 && a.shape[0] == 6 && !strcmp(a.dtype, "<f4"));
   assert_memory_equal(a.data, v, sizeof v);
@@ -183,11 +183,22 @@ static void test_write_round_trip(void **state) {
   struct stat st;
   assert_int_equal(stat(path, &st), 0);
   assert_int_equal((st.st_size - 24) % 64, 0);
-  assert_int_equal(npy_write(path, 3, shape3, v, err, sizeof err), NPY_OK); /* replaces */
+  assert_int_equal(npy_write(path, 3, shape3, v, false, err, sizeof err), NPY_OK); /* replaces */
   assert_int_equal(npy_read(path, &a, err, sizeof err), NPY_OK);
   assert_true(a.ndim == 3 && a.shape[2] == 3);
   npy_free(&a);
-  assert_int_equal(npy_read("/nonexistent/x.npy", &a, err, sizeof err), NPY_ERR_IO);
+  /* float16: the bits as given, read back exactly (1, -2, 0.5, 65504, inf, NaN) */
+  const uint16_t h[6] = {0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x7e00};
+  const float hv[5] = {1.0f, -2.0f, 0.5f, 65504.0f, INFINITY};
+  assert_int_equal(npy_write(path, 1, shape1, h, true, err, sizeof err), NPY_OK);
+  assert_int_equal(npy_read(path, &a, err, sizeof err), NPY_OK);
+  assert_true(a.ndim == 1 && a.shape[0] == 6 && !strcmp(a.dtype, "<f2") && !a.lossy);
+  assert_memory_equal(a.data, hv, sizeof hv);
+  assert_true(isnan(a.data[5]));
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal((st.st_size - 12) % 64, 0);
+  npy_free(&a);
+    assert_int_equal(npy_read("/nonexistent/x.npy", &a, err, sizeof err), NPY_ERR_IO);
   assert_non_null(strstr(err, "cannot open"));
   assert_int_equal(npy_read(dir, &a, err, sizeof err), NPY_ERR_IO); /* a directory */
 }
@@ -199,17 +210,17 @@ static void test_write_failure_keeps_old_file(void **state) {
   snprintf(path, sizeof path, "%s/keep.npy", dir);
   const float v[2] = {7, 8};
   const uint64_t shape[1] = {2};
-  assert_int_equal(npy_write(path, 1, shape, v, err, sizeof err), NPY_OK);
+  assert_int_equal(npy_write(path, 1, shape, v, false, err, sizeof err), NPY_OK);
   /* a directory where the file should go: rename fails after the data was written */
   char as_dir[160];
   snprintf(as_dir, sizeof as_dir, "%s/isdir.npy", dir);
   assert_int_equal(mkdir(as_dir, 0700), 0);
   snprintf(cmd, sizeof cmd, "touch '%s/isdir.npy/inside'", dir);
   assert_int_equal(system(cmd), 0);
-  assert_int_equal(npy_write(as_dir, 1, shape, v, err, sizeof err), NPY_ERR_IO);
+  assert_int_equal(npy_write(as_dir, 1, shape, v, false, err, sizeof err), NPY_ERR_IO);
   assert_non_null(strstr(err, "rename failed"));
   /* a directory that does not exist */
-  assert_int_equal(npy_write("/nonexistent-dir/y.npy", 1, shape, v, err, sizeof err), NPY_ERR_IO);
+  assert_int_equal(npy_write("/nonexistent-dir/y.npy", 1, shape, v, false, err, sizeof err), NPY_ERR_IO);
   assert_non_null(strstr(err, "temporary file"));
   /* no leftovers */
   snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", dir);

@@ -175,6 +175,7 @@ static void test_random_sweep(void **state) {
                                            (stride 2) inputs inside a row */
       in[a] = sweep_int(&r, 1, a == ndim - 1 ? 40 : max_in[ndim]);
     sweep_pool_desc(&r, &d, in, ndim);
+    d.dtype = TEST_DTYPE(i);
     per_ndim[ndim]++;
     bad += sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)) != 0;
   }

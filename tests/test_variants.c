@@ -1,7 +1,7 @@
 /* Every direct-algorithm kernel variant the tuner can pick, each forced through the fault-injection build's hook
  * (clconv_fault_force_kernel) on random shapes it can run, against the CPU reference: a variant the built-in choice
  * never takes on this device (the local-memory one, chosen on GPUs) is checked here too. Random floats with the
- * per-element tolerance, and the mutation self-test. One dimensionality per variant keeps the number of programs
+ * per-element tolerance, and the mutation self-test, each variant in every element type. One dimensionality per variant keeps the number of programs
  * PoCL compiles small; the code paths that depend on it are shared by all variants. Variant i runs in 1 + i % 3
  * dimensions: wide 1x16 in 2-D, so that its four rows per work-item are drawn (stride and dilation 1 along H). */
 #include "common.h"
@@ -35,8 +35,9 @@ static void test_every_variant(void **state) {
     for (uint32_t k = 0; k < per; k++) {
       clconv_conv_desc d;
       sweep_conv_desc(&r, &d, (uint32_t)(i % 3) + 1, false);
-      memset(&d.activation, 0, sizeof d.activation); /* identity: one program per variant */
+      memset(&d.activation, 0, sizeof d.activation); /* identity: one program per variant and element type */
       d.algorithm = CLCONV_ALGO_DIRECT;
+      d.dtype = TEST_DTYPE(k);
       if (v->kind == 1) /* the wide kernel runs stride 1 along W only */
         d.stride[d.ndim - 1] = 1;
       if (v->kind == 3) /* the depthwise kernel: one input and one output channel per group */

@@ -139,12 +139,18 @@ static int load(const char *path, npy_array *a) {
   return 0;
 }
 
-static int save(const char *path, uint32_t ndim, const uint32_t *dims, const float *data) {
+/* data: floats, of float16 values when dt is (written as float16). */
+static int save(const char *path, clconv_dtype dt, uint32_t ndim, const uint32_t *dims, const float *data,
+                size_t count) {
   uint64_t shape[CLCONV_MAX_DIMS];
   for (uint32_t i = 0; i < ndim; i++)
     shape[i] = dims[i];
   char err[256];
-  npy_status s = npy_write(path, ndim, shape, data, err, sizeof err);
+  uint16_t *half = NULL;
+  if (dt == CLCONV_F16 && (!(half = malloc(count * sizeof *half)) || clconv_f32_to_f16(data, half, count)))
+    return free(half), error(EXIT_DEVICE, path, "out of host memory for %zu float16 values", count);
+  npy_status s = npy_write(path, ndim, shape, half ? (const void *)half : data, half != NULL, err, sizeof err);
+  free(half);
   return s == NPY_OK ? 0 : error(EXIT_IO, path, "%s", err);
 }
 
@@ -156,7 +162,8 @@ typedef struct job {
   op_kind kind;
   clconv_layer_desc layer; /* conv: .conv; pool: .pool */
   clconv_activation act;
-  const npy_array *x, *w, *b, *z; /* z: the residual, or NULL */
+  clconv_dtype dt;          /* --dtype: the inputs are rounded to it, the output is of it */
+  npy_array *x, *w, *b, *z; /* z: the residual, or NULL */
   uint32_t out_ndim, out_dims[CLCONV_MAX_DIMS];
   size_t out_count; /* set by execute() from out_dims */
 } job;
@@ -172,7 +179,7 @@ static clconv_status run_reference(const job *j, float *y, float *mag) {
   case OP_POOL:
     return clconv_ref_pool(&j->layer.pool, j->x->data, y, mag);
   default:
-    return clconv_ref_act(&j->act, j->x->data, y, j->x->count);
+    return clconv_ref_act(&j->act, j->dt, j->x->data, y, j->x->count);
   }
 }
 
@@ -184,17 +191,19 @@ static clconv_status tolerance(const job *j, clconv_tolerance *t) {
     return clconv_layer_tolerance(&j->layer, t);
   case OP_POOL:
     return clconv_pool_tolerance(&j->layer.pool, t);
-  default:
-    return clconv_act_tolerance(&j->act, t);
+  default: {
+    clconv_status s = clconv_act_tolerance(&j->act, t);
+    t->dtype = j->dt;
+    return s;
+  }
   }
 }
 
-static clconv_status upload(clconv_context *ctx, const npy_array *a, clconv_tensor **t) {
+static clconv_status upload(clconv_context *ctx, clconv_dtype dt, const npy_array *a, clconv_tensor **t) {
   uint32_t dims[CLCONV_MAX_DIMS], n = a->ndim ? a->ndim : 1;
   for (uint32_t i = 0; i < n; i++)
     dims[i] = a->ndim ? (uint32_t)a->shape[i] : 1;
-  clconv_status s = clconv_tensor_create(ctx, n, dims, t);
-  return s == CLCONV_OK ? clconv_tensor_write(*t, a->data, a->count) : s;
+  return sweep_upload(ctx, dt, n, dims, a->data, t);
 }
 
 static int run_device(const job *j, const char *device, float *y) {
@@ -204,15 +213,15 @@ static int run_device(const job *j, const char *device, float *y) {
   clconv_status s = clconv_context_create(&o, &ctx);
   if (s != CLCONV_OK)
     return lib_error(j->cmd, s, NULL);
-  s = upload(ctx, j->x, &tx);
+  s = upload(ctx, j->dt, j->x, &tx);
   if (s == CLCONV_OK && j->w)
-    s = upload(ctx, j->w, &tw);
+    s = upload(ctx, j->dt, j->w, &tw);
   if (s == CLCONV_OK && j->b)
-    s = upload(ctx, j->b, &tb);
+    s = upload(ctx, j->dt, j->b, &tb);
   if (s == CLCONV_OK && j->z)
-    s = upload(ctx, j->z, &tz);
+    s = upload(ctx, j->dt, j->z, &tz);
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(ctx, j->out_ndim, j->out_dims, &ty);
+    s = clconv_tensor_create(ctx, j->dt, j->out_ndim, j->out_dims, &ty);
   if (s == CLCONV_OK) {
     switch (j->kind) {
     case OP_CONV:
@@ -229,7 +238,7 @@ static int run_device(const job *j, const char *device, float *y) {
     }
   }
   if (s == CLCONV_OK)
-    s = clconv_tensor_read(ty, y, j->out_count);
+    s = sweep_download(ty, y);
   int rc = s == CLCONV_OK ? 0 : lib_error(j->cmd, s, ctx);
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
@@ -249,6 +258,16 @@ static int execute(job *j, opt *opts, size_t n_opts, const char *out_path) {
   const char *device = find(opts, n_opts, "device")->value;
   if (cpu && check)
     return error(EXIT_USAGE, j->cmd, "--cpu and --check exclude each other");
+  const char *dtype = find(opts, n_opts, "dtype")->value;
+  if (dtype && strcmp(dtype, "float32") && strcmp(dtype, "float16"))
+    return error(EXIT_USAGE, j->cmd, "--dtype \"%s\": float32 or float16", dtype);
+  j->dt = dtype && !strcmp(dtype, "float16") ? CLCONV_F16 : CLCONV_F32;
+  j->layer.conv.dtype = j->kind == OP_POOL ? CLCONV_F32 : j->dt;
+  j->layer.pool.dtype = j->kind == OP_POOL ? j->dt : CLCONV_F32; /* a layer's comes from its conv */
+  npy_array *in[4] = {j->x, j->w, j->b, j->z};
+  for (int i = 0; i < 4; i++) /* to float16 (nearest even) before the upload: the reference sees the same values */
+    if (in[i] && sweep_round(j->dt, in[i]->data, in[i]->count) != CLCONV_OK)
+      return error(EXIT_DEVICE, j->cmd, "out of host memory for %zu values", in[i]->count);
   float *y = malloc(j->out_count * sizeof *y), *ref = NULL, *mag = NULL;
   if (check) {
     ref = malloc(j->out_count * sizeof *ref);
@@ -287,7 +306,7 @@ static int execute(job *j, opt *opts, size_t n_opts, const char *out_path) {
            res.max_abs_err, res.max_rel_err, res.worst_ratio, res.worst_index, bad ? "FAILED" : "passed",
            res.mismatches, j->out_count);
   }
-  rc = save(out_path, j->out_ndim, j->out_dims, y);
+  rc = save(out_path, j->dt, j->out_ndim, j->out_dims, y, j->out_count);
   if (!rc && bad)
     rc = error(EXIT_CHECK, j->cmd, "device result exceeds the tolerance (written to %s)", out_path);
 done:
@@ -330,6 +349,9 @@ static const char conv_help[] =
     "  --pool-pad P          pooling padding on both sides, < window (default 0)\n"
     "  --count-pad           average pooling divides by the window including padding\n"
     "  --ceil                ceil mode for the pooled size (PyTorch's rule)\n"
+    "  --dtype float32|float16  the tensors' type (default float32): with float16 the inputs are rounded to it\n"
+    "                        (nearest even), the device stores float16 and computes in float32, the output\n"
+    "                        .npy is float16\n"
     "  --cpu                 run the CPU reference instead of the device\n"
     "  --check               run both, write the device result, print the errors; exit 1 over tolerance\n"
     "  --device SPEC         device index (clconv devices) or a substring of its name; default CLCONV_DEVICE,\n"
@@ -345,23 +367,25 @@ static const char pool_help[] =
     "  --pad-before P --pad-after P   asymmetric padding (instead of --pad)\n"
     "  --count-pad           average divides by the window including padding (not past the right padding)\n"
     "  --ceil                ceil mode: keep a last partial window that starts inside the input or left padding\n"
-    "  --cpu, --check, --device SPEC  as for conv\n";
+    "  --dtype, --cpu, --check, --device SPEC  as for conv\n";
 
 static const char act_help[] =
-    "usage: clconv act --kind NAME[:ALPHA] --input X.npy --output Y.npy [--cpu] [--check] [--device SPEC]\n"
+    "usage: clconv act --kind NAME[:ALPHA] --input X.npy --output Y.npy [--dtype T] [--cpu] [--check]\n"
+    "                  [--device SPEC]\n"
     "An activation over every element of an array of any shape (rank 1 to 5).\n"
     "  --kind NAME[:ALPHA]   one of\n"
     "                       " ACT_NAMES "\n"
-    "  --cpu, --check, --device SPEC  as for conv\n";
+    "  --dtype, --cpu, --check, --device SPEC  as for conv\n";
 
 static const char validate_help[] =
-    "usage: clconv validate [--op conv|pool|act|layer|all] [--dims 1|2|3|all] [--count N] [--seed S]\n"
-    "                       [--device SPEC]\n"
+    "usage: clconv validate [--op conv|pool|act|layer|all] [--dims 1|2|3|all] [--dtype T] [--count N]\n"
+    "                       [--seed S] [--device SPEC]\n"
     "Runs N seeded random configurations of each chosen op on the device and compares them with the CPU\n"
     "reference; prints each failure with its configuration and a command that replays it, then\n"
     "\"P passed, F failed\". Exit 1 when any failed.\n"
     "  --op OP      conv, pool, act, layer or all (default all)\n"
     "  --dims D     spatial dims 1, 2, 3 or all (default all; act ignores it)\n"
+    "  --dtype T    the tensors' type: float32 (default), float16 or bfloat16\n"
     "  --count N    configurations per op (default 100)\n"
     "  --seed S     base seed (default 1); configuration i uses seed S + i\n"
     "  --device SPEC  as for conv\n";
@@ -528,7 +552,8 @@ static int cmd_conv(int argc, char **argv) {
   opt opts[] = {O("input"),      O("weights"),   O("bias"),        O("output"),   O("stride"),    O("pad"),
                 O("pad-before"), O("pad-after"), O("dilation"),    O("groups"),   O("mode"),      O("activation"),
                 O("pool"),       O("window"),    O("pool-stride"), O("pool-pad"), F("count-pad"), F("ceil"),
-                F("cpu"),        F("check"),     O("device"),      O("algorithm"), O("residual"), O("residual-scale")};
+                F("cpu"),        F("check"),     O("device"),      O("algorithm"), O("residual"), O("residual-scale"),
+                O("dtype")};
   const size_t nopts = sizeof opts / sizeof opts[0];
   int rc = parse_opts(cmd, argc, argv, opts, nopts);
   if (rc || (rc = require(cmd, OPT("input"))) || (rc = require(cmd, OPT("weights"))) ||
@@ -575,7 +600,7 @@ static int cmd_pool(int argc, char **argv) {
   if (wants_help(argc, argv))
     return fputs(pool_help, stdout), 0;
   opt opts[] = {O("kind"),      O("input"),     O("output"), O("window"), O("stride"), O("pad"),   O("pad-before"),
-                O("pad-after"), F("count-pad"), F("ceil"),   F("cpu"),    F("check"),  O("device")};
+                O("pad-after"), F("count-pad"), F("ceil"),   F("cpu"),    F("check"),  O("device"), O("dtype")};
   int rc = parse_opts(cmd, argc, argv, opts, sizeof opts / sizeof opts[0]);
   if (rc || (rc = require(cmd, OPT("kind"))) || (rc = require(cmd, OPT("input"))) ||
       (rc = require(cmd, OPT("output"))) || (rc = require(cmd, OPT("window"))))
@@ -622,7 +647,7 @@ static int cmd_act(int argc, char **argv) {
   const char *cmd = "act";
   if (wants_help(argc, argv))
     return fputs(act_help, stdout), 0;
-  opt opts[] = {O("kind"), O("input"), O("output"), F("cpu"), F("check"), O("device")};
+  opt opts[] = {O("kind"), O("input"), O("output"), F("cpu"), F("check"), O("device"), O("dtype")};
   int rc = parse_opts(cmd, argc, argv, opts, sizeof opts / sizeof opts[0]);
   if (rc || (rc = require(cmd, OPT("kind"))) || (rc = require(cmd, OPT("input"))) || (rc = require(cmd, OPT("output"))))
     return rc;
@@ -647,10 +672,12 @@ done:
 
 /* One random configuration of op k (conv, pool, act, layer) from r against the reference: 0 passed, 1 mismatched,
  * -1 a device or OpenCL error. */
-static int validate_one(clconv_context *ctx, int k, uint32_t ndim, sweep_rng *r, const char *replay) {
+static int validate_one(clconv_context *ctx, int k, uint32_t ndim, clconv_dtype dt, sweep_rng *r,
+                        const char *replay) {
   if (k == 0) {
     clconv_conv_desc d;
     sweep_conv_desc(r, &d, ndim, true);
+    d.dtype = dt;
     return sweep_check_conv(ctx, &d, r, false, true, stdout, replay);
   }
   if (k == 1) {
@@ -660,6 +687,7 @@ static int validate_one(clconv_context *ctx, int k, uint32_t ndim, sweep_rng *r,
     for (uint32_t a = 0; a < nd; a++)
       in[a] = sweep_int(r, 1, max_in[nd]);
     sweep_pool_desc(r, &d, in, nd);
+    d.dtype = dt;
     return sweep_check_pool(ctx, &d, r, stdout, replay);
   }
   if (k == 2) {
@@ -670,7 +698,7 @@ static int validate_one(clconv_context *ctx, int k, uint32_t ndim, sweep_rng *r,
     int res = -1;
     if (x) {
       sweep_act_data(r, x, n);
-      res = sweep_check_act(ctx, &a, x, n, sweep_chance(r, 0.5), stdout, replay);
+      res = sweep_check_act(ctx, &a, dt, x, n, sweep_chance(r, 0.5), stdout, replay);
     } else {
       printf("  error: out of host memory (%s)\n", replay);
     }
@@ -683,6 +711,7 @@ static int validate_one(clconv_context *ctx, int k, uint32_t ndim, sweep_rng *r,
   uint32_t out[3];
   clconv_conv_output_size(&l.conv, out);
   sweep_pool_desc(r, &l.pool, out, l.conv.ndim);
+  l.conv.dtype = l.pool.dtype = dt;
   return sweep_check_layer(ctx, &l, r, stdout, replay);
 }
 
@@ -690,10 +719,16 @@ static int cmd_validate(int argc, char **argv) {
   const char *cmd = "validate";
   if (wants_help(argc, argv))
     return fputs(validate_help, stdout), 0;
-  opt opts[] = {O("op"), O("dims"), O("count"), O("seed"), O("device")};
+  opt opts[] = {O("op"), O("dims"), O("count"), O("seed"), O("device"), O("dtype")};
   int rc = parse_opts(cmd, argc, argv, opts, sizeof opts / sizeof opts[0]);
   if (rc)
     return rc;
+  const char *dtype = OPT("dtype")->seen ? OPT("dtype")->value : "float32";
+  clconv_dtype dt = CLCONV_F32;
+  while (dt < CLCONV_DTYPE_COUNT && strcmp(dtype, clconv_dtype_name(dt)))
+    dt = (clconv_dtype)(dt + 1);
+  if (dt == CLCONV_DTYPE_COUNT)
+    return error(EXIT_USAGE, cmd, "--dtype \"%s\": float32, float16 or bfloat16", dtype);
   static const char *const names[] = {"conv", "pool", "act", "layer"};
   const char *op = OPT("op")->seen ? OPT("op")->value : "all", *dims = OPT("dims")->seen ? OPT("dims")->value : "all";
   int only = -1;
@@ -729,9 +764,9 @@ static int cmd_validate(int argc, char **argv) {
       /* each configuration from its own seed, so that one failure replays alone */
       sweep_rng r = {(seed + i) * 4 + (unsigned)k};
       char replay[160];
-      snprintf(replay, sizeof replay, "replay: clconv validate --op %s --dims %s --count 1 --seed %llu", names[k], dims,
-               seed + i);
-      int res = validate_one(ctx, k, ndim, &r, replay);
+      snprintf(replay, sizeof replay, "replay: clconv validate --op %s --dims %s --dtype %s --count 1 --seed %llu",
+               names[k], dims, dtype, seed + i);
+      int res = validate_one(ctx, k, ndim, dt, &r, replay);
       if (res == 0) {
         passed++;
       } else {

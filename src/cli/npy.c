@@ -297,9 +297,10 @@ npy_status npy_read(const char *path, npy_array *out, char *err, size_t cap) {
   return s;
 }
 
-npy_status npy_write(const char *path, uint32_t ndim, const uint64_t *shape, const float *data, char *err, size_t cap) {
+npy_status npy_write(const char *path, uint32_t ndim, const uint64_t *shape, const void *data, bool f16, char *err,
+                     size_t cap) {
   char header[512];
-  int n = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+  int n = snprintf(header, sizeof header, "{'descr': '<f%d', 'fortran_order': False, 'shape': (", f16 ? 2 : 4);
   size_t count = 1;
   for (uint32_t i = 0; i < ndim; i++) {
     n += snprintf(header + n, sizeof header - (size_t)n, "%s%llu", i ? ", " : "", (unsigned long long)shape[i]);
@@ -332,12 +333,16 @@ npy_status npy_write(const char *path, uint32_t ndim, const uint64_t *shape, con
       0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
   if (!f || fwrite(pre, 1, 10, f) != 10 || fwrite(header, 1, hlen, f) != hlen)
     what = "write";
+  const size_t size = f16 ? 2 : 4;
   for (size_t i = 0; !what && i < count; i++) {
     uint32_t u;
-    memcpy(&u, &data[i], 4);
+    if (f16)
+      u = ((const uint16_t *)data)[i];
+    else
+      memcpy(&u, (const float *)data + i, 4);
     unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
                           (unsigned char)(u >> 24)};
-    if (fwrite(b, 1, 4, f) != 4)
+    if (fwrite(b, 1, size, f) != size)
       what = "write";
   }
   if (!what && (fflush(f) != 0 || fsync(fileno(f)) != 0))

@@ -29,9 +29,10 @@ typedef struct npy_array {
 npy_status npy_parse(const unsigned char *buf, size_t len, npy_array *out, char *err, size_t err_cap);
 /* Reads and parses path; err holds "<problem>" (the caller names the file). */
 npy_status npy_read(const char *path, npy_array *out, char *err, size_t err_cap);
-/* Writes a float32 C-order .npy 1.0 file through a temporary file in the same directory, renamed into place only
- * when complete: on failure the previous file (if any) is untouched and no partial file is left. */
-npy_status npy_write(const char *path, uint32_t ndim, const uint64_t *shape, const float *data, char *err,
+/* Writes a C-order .npy 1.0 file, float32 (data: floats) or float16 (f16, data: uint16_t bits), through a
+ * temporary file in the same directory, renamed into place only when complete: on failure the previous file (if
+ * any) is untouched and no partial file is left. */
+npy_status npy_write(const char *path, uint32_t ndim, const uint64_t *shape, const void *data, bool f16, char *err,
                      size_t err_cap);
 void npy_free(npy_array *a);
 

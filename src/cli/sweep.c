@@ -38,10 +38,10 @@ static void axes_str(char *buf, size_t cap, const char *name, const uint32_t *v,
 }
 
 void sweep_conv_str(const clconv_conv_desc *d, char *buf, size_t cap) {
-  snprintf(buf, cap, "conv ndim=%u N=%u C=%u K=%u groups=%u mode=%s bias=%d residual=%d(%g) act=%s(%g,%g)", d->ndim,
-           d->batch, d->in_channels, d->out_channels, d->groups, d->mode ? "conv" : "xcorr", d->has_bias,
-           d->has_residual, (double)d->residual_scale, clconv_act_name(d->activation.kind),
-           (double)d->activation.alpha, (double)d->activation.beta);
+  snprintf(buf, cap, "conv %s ndim=%u N=%u C=%u K=%u groups=%u mode=%s bias=%d residual=%d(%g) act=%s(%g,%g)",
+           clconv_dtype_name(d->dtype), d->ndim, d->batch, d->in_channels, d->out_channels, d->groups,
+           d->mode ? "conv" : "xcorr", d->has_bias, d->has_residual, (double)d->residual_scale,
+           clconv_act_name(d->activation.kind), (double)d->activation.alpha, (double)d->activation.beta);
   axes_str(buf, cap, "in", d->in_size, d->ndim);
   axes_str(buf, cap, "k", d->kernel_size, d->ndim);
   axes_str(buf, cap, "s", d->stride, d->ndim);
@@ -51,8 +51,8 @@ void sweep_conv_str(const clconv_conv_desc *d, char *buf, size_t cap) {
 }
 
 void sweep_pool_str(const clconv_pool_desc *d, char *buf, size_t cap) {
-  snprintf(buf, cap, "pool %s ndim=%u N=%u C=%u ceil=%d count_pad=%d global=%d", d->kind ? "avg" : "max", d->ndim,
-           d->batch, d->channels, d->ceil_mode, d->count_include_pad, d->global);
+  snprintf(buf, cap, "pool %s %s ndim=%u N=%u C=%u ceil=%d count_pad=%d global=%d", d->kind ? "avg" : "max",
+           clconv_dtype_name(d->dtype), d->ndim, d->batch, d->channels, d->ceil_mode, d->count_include_pad, d->global);
   axes_str(buf, cap, "in", d->in_size, d->ndim);
   axes_str(buf, cap, "win", d->window, d->ndim);
   axes_str(buf, cap, "s", d->stride, d->ndim);
@@ -215,13 +215,52 @@ static size_t prod(const uint32_t *v, uint32_t n) {
   return p;
 }
 
-static clconv_status upload(clconv_context *ctx, uint32_t n, const uint32_t *dims, const float *host,
-                            clconv_tensor **t) {
-  clconv_status s = clconv_tensor_create(ctx, n, dims, t);
-  if (s == CLCONV_OK && host)
-    s = clconv_tensor_write(*t, host, clconv_tensor_count(*t));
+clconv_status sweep_round(clconv_dtype dt, float *v, size_t n) {
+  if (dt == CLCONV_F32)
+    return CLCONV_OK;
+  uint16_t *h = malloc((n ? n : 1) * sizeof *h);
+  if (!h)
+    return CLCONV_ERR_OUT_OF_MEMORY;
+  clconv_status s = dt == CLCONV_F16 ? clconv_f32_to_f16(v, h, n) : clconv_f32_to_bf16(v, h, n);
+  if (s == CLCONV_OK)
+    s = dt == CLCONV_F16 ? clconv_f16_to_f32(h, v, n) : clconv_bf16_to_f32(h, v, n);
+  free(h);
   return s;
 }
+
+clconv_status sweep_upload(clconv_context *ctx, clconv_dtype dt, uint32_t n, const uint32_t *dims, const float *host,
+                           clconv_tensor **t) {
+  clconv_status s = clconv_tensor_create(ctx, dt, n, dims, t);
+  if (s != CLCONV_OK || !host)
+    return s;
+  size_t count = clconv_tensor_count(*t);
+  if (dt == CLCONV_F32)
+    return clconv_tensor_write(*t, host, count);
+  uint16_t *h = malloc((count ? count : 1) * sizeof *h);
+  if (!h)
+    return CLCONV_ERR_OUT_OF_MEMORY;
+  s = dt == CLCONV_F16 ? clconv_f32_to_f16(host, h, count) : clconv_f32_to_bf16(host, h, count);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_write(*t, h, count);
+  free(h);
+  return s;
+}
+
+clconv_status sweep_download(clconv_tensor *t, float *host) {
+  const clconv_dtype dt = clconv_tensor_dtype(t);
+  const size_t count = clconv_tensor_count(t);
+  if (dt == CLCONV_F32)
+    return clconv_tensor_read(t, host, count);
+  uint16_t *h = malloc((count ? count : 1) * sizeof *h);
+  if (!h)
+    return CLCONV_ERR_OUT_OF_MEMORY;
+  clconv_status s = clconv_tensor_read(t, h, count);
+  if (s == CLCONV_OK)
+    s = dt == CLCONV_F16 ? clconv_f16_to_f32(h, host, count) : clconv_bf16_to_f32(h, host, count);
+  free(h);
+  return s;
+}
+#define upload(ctx, n, dims, host, t) sweep_upload(ctx, dt, n, dims, host, t)
 
 static int report(FILE *log, const char *what, const char *cfg, const char *replay, const clconv_compare_result *res,
                   const float *got, const float *ref, const float *mag, const uint32_t *dims, uint32_t ndim) {
@@ -241,6 +280,7 @@ static int report(FILE *log, const char *what, const char *cfg, const char *repl
 static int conv_both(clconv_context *ctx, const clconv_conv_desc *d, const float *x, const float *w, const float *b,
                      const float *z, bool in_place, float *got, float *ref, float *mag, FILE *log) {
   uint32_t ss[5], ws[5], ds[5], n = d->ndim + 2;
+  const clconv_dtype dt = d->dtype;
   clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL, *ty = NULL;
   int rc = 0;
   SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
@@ -253,7 +293,7 @@ static int conv_both(clconv_context *ctx, const clconv_conv_desc *d, const float
   if (d->has_residual && !in_place)
     SW_TRY(ctx, upload(ctx, n, ds, z, &tz));
   SW_TRY(ctx, clconv_conv_forward(ctx, d, tx, tw, tb, in_place ? ty : tz, ty));
-  SW_TRY(ctx, clconv_tensor_read(ty, got, prod(ds, n)));
+  SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_conv(d, x, w, d->has_bias ? b : NULL, d->has_residual ? z : NULL, ref, mag));
 done:
   clconv_tensor_destroy(tx);
@@ -272,12 +312,23 @@ static void fill_away_from_zero(sweep_rng *r, float *v, size_t n) {
 
 /* The comparison must notice one dropped tap: run d (activation removed, so no relu can hide the change) on data
  * of magnitude >= 1/2, zero one random weight that reaches real input, recompute the reference, and demand a
- * mismatch. Each dropped product is >= 1/4, above the largest bound at K <= 4096 (u (4 + 512) 4096 = 0.126).
- * With every window in the padding (output = bias) no tap reaches the input and there is nothing to mutate. */
+ * mismatch. Each dropped product is >= 1/4, above the largest float32 bound at K <= 4096 (u (4 + 512) 4096 =
+ * 0.126). A 16-bit output adds its own rounding, 2^(1-p) |r| with |r| <= K + 2 (p = 11 significant bits for
+ * float16, 8 for bfloat16): the check runs where that stays below 1/8 (float16: K < 126), and is skipped where the
+ * type cannot resolve a dropped product. With every window in the padding (output = bias) no tap reaches the input
+ * and there is nothing to mutate. */
 static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep_rng *r, const char *cfg, FILE *log,
                           const char *replay) {
   clconv_conv_desc d = *d0;
   memset(&d.activation, 0, sizeof d.activation);
+  clconv_tolerance tol;
+  if (clconv_conv_tolerance(&d, &tol) != CLCONV_OK) {
+    fprintf(log, "  error: %s\n", clconv_last_error(NULL));
+    return -1;
+  }
+  const double type_rel = d.dtype == CLCONV_F16 ? 0x1p-10 : d.dtype == CLCONV_BF16 ? 0x1p-7 : 0.0;
+  if (type_rel * (double)(tol.reduction_len + 2) >= 0.125)
+    return 0;
   uint32_t ss[5], ws[5], ds[5], n = d.ndim + 2;
   float *x = NULL, *w = NULL, *b = NULL, *z = NULL, *got = NULL, *ref = NULL, *mag = NULL, *ref2 = NULL;
   float **bufs[] = {&x, &w, &b, &z, &got, &ref, &mag, &ref2};
@@ -293,11 +344,13 @@ static int mutation_check(clconv_context *ctx, const clconv_conv_desc *d0, sweep
   fill_away_from_zero(r, w, wc);
   fill_away_from_zero(r, b, ds[1]);
   fill_away_from_zero(r, z, dc);
+  SW_TRY(NULL, sweep_round(d.dtype, x, sc));
+  SW_TRY(NULL, sweep_round(d.dtype, w, wc));
+  SW_TRY(NULL, sweep_round(d.dtype, b, ds[1]));
+  SW_TRY(NULL, sweep_round(d.dtype, z, dc));
   if ((rc = conv_both(ctx, &d, x, w, b, z, false, got, ref, mag, log)) != 0)
     goto done;
-  clconv_tolerance tol;
   clconv_compare_result res;
-  SW_TRY(NULL, clconv_conv_tolerance(&d, &tol));
   SW_TRY(NULL, clconv_compare(got, ref, mag, dc, &tol, &res));
   if (res.mismatches) {
     rc = report(log, "conv (mutation baseline)", cfg, replay, &res, got, ref, mag, ds, n);
@@ -343,11 +396,15 @@ int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *
     sweep_fill_integers(r, w, wc, -4, 4);
     sweep_fill_integers(r, b, ds[1], -8, 8);
     sweep_fill_integers(r, z, dc, -8, 8);
-  } else {
+  } else { /* values of the descriptor's type */
     sweep_fill(r, x, sc, -1.0f, 1.0f);
     sweep_fill(r, w, wc, -1.0f, 1.0f);
     sweep_fill(r, b, ds[1], -1.0f, 1.0f);
     sweep_fill(r, z, dc, -1.0f, 1.0f);
+    SW_TRY(NULL, sweep_round(d->dtype, x, sc));
+    SW_TRY(NULL, sweep_round(d->dtype, w, wc));
+    SW_TRY(NULL, sweep_round(d->dtype, b, ds[1]));
+    SW_TRY(NULL, sweep_round(d->dtype, z, dc));
   }
   if ((rc = conv_both(ctx, d, x, w, b, z, sweep_chance(r, 0.5), got, ref, mag, log)) != 0)
     goto done;
@@ -368,6 +425,7 @@ done:
 
 int sweep_check_pool(clconv_context *ctx, const clconv_pool_desc *d, sweep_rng *r, FILE *log, const char *replay) {
   uint32_t ss[5], ds[5], n = d->ndim + 2;
+  const clconv_dtype dt = d->dtype;
   char cfg[512];
   sweep_pool_str(d, cfg, sizeof cfg);
   float *x = NULL, *got = NULL, *ref = NULL, *mag = NULL;
@@ -382,10 +440,11 @@ int sweep_check_pool(clconv_context *ctx, const clconv_pool_desc *d, sweep_rng *
     goto done;
   }
   sweep_fill(r, x, sc, -4.0f, 1.0f); /* mostly negative: max must never pick the padding */
+  SW_TRY(NULL, sweep_round(dt, x, sc));
   SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
   SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
   SW_TRY(ctx, clconv_pool_forward(ctx, d, tx, ty));
-  SW_TRY(ctx, clconv_tensor_read(ty, got, dc));
+  SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_pool(d, x, ref, mag));
   clconv_tolerance tol;
   clconv_compare_result res;
@@ -403,42 +462,46 @@ done:
   return rc;
 }
 
-int sweep_check_act(clconv_context *ctx, const clconv_activation *a, const float *x, size_t count, bool in_place,
-                    FILE *log, const char *replay) {
+int sweep_check_act(clconv_context *ctx, const clconv_activation *a, clconv_dtype dt, const float *x0, size_t count,
+                    bool in_place, FILE *log, const char *replay) {
   uint32_t dims[1] = {(uint32_t)count};
-  float *got = NULL, *ref = NULL;
-  float **bufs[] = {&got, &ref};
-  size_t sizes[] = {count, count};
+  float *x = NULL, *got = NULL, *ref = NULL;
+  float **bufs[] = {&x, &got, &ref};
+  size_t sizes[] = {count, count, count};
   clconv_tensor *tx = NULL, *ty = NULL;
   int rc = 0;
-  if (!alloc_all(bufs, sizes, 2)) {
+  if (!alloc_all(bufs, sizes, 3)) {
     fprintf(log, "  error: out of host memory\n");
     rc = -1;
     goto done;
   }
+  memcpy(x, x0, count * sizeof *x);
+  SW_TRY(NULL, sweep_round(dt, x, count));
   SW_TRY(ctx, upload(ctx, 1, dims, x, &tx));
   if (!in_place)
     SW_TRY(ctx, upload(ctx, 1, dims, NULL, &ty));
   SW_TRY(ctx, clconv_act_forward(ctx, a, tx, in_place ? tx : ty));
-  SW_TRY(ctx, clconv_tensor_read(in_place ? tx : ty, got, count));
-  SW_TRY(NULL, clconv_ref_act(a, x, ref, count));
+  SW_TRY(ctx, sweep_download(in_place ? tx : ty, got));
+  SW_TRY(NULL, clconv_ref_act(a, dt, x, ref, count));
   clconv_tolerance tol;
   clconv_compare_result res;
   SW_TRY(NULL, clconv_act_tolerance(a, &tol));
+  tol.dtype = dt;
   SW_TRY(NULL, clconv_compare(got, ref, NULL, count, &tol, &res));
   if (res.mismatches) {
     size_t i = res.first_mismatch;
     fprintf(log,
-            "act MISMATCH (%s): %s(%g,%g) n=%zu in_place=%d: %zu mismatches, first at %zu: x %.9g got %.9g ref "
+            "act MISMATCH (%s): %s(%g,%g) %s n=%zu in_place=%d: %zu mismatches, first at %zu: x %.9g got %.9g ref "
             "%.9g\n",
-            replay, clconv_act_name(a->kind), (double)a->alpha, (double)a->beta, count, in_place, res.mismatches, i,
+            replay, clconv_act_name(a->kind), (double)a->alpha, (double)a->beta, clconv_dtype_name(dt), count,
+            in_place, res.mismatches, i,
             (double)x[i], (double)got[i], (double)ref[i]);
     rc = 1;
   }
 done:
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(ty);
-  free_all(bufs, 2);
+  free_all(bufs, 3);
   return rc;
 }
 
@@ -449,6 +512,7 @@ void sweep_act_data(sweep_rng *r, float *x, size_t count) {
 
 int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng *r, FILE *log, const char *replay) {
   uint32_t ss[5], ws[5], ds[5], n = d->conv.ndim + 2;
+  const clconv_dtype dt = d->conv.dtype;
   char cfg[1024], pcfg[512];
   sweep_conv_str(&d->conv, cfg, sizeof cfg);
   sweep_pool_str(&d->pool, pcfg, sizeof pcfg);
@@ -472,6 +536,10 @@ int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng
   sweep_fill(r, w, wc, -1.0f, 1.0f);
   sweep_fill(r, b, ds[1], -1.0f, 1.0f);
   sweep_fill(r, z, mc, -1.0f, 1.0f);
+  SW_TRY(NULL, sweep_round(dt, x, sc));
+  SW_TRY(NULL, sweep_round(dt, w, wc));
+  SW_TRY(NULL, sweep_round(dt, b, ds[1]));
+  SW_TRY(NULL, sweep_round(dt, z, mc));
   SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
   SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
   if (d->conv.has_bias)
@@ -480,7 +548,7 @@ int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng
     SW_TRY(ctx, upload(ctx, n, ms, z, &tz));
   SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
   SW_TRY(ctx, clconv_layer_forward(ctx, d, tx, tw, tb, tz, ty));
-  SW_TRY(ctx, clconv_tensor_read(ty, got, dc));
+  SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_layer(d, x, w, d->conv.has_bias ? b : NULL, d->conv.has_residual ? z : NULL, ref, mag));
   clconv_tolerance tol;
   clconv_compare_result res;

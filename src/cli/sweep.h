@@ -43,13 +43,22 @@ void sweep_activation_of(sweep_rng *r, clconv_act_kind kind, clconv_activation *
 /* Values for an activation sweep: tiny, moderate or large around 0. */
 void sweep_act_data(sweep_rng *r, float *x, size_t count);
 
-/* exact: integer data, compared bit for bit. mutation: also check that the comparison rejects a reference with
- * one weight dropped. */
+/* Host data of a 16-bit type dt as floats: v rounded in place to dt's values (nothing for float32); upload creates a
+ * tensor of dt and writes host (already of dt's values; NULL: contents undefined); download reads a tensor of any
+ * type into floats. */
+clconv_status sweep_round(clconv_dtype dt, float *v, size_t n);
+clconv_status sweep_upload(clconv_context *ctx, clconv_dtype dt, uint32_t n, const uint32_t *dims, const float *host,
+                           clconv_tensor **t);
+clconv_status sweep_download(clconv_tensor *t, float *host);
+
+/* The checks run in the descriptor's dtype (sweep_check_act: dt), on random data of that type. exact: integer data,
+ * compared bit for bit (the float32 sums are exact, so both sides round the same value to the output type).
+ * mutation: also check that the comparison rejects a reference with one weight dropped. */
 int sweep_check_conv(clconv_context *ctx, const clconv_conv_desc *d, sweep_rng *r, bool exact, bool mutation, FILE *log,
                      const char *replay);
 int sweep_check_pool(clconv_context *ctx, const clconv_pool_desc *d, sweep_rng *r, FILE *log, const char *replay);
-int sweep_check_act(clconv_context *ctx, const clconv_activation *a, const float *x, size_t count, bool in_place,
-                    FILE *log, const char *replay);
+int sweep_check_act(clconv_context *ctx, const clconv_activation *a, clconv_dtype dt, const float *x, size_t count,
+                    bool in_place, FILE *log, const char *replay);
 int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng *r, FILE *log, const char *replay);
 
 #endif
