@@ -25,6 +25,19 @@ const char *const bench_suite[] = {
     "pool:name=maxpool_2x2_s2,c=64,in=112x112,pool=max,window=2,stride=2",
     "pool:name=avgpool_3x3_s2,c=64,in=112x112,pool=avg,window=3,stride=2,pad=1",
     "act:name=relu,c=64,in=112x112,act=relu",
+    /* the memory-bound cases and two large convolutions again in 16-bit storage: the ratio to their float32 rows */
+    "pool:name=maxpool_2x2_s2_f16,c=64,in=112x112,pool=max,window=2,stride=2,dtype=f16",
+    "pool:name=avgpool_3x3_s2_f16,c=64,in=112x112,pool=avg,window=3,stride=2,pad=1,dtype=f16",
+    "act:name=relu_f16,c=64,in=112x112,act=relu,dtype=f16",
+    "conv:name=depthwise_3x3_f16,c=256,k=256,groups=256,in=28x28,kernel=3,pad=1,algo=direct,dtype=f16",
+    "conv:name=vgg_3x3_f16,c=64,k=64,in=56x56,kernel=3,pad=1,algo=direct,dtype=f16",
+    "conv:name=resnet_3x3_f16,c=128,k=128,in=28x28,kernel=3,pad=1,algo=direct,dtype=f16",
+    "pool:name=maxpool_2x2_s2_bf16,c=64,in=112x112,pool=max,window=2,stride=2,dtype=bf16",
+    "pool:name=avgpool_3x3_s2_bf16,c=64,in=112x112,pool=avg,window=3,stride=2,pad=1,dtype=bf16",
+    "act:name=relu_bf16,c=64,in=112x112,act=relu,dtype=bf16",
+    "conv:name=depthwise_3x3_bf16,c=256,k=256,groups=256,in=28x28,kernel=3,pad=1,algo=direct,dtype=bf16",
+    "conv:name=vgg_3x3_bf16,c=64,k=64,in=56x56,kernel=3,pad=1,algo=direct,dtype=bf16",
+    "conv:name=resnet_3x3_bf16,c=128,k=128,in=28x28,kernel=3,pad=1,algo=direct,dtype=bf16",
 };
 const size_t bench_suite_count = sizeof bench_suite / sizeof bench_suite[0];
 
@@ -66,27 +79,28 @@ enum {
   F_CEIL,
   F_ALGO,
   F_RESIDUAL,
+  F_DTYPE,
   F_COUNT
 };
 
 static const char *const keys[F_COUNT] = {"name",     "n",         "c",    "k",    "groups",     "in",
                                           "kernel",   "stride",    "dil",  "pad",  "pad_before", "pad_after",
                                           "mode",     "bias",      "act",  "pool", "window",     "pool_stride",
-                                          "pool_pad", "count_pad", "ceil", "algo", "residual"};
+                                          "pool_pad", "count_pad", "ceil", "algo", "residual",   "dtype"};
 
 /* Which fields each op takes (bit i = field i). */
 #define B(f) (1u << (f))
 static const unsigned allowed[4] = {
     [BENCH_CONV] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) | B(F_DIL) |
                    B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) | B(F_ALGO) |
-                   B(F_RESIDUAL),
+                   B(F_RESIDUAL) | B(F_DTYPE),
     [BENCH_LAYER] = B(F_NAME) | B(F_N) | B(F_C) | B(F_K) | B(F_GROUPS) | B(F_IN) | B(F_KERNEL) | B(F_STRIDE) |
                     B(F_DIL) | B(F_PAD) | B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_MODE) | B(F_BIAS) | B(F_ACT) |
                     B(F_POOL) | B(F_WINDOW) | B(F_POOL_STRIDE) | B(F_POOL_PAD) | B(F_COUNT_PAD) | B(F_CEIL) | B(F_ALGO) |
-                    B(F_RESIDUAL),
+                    B(F_RESIDUAL) | B(F_DTYPE),
     [BENCH_POOL] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_POOL) | B(F_WINDOW) | B(F_STRIDE) | B(F_PAD) |
-                   B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_COUNT_PAD) | B(F_CEIL),
-    [BENCH_ACT] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_ACT),
+                   B(F_PAD_BEFORE) | B(F_PAD_AFTER) | B(F_COUNT_PAD) | B(F_CEIL) | B(F_DTYPE),
+    [BENCH_ACT] = B(F_NAME) | B(F_N) | B(F_C) | B(F_IN) | B(F_ACT) | B(F_DTYPE),
 };
 static const unsigned required[4] = {
     [BENCH_CONV] = B(F_C) | B(F_K) | B(F_IN) | B(F_KERNEL),
@@ -95,6 +109,7 @@ static const unsigned required[4] = {
     [BENCH_ACT] = B(F_C) | B(F_IN) | B(F_ACT),
 };
 static const char *const op_names[4] = {"conv", "layer", "pool", "act"};
+static const char *const dtype_names[CLCONV_DTYPE_COUNT] = {"f32", "f16", "bf16"};
 
 const char *bench_op_name(bench_op op) { return op_names[op]; }
 
@@ -297,6 +312,15 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
   clconv_activation act = {0};
   if (f[F_ACT].seen && clconv_act_parse(f[F_ACT].value, &act) != CLCONV_OK)
     return bench_fail(err, cap, "act=%s: %s", f[F_ACT].value, clconv_last_error(NULL));
+  if (f[F_DTYPE].seen) {
+    int t = -1;
+    for (int i = 0; i < CLCONV_DTYPE_COUNT; i++)
+      if (!strcmp(f[F_DTYPE].value, dtype_names[i]))
+        t = i;
+    if (t < 0)
+      return bench_fail(err, cap, "dtype=%s: f32, f16 or bf16", f[F_DTYPE].value);
+    c.dtype = (clconv_dtype)t;
+  }
   if (op == BENCH_ACT) {
     c.act = act;
     c.act_ndim = ndim + 2;
@@ -315,12 +339,14 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
     p->ndim = ndim;
     p->batch = n;
     p->channels = ch;
+    p->dtype = c.dtype;
     memcpy(p->in_size, in, ndim * sizeof *in);
     s = clconv_pool_validate(p);
   } else {
     d->ndim = ndim;
     d->batch = n;
     d->in_channels = ch;
+    d->dtype = c.dtype;
     memcpy(d->in_size, in, ndim * sizeof *in);
     d->activation = act;
     if (parse_conv(f, ndim, d, err, cap))
@@ -375,8 +401,12 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap) {
     put(&o, ",n=%u,c=%u", c->act_dims[0], c->act_dims[1]);
     put_axes(&o, ",in=", c->act_dims + 2, c->act_ndim - 2, "x");
     put_act(&o, ",act=", &c->act);
+    if (c->dtype)
+      put(&o, ",dtype=%s", dtype_names[c->dtype]);
     return;
   }
+  if (c->dtype)
+    put(&o, ",dtype=%s", dtype_names[c->dtype]);
   const clconv_conv_desc *d = &c->layer.conv;
   const clconv_pool_desc *p = &c->layer.pool;
   uint32_t s[3], dil[3], ps[3];
@@ -423,11 +453,13 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap) {
 void bench_case_cli(const bench_case *c, char *buf, size_t cap) {
   out_buf o = {buf, cap, 0};
   buf[0] = '\0';
+  if (c->dtype == CLCONV_BF16) /* NumPy has no bfloat16, nor the CLI */
+    return;
   const clconv_conv_desc *d = &c->layer.conv;
   const clconv_pool_desc *p = &c->layer.pool;
   if (c->op == BENCH_ACT) {
     put_act(&o, "clconv act --kind ", &c->act);
-    put(&o, " --input X.npy --output Y.npy --check");
+    put(&o, " --input X.npy --output Y.npy%s --check", c->dtype == CLCONV_F16 ? " --dtype float16" : "");
     return;
   }
   if (c->op == BENCH_POOL) {
@@ -466,6 +498,8 @@ void bench_case_cli(const bench_case *c, char *buf, size_t cap) {
     put(&o, " --count-pad");
   if (p->ceil_mode && c->op != BENCH_CONV)
     put(&o, " --ceil");
+  if (c->dtype == CLCONV_F16)
+    put(&o, " --dtype float16");
   put(&o, " --check");
 }
 
@@ -490,20 +524,21 @@ double bench_case_flop(const bench_case *c) {
 
 double bench_case_bytes(const bench_case *c) {
   uint32_t s[5], w[5], y[5];
+  const double size = (double)clconv_dtype_size(c->dtype);
   switch (c->op) {
   case BENCH_ACT:
-    return 2.0 * 4.0 * prod(c->act_dims, c->act_ndim);
+    return 2.0 * size * prod(c->act_dims, c->act_ndim);
   case BENCH_POOL:
     if (clconv_pool_shapes(&c->layer.pool, s, y) != CLCONV_OK)
       return 0.0;
-    return 4.0 * (prod(s, c->layer.pool.ndim + 2) + prod(y, c->layer.pool.ndim + 2));
+    return size * (prod(s, c->layer.pool.ndim + 2) + prod(y, c->layer.pool.ndim + 2));
   default: {
     const clconv_conv_desc *d = &c->layer.conv;
     uint32_t z[5]; /* the residual: the convolution's output */
     clconv_status st = c->op == BENCH_LAYER ? clconv_layer_shapes(&c->layer, s, w, y) : clconv_conv_shapes(d, s, w, y);
     if (st != CLCONV_OK || clconv_conv_shapes(d, s, w, z) != CLCONV_OK)
       return 0.0;
-    return 4.0 * (prod(s, d->ndim + 2) + prod(w, d->ndim + 2) + (d->has_bias ? d->out_channels : 0) +
+    return size * (prod(s, d->ndim + 2) + prod(w, d->ndim + 2) + (d->has_bias ? d->out_channels : 0) +
                   (d->has_residual ? prod(z, d->ndim + 2) : 0) + prod(y, d->ndim + 2));
   }
   }
@@ -527,8 +562,11 @@ clconv_status bench_case_reference(const bench_case *c, const float *x, const fl
     for (uint32_t i = 0; i < c->act_ndim; i++)
       count *= c->act_dims[i];
     memset(mag, 0, count * sizeof *mag);
-    s = clconv_ref_act(&c->act, CLCONV_F32, x, ref, count);
-    return s == CLCONV_OK ? clconv_act_tolerance(&c->act, tol) : s;
+    s = clconv_ref_act(&c->act, c->dtype, x, ref, count);
+    if (s == CLCONV_OK)
+      s = clconv_act_tolerance(&c->act, tol);
+    tol->dtype = c->dtype;
+    return s;
   }
   }
 }

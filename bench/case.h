@@ -13,6 +13,7 @@ typedef struct bench_case {
   clconv_layer_desc layer;                      /* conv: .conv; layer: both; pool: .pool */
   clconv_activation act;                        /* act */
   uint32_t act_dims[CLCONV_MAX_DIMS], act_ndim; /* act: the tensor shape */
+  clconv_dtype dtype;                           /* every tensor's (the descriptors carry it too) */
 } bench_case;
 
 /* Grammar (whitespace-free, fields in any order, each at most once):
@@ -24,6 +25,7 @@ typedef struct bench_case {
  *   kernel= stride= dil= pad= pad_before= pad_after=   conv per-axis: one value for every axis or AxB[xC]
  *   mode=xcorr|conv  bias=0|1  act=NAME[:ALPHA]  (conv/layer; act= also names an act case's function)
  *   algo=auto|direct|gemm  (conv/layer; default auto; clconv-bench runs a conv case without it once per algorithm)
+ *   dtype=f32|f16|bf16     the tensors' element type (any op; default f32)
  *   pool=max|avg window= pool_stride= pool_pad= count_pad=0|1 ceil=0|1   (layer; for pool: kind= window= stride=
  *   pad= pad_before= pad_after= count_pad= ceil=)
  * Required: in=, and c= (k= and kernel= for conv/layer, window= for pool, act= for act). Defaults: n=1, groups=1,
@@ -38,7 +40,7 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap);
 void bench_case_cli(const bench_case *c, char *buf, size_t cap);
 
 /* Work and traffic: conv FLOP = 2 * N * K * out-spatial * C/groups * kernel-volume (the layer counts its conv);
- * bytes = every input and output tensor read or written once (float32). */
+ * bytes = every input and output tensor read or written once, at the element type's size. */
 double bench_case_flop(const bench_case *c);
 double bench_case_bytes(const bench_case *c);
 

@@ -22,6 +22,7 @@
 #include "net_run.h"
 #include "peak.h"
 #include "peer.h"
+#include "sweep.h"
 #include "timing.h"
 
 enum { EXIT_CHECK = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_DEVICE = 4 };
@@ -86,7 +87,7 @@ static clconv_status create_three_ops(runner *r) {
   if (s == CLCONV_OK)
     s = clconv_conv_set_weights(r->conv, r->w, r->b);
   if (s == CLCONV_OK)
-    s = clconv_tensor_create(r->ctx, CLCONV_F32, cd.ndim + 2, ms, &r->mid);
+    s = clconv_tensor_create(r->ctx, cd.dtype, cd.ndim + 2, ms, &r->mid);
   if (s == CLCONV_OK)
     s = clconv_act_create(r->ctx, &r->c->layer.conv.activation, &r->act);
   if (s == CLCONV_OK)
@@ -206,6 +207,7 @@ static const char *algo_label(const result *r, char *buf, size_t cap) {
  * the reference. */
 typedef struct case_data {
   uint32_t xs[5], ws[5], ys[5], zs[5], nd, k; /* k: output channels (the bias), 0 without weights; zs: residual */
+  clconv_dtype dt;                             /* the case's element type: the host values are of it */
   bool has_w, has_b, has_z;
   size_t xc, wc, yc, zc;
   float *x, *w, *b, *z, *got, *ref, *mag;
@@ -265,27 +267,23 @@ static int case_data_make(const bench_case *c, uint64_t seed, case_data *d) {
     d->b[j] = bench_random(&seed);
   for (size_t j = 0; j < d->zc; j++)
     d->z[j] = bench_random(&seed);
+  d->dt = c->dtype;
+  if (sweep_round(d->dt, d->x, d->xc) || sweep_round(d->dt, d->w, d->wc) || sweep_round(d->dt, d->b, d->k) ||
+      sweep_round(d->dt, d->z, d->zc))
+    return error(EXIT_DEVICE, "%s: out of host memory", c->name);
   return 0;
 }
 
 /* The inputs on the device, shared by the case's rows. */
 static clconv_status upload(clconv_context *ctx, const case_data *d, clconv_tensor **tx, clconv_tensor **tw,
                             clconv_tensor **tb, clconv_tensor **tz) {
-  clconv_status s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->xs, tx);
-  if (s == CLCONV_OK)
-    s = clconv_tensor_write(*tx, d->x, d->xc);
+  clconv_status s = sweep_upload(ctx, d->dt, d->nd, d->xs, d->x, tx);
   if (s == CLCONV_OK && d->has_w)
-    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->ws, tw);
-  if (s == CLCONV_OK && d->has_w)
-    s = clconv_tensor_write(*tw, d->w, d->wc);
+    s = sweep_upload(ctx, d->dt, d->nd, d->ws, d->w, tw);
   if (s == CLCONV_OK && d->has_b)
-    s = clconv_tensor_create(ctx, CLCONV_F32, 1, &d->k, tb);
-  if (s == CLCONV_OK && d->has_b)
-    s = clconv_tensor_write(*tb, d->b, d->k);
+    s = sweep_upload(ctx, d->dt, 1, &d->k, d->b, tb);
   if (s == CLCONV_OK && d->has_z)
-    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->zs, tz);
-  if (s == CLCONV_OK && d->has_z)
-    s = clconv_tensor_write(*tz, d->z, d->zc);
+    s = sweep_upload(ctx, d->dt, d->nd, d->zs, d->z, tz);
   return s;
 }
 
@@ -300,7 +298,7 @@ static clconv_status prepare_rows(clconv_context *ctx, const case_data *d, resul
     result *res = &rows[*at];
     runner *ri = &r[*at];
     *ri = (runner){.ctx = ctx, .c = &res->c, .three_ops = res->three_ops, .x = tx, .w = tw, .b = tb, .z = tz};
-    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->ys, &ri->y);
+    s = clconv_tensor_create(ctx, d->dt, d->nd, d->ys, &ri->y);
     double t0 = bench_now_s();
     if (s == CLCONV_OK)
       s = create_op(ri);
@@ -384,7 +382,7 @@ static void summarize(result *res, series *ours, series *marked, const bench_pea
 /* A row's output against the reference. */
 static clconv_status check_row(result *res, clconv_tensor *y, case_data *d, const clconv_tolerance *tol) {
   clconv_compare_result cmp;
-  clconv_status s = clconv_tensor_read(y, d->got, d->yc);
+  clconv_status s = sweep_download(y, d->got);
   if (s == CLCONV_OK)
     s = clconv_compare(d->got, d->ref, d->mag, d->yc, tol, &cmp);
   if (s != CLCONV_OK)
@@ -410,6 +408,10 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   if (!rc && s == CLCONV_OK)
     s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, tz, &at);
 #ifdef CLCONV_BENCH_ONEDNN
+  if (peer && c->dtype != CLCONV_F32) { /* its primitives are built for float32 (bench/peer_onednn.c) */
+    fprintf(stderr, "clconv-bench: note: %s: the oneDNN peer runs float32 cases only; not run\n", c->name);
+    peer = false;
+  }
   if (!rc && s == CLCONV_OK && peer &&
       bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, d.has_z ? d.z : NULL, &pp,
                              rows[0].peer.err,

@@ -9,13 +9,17 @@
  * DT_DST what it writes (default DT): 0 float32, 1 float16 (vload_half and vstore_half_rte: core OpenCL 1.2, no
  * cl_khr_fp16), 2 bfloat16 (a float's top 16 bits, as ushort). Values widen to float on load and round to nearest
  * even on store; all arithmetic is float. XT and YT are the element types; LDX(p) reads *p as a float, LDXV(n, p)
- * n elements from p as a float vector (n = 2, 4, 8, 16); STY(p, v) and STYV(n, v, p) store. Buffers the library
+ * n elements from p as a float vector (n = 2, 4, 8, 16); STY(p, v) and STYV(n, v, p) store. XS, LDS and LDSV: the
+ * same for a src of type DT_SRC (default DT), the row helpers below read src. Buffers the library
  * fills itself (packed weights, the gemm workspace) are float. */
 #ifndef DT
 #define DT 0
 #endif
 #ifndef DT_DST
 #define DT_DST DT
+#endif
+#ifndef DT_SRC /* a convolution's src where it differs (its float32 copy, conv.c), else DT */
+#define DT_SRC DT
 #endif
 /* bfloat16 rounding, to nearest even, NaN kept a (quiet) NaN, as the host's clconv_f32_to_bf16 */
 static inline ushort clconv_bf16(const float v) {
@@ -52,7 +56,10 @@ CLCONV_BF16V(16)
 #define CLCONV_PASTE(a, b) CLCONV_PASTE_(a, b)
 #define XT CLCONV_PASTE(CLCONV_T, DT)
 #define YT CLCONV_PASTE(CLCONV_T, DT_DST)
+#define XS CLCONV_PASTE(CLCONV_T, DT_SRC)
 #define LDX CLCONV_PASTE(CLCONV_LD, DT)
+#define LDS CLCONV_PASTE(CLCONV_LD, DT_SRC)
+#define LDSV CLCONV_PASTE(CLCONV_LDV, DT_SRC)
 #define LDXV CLCONV_PASTE(CLCONV_LDV, DT)
 #define STY CLCONV_PASTE(CLCONV_ST, DT_DST)
 #define STYV CLCONV_PASTE(CLCONV_STV, DT_DST)
@@ -96,10 +103,10 @@ static inline int16 clconv_lanes16(const int iw, const int stride, const int n) 
 
 /* 16 lanes of a row, lane j at p[j * stride], for stride 1 or 2: one or two whole-vector loads, which read the 16 *
  * stride elements from p on (the caller makes sure they lie inside the buffer). */
-__attribute__((always_inline)) static inline float16 clconv_row16(__global const XT *p, const int stride) {
+__attribute__((always_inline)) static inline float16 clconv_row16(__global const XS *p, const int stride) {
   if (stride == 1)
-    return LDXV(16, p);
-  const float16 a = LDXV(16, p), b = LDXV(16, p + 16);
+    return LDSV(16, p);
+  const float16 a = LDSV(16, p), b = LDSV(16, p + 16);
   return (float16)(a.even, b.even);
 }
 
@@ -108,7 +115,7 @@ __attribute__((always_inline)) static inline float16 clconv_row16(__global const
  * row[iw + j * stride] for the lanes of lane_in (clconv_lanes16), 0 for the others. A whole-vector load (stride 1
  * or 2) where the 16 * stride floats it reads lie inside [0, bound), counted like rowoff (row's offset), else one
  * clamped read per lane. */
-__attribute__((always_inline)) static inline float16 clconv_edge16(__global const XT *row, const int rowoff,
+__attribute__((always_inline)) static inline float16 clconv_edge16(__global const XS *row, const int rowoff,
                                                             const int bound, const int iw, const int stride,
                                                             const int n, const int16 lane_in) {
   if (stride <= 2 && rowoff + iw >= 0 && rowoff + iw + 16 * stride <= bound)
@@ -117,7 +124,7 @@ __attribute__((always_inline)) static inline float16 clconv_edge16(__global cons
   vstore16(clamp(clconv_pos16(iw, stride), (int16)(0), (int16)(n - 1)), 0, at);
   float e[16];
 #pragma unroll
-  for (int j = 0; j < 16; j++) e[j] = LDX(row + at[j]);
+  for (int j = 0; j < 16; j++) e[j] = LDS(row + at[j]);
   return select((float16)(0.0f), vload16(0, e), lane_in);
 }
 

@@ -123,7 +123,7 @@ static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int 
 #define CLCONV_WEI float
 #endif
 #define CLCONV_CONV_ARGS                                                                                              \
-  __global const XT *restrict src, __global const CLCONV_WEI *restrict wei, __global const XT *restrict bias,         \
+  __global const XS *restrict src, __global const CLCONV_WEI *restrict wei, __global const XT *restrict bias,         \
       __global YT *dst, __global const XT *res, const int cin_g, const int cout_g, const int groups,                  \
       const int4 isz, const int4 osz, const int4 ksz, const int4 str, const int4 dil, const int4 pad,                 \
       const float alpha, const float beta, const float rs, const int total
@@ -142,17 +142,17 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
   const int2 tw = clconv_taps(w0, dil.z, isz.z, ksz.z);
 
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
-  __global const XT *x = src + (n * groups * cin_g + g * cin_g) * plane;
+  __global const XS *x = src + (n * groups * cin_g + g * cin_g) * plane;
   __global const XT *w = wei + k * cin_g * kvol;
   float acc = 0.0f;
   for (int c = 0; c < cin_g; c++, x += plane, w += kvol) {
     for (int kd = td.x; kd < td.y; kd++) {
-      __global const XT *xd = x + (d0 + kd * dil.x) * isz.y * isz.z;
+      __global const XS *xd = x + (d0 + kd * dil.x) * isz.y * isz.z;
       __global const XT *wd = w + TAP(kd, ksz.x) * ksz.y * ksz.z;
       for (int kh = th.x; kh < th.y; kh++) {
-        __global const XT *xh = xd + (h0 + kh * dil.y) * isz.z + w0;
+        __global const XS *xh = xd + (h0 + kh * dil.y) * isz.z + w0;
         __global const XT *wh = wd + TAP(kh, ksz.y) * ksz.z;
-        for (int kw = tw.x; kw < tw.y; kw++) acc = fma(LDX(xh + kw * dil.z), LDX(wh + TAP(kw, ksz.z)), acc);
+        for (int kw = tw.x; kw < tw.y; kw++) acc = fma(LDS(xh + kw * dil.z), LDX(wh + TAP(kw, ksz.z)), acc);
       }
     }
   }
@@ -171,7 +171,7 @@ __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
  * (image, group, r), so every division is uniform and the work-items differ only in (oh, ow). No early return:
  * after a conditional return, PoCL's work-item loop keeps the integer divisions inside and runs them once per lane
  * (many times slower). */
-__kernel void clconv_im2col(__global const XT *restrict src, __global float *restrict col, const int at,
+__kernel void clconv_im2col(__global const XS *restrict src, __global float *restrict col, const int at,
                             const int row, const int blk, const int cin, const int groups, const int tp,
                             const int n0, const int4 isz, const int4 osz, const int4 ksz, const int4 str,
                             const int4 dil, const int4 pad) {
@@ -184,7 +184,7 @@ __kernel void clconv_im2col(__global const XT *restrict src, __global float *res
   const bool inside = r < cin_g * kvol && id >= 0 && id < isz.x && ih >= 0 && ih < isz.y && iw >= 0 && iw < isz.z;
   if (ow < osz.z && oh < osz.y)
     col[at + bg * blk + r * row + (od * osz.y + oh) * osz.z + ow] =
-        inside ? LDX(src + ((((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw))
+        inside ? LDS(src + ((((n0 + b) * cin + g * cin_g + t.w) * isz.x + id) * isz.y * isz.z + ih * isz.z + iw))
                : 0.0f;
 }
 
@@ -266,7 +266,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   const int2 td = ti.td, th = ti.th;
   const int w0 = ow0 * str.z - pad.z;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, nw = min(WT, osz.z - ow0);
-  __global const XT *x = src + (n * groups + g) * CLCONV_CIN_G * plane;
+  __global const XS *x = src + (n * groups + g) * CLCONV_CIN_G * plane;
   __global const float *w = wei + gb * kvol * CLCONV_CIN_G * KT;
   VT acc[KV][WT];
 #pragma unroll
@@ -301,7 +301,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
-      __global const XT *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      __global const XS *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
       if (w0 >= 0 && w0 + (ksz.z - 1) * dil.z + (WT - 1) * str.z < isz.z) {
         /* every tap of the row inside: no tests, and (when the channels are fewer than the taps) the taps inside */
         __global const float *wr = w + (kd * ksz.y + kh) * ksz.z * CLCONV_CIN_G * KT;
@@ -314,17 +314,17 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
 #endif
         if (!taps_inside) {
           for (int kw = 0; kw < ksz.z; kw++) {
-            __global const XT *p = row + w0 + kw * dil.z;
+            __global const XS *p = row + w0 + kw * dil.z;
             __global const float *wt = wr + kw * CLCONV_CIN_G * KT;
             CLCONV_CIN_UNROLL for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-                CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
+                CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
           }
         } else {
           for (int c = 0; c < CLCONV_CIN_G; c++) {
-            __global const XT *p = row + c * plane + w0;
+            __global const XS *p = row + c * plane + w0;
             __global const float *wt = wr + c * KT;
             CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, p += dil.z, wt += CLCONV_CIN_G * KT)
-                CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
+                CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
           }
         }
         continue;
@@ -333,8 +333,8 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
         const int iw = w0 + kw * dil.z;
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * CLCONV_CIN_G * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
-          __global const XT *p = row + iw;
-          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDX(p + j * str.z), wt)
+          __global const XS *p = row + iw;
+          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
@@ -345,9 +345,9 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
             in[j] = i >= 0 && i < isz.z;
             off[j] = in[j] ? i : 0;
           }
-          __global const XT *p = row;
+          __global const XS *p = row;
           for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-              CLCONV_TILE_FMA(in[j] ? LDX(p + off[j]) : 0.0f, wt)
+              CLCONV_TILE_FMA(in[j] ? LDS(p + off[j]) : 0.0f, wt)
         }
       }
     }
@@ -426,19 +426,19 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
   const int4 tdh = clconv_taps_dh(d0, h0, dil, isz, ksz);
   const int2 td = tdh.xy, th = tdh.zw;
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z;
-  __global const XT *x = src + (n * groups + g) * cin_g * plane;
+  __global const XS *x = src + (n * groups + g) * cin_g * plane;
   __global const float *w = wei + (g * blocks + (active ? kb : 0)) * kvol * cin_g * KT;
   VT acc[WT];
 #pragma unroll
   for (int j = 0; j < WT; j++) acc[j] = (VT)(0.0f);
   for (int kd = td.x; kd < td.y; kd++) {
     for (int kh = th.x; kh < th.y; kh++) {
-      __global const XT *xr = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+      __global const XS *xr = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
       for (int c0 = 0; c0 < cin_g; c0 += CC) {
         barrier(CLK_LOCAL_MEM_FENCE); /* the previous chunk is read by everyone */
         for (int i = lid; i < CC * cols; i += LX * LY) {
           const int cc = i / cols, iw = w0 + i - cc * cols;
-          tile[i] = c0 + cc < cin_g && iw >= 0 && iw < isz.z ? LDX(xr + (c0 + cc) * plane + iw) : 0.0f;
+          tile[i] = c0 + cc < cin_g && iw >= 0 && iw < isz.z ? LDS(xr + (c0 + cc) * plane + iw) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const int cn = min(CC, cin_g - c0);
@@ -517,7 +517,7 @@ __attribute__((always_inline)) static inline bool clconv_wide_inside(const int *
 #define CLCONV_WIDE_ROW(p, wt)                                                                                        \
   CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, wt += cin_g * KT, p += dil.z) {                             \
     float16 v[WV];                                                                                                    \
-    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = LDXV(16, p + 16 * u);                                       \
+    _Pragma("unroll") for (int u = 0; u < WV; u++) v[u] = LDSV(16, p + 16 * u);                                       \
     CLCONV_WIDE_FMA(v, wt)                                                                                            \
   }
 
@@ -557,12 +557,12 @@ __attribute__((always_inline)) static inline float16 clconv_pool_columns(float16
  * iw[u] whole where its output lanes lie inside the row and its loads inside src (below / above: src's bounds from
  * the channel's plane), else with the lanes outside the row selected away, element by element at src's ends. */
 __attribute__((always_inline)) static inline void
-clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const XT *row, __global const float *wr,
+clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const XS *row, __global const float *wr,
                      const int rowoff, const int *nw, const int w0, const int4 isz, const int4 ksz, const int4 dil,
                      const int cin_g, const int plane, const int tap_row, const int below, const int above) {
   for (int kw = 0; kw < ksz.z; kw++) {
     __global const float *wt = wr + kw * cin_g * KT;
-    __global const XT *p = row;
+    __global const XS *p = row;
     int iw[WV];
     bool fast = true;
 #pragma unroll
@@ -575,12 +575,12 @@ clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const XT *
 #pragma unroll
       for (int u = 0; u < WV; u++) {
         if (fast) {
-          v[u] = LDXV(16, p + iw[u]);
+          v[u] = LDSV(16, p + iw[u]);
         } else if (rowoff + iw[u] >= -below && rowoff + iw[u] + 16 <= above) {
-          v[u] = select((float16)(0.0f), LDXV(16, p + iw[u]), clconv_lanes16(iw[u], 1, isz.z));
+          v[u] = select((float16)(0.0f), LDSV(16, p + iw[u]), clconv_lanes16(iw[u], 1, isz.z));
         } else { /* at src's ends: only the lanes inside the row are read */
           float e[16];
-          for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? LDX(p + iw[u] + j) : 0.0f;
+          for (int j = 0; j < 16; j++) e[j] = iw[u] + j >= 0 && iw[u] + j < isz.z ? LDS(p + iw[u] + j) : 0.0f;
           v[u] = vload16(0, e);
         }
       }
@@ -613,7 +613,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #endif
   const int w0 = ow0 - pad.z; /* stride 1 along W */
   const int plane = isz.x * isz.y * isz.z, kvol = ksz.x * ksz.y * ksz.z, tap_row = ksz.z * cin_g * KT;
-  __global const XT *x = src + (n * groups + g) * cin_g * plane;
+  __global const XS *x = src + (n * groups + g) * cin_g * plane;
   /* A whole-vector load at offset o (from a channel's plane, as rowoff) lies inside src for every channel when o >=
    * -below and o + 16 <= above: the lanes past a row's outputs may read the next row, channel or image. */
   const int below = (n * groups + g) * cin_g * plane, above = src_total - below - (cin_g - 1) * plane;
@@ -643,7 +643,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
       for (int c = 0; c < cin_g; c++)
         for (int kd = ti.td.x; kd < ti.td.y; kd++)
           for (int kh = ti.th.x; kh < ti.th.y; kh++) {
-            __global const XT *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0;
+            __global const XS *p = x + c * plane + ((d0 + kd * dil.x) * isz.y + ti.h0 + kh * dil.y) * isz.z + w0;
             __global const float *wt = w + (kd * ksz.y + kh) * tap_row + c * KT;
             CLCONV_WIDE_ROW(p, wt)
           }
@@ -663,17 +663,17 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #pragma unroll
       for (int q = 0; q < RT; q++) on[q] = kh - q >= 0 && kh - q < ksz.y && oh + q < osz.y;
 #endif
-      __global const XT *row = x + ((d0 + kd * dil.x) * isz.y + ih) * isz.z;
+      __global const XS *row = x + ((d0 + kd * dil.x) * isz.y + ih) * isz.z;
       __global const float *wr = w + (kd * ksz.y + kh) * tap_row; /* row 0's; may point past it when !on[0] */
       const int rowoff = (int)(row - x);
       /* The whole row's taps fast (see below)? Then no per-tap tests: short reductions (LeNet C1's 3 channels)
        * spent as long on them as on the FMAs. */
       if (clconv_wide_inside(nw, w0, (ksz.z - 1) * dil.z, isz.z, rowoff, above)) {
         __global const float *wc = wr;
-        __global const XT *pc = row + w0;
+        __global const XS *pc = row + w0;
         for (int c = 0; c < cin_g; c++, wc += KT, pc += plane) { /* the taps inside: the longer loop */
           __global const float *wt = wc;
-          __global const XT *p = pc;
+          __global const XS *p = pc;
           CLCONV_WIDE_ROW(p, wt)
         }
         continue;

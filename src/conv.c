@@ -20,12 +20,14 @@ struct clconv_conv {
   clconv__kernel pack; /* kinds that read packed weights: clconv_conv_pack, and its buffer */
   cl_mem wpack;
   size_t wpack_count;
-  /* wide only, where its windows reach into the padding: the input zero-padded (clconv_conv_pad), its extent per
-   * axis (psz) */
+  /* a copy of the input made at each run by clconv_conv_pad, which the kernel reads instead: for wide, where its
+   * windows reach into the padding, zero-padded (extent per axis psz); for tiled and local on 16-bit inputs,
+   * widened to float32 (widen; psz = the input's extent) */
   clconv__kernel pad;
   cl_mem padded;
   uint32_t psz[3];
   size_t padded_count;
+  bool widen;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
   cl_mem wset, bset;
   /* a layer's pooling fused into the wide kernel (clconv__conv_create_pooled): its window's rows, 0 = none */
@@ -94,12 +96,13 @@ static bool pad_pays(const clconv__conv_geom *g, int wt) {
   return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= CLCONV__PAD_PAYS;
 }
 
-/* A kernel of kernels/pack.cl for inputs of type dt and the buffer of count elements of `size` bytes it fills (the
- * caller releases both, also on failure). */
-static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv_dtype dt, clconv__kernel *k,
-                                            size_t count, size_t size, cl_mem *mem, const char *what) {
-  char options[32];
-  clconv__dtype_options(dt, dt, options, sizeof options);
+/* A kernel of kernels/pack.cl for inputs of type dt (its copies written as out) and the buffer of count elements of
+ * `size` bytes it fills (the caller releases both, also on failure). */
+static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv_dtype dt, clconv_dtype out,
+                                            clconv__kernel *k, size_t count, size_t size, cl_mem *mem,
+                                            const char *what) {
+  char options[48];
+  clconv__dtype_options(dt, out, options, sizeof options);
   CLCONV__TRY(clconv__kernel_create(ctx, CLCONV__FAMILY_PACK, options, name, k));
   cl_int err;
   *mem = CLCONV__CLOBJ(&err, clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * size, NULL, &err));
@@ -138,6 +141,13 @@ static void size_buffers(clconv_conv *op) {
         (size_t)g->n * g->groups * blocks > CLCONV__MAX_KERNEL_ELEMS)
       op->v = CLCONV__DIRECT_VARIANT;
   }
+  /* tiled and local read each input element once per output tile, one value at a time: converting it there from 16
+   * bits cost 3.5x the float32 time (vgg 3x3); one widening pass before costs about a copy of the input */
+  if (g->dt != CLCONV_F32 && (op->v.kind == CLCONV__TILED || op->v.kind == CLCONV__LOCAL)) {
+    op->widen = g->src_count * sizeof(float) <= max_alloc;
+    op->padded_count = op->widen ? g->src_count : 0;
+    memcpy(op->psz, kg->in, sizeof op->psz);
+  }
   if (op->v.kind != CLCONV__WIDE)
     return;
   uint64_t count = (uint64_t)g->n * g->c, wt = (uint64_t)op->v.wt;
@@ -161,7 +171,7 @@ static void name_op(clconv_conv *op, bool gemm, bool pool) {
     snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
   else
     clconv__variant_name(&op->v, op->kernel_name, sizeof op->kernel_name);
-  if (op->padded_count)
+  if (op->padded_count && !op->widen)
     strncat(op->kernel_name, "+pad", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
   if (pool)
     strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
@@ -172,8 +182,10 @@ static void name_op(clconv_conv *op, bool gemm, bool pool) {
 static void options_of(const clconv_conv *op, bool gemm, const clconv__pool_geom *pool, char *buf, size_t cap) {
   const clconv__kind_row *row = &clconv__kinds[op->v.kind];
   const int act = (int)op->act.kind, lanes = clconv__lanes(&op->ctx->prof);
-  char types[32];
+  char types[48];
   clconv__dtype_options(op->g.dt, op->dst_dt, types, sizeof types);
+  if (op->widen)
+    strncat(types, " -DDT_SRC=0", sizeof types - strlen(types) - 1);
   if (gemm || !row->packed) {
     snprintf(buf, cap, "-DKERNEL_%s -DNDIM=%u -DFLIP=%d " CLCONV__ACT_OPTION_FMT "%s", gemm ? "GEMM" : row->macro,
              op->g.ndim, op->desc.mode == CLCONV_MODE_CONV, act, types);
@@ -205,11 +217,12 @@ static clconv_status build_op(clconv_conv *op, bool gemm, const clconv__pool_geo
                         "conv_create: the local kernel needs work-groups of %d work-items; the device runs it with %zu",
                         CLCONV__LOCAL_LX * CLCONV__LOCAL_LY, op->kernel.local_size);
   if (clconv__kinds[op->v.kind].packed)
-    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pack", op->g.dt, &op->pack, op->wpack_count, sizeof(float),
-                                       &op->wpack, "clCreateBuffer (packed weights)"));
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pack", op->g.dt, op->g.dt, &op->pack, op->wpack_count,
+                                       sizeof(float), &op->wpack, "clCreateBuffer (packed weights)"));
   if (op->padded_count)
-    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pad", op->g.dt, &op->pad, op->padded_count,
-                                       clconv_dtype_size(op->g.dt), &op->padded, "clCreateBuffer (padded input)"));
+    CLCONV__TRY(pack_kernel_and_buffer(ctx, "clconv_conv_pad", op->g.dt, op->widen ? CLCONV_F32 : op->g.dt, &op->pad,
+                                       op->padded_count, op->widen ? sizeof(float) : clconv_dtype_size(op->g.dt),
+                                       &op->padded, "clCreateBuffer (input copy)"));
   return CLCONV_OK;
 }
 
@@ -362,10 +375,12 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
   return CLCONV_OK;
 }
 
-/* The wide kernel's padded copy of src (clconv_conv_pad): the padding is then inside it. */
+/* The kernel's copy of src (clconv_conv_pad): the wide kernel's padded one (the padding is then inside it), or src
+ * widened to float32 (no padding). */
 static clconv_status pad_input(clconv_conv *op, cl_mem src) {
   const clconv__conv_geom *g = &op->kg;
-  cl_int4 isz = clconv__int4(g->in), psz = clconv__int4(op->psz), pad = clconv__int4(g->pad);
+  const uint32_t none[3] = {0, 0, 0};
+  cl_int4 isz = clconv__int4(g->in), psz = clconv__int4(op->psz), pad = clconv__int4(op->widen ? none : g->pad);
   const clconv__arg args[] = {{sizeof(cl_mem), &src},
                               {sizeof(cl_mem), &op->padded},
                               {sizeof isz, &isz},
@@ -392,7 +407,8 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
     CLCONV__TRY(pad_input(op, src));
     input = op->padded;
     isz = clconv__int4(op->psz);
-    pad = (cl_int4){{0, 0, 0, 0}};
+    if (!op->widen) /* the copy holds the padding */
+      pad = (cl_int4){{0, 0, 0, 0}};
   }
   cl_int cols = 0, src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
   clconv__arg args[21] = {
