@@ -74,8 +74,8 @@ expect 0 "relu" "$bench" --min-time 0 --min-reps 1 --no-validate --json all.json
 check python3 -c '
 import json
 cases = json.load(open("all.json"))["cases"]
-# 15 cases, the 11 conv ones once per algorithm, the layer fused and as three ops
-assert len(cases) == 15 + 2 * 11 + 1 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
+# 27 cases, the 11 float32 conv ones once per algorithm, the layer fused and as three ops
+assert len(cases) == 27 + 2 * 11 + 1 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
 '
 # every case prints the command that reruns it alone, and that command works
 repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3,algo=gemm --min-time 0 --min-reps 1 2>/dev/null |

@@ -39,14 +39,14 @@ expect 0 "usage: clconv <command>" -- "$clconv" --help
 expect 2 "usage: clconv <command>" -- "$clconv"
 expect 2 "clconv: frobnicate: unknown command" -- "$clconv" frobnicate
 for flag in input weights bias output stride pad pad-before pad-after dilation groups mode activation pool window \
-  pool-stride pool-pad count-pad ceil cpu check device residual residual-scale; do
+  pool-stride pool-pad count-pad ceil cpu check device residual residual-scale dtype; do
   expect 0 "--$flag" -- "$clconv" conv --help
 done
-for flag in kind input output window stride pad pad-before pad-after count-pad ceil cpu check device; do
+for flag in kind input output window stride pad pad-before pad-after count-pad ceil cpu check device dtype; do
   expect 0 "--$flag" -- "$clconv" pool --help
 done
-for flag in kind input output cpu check device; do expect 0 "--$flag" -- "$clconv" act --help; done
-for flag in op dims count seed device; do expect 0 "--$flag" -- "$clconv" validate --help; done
+for flag in kind input output cpu check device dtype; do expect 0 "--$flag" -- "$clconv" act --help; done
+for flag in op dims count seed device dtype; do expect 0 "--$flag" -- "$clconv" validate --help; done
 expect 0 "index" -- "$clconv" devices --help
 
 # ---- devices --------------------------------------------------------------------------------------------------
@@ -107,6 +107,42 @@ if [ -n "$PY" ]; then
   expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --residual z.npy --output layer_z.npy \
     --pool max --window 2 --check
   expect 0 "" -- "$clconv" conv --input x.npy --weights w.npy --residual z.npy --output yz_cpu.npy --cpu
+  # float16: every op 1-D to 3-D with --check, and --cpu; the outputs are float16 and equal NumPy's float64
+  # arithmetic on the float16-rounded inputs, rounded once to float16 (within the tolerance's two roundings)
+  expect 0 "passed" -- "$clconv" conv --input x1d.npy --weights w1d.npy --output h1d.npy --stride 2 --pad 1 \
+    --dtype float16 --check
+  expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --bias b.npy --residual z.npy --output h2d.npy \
+    --activation relu --dtype float16 --check
+  expect 0 "" -- "$clconv" conv --input x.npy --weights w.npy --bias b.npy --residual z.npy --output h2d_cpu.npy \
+    --activation relu --dtype float16 --cpu
+  expect 0 "passed" -- "$clconv" conv --input x3d.npy --weights w3d.npy --output h3d.npy --groups 2 --pad 1 \
+    --dtype float16 --check
+  expect 0 "passed" -- "$clconv" conv --input x.npy --weights w.npy --bias b.npy --output hlayer.npy \
+    --activation relu --pool max --window 2 --dtype float16 --check
+  expect 0 "passed" -- "$clconv" pool --kind avg --input x3d.npy --output hpool.npy --window 2 --dtype float16 --check
+  expect 0 "passed" -- "$clconv" act --kind tanh --input x.npy --output hact.npy --dtype float16 --check
+  expect 0 "" -- "$clconv" act --kind tanh --input x.npy --output hact_cpu.npy --dtype float16 --cpu
+  expect 2 "--dtype \"bfloat16\": float32 or float16" -- "$clconv" act --kind relu --input x.npy --output o.npy \
+    --dtype bfloat16
+  "$PY" - <<'EOF' && ok || bad "float16 results differ from NumPy"
+import numpy as np
+h = lambda a: a.astype(np.float16).astype(np.float64)
+x, w, b, z = (h(np.load(f)) for f in ("x.npy", "w.npy", "b.npy", "z.npy"))
+y = np.zeros((2, 4, 7, 7))
+for i in range(3):
+    for j in range(2):
+        y += np.einsum("nchw,kc->nkhw", x[:, :, i:i + 7, j:j + 7], w[:, :, i, j])
+ref = np.maximum(y + b[None, :, None, None] + z, 0).astype(np.float16)
+for f in ("h2d.npy", "h2d_cpu.npy"):
+    got = np.load(f)
+    assert got.dtype == np.float16 and got.shape == ref.shape, (f, got.dtype, got.shape)
+    err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    assert (err <= 2.0 ** -10 * np.abs(ref.astype(np.float64)) + 1e-6).all(), (f, err.max())
+t = np.tanh(x).astype(np.float16)
+for f in ("hact.npy", "hact_cpu.npy"):
+    got = np.load(f)
+    assert got.dtype == np.float16 and np.abs(got.astype(np.float64) - t.astype(np.float64)).max() <= 2.0 ** -10, f
+EOF
   expect 2 "residual z.npy has shape (2, 4, 7, 7); the convolution's output is (2, 4, 4, 7)" -- "$clconv" conv \
     --input x.npy --weights w.npy --residual z.npy --output bad.npy --stride 2,1
   expect 2 "--residual-scale needs --residual" -- "$clconv" conv --input x.npy --weights w.npy --output bad.npy \
@@ -213,6 +249,9 @@ fi
 expect 0 "8 passed, 0 failed" -- "$clconv" validate --op conv --dims 2 --count 8 --seed 5
 expect 0 "20 passed, 0 failed" -- "$clconv" validate --op all --dims all --count 5
 expect 0 "1 passed, 0 failed" -- "$clconv" validate --op layer --dims 3 --count 1 --seed 77
+expect 0 "8 passed, 0 failed" -- "$clconv" validate --op all --dims 2 --dtype float16 --count 2 --seed 3
+expect 0 "4 passed, 0 failed" -- "$clconv" validate --op all --dims 1 --dtype bfloat16 --count 1 --seed 9
+expect 2 "--dtype \"half\": float32, float16 or bfloat16" -- "$clconv" validate --dtype half
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,7 +15,7 @@
 
 static void test_suite_round_trip(void **state) {
   (void)state;
-  assert_int_equal(bench_suite_count, 15);
+  assert_int_equal(bench_suite_count, 27);
   for (size_t i = 0; i < bench_suite_count; i++) {
     bench_case a, b;
     char err[256], f1[512], f2[512];
@@ -66,6 +66,10 @@ static void test_flop_and_bytes(void **state) {
   /* a layer's residual has the convolution's output shape (3 x 2), not the pooled one */
   assert_true(bytes_of("layer:c=2,k=3,in=4,kernel=3,pool=max,window=2,residual=1") == 4.0 * (8 + 18 + 6 + 3));
   assert_true(bytes_of(bench_suite[11]) == 4.0 * (64 * 3 * 1024 + 6 * 3 * 25 + 6 + 64 * 6 * 14 * 14));
+  /* 16-bit types: every tensor at 2 bytes */
+  assert_true(bytes_of("conv:c=2,k=3,in=4,kernel=3,bias=1,dtype=f16") == 2.0 * (8 + 18 + 3 + 6));
+  assert_true(bytes_of("act:c=64,in=112x112,act=relu,dtype=bf16") == 2.0 * 2 * 64 * 112 * 112);
+  assert_true(bytes_of("pool:c=64,in=112x112,pool=max,window=2,dtype=f16") == 2.0 * 64 * (112 * 112 + 56 * 56));
 }
 
 static void test_fields(void **state) {
@@ -95,6 +99,17 @@ static void test_fields(void **state) {
   assert_non_null(strstr(cli, ",residual=1"));
   bench_case_cli(&c, cli, sizeof cli);
   assert_non_null(strstr(cli, " --residual Z.npy"));
+  /* dtype= reaches every descriptor, round-trips, and the CLI line (none for bfloat16: NumPy has none) */
+  assert_int_equal(bench_case_parse("layer:c=1,k=2,in=8,kernel=3,pool=max,window=2,dtype=f16", &c, err, sizeof err), 0);
+  assert_true(c.dtype == CLCONV_F16 && c.layer.conv.dtype == CLCONV_F16);
+  bench_case_format(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, ",dtype=f16"));
+  bench_case_cli(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, " --dtype float16"));
+  assert_int_equal(bench_case_parse("pool:c=1,in=8,pool=avg,window=2,dtype=bf16", &c, err, sizeof err), 0);
+  assert_true(c.dtype == CLCONV_BF16 && c.layer.pool.dtype == CLCONV_BF16);
+  bench_case_cli(&c, cli, sizeof cli);
+  assert_string_equal(cli, "");
   /* algo= round-trips and reaches the CLI line */
   assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3,algo=gemm", &c, err, sizeof err), 0);
   assert_int_equal(c.layer.conv.algorithm, CLCONV_ALGO_GEMM);
@@ -131,6 +146,7 @@ static void test_bad_descriptors(void **state) {
       {"pool:c=1,in=8,window=2", "pool cases need pool="},
       {"act:c=1,in=8", "act cases need act="},
       {"act:c=1,in=8,act=relu,kernel=3", "act cases take no field kernel"},
+      {"act:c=1,in=8,act=relu,dtype=f64", "dtype=f64: f32, f16 or bf16"},
       {"conv:c=1,k=1,in=8,kernel=3,stride=0", "stride=0"},
       {"conv:c=1,k=1,in=8,kernel=3,dil=0", "dil=0"},
       {"pool:c=1,in=8,pool=max,window=0", "window=0"},
