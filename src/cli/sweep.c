@@ -215,15 +215,23 @@ static size_t prod(const uint32_t *v, uint32_t n) {
   return p;
 }
 
+/* float <-> the 16-bit type dt (F16 or BF16), n values (the library's host conversions). */
+static clconv_status narrow(clconv_dtype dt, const float *v, uint16_t *h, size_t n) {
+  return dt == CLCONV_F16 ? clconv_f32_to_f16(v, h, n) : clconv_f32_to_bf16(v, h, n);
+}
+static clconv_status widen(clconv_dtype dt, const uint16_t *h, float *v, size_t n) {
+  return dt == CLCONV_F16 ? clconv_f16_to_f32(h, v, n) : clconv_bf16_to_f32(h, v, n);
+}
+
 clconv_status sweep_round(clconv_dtype dt, float *v, size_t n) {
   if (dt == CLCONV_F32)
     return CLCONV_OK;
   uint16_t *h = malloc((n ? n : 1) * sizeof *h);
   if (!h)
     return CLCONV_ERR_OUT_OF_MEMORY;
-  clconv_status s = dt == CLCONV_F16 ? clconv_f32_to_f16(v, h, n) : clconv_f32_to_bf16(v, h, n);
+  clconv_status s = narrow(dt, v, h, n);
   if (s == CLCONV_OK)
-    s = dt == CLCONV_F16 ? clconv_f16_to_f32(h, v, n) : clconv_bf16_to_f32(h, v, n);
+    s = widen(dt, h, v, n);
   free(h);
   return s;
 }
@@ -239,7 +247,7 @@ clconv_status sweep_upload(clconv_context *ctx, clconv_dtype dt, uint32_t n, con
   uint16_t *h = malloc((count ? count : 1) * sizeof *h);
   if (!h)
     return CLCONV_ERR_OUT_OF_MEMORY;
-  s = dt == CLCONV_F16 ? clconv_f32_to_f16(host, h, count) : clconv_f32_to_bf16(host, h, count);
+  s = narrow(dt, host, h, count);
   if (s == CLCONV_OK)
     s = clconv_tensor_write(*t, h, count);
   free(h);
@@ -256,11 +264,10 @@ clconv_status sweep_download(clconv_tensor *t, float *host) {
     return CLCONV_ERR_OUT_OF_MEMORY;
   clconv_status s = clconv_tensor_read(t, h, count);
   if (s == CLCONV_OK)
-    s = dt == CLCONV_F16 ? clconv_f16_to_f32(h, host, count) : clconv_bf16_to_f32(h, host, count);
+    s = widen(dt, h, host, count);
   free(h);
   return s;
 }
-#define upload(ctx, n, dims, host, t) sweep_upload(ctx, dt, n, dims, host, t)
 
 static int report(FILE *log, const char *what, const char *cfg, const char *replay, const clconv_compare_result *res,
                   const float *got, const float *ref, const float *mag, const uint32_t *dims, uint32_t ndim) {
@@ -284,14 +291,14 @@ static int conv_both(clconv_context *ctx, const clconv_conv_desc *d, const float
   clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL, *ty = NULL;
   int rc = 0;
   SW_TRY(NULL, clconv_conv_shapes(d, ss, ws, ds));
-  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
-  SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ss, x, &tx));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ws, w, &tw));
   if (d->has_bias)
-    SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
+    SW_TRY(ctx, sweep_upload(ctx, dt, 1, &ds[1], b, &tb));
   in_place = in_place && d->has_residual;
-  SW_TRY(ctx, upload(ctx, n, ds, in_place ? z : NULL, &ty));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ds, in_place ? z : NULL, &ty));
   if (d->has_residual && !in_place)
-    SW_TRY(ctx, upload(ctx, n, ds, z, &tz));
+    SW_TRY(ctx, sweep_upload(ctx, dt, n, ds, z, &tz));
   SW_TRY(ctx, clconv_conv_forward(ctx, d, tx, tw, tb, in_place ? ty : tz, ty));
   SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_conv(d, x, w, d->has_bias ? b : NULL, d->has_residual ? z : NULL, ref, mag));
@@ -441,8 +448,8 @@ int sweep_check_pool(clconv_context *ctx, const clconv_pool_desc *d, sweep_rng *
   }
   sweep_fill(r, x, sc, -4.0f, 1.0f); /* mostly negative: max must never pick the padding */
   SW_TRY(NULL, sweep_round(dt, x, sc));
-  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
-  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ss, x, &tx));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ds, NULL, &ty));
   SW_TRY(ctx, clconv_pool_forward(ctx, d, tx, ty));
   SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_pool(d, x, ref, mag));
@@ -477,9 +484,9 @@ int sweep_check_act(clconv_context *ctx, const clconv_activation *a, clconv_dtyp
   }
   memcpy(x, x0, count * sizeof *x);
   SW_TRY(NULL, sweep_round(dt, x, count));
-  SW_TRY(ctx, upload(ctx, 1, dims, x, &tx));
+  SW_TRY(ctx, sweep_upload(ctx, dt, 1, dims, x, &tx));
   if (!in_place)
-    SW_TRY(ctx, upload(ctx, 1, dims, NULL, &ty));
+    SW_TRY(ctx, sweep_upload(ctx, dt, 1, dims, NULL, &ty));
   SW_TRY(ctx, clconv_act_forward(ctx, a, tx, in_place ? tx : ty));
   SW_TRY(ctx, sweep_download(in_place ? tx : ty, got));
   SW_TRY(NULL, clconv_ref_act(a, dt, x, ref, count));
@@ -540,13 +547,13 @@ int sweep_check_layer(clconv_context *ctx, const clconv_layer_desc *d, sweep_rng
   SW_TRY(NULL, sweep_round(dt, w, wc));
   SW_TRY(NULL, sweep_round(dt, b, ds[1]));
   SW_TRY(NULL, sweep_round(dt, z, mc));
-  SW_TRY(ctx, upload(ctx, n, ss, x, &tx));
-  SW_TRY(ctx, upload(ctx, n, ws, w, &tw));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ss, x, &tx));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ws, w, &tw));
   if (d->conv.has_bias)
-    SW_TRY(ctx, upload(ctx, 1, &ds[1], b, &tb));
+    SW_TRY(ctx, sweep_upload(ctx, dt, 1, &ds[1], b, &tb));
   if (d->conv.has_residual)
-    SW_TRY(ctx, upload(ctx, n, ms, z, &tz));
-  SW_TRY(ctx, upload(ctx, n, ds, NULL, &ty));
+    SW_TRY(ctx, sweep_upload(ctx, dt, n, ms, z, &tz));
+  SW_TRY(ctx, sweep_upload(ctx, dt, n, ds, NULL, &ty));
   SW_TRY(ctx, clconv_layer_forward(ctx, d, tx, tw, tb, tz, ty));
   SW_TRY(ctx, sweep_download(ty, got));
   SW_TRY(NULL, clconv_ref_layer(d, x, w, d->conv.has_bias ? b : NULL, d->conv.has_residual ? z : NULL, ref, mag));
