@@ -408,15 +408,19 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   if (!rc && s == CLCONV_OK)
     s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, tz, &at);
 #ifdef CLCONV_BENCH_ONEDNN
-  if (peer && c->dtype != CLCONV_F32) { /* its primitives are built for float32 (bench/peer_onednn.c) */
-    fprintf(stderr, "clconv-bench: note: %s: the oneDNN peer runs float32 cases only; not run\n", c->name);
-    peer = false;
+  char *note = rows[0].peer.err;
+  if (!rc && s == CLCONV_OK && peer) {
+    if (bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, d.has_z ? d.z : NULL, &pp, note,
+                               sizeof rows[0].peer.err)) {
+      if (c->dtype == CLCONV_F32)
+        rc = error(EXIT_DEVICE, "%s: %s", c->name, note);
+      else /* oneDNN's 16-bit support depends on its version and the CPU: the row goes without a peer */
+        fprintf(stderr, "clconv-bench: note: %s: no oneDNN peer in %s: %s\n", c->name, clconv_dtype_name(c->dtype),
+                note);
+    } else if (note[0]) {
+      fprintf(stderr, "clconv-bench: note: %s: %s\n", c->name, note);
+    }
   }
-  if (!rc && s == CLCONV_OK && peer &&
-      bench_peer_onednn_open(c, d.x, d.has_w ? d.w : NULL, d.has_b ? d.b : NULL, d.has_z ? d.z : NULL, &pp,
-                             rows[0].peer.err,
-                             sizeof rows[0].peer.err))
-    rc = error(EXIT_DEVICE, "%s: %s", c->name, rows[0].peer.err);
 #else
   (void)peer;
 #endif
@@ -1098,9 +1102,11 @@ static int print_rows(const result *res, size_t n, const args *a, clconv_context
     else if (a->old)
       snprintf(vs, sizeof vs, "  %7s", "-");
     char peer[64] = "";
-    if (a->o.peer)
+    if (a->o.peer && r->peer.best_s > 0.0)
       snprintf(peer, sizeof peer, "  %9.3f %8.2fx %7.3f %6.2fx", r->peer.best_s * 1e3, r->peer.best_s / r->median_s,
                r->peer.nchw_s * 1e3, r->peer.nchw_s / r->median_s);
+    else if (a->o.peer) /* not run: no oneDNN implementation of the case's type (a note said so) */
+      snprintf(peer, sizeof peer, "  %9s %9s %7s %7s", "-", "-", "-", "-");
     char algo[24];
     printf("%-16s %-12s %-14s %10.3f %10.3f %8.1f %10.1f %9.3f %5d %12s %6.1f%%%s%s%s  %s\n", r->c.name,
            algo_label(r, algo, sizeof algo), r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3,

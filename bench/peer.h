@@ -16,7 +16,9 @@ enum {
 
 /* x, w, b, z: the case's host data in clconv's layouts (w, b, z may be NULL where the op has none; z: the
  * residual, oneDNN's sum post-op, which adds it to what dst holds: dst starts as z and then holds the last result).
- * Builds every variant and runs each twice untimed. 0, or -1 with err. */
+ * The peer runs the case's element type (16-bit tensors hold the same values). Builds every variant and runs each
+ * twice untimed. 0 (err: "", or a note when oneDNN runs one of its unoptimised reference implementations), or -1
+ * with err (oneDNN may have no implementation for a 16-bit type on this CPU). */
 int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, const float *b, const float *z,
                            bench_peer **out, char *err, size_t cap);
 /* One call of a variant, synchronous: its wall time in seconds. 0, or -1 with err. */

@@ -30,7 +30,9 @@ typedef struct plan {
   dnnl_memory_t *mems;
   prim *steps;
   size_t n_mems, n_steps, cap_mems, cap_steps;
-  size_t layer; /* the layer the next steps belong to */
+  size_t layer;          /* the layer the next steps belong to */
+  dnnl_data_type_t type; /* the case's element type: every tensor's (host data arrives as float values of it) */
+  char ref_impl[64];     /* the first step that runs one of oneDNN's reference implementations, "" if none */
 } plan;
 
 /* Room for one more element in *arr (n used of *cap), 0 or -1. */
@@ -46,11 +48,24 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size) {
   return 0;
 }
 
+static const char *status_name(dnnl_status_t st) {
+  switch (st) {
+  case dnnl_out_of_memory:
+    return "out of memory";
+  case dnnl_invalid_arguments:
+    return "invalid arguments";
+  case dnnl_unimplemented:
+    return "unimplemented (no implementation for these types and shapes on this CPU)";
+  default:
+    return "failed";
+  }
+}
+
 #define TRY(call)                                                                                                      \
   do {                                                                                                                 \
     dnnl_status_t st_ = (call);                                                                                        \
     if (st_ != dnnl_success) {                                                                                         \
-      snprintf(err, cap, "oneDNN: %s: status %d", #call, (int)st_);                                                    \
+      snprintf(err, cap, "oneDNN: %s: %s", #call, status_name(st_));                                                  \
       goto fail;                                                                                                       \
     }                                                                                                                  \
   } while (0)
@@ -62,7 +77,13 @@ static dnnl_memory_t new_mem(plan *pl, const dnnl_memory_desc_t *md, const float
     return NULL;
   pl->mems[pl->n_mems++] = m;
   void *h = NULL;
-  if (init && dnnl_memory_get_data_handle(m, &h) == dnnl_success)
+  if (!init || dnnl_memory_get_data_handle(m, &h) != dnnl_success)
+    return m;
+  if (md->data_type == dnnl_f16) /* the values are of the type: exact */
+    clconv_f32_to_f16(init, h, count);
+  else if (md->data_type == dnnl_bf16)
+    clconv_f32_to_bf16(init, h, count);
+  else
     memcpy(h, init, count * sizeof(float));
   return m;
 }
@@ -74,6 +95,10 @@ static dnnl_status_t add_step(plan *pl, const_dnnl_primitive_desc_t pd, int n_ar
   dnnl_status_t st = dnnl_primitive_create(&s->p, pd);
   if (st != dnnl_success)
     return st;
+  const char *impl = NULL; /* "ref:any", "ref_int8:any", ...: the unoptimised fallbacks */
+  if (!pl->ref_impl[0] && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+      !strncmp(impl, "ref", 3))
+    snprintf(pl->ref_impl, sizeof pl->ref_impl, "%s", impl);
   s->layer = pl->layer;
   s->n_args = n_args;
   memcpy(s->args, args, (size_t)n_args * sizeof *args);
@@ -175,7 +200,7 @@ static int build_act(plan *pl, const bench_case *c, const float *x, char *err, s
   for (int i = 0; i < nd; i++)
     count *= c->act_dims[i];
   static const dnnl_format_tag_t tags[] = {dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde};
-  TRY(dnnl_memory_desc_init_by_tag(&md, nd, d, dnnl_f32, tags[nd - 1]));
+  TRY(dnnl_memory_desc_init_by_tag(&md, nd, d, pl->type, tags[nd - 1]));
   dnnl_alg_kind_t alg = dnnl_eltwise_linear;
   float alpha = 1.0f, beta = 0.0f;
   eltwise_of(&c->act, &alg, &alpha, &beta);
@@ -230,7 +255,7 @@ static int chain_input(plan *pl, const bench_case *c, const float *x, chain *ch,
   dims_of(ch->xs, ch->nd, ch->xd);
   dims_of(ch->ys, ch->nd, ch->yd);
   dnnl_memory_desc_t user_x;
-  TRY(dnnl_memory_desc_init_by_tag(&user_x, ch->nd, ch->xd, dnnl_f32, plain_tag(ch->nd)));
+  TRY(dnnl_memory_desc_init_by_tag(&user_x, ch->nd, ch->xd, pl->type, plain_tag(ch->nd)));
   ch->ux = new_mem(pl, &user_x, x, xcount);
   if (ch->ux)
     return 0;
@@ -268,10 +293,10 @@ static int conv_pd(plan *pl, const clconv_conv_desc *d, bool sum, dnnl_primitive
   dnnl_post_ops_t po = NULL;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_memory_desc_t x_any, y_any, w_any, b_md;
-  TRY(dnnl_memory_desc_init_by_tag(&x_any, nd, xd, dnnl_f32, dnnl_format_tag_any));
-  TRY(dnnl_memory_desc_init_by_tag(&y_any, nd, yd, dnnl_f32, dnnl_format_tag_any));
-  TRY(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
-  TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a));
+  TRY(dnnl_memory_desc_init_by_tag(&x_any, nd, xd, pl->type, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&y_any, nd, yd, pl->type, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, pl->type, dnnl_format_tag_any));
+  TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, pl->type, dnnl_a));
   dnnl_convolution_desc_t cd;
   TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &x_any, &w_any,
                                                  d->has_bias ? &b_md : NULL, &y_any, strides, dil, pl_, pr));
@@ -310,8 +335,8 @@ static int conv_weights(plan *pl, const clconv_conv_desc *d, const_dnnl_primitiv
   size_t wcount = 1;
   for (int i = 0; i < want->ndims; i++)
     wcount *= (size_t)want->dims[i];
-  TRY(dnnl_memory_desc_init_by_tag(&user_w, want->ndims, want->dims, dnnl_f32, wtags[want->ndims - 3]));
-  TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_a));
+  TRY(dnnl_memory_desc_init_by_tag(&user_w, want->ndims, want->dims, pl->type, wtags[want->ndims - 3]));
+  TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, pl->type, dnnl_a));
   dnnl_memory_t uw = new_mem(pl, &user_w, w, wcount);
   *wm = new_mem(pl, want, NULL, 0);
   *bm = d->has_bias ? new_mem(pl, &b_md, b, d->out_channels) : NULL;
@@ -346,7 +371,7 @@ static int build_conv(plan *pl, const bench_case *c, const float *w, const float
     size_t zcount = 1;
     for (int i = 0; i < nd; i++)
       zcount *= (size_t)ch->yd[i];
-    TRY(dnnl_memory_desc_init_by_tag(&z_md, nd, ch->yd, dnnl_f32, plain_tag(nd)));
+    TRY(dnnl_memory_desc_init_by_tag(&z_md, nd, ch->yd, pl->type, plain_tag(nd)));
     dnnl_memory_t zm = new_mem(pl, &z_md, z, zcount);
     if (!zm) {
       snprintf(err, cap, "oneDNN: memory allocation failed");
@@ -384,7 +409,7 @@ static int pool_step(plan *pl, const clconv_pool_desc *p, dnnl_memory_t src, dnn
   dnnl_memory_desc_t dst_md;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_memory_get_memory_desc(src, &src_md);
-  TRY(dnnl_memory_desc_init_by_tag(&dst_md, nd, od, dnnl_f32, dst_tag));
+  TRY(dnnl_memory_desc_init_by_tag(&dst_md, nd, od, pl->type, dst_tag));
   dnnl_alg_kind_t alg = p->kind == CLCONV_POOL_MAX ? dnnl_pooling_max
                         : p->count_include_pad     ? dnnl_pooling_avg_include_padding
                                                    : dnnl_pooling_avg_exclude_padding;
@@ -422,7 +447,7 @@ static int build_pool(plan *pl, const bench_case *c, bool best, chain *ch, char 
   clconv_pool_desc p = c->op == BENCH_LAYER ? layer_pool(&c->layer) : c->layer.pool;
   if (c->op == BENCH_POOL) {
     dnnl_memory_desc_t pool_src;
-    TRY(dnnl_memory_desc_init_by_tag(&pool_src, nd, ch->xd, dnnl_f32, best ? blocked_tag(nd) : plain_tag(nd)));
+    TRY(dnnl_memory_desc_init_by_tag(&pool_src, nd, ch->xd, pl->type, best ? blocked_tag(nd) : plain_tag(nd)));
     ch->cur = new_mem(pl, &pool_src, NULL, 0);
     if (!ch->cur) {
       snprintf(err, cap, "oneDNN: memory allocation failed");
@@ -448,7 +473,7 @@ static int build_output(plan *pl, const bench_case *c, chain *ch, char *err, siz
     memcpy(yo, ch->ys, sizeof yo);
   dims_of(yo, ch->nd, ch->yd);
   dnnl_memory_desc_t user_y;
-  TRY(dnnl_memory_desc_init_by_tag(&user_y, ch->nd, ch->yd, dnnl_f32, plain_tag(ch->nd)));
+  TRY(dnnl_memory_desc_init_by_tag(&user_y, ch->nd, ch->yd, pl->type, plain_tag(ch->nd)));
   dnnl_memory_t uy = new_mem(pl, &user_y, NULL, 0);
   if (!uy) {
     snprintf(err, cap, "oneDNN: memory allocation failed");
@@ -462,6 +487,8 @@ fail:
 
 static int build(plan *pl, const bench_case *c, const float *x, const float *w, const float *b, const float *z,
                  bool best, char *err, size_t cap) {
+  static const dnnl_data_type_t types[CLCONV_DTYPE_COUNT] = {dnnl_f32, dnnl_f16, dnnl_bf16};
+  pl->type = types[c->dtype];
   TRY(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
   TRY(dnnl_stream_create(&pl->stream, pl->eng, dnnl_stream_default_flags));
   if (c->op == BENCH_ACT)
@@ -513,6 +540,12 @@ int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, 
       return -1;
     }
   }
+  const char *ref = p->plans[BENCH_PEER_BEST].ref_impl;
+  if (ref[0])
+    snprintf(err, cap, "oneDNN has no optimised %s implementation of this case here; it runs '%s'",
+             clconv_dtype_name(c->dtype), ref);
+  else if (cap)
+    err[0] = '\0';
   *out = p;
   return 0;
 }
@@ -611,12 +644,13 @@ int bench_peer_onednn_net_open(const bench_net *net, const float *x, float *cons
   }
   p->n = net->n;
   plan *pl = &p->pl;
+  pl->type = dnnl_f32;
   TRY(dnnl_engine_create(&pl->eng, dnnl_cpu, 0));
   TRY(dnnl_stream_create(&pl->stream, pl->eng, dnnl_stream_default_flags));
   dnnl_dims_t xd;
   dnnl_memory_desc_t x_md;
   dims_of(net->in, (int)net->nd, xd);
-  TRY(dnnl_memory_desc_init_by_tag(&x_md, (int)net->nd, xd, dnnl_f32, plain_tag((int)net->nd)));
+  TRY(dnnl_memory_desc_init_by_tag(&x_md, (int)net->nd, xd, pl->type, plain_tag((int)net->nd)));
   size_t xcount = 1;
   for (uint32_t i = 0; i < net->nd; i++)
     xcount *= net->in[i];

@@ -90,6 +90,20 @@ import json
 cases = json.load(open("peer.json"))["cases"]
 assert all(c["onednn_ms"] > 0 and c["onednn_nchw_ms"] > 0 for c in cases), cases
 '
+  # 16-bit cases: oneDNN runs the same type where it has it on this CPU, else a note says so and the row has no peer
+  "$bench" --case conv:name=h,c=2,k=3,in=6x6,kernel=3,algo=direct,dtype=f16 \
+    --case pool:name=b,c=2,in=6x6,pool=max,window=2,dtype=bf16 --min-time 0 --min-reps 1 --peer onednn \
+    --json peer16.json 2>peer16.err >/dev/null
+  check python3 -c '
+import json
+cases = json.load(open("peer16.json"))["cases"]
+notes = open("peer16.err").read()
+assert len(cases) == 2 and all(c["status"] == "ok" for c in cases), cases
+for c in cases:
+    ran = c["onednn_ms"] > 0 and c["onednn_nchw_ms"] > 0
+    noted = "note: %s: no oneDNN peer in" % c["case"] in notes
+    assert ran != noted, (c, notes)
+'
 else
   expect 2 "built without oneDNN" "$bench" --peer onednn
 fi
