@@ -54,10 +54,12 @@ typedef struct result {
   double max_abs, max_rel;
   size_t mismatches;
   double vs_old;          /* old median / this median, 0 without --compare or no match */
+  double f32_s;           /* a 16-bit case: the median of its float32 form, timed in the same rounds; else 0 */
   bench_peer_result peer; /* --peer onednn: medians, 0 when not run */
 } result;
 
 enum { MAX_ROWS = 3 }; /* rows of one case: a conv case without algo= runs direct, gemm and auto */
+enum { MAX_SERIES = MAX_ROWS + 1 }; /* and a 16-bit case's float32 form */
 
 typedef struct runner {
   clconv_context *ctx;
@@ -319,6 +321,28 @@ static clconv_status prepare_rows(clconv_context *ctx, const case_data *d, resul
   return s;
 }
 
+/* A 16-bit case's float32 form: its first row's op on float32 copies of the same inputs (exact: the values are of
+ * the 16-bit type), created and warmed up like a row. Timed in the same rounds as the rows, so that the ratio of
+ * the two types shares this machine's drift, which moves separate cases' figures by tens of percent. Not
+ * validated here: the float32 case is the suite's own row. */
+static clconv_status prepare_f32(clconv_context *ctx, const case_data *d, const result *row0, bench_case *fc,
+                                 runner *rf) {
+  *fc = row0->c;
+  fc->dtype = fc->layer.conv.dtype = fc->layer.pool.dtype = CLCONV_F32;
+  *rf = (runner){.ctx = ctx, .c = fc, .three_ops = row0->three_ops};
+  case_data df = *d;
+  df.dt = CLCONV_F32;
+  double wall, device;
+  clconv_status s = upload(ctx, &df, &rf->x, &rf->w, &rf->b, &rf->z);
+  if (s == CLCONV_OK)
+    s = clconv_tensor_create(ctx, CLCONV_F32, d->nd, d->ys, &rf->y);
+  if (s == CLCONV_OK)
+    s = create_op(rf);
+  if (s == CLCONV_OK)
+    s = timed_call(rf, false, &wall, &device);
+  return s == CLCONV_OK ? timed_call(rf, true, &wall, &device) : s;
+}
+
 /* The timing rounds: each row and the peer's forms take turns in slices of min_time / 8 until every one has its
  * reps and time. Returns nonzero (an exit code, reported) on a host or peer failure; *s a device status, *at its
  * row. */
@@ -398,8 +422,10 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
                     result *rows, size_t nrows) {
   const bench_case *c = &rows[0].c;
   case_data d;
-  series ours[MAX_ROWS] = {{0}}, marked[MAX_ROWS] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
-  runner r[MAX_ROWS] = {{0}};
+  series ours[MAX_SERIES] = {{0}}, marked[MAX_SERIES] = {{0}}, theirs[BENCH_PEER_VARIANTS] = {{0}};
+  runner r[MAX_SERIES] = {{0}}; /* the rows, then a 16-bit case's float32 form */
+  bench_case f32_case;
+  const size_t nseries = nrows + (c->dtype != CLCONV_F32);
   clconv_tensor *tx = NULL, *tw = NULL, *tb = NULL, *tz = NULL; /* shared by the rows */
   bench_peer *pp = NULL;
   size_t at = 0; /* the row being worked on, for the error report */
@@ -407,6 +433,8 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   clconv_status s = rc ? CLCONV_OK : upload(ctx, &d, &tx, &tw, &tb, &tz);
   if (!rc && s == CLCONV_OK)
     s = prepare_rows(ctx, &d, rows, nrows, r, tx, tw, tb, tz, &at);
+  if (!rc && s == CLCONV_OK && nseries > nrows && (s = prepare_f32(ctx, &d, &rows[0], &f32_case, &r[nrows])))
+    at = nrows;
 #ifdef CLCONV_BENCH_ONEDNN
   char *note = rows[0].peer.err;
   if (!rc && s == CLCONV_OK && peer) {
@@ -425,12 +453,20 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
   (void)peer;
 #endif
   if (!rc)
-    rc = time_rounds(o, c, nrows, r, pp, ours, marked, theirs, rows[0].peer.err, sizeof rows[0].peer.err, &s, &at);
+    rc = time_rounds(o, c, nseries, r, pp, ours, marked, theirs, rows[0].peer.err, sizeof rows[0].peer.err, &s, &at);
   if (!rc && s != CLCONV_OK) {
     char algo[24];
+    if (at >= nrows) /* the float32 form */
+      snprintf(algo, sizeof algo, "float32 form");
     rc = error(s == CLCONV_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_DEVICE, "%s (%s): %s: %s", c->name,
-               algo_label(&rows[at], algo, sizeof algo), clconv_status_string(s), clconv_last_error(ctx));
-    rows[at].status = "error";
+               at < nrows ? algo_label(&rows[at], algo, sizeof algo) : algo, clconv_status_string(s),
+               clconv_last_error(ctx));
+    rows[at < nrows ? at : 0].status = "error";
+  }
+  if (!rc && nseries > nrows) {
+    qsort(ours[nrows].t, (size_t)ours[nrows].n, sizeof *ours[nrows].t, bench_cmp_double);
+    for (size_t i = 0; i < nrows; i++)
+      rows[i].f32_s = ours[nrows].t[ours[nrows].n / 2];
   }
   for (int v = 0; !rc && pp && v < BENCH_PEER_VARIANTS; v++) {
     qsort(theirs[v].t, (size_t)theirs[v].n, sizeof *theirs[v].t, bench_cmp_double);
@@ -451,7 +487,13 @@ static int run_case(clconv_context *ctx, const options *o, bool peer, uint64_t s
       rows[i].status = "error";
     }
   }
-  for (size_t j = 0; j < nrows; j++) {
+  for (size_t j = 0; j < nseries; j++) {
+    if (j == nrows) { /* the float32 form's own inputs */
+      clconv_tensor_destroy(r[j].x);
+      clconv_tensor_destroy(r[j].w);
+      clconv_tensor_destroy(r[j].b);
+      clconv_tensor_destroy(r[j].z);
+    }
     clconv_conv_destroy(r[j].conv);
     clconv_layer_destroy(r[j].layer);
     clconv_pool_destroy(r[j].pool);
@@ -535,10 +577,10 @@ static int write_json(const char *path, const clconv_device_info *info, const cl
             ", \"median_ms\": %.6g, \"min_ms\": %.6g, \"spread_pct\": %.4g, \"device_ms\": %.6g, \"cold_ms\": %.6g, "
             "\"reps\": %d, \"flop\": %.6g, \"bytes\": %.6g, \"%s\": %.6g, \"peak_fraction\": %.6g, \"status\": \"%s\", "
             "\"max_abs_err\": %.6g, \"max_rel_err\": %.6g, \"mismatches\": %zu, \"onednn_ms\": %.6g, "
-            "\"onednn_nchw_ms\": %.6g}%s\n",
+            "\"onednn_nchw_ms\": %.6g, \"f32_ms\": %.6g}%s\n",
             r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0, r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop,
             r->bytes, is_compute(r) ? "gflops" : "gbps", r->rate, r->peak_fraction, r->status, r->max_abs, r->max_rel,
-            r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3, i + 1 < n ? "," : "");
+            r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3, r->f32_s * 1e3, i + 1 < n ? "," : "");
   }
   fprintf(f, "  ],\n");
   write_json_nets(f, nets, nn);
@@ -553,18 +595,18 @@ static int write_csv(const char *path, const clconv_device_info *info, const ben
     return error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
   fprintf(f, "case,algorithm,chosen,kernel,fastest,median_ms,min_ms,spread_pct,device_ms,cold_ms,reps,flop,bytes,rate,"
              "rate_unit,"
-             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,device,peak_fma_gflops,"
-             "peak_copy_gbps,descriptor\n");
+             "peak_fraction,status,max_abs_err,max_rel_err,mismatches,onednn_ms,onednn_nchw_ms,f32_ms,device,"
+             "peak_fma_gflops,peak_copy_gbps,descriptor\n");
   for (size_t i = 0; i < n; i++) {
     const result *r = &res[i];
     fprintf(
         f,
-        "%s,%s,%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,\"%s\",%.6g,%.6g,"
-        "\"%s\"\n",
+        "%s,%s,%s,%s,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%s,%.6g,%s,%.6g,%.6g,%zu,%.6g,%.6g,%.6g,\"%s\","
+        "%.6g,%.6g,\"%s\"\n",
         r->c.name, r->algorithm, r->chosen, r->kernel, r->fastest, r->median_s * 1e3, r->min_s * 1e3, r->spread * 100.0,
         r->kernel_s * 1e3, r->cold_s * 1e3, r->reps, r->flop, r->bytes, r->rate, is_compute(r) ? "GFLOP/s" : "GB/s",
         r->peak_fraction, r->status, r->max_abs, r->max_rel, r->mismatches, r->peer.best_s * 1e3, r->peer.nchw_s * 1e3,
-        info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
+        r->f32_s * 1e3, info->name, peak->fma_gflops, peak->copy_gbps, r->descriptor);
   }
   return fclose(f) == 0 ? 0 : error(EXIT_IO, "--csv %s: %s", path, strerror(errno));
 }
@@ -1112,11 +1154,15 @@ static int print_rows(const result *res, size_t n, const args *a, clconv_context
            algo_label(r, algo, sizeof algo), r->kernel[0] ? r->kernel : "-", r->median_s * 1e3, r->kernel_s * 1e3,
            r->spread * 100.0, r->cold_s * 1e3, r->min_s * 1e3, r->reps, rate, r->peak_fraction * 100.0,
            r->fastest ? "*" : " ", vs, peer, check);
+    if (r->f32_s > 0.0)
+      printf("    float32 form (same rounds): %.3f ms; vs_f32 %.2fx\n", r->f32_s * 1e3, r->f32_s / r->median_s);
     printf("    repro: clconv-bench --case '%s'\n    cli:   %s\n", r->descriptor, r->cli);
     failed += !strcmp(r->status, "FAIL");
   }
   if (n)
     printf("\n* fastest algorithm for the case. vs_old: old median / new median (> 1: faster now).%s\n"
+           "vs_f32 (16-bit cases): the median of the case's first row in float32, timed in the same rounds, / this "
+           "row's (> 1: the 16-bit row is faster).\n"
            "program binaries (cold_ms: a loaded one skips the compiler): %s\n",
            a->o.peer ? "\nvs_onednn, vs_nchw: oneDNN's median / clconv's (> 1: clconv is faster)." : "",
            clconv_context_binaries(ctx));

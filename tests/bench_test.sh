@@ -77,6 +77,17 @@ cases = json.load(open("all.json"))["cases"]
 # 27 cases, the 11 float32 conv ones once per algorithm, the layer fused and as three ops
 assert len(cases) == 27 + 2 * 11 + 1 and all(c["status"] == "skipped" for c in cases), [c["case"] for c in cases]
 '
+# a 16-bit case times its float32 form in the same rounds (f32_ms, vs_f32); a float32 case has none
+expect 0 "vs_f32" "$bench" --case act:name=h,c=2,in=9,act=relu,dtype=f16 --case act:name=s,c=2,in=9,act=relu \
+  --case conv:name=b,c=2,k=3,in=6x6,kernel=3,dtype=bf16 --min-time 0 --min-reps 1 --json f32.json --csv f32.csv
+check python3 -c '
+import csv, json
+cases = json.load(open("f32.json"))["cases"]
+assert [c["case"] for c in cases] == ["h", "s", "b", "b", "b"], cases
+assert all(c["status"] == "ok" for c in cases), cases
+assert cases[0]["f32_ms"] > 0 and cases[1]["f32_ms"] == 0 and all(c["f32_ms"] > 0 for c in cases[2:]), cases
+assert float(list(csv.DictReader(open("f32.csv")))[0]["f32_ms"]) > 0
+'
 # every case prints the command that reruns it alone, and that command works
 repro=$("$bench" --case conv:name=r,c=2,k=2,in=6,kernel=3,algo=gemm --min-time 0 --min-reps 1 2>/dev/null |
   sed -n "s/^    repro: //p")
