@@ -51,7 +51,35 @@ CLCONV_BF16V(16)
 #define CLCONV_ST2(p, v) (*(p) = clconv_bf16(v))
 #define CLCONV_STV0(n, v, p) vstore##n(v, 0, p)
 #define CLCONV_STV1(n, v, p) vstore_half##n##_rte(v, 0, p)
-#define CLCONV_STV2(n, v, p) vstore##n(clconv_bf16_##n(v), 0, p)
+#define CLCONV_STV2(n, v, p) clconv_bf16_store##n(v, p)
+/* bfloat16 vector stores as pairs in uints: PoCL stores a ushort vector lane by lane (16 scalar stores and
+ * extracts, bfloat16 ReLU at 0.66x its float32 form), a uint vector whole. p is 2-byte aligned: at an odd
+ * element, the first and last lanes go alone and the pairs between are aligned. */
+static inline void clconv_bf16_store2(const float2 v, __global ushort *p) { vstore2(clconv_bf16_2(v), 0, p); }
+#define CLCONV_BF16S(n, h)                                                                                            \
+  static inline void clconv_bf16_store##n(const float##n v, __global ushort *p) {                                     \
+    const ushort##n u = clconv_bf16_##n(v);                                                                           \
+    if (((size_t)p & 3) == 0)                                                                                         \
+      vstore##h(as_uint##h(u), 0, (__global uint *)p);                                                                \
+    else                                                                                                              \
+      vstore##n(u, 0, p);                                                                                             \
+  }
+CLCONV_BF16S(4, 2)
+CLCONV_BF16S(8, 4)
+#undef CLCONV_BF16S
+static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
+  const ushort16 u = clconv_bf16_16(v);
+  if (((size_t)p & 3) == 0) {
+    vstore8(as_uint8(u), 0, (__global uint *)p);
+  } else {
+    __global uint *q = (__global uint *)(p + 1);
+    p[0] = u.s0;
+    vstore4(as_uint4(u.s12345678), 0, q);
+    vstore2(as_uint2(u.s9abc), 0, q + 4);
+    q[6] = as_uint(u.sde);
+    p[15] = u.sf;
+  }
+}
 #define CLCONV_PASTE_(a, b) a##b
 #define CLCONV_PASTE(a, b) CLCONV_PASTE_(a, b)
 #define XT CLCONV_PASTE(CLCONV_T, DT)
