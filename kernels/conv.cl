@@ -15,6 +15,7 @@
  *   RT      wide and dw: output rows per work-item (default 1)
  *   VW      tiled: vector lanes (default KT, at most 16)
  *   KW      tiled and wide, optional: the kernel's width (3 or 5) as a constant
+ *   TILED_SW  tiled, optional (with KW): the stride along W (1 or 2) as a constant
  *   CIN_G   tiled, optional: 1 to 3 input channels per group as a constant
  *   DW_KH, DW_KW, DW_SH, DW_SW   dw, optional (all four): the usual shapes along H and W as constants
  *   FUSE_PH, FUSE_PW, FUSE_AVG   wide, optional: a layer's pooling window and kind, pooled in registers */
@@ -258,6 +259,11 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
 #define VSTORE VSTORE_X(VW)
 
 #ifdef KERNEL_TILED
+#ifdef TILED_SW
+#define TILED_SW_ TILED_SW
+#else
+#define TILED_SW_ str.z
+#endif
 __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
   const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
@@ -317,14 +323,14 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
             __global const XS *p = row + w0 + kw * dil.z;
             __global const float *wt = wr + kw * CLCONV_CIN_G * KT;
             CLCONV_CIN_UNROLL for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-                CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
+                CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
           }
         } else {
           for (int c = 0; c < CLCONV_CIN_G; c++) {
             __global const XS *p = row + c * plane + w0;
             __global const float *wt = wr + c * KT;
             CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, p += dil.z, wt += CLCONV_CIN_G * KT)
-                CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
+                CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
           }
         }
         continue;
@@ -334,7 +340,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * CLCONV_CIN_G * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const XS *p = row + iw;
-          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDS(p + j * str.z), wt)
+          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
