@@ -13,6 +13,7 @@
 #include "timing.h"
 
 #include <dnnl.h>
+#include <dnnl_debug.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,24 +49,11 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size) {
   return 0;
 }
 
-static const char *status_name(dnnl_status_t st) {
-  switch (st) {
-  case dnnl_out_of_memory:
-    return "out of memory";
-  case dnnl_invalid_arguments:
-    return "invalid arguments";
-  case dnnl_unimplemented:
-    return "unimplemented (no implementation for these types and shapes on this CPU)";
-  default:
-    return "failed";
-  }
-}
-
 #define TRY(call)                                                                                                      \
   do {                                                                                                                 \
     dnnl_status_t st_ = (call);                                                                                        \
     if (st_ != dnnl_success) {                                                                                         \
-      snprintf(err, cap, "oneDNN: %s: %s", #call, status_name(st_));                                                  \
+      snprintf(err, cap, "oneDNN: %s: %s", #call, dnnl_status2str(st_));                                              \
       goto fail;                                                                                                       \
     }                                                                                                                  \
   } while (0)
