@@ -53,7 +53,7 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size) {
   do {                                                                                                                 \
     dnnl_status_t st_ = (call);                                                                                        \
     if (st_ != dnnl_success) {                                                                                         \
-      snprintf(err, cap, "oneDNN: %s: %s", #call, dnnl_status2str(st_));                                              \
+      snprintf(err, cap, "oneDNN: %s: %s", #call, dnnl_status2str(st_));                                               \
       goto fail;                                                                                                       \
     }                                                                                                                  \
   } while (0)
