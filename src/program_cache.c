@@ -320,6 +320,8 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
       local[0] /= 2;
     while (local[1] > 1 && local[0] * local[1] * local[2] > k->max_local)
       local[1] /= 2;
+    while (local[2] > 1 && local[0] * local[1] * local[2] > k->max_local) /* a power of two dividing the range */
+      local[2] /= 2;
   }
   for (cl_uint d = 0; d < dims; d++) {
     while (local[d] > 1 && local[d] > ctx->prof.max_work_item_sizes[d])

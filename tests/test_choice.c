@@ -221,9 +221,65 @@ static void test_launch_split(void **state) {
   assert_true(split > 0); /* the table reaches past the limits */
 }
 
+/* The channel blocks a CPU work-group takes (dimension 2 of the row kernels' launch): a power of two dividing the
+ * blocks, and only while the group's packed weights stay small and the compute units keep enough groups; always one
+ * on a GPU. For each shape (on the AVX-512 profile: 32-channel tiles): the local size wanted along dimension 2. */
+static void test_group_blocks(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    clconv_conv_desc d;
+    size_t want;
+  } cases[] = {
+      {"1-D 3-tap 128->128 over 1995: 4 blocks of 48 KiB", /* M5's second layer */
+       {.ndim = 1, .in_channels = 128, .out_channels = 128, .in_size = {1995}, .kernel_size = {3}},
+       4},
+      {"3x3 64->64 at 56: 2 blocks of 72 KiB",
+       {.ndim = 2,
+        .in_channels = 64,
+        .out_channels = 64,
+        .in_size = {56, 56},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1}},
+       2},
+      {"3x3 512->512 at 7: 576 KiB a block",
+       {.ndim = 2,
+        .in_channels = 512,
+        .out_channels = 512,
+        .in_size = {7, 7},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1}},
+       1},
+      {"1x1 64->96 at 4x4: 3 blocks, 2 work-groups",
+       {.ndim = 2, .in_channels = 64, .out_channels = 96, .in_size = {4, 4}, .kernel_size = {1, 1}},
+       1},
+  };
+  const clconv_device_profile profiles[2] = {cpu(16), gpu(48 << 10, 1024)};
+  int bad = 0;
+  for (int p = 0; p < 2; p++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      clconv__conv_geom g;
+      assert_int_equal(clconv__conv_check(NULL, "test", &cases[i].d, &g), CLCONV_OK);
+      clconv__variant v = clconv__choose_variant(&profiles[p], &g);
+      cl_uint dims;
+      size_t range[3], local[3];
+      clconv__variant_geometry(&profiles[p], &v, 1, 0, &g, &dims, range, local);
+      size_t want = p == 0 ? cases[i].want : 1;
+      if (dims != 3 || local[2] != want || range[2] % local[2]) {
+        fprintf(stderr, "%s, %s: %u dimensions, local %zu of %zu along dimension 2, expected %zu\n",
+                p ? "GPU" : "CPU", cases[i].name, dims, local[2], range[2], want);
+        bad++;
+      }
+    }
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_choice_table),
+      cmocka_unit_test(test_group_blocks),
       cmocka_unit_test(test_launch_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
