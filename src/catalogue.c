@@ -242,8 +242,8 @@ static size_t blocks_per_group(const clconv_device_profile *p, const clconv__var
                groups = (range[0] + local[0] - 1) / local[0] * ((range[1] + local[1] - 1) / local[1]) * range[2],
                least = (size_t)CLCONV__CPU_GROUPS_PER_UNIT * (p->compute_units ? p->compute_units : 1);
   size_t b = 1;
-  while (b * 2 <= CLCONV__CPU_MAX_GROUP_BLOCKS && blocks % (b * 2) == 0 && b * 2 * weights <= CLCONV__CPU_GROUP_WEIGHTS &&
-         groups / (b * 2) >= least)
+  while (b * 2 <= CLCONV__CPU_MAX_GROUP_BLOCKS && blocks % (b * 2) == 0 &&
+         b * 2 * weights <= CLCONV__CPU_GROUP_WEIGHTS && groups / (b * 2) >= least)
     b *= 2;
   return b;
 }
