@@ -92,6 +92,11 @@ static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
     p[15] = u.sf;
   }
 }
+/* STBITS(n, v, p): n floats rounded to 16-bit storage (DT_DST 1 or 2) as their bits into the ushorts at p, private
+ * memory: whole-vector conversions for a kernel that then copies outputs one at a time. */
+#define CLCONV_BITS1(n, v, p) vstore_half##n##_rte(v, 0, (__private half *)(p))
+#define CLCONV_BITS2(n, v, p) vstore##n(clconv_bf16_##n(v), 0, p)
+#define STBITS(n, v, p) CLCONV_PASTE(CLCONV_BITS, DT_DST)(n, v, p)
 #define CLCONV_PASTE_(a, b) a##b
 #define CLCONV_PASTE(a, b) CLCONV_PASTE_(a, b)
 #define XT CLCONV_PASTE(CLCONV_T, DT)
