@@ -101,8 +101,8 @@ static const struct {
      {"tiled 32x3", "tiled 32x3", "wide 6x16", "tiled 16x5", "dw 1x16", "tiled 32x3", "tiled 16x5", "direct",
       "tiled 16x4", "tiled 8x7", "wide 4x16", "wide 4x16", "tiled 32x3"}},
     {"cpu16",
-     {"tiled 32x7", "tiled 32x7", "wide 6x32", "tiled 16x10", "dw 1x16", "tiled 32x8", "tiled 16x7", "direct",
-      "tiled 16x7", "tiled 8x7", "wide 8x32", "wide 8x32", "tiled 32x7"}},
+     {"tiled 32x8", "tiled 32x8", "wide 6x32", "tiled 16x10", "dw 1x16", "tiled 32x8", "tiled 16x7", "direct",
+      "tiled 16x7", "tiled 8x7", "wide 8x32", "wide 8x32", "tiled 32x8"}},
     {"cpu1", /* the kernels' vectors are at least 4 lanes: as a 4-lane CPU */
      {"tiled 16x3", "tiled 16x3", "wide 6x16", "tiled 16x3", "dw 1x16", "tiled 16x3", "tiled 16x3", "direct",
       "tiled 16x3", "tiled 8x4", "wide 4x16", "wide 4x16", "tiled 16x3"}},

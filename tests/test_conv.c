@@ -367,6 +367,84 @@ static void test_tiled_few_channels(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* The tiled kernel's stores on a 16-lane profile (AVX-512's 32-channel tiles, whatever the device): whole tiles of 7
+ * or 8 positions transposed in registers into one row of outputs per channel, with and without a residual (scaled),
+ * next to partial tiles along W and along the channels, which store one output at a time; float16 outputs, rounded
+ * on the accumulators. Each against the reference. */
+static void test_tiled_vector_stores(void **state) {
+  (void)state;
+  if (algo != CLCONV_ALGO_DIRECT)
+    skip();
+  const clconv_activation relu = {.kind = CLCONV_ACT_RELU},
+                          clip = {.kind = CLCONV_ACT_CLIP, .alpha = -0.5f, .beta = 1.5f};
+  static const struct {
+    const char *kernel;
+    clconv_conv_desc d;
+  } stores[] = {
+      {"tiled 32x8", /* 1 x 1 over 7 x 8 (one row of 56: 8 positions on a tie with 7), 64 channels */
+       {.ndim = 2, .in_channels = 40, .out_channels = 64, .in_size = {7, 8}, .kernel_size = {1, 1}, .has_bias = true}},
+      {"tiled 32x8", /* the same with a residual */
+       {.ndim = 2,
+        .in_channels = 40,
+        .out_channels = 64,
+        .in_size = {7, 8},
+        .kernel_size = {1, 1},
+        .has_residual = true,
+        .residual_scale = 0.5f}},
+      {"tiled 32x7", /* rows of 14 (two tiles of 7), 48 channels: a whole block and a half one, residual */
+       {.ndim = 2,
+        .batch = 2,
+        .in_channels = 40,
+        .out_channels = 48,
+        .in_size = {9, 14},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .has_bias = true,
+        .has_residual = true}},
+      {"tiled 32x7", /* the same without one, convolution */
+       {.ndim = 2,
+        .in_channels = 40,
+        .out_channels = 48,
+        .in_size = {9, 14},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .mode = CLCONV_MODE_CONV}},
+      {"tiled 32x8", /* 1-D, 23 outputs: two whole tiles and one of 7 */
+       {.ndim = 1, .in_channels = 32, .out_channels = 32, .in_size = {25}, .kernel_size = {3}, .has_residual = true}},
+      {"tiled 32x7", /* float16 outputs without and with a residual */
+       {.ndim = 2,
+        .in_channels = 40,
+        .out_channels = 48,
+        .in_size = {9, 14},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .has_bias = true,
+        .dtype = CLCONV_F16}},
+      {"tiled 32x8",
+       {.ndim = 1,
+        .in_channels = 32,
+        .out_channels = 32,
+        .in_size = {25},
+        .kernel_size = {3},
+        .has_residual = true,
+        .dtype = CLCONV_F16}},
+  };
+  clconv_context *cpu16 = test_profile_context(CLCONV_CLASS_CPU, 16);
+  uint64_t seed = test_seed() ^ 0x5708E;
+  sweep_rng r = {seed};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
+    clconv_conv_desc d = stores[i].d;
+    d.activation = i % 2 ? clip : relu;
+    bad += named_kernel_case(cpu16, &d, stores[i].kernel, false, &r, seed, "tiled stores", i);
+  }
+  clconv_context_destroy(cpu16);
+  assert_int_equal(bad, 0);
+}
+
 /* The tensor shapes of a descriptor and their element counts. */
 typedef struct conv_shapes {
   uint32_t src[5], wei[5], dst[5], nd;
@@ -427,8 +505,9 @@ static void conv_data_upload(clconv_context *ctx, const clconv_conv_desc *d, con
 static int conv_data_check(const clconv_conv_desc *d, conv_data *cd, const char *what) {
   size_t dc = cd->sh.dst_count;
   download(cd->ty, cd->got);
-  assert_int_equal(clconv_ref_conv(d, cd->x, cd->w, d->has_bias ? cd->b : NULL, d->has_residual ? cd->z : NULL,
-                                   cd->ref, cd->mag), CLCONV_OK);
+  assert_int_equal(
+      clconv_ref_conv(d, cd->x, cd->w, d->has_bias ? cd->b : NULL, d->has_residual ? cd->z : NULL, cd->ref, cd->mag),
+      CLCONV_OK);
   clconv_tolerance tol;
   clconv_compare_result res;
   assert_int_equal(clconv_conv_tolerance(d, &tol), CLCONV_OK);
@@ -682,6 +761,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_gemm_workspace),
       cmocka_unit_test(test_wide_padded_copy),
       cmocka_unit_test(test_tiled_few_channels),
+      cmocka_unit_test(test_tiled_vector_stores),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
