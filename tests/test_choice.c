@@ -88,7 +88,8 @@ static const struct {
       .pad_after = {1, 1}}},
     {"1x1 16->96 at 112 (few inputs: wide)",
      {.ndim = 2, .in_channels = 16, .out_channels = 96, .in_size = {112, 112}, .kernel_size = {1, 1}}},
-    {"1x1 64->256 at 56", {.ndim = 2, .in_channels = 64, .out_channels = 256, .in_size = {56, 56}, .kernel_size = {1, 1}}},
+    {"1x1 64->256 at 56",
+     {.ndim = 2, .in_channels = 64, .out_channels = 256, .in_size = {56, 56}, .kernel_size = {1, 1}}},
 };
 #define SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -268,11 +269,42 @@ static void test_group_blocks(void **state) {
       clconv__variant_geometry(&profiles[p], &v, 1, 0, &g, &dims, range, local);
       size_t want = p == 0 ? cases[i].want : 1;
       if (dims != 3 || local[2] != want || range[2] % local[2]) {
-        fprintf(stderr, "%s, %s: %u dimensions, local %zu of %zu along dimension 2, expected %zu\n",
-                p ? "GPU" : "CPU", cases[i].name, dims, local[2], range[2], want);
+        fprintf(stderr, "%s, %s: %u dimensions, local %zu of %zu along dimension 2, expected %zu\n", p ? "GPU" : "CPU",
+                cases[i].name, dims, local[2], range[2], want);
         bad++;
       }
     }
+  assert_int_equal(bad, 0);
+}
+
+/* Rows narrower than every position choice: the tile is the row's width (a classifier's 1 x 1 output, a 5-wide
+ * map), on the AVX-512 and AVX2 profiles. */
+static void test_narrow_rows(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t lanes, in, kernel;
+    const char *want;
+  } rows[] = {{16, 1, 1, "tiled 32x1"}, {16, 7, 3, "tiled 32x5"}, {16, 7, 1, "tiled 32x7"},
+              {8, 1, 1, "tiled 32x1"},  {8, 4, 3, "tiled 32x2"},  {8, 7, 1, "tiled 32x3"}};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    const clconv_conv_desc d = {.ndim = 2,
+                                .in_channels = 512,
+                                .out_channels = 1000,
+                                .in_size = {rows[i].in, rows[i].in},
+                                .kernel_size = {rows[i].kernel, rows[i].kernel}};
+    clconv__conv_geom g;
+    assert_int_equal(clconv__conv_check(NULL, "test", &d, &g), CLCONV_OK);
+    clconv_device_profile prof = cpu(rows[i].lanes);
+    clconv__variant v = clconv__choose_variant(&prof, &g);
+    char name[32];
+    clconv__variant_name(&v, name, sizeof name);
+    if (strcmp(name, rows[i].want) || !clconv__variant_valid(&v, &g)) {
+      fprintf(stderr, "%u lanes, %u wide rows: picked %s, expected %s\n", rows[i].lanes,
+              rows[i].in - rows[i].kernel + 1, name, rows[i].want);
+      bad++;
+    }
+  }
   assert_int_equal(bad, 0);
 }
 
@@ -280,6 +312,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_choice_table),
       cmocka_unit_test(test_group_blocks),
+      cmocka_unit_test(test_narrow_rows),
       cmocka_unit_test(test_launch_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

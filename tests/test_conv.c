@@ -370,7 +370,7 @@ static void test_tiled_few_channels(void **state) {
 /* The tiled kernel's stores on a 16-lane profile (AVX-512's 32-channel tiles, whatever the device): whole tiles of 7
  * or 8 positions transposed in registers into one row of outputs per channel, with and without a residual (scaled),
  * next to partial tiles along W and along the channels, which store one output at a time; float16 outputs, rounded
- * on the accumulators. Each against the reference. */
+ * on the accumulators; rows narrower than 7 (tiles of their width). Each against the reference. */
 static void test_tiled_vector_stores(void **state) {
   (void)state;
   if (algo != CLCONV_ALGO_DIRECT)
@@ -431,6 +431,17 @@ static void test_tiled_vector_stores(void **state) {
         .kernel_size = {3},
         .has_residual = true,
         .dtype = CLCONV_F16}},
+      {"tiled 32x1", /* a classifier: 1 x 1 output, the row's width, two images, residual */
+       {.ndim = 2,
+        .batch = 2,
+        .in_channels = 64,
+        .out_channels = 48,
+        .in_size = {1, 1},
+        .kernel_size = {1, 1},
+        .has_bias = true,
+        .has_residual = true}},
+      {"tiled 32x5", /* 5-wide rows */
+       {.ndim = 2, .in_channels = 40, .out_channels = 48, .in_size = {7, 7}, .kernel_size = {3, 3}, .has_bias = true}},
   };
   clconv_context *cpu16 = test_profile_context(CLCONV_CLASS_CPU, 16);
   uint64_t seed = test_seed() ^ 0x5708E;
