@@ -265,8 +265,10 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
 #define TILED_SW_ str.z
 #endif
 __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
-  const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
-  if (ow0 >= osz.z || odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
+  /* dimension 0 counts every row's tiles, one row after another (one work-group shape for any width) */
+  const int tiles = (osz.z + WT - 1) / WT, t = (int)get_global_id(0), odh = t / tiles, ow0 = (t - odh * tiles) * WT,
+            nb = (int)get_global_id(2);
+  if (odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
   const int2 td = ti.td, th = ti.th;

@@ -274,6 +274,16 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
     local[1] = CLCONV__LOCAL_LY;
     local[2] = 1;
     return;
+  case CLCONV__TILES: /* wt positions along W, kt channels per work-item; the rows' tiles in one dimension */
+    *dims = 3;
+    range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt * g->out[0] * g->out[1];
+    range[1] = 1;
+    range[2] = (size_t)g->n * g->groups * blocks;
+    clconv__row_local(p, range[0], 1, local);
+    if (!clconv__is_gpu(p)) /* CPU: always CLCONV__CPU_ROW_GROUP (the last few may idle), one shape per program */
+      local[0] = CLCONV__CPU_ROW_GROUP;
+    local[2] = blocks_per_group(p, v, g, blocks, range, local);
+    return;
   case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
     *dims = 3;
     range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt;

@@ -333,7 +333,7 @@ clconv_conv_algo clconv__tuned_algo(const clconv_context *ctx, const clconv__con
  * <name>_candidates), its launch geometry, whether it reads packed weights, whether it takes src's element count.
  * The values of the first four are the tuning file's and the fault hook's (kind 0..3); direct has kt = wt = 0. */
 #define CLCONV__KIND_MAP(X)                                                                                            \
-  X(TILED, tiled, CLCONV__ROWS, true, false)                                                                           \
+  X(TILED, tiled, CLCONV__TILES, true, false)                                                                          \
   X(WIDE, wide, CLCONV__ROWS, true, true)                                                                              \
   X(LOCAL, local, CLCONV__GROUPS, true, false)                                                                         \
   X(DW, dw, CLCONV__ROWS, true, true)                                                                                  \
@@ -354,6 +354,8 @@ typedef struct clconv__variant {
 typedef enum clconv__launch {
   CLCONV__FLAT,   /* one work-item per output, the kernel's own work-group size */
   CLCONV__ROWS,   /* (tiles along W, rows, planes of channel blocks), work-groups of clconv__row_local */
+  CLCONV__TILES,  /* (every row's tiles along W, one after another, 1, planes of channel blocks): one work-group
+                     shape whatever the rows' width (PoCL compiles a kernel once per shape) */
   CLCONV__GROUPS, /* the local kernel's fixed work-groups, with its input tile in local memory */
 } clconv__launch;
 #define CLCONV__CANDIDATES 8 /* at most, per kind, for the tuner */
