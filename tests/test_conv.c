@@ -368,42 +368,23 @@ static void test_tiled_few_channels(void **state) {
 }
 
 /* The tiled kernel's stores on a 16-lane profile (AVX-512's 32-channel tiles, whatever the device): whole tiles of 7
- * or 8 positions transposed in registers into one row of outputs per channel, with and without a residual (scaled),
- * next to partial tiles along W and along the channels, which store one output at a time; float16 outputs, rounded
- * on the accumulators; rows narrower than 7 (tiles of their width). Each against the reference. */
+ * or 8 positions transposed in registers into one row of outputs per channel, next to partial tiles along W and
+ * along the channels, which store one output at a time, and rows narrower than 7 (tiles of their width); each shape
+ * in float32 and float16 (rounded on the accumulators), without and with a (scaled) residual, against the
+ * reference. */
 static void test_tiled_vector_stores(void **state) {
   (void)state;
   if (algo != CLCONV_ALGO_DIRECT)
     skip();
-  const clconv_activation relu = {.kind = CLCONV_ACT_RELU},
-                          clip = {.kind = CLCONV_ACT_CLIP, .alpha = -0.5f, .beta = 1.5f};
   static const struct {
     const char *kernel;
     clconv_conv_desc d;
   } stores[] = {
       {"tiled 32x8", /* 1 x 1 over 7 x 8 (one row of 56: 8 positions on a tie with 7), 64 channels */
        {.ndim = 2, .in_channels = 40, .out_channels = 64, .in_size = {7, 8}, .kernel_size = {1, 1}, .has_bias = true}},
-      {"tiled 32x8", /* the same with a residual */
-       {.ndim = 2,
-        .in_channels = 40,
-        .out_channels = 64,
-        .in_size = {7, 8},
-        .kernel_size = {1, 1},
-        .has_residual = true,
-        .residual_scale = 0.5f}},
-      {"tiled 32x7", /* rows of 14 (two tiles of 7), 48 channels: a whole block and a half one, residual */
+      {"tiled 32x7", /* rows of 14 (two tiles of 7), 48 channels: a whole block and a half one, convolution */
        {.ndim = 2,
         .batch = 2,
-        .in_channels = 40,
-        .out_channels = 48,
-        .in_size = {9, 14},
-        .kernel_size = {3, 3},
-        .pad_before = {1, 1},
-        .pad_after = {1, 1},
-        .has_bias = true,
-        .has_residual = true}},
-      {"tiled 32x7", /* the same without one, convolution */
-       {.ndim = 2,
         .in_channels = 40,
         .out_channels = 48,
         .in_size = {9, 14},
@@ -412,46 +393,27 @@ static void test_tiled_vector_stores(void **state) {
         .pad_after = {1, 1},
         .mode = CLCONV_MODE_CONV}},
       {"tiled 32x8", /* 1-D, 23 outputs: two whole tiles and one of 7 */
-       {.ndim = 1, .in_channels = 32, .out_channels = 32, .in_size = {25}, .kernel_size = {3}, .has_residual = true}},
-      {"tiled 32x7", /* float16 outputs without and with a residual */
-       {.ndim = 2,
-        .in_channels = 40,
-        .out_channels = 48,
-        .in_size = {9, 14},
-        .kernel_size = {3, 3},
-        .pad_before = {1, 1},
-        .pad_after = {1, 1},
-        .has_bias = true,
-        .dtype = CLCONV_F16}},
-      {"tiled 32x8",
-       {.ndim = 1,
-        .in_channels = 32,
-        .out_channels = 32,
-        .in_size = {25},
-        .kernel_size = {3},
-        .has_residual = true,
-        .dtype = CLCONV_F16}},
-      {"tiled 32x1", /* a classifier: 1 x 1 output, the row's width, two images, residual */
-       {.ndim = 2,
-        .batch = 2,
-        .in_channels = 64,
-        .out_channels = 48,
-        .in_size = {1, 1},
-        .kernel_size = {1, 1},
-        .has_bias = true,
-        .has_residual = true}},
+       {.ndim = 1, .in_channels = 32, .out_channels = 32, .in_size = {25}, .kernel_size = {3}, .has_bias = true}},
+      {"tiled 32x1", /* a classifier: 1 x 1 output, the row's width, two images */
+       {.ndim = 2, .batch = 2, .in_channels = 64, .out_channels = 48, .in_size = {1, 1}, .kernel_size = {1, 1}}},
       {"tiled 32x5", /* 5-wide rows */
        {.ndim = 2, .in_channels = 40, .out_channels = 48, .in_size = {7, 7}, .kernel_size = {3, 3}, .has_bias = true}},
   };
+  const clconv_activation relu = {.kind = CLCONV_ACT_RELU},
+                          clip = {.kind = CLCONV_ACT_CLIP, .alpha = -0.5f, .beta = 1.5f};
   clconv_context *cpu16 = test_profile_context(CLCONV_CLASS_CPU, 16);
   uint64_t seed = test_seed() ^ 0x5708E;
   sweep_rng r = {seed};
   int bad = 0;
-  for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++) {
-    clconv_conv_desc d = stores[i].d;
-    d.activation = i % 2 ? clip : relu;
-    bad += named_kernel_case(cpu16, &d, stores[i].kernel, false, &r, seed, "tiled stores", i);
-  }
+  for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++)
+    for (int v = 0; v < 4; v++) { /* float32, float16; without and with a residual */
+      clconv_conv_desc d = stores[i].d;
+      d.dtype = v < 2 ? CLCONV_F32 : CLCONV_F16;
+      d.has_residual = v % 2;
+      d.residual_scale = d.has_residual && i % 2 ? 0.5f : 0.0f;
+      d.activation = (i + (size_t)v) % 2 ? clip : relu;
+      bad += named_kernel_case(cpu16, &d, stores[i].kernel, false, &r, seed, "tiled stores", 4 * i + (size_t)v);
+    }
   clconv_context_destroy(cpu16);
   assert_int_equal(bad, 0);
 }
