@@ -229,40 +229,26 @@ static void test_group_blocks(void **state) {
   (void)state;
   static const struct {
     const char *name;
-    clconv_conv_desc d;
+    uint32_t ndim, c, k, in, kernel, pad; /* a square (1-D: a row) of in, kernel x kernel, padding pad all round */
     size_t want;
   } cases[] = {
-      {"1-D 3-tap 128->128 over 1995: 4 blocks of 48 KiB", /* M5's second layer */
-       {.ndim = 1, .in_channels = 128, .out_channels = 128, .in_size = {1995}, .kernel_size = {3}},
-       4},
-      {"3x3 64->64 at 56: 2 blocks of 72 KiB",
-       {.ndim = 2,
-        .in_channels = 64,
-        .out_channels = 64,
-        .in_size = {56, 56},
-        .kernel_size = {3, 3},
-        .pad_before = {1, 1},
-        .pad_after = {1, 1}},
-       2},
-      {"3x3 512->512 at 7: 576 KiB a block",
-       {.ndim = 2,
-        .in_channels = 512,
-        .out_channels = 512,
-        .in_size = {7, 7},
-        .kernel_size = {3, 3},
-        .pad_before = {1, 1},
-        .pad_after = {1, 1}},
-       1},
-      {"1x1 64->96 at 4x4: 3 blocks, 2 work-groups",
-       {.ndim = 2, .in_channels = 64, .out_channels = 96, .in_size = {4, 4}, .kernel_size = {1, 1}},
-       1},
+      {"1-D 3-tap 128->128 over 1995: 4 blocks of 48 KiB", 1, 128, 128, 1995, 3, 0, 4}, /* M5's second layer */
+      {"3x3 64->64 at 56: 2 blocks of 72 KiB", 2, 64, 64, 56, 3, 1, 2},
+      {"3x3 512->512 at 7: 576 KiB a block", 2, 512, 512, 7, 3, 1, 1},
+      {"1x1 64->96 at 4x4: 3 blocks, 2 work-groups", 2, 64, 96, 4, 1, 0, 1},
   };
   const clconv_device_profile profiles[2] = {cpu(16), gpu(48 << 10, 1024)};
   int bad = 0;
   for (int p = 0; p < 2; p++)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      clconv_conv_desc d = {.ndim = cases[i].ndim, .in_channels = cases[i].c, .out_channels = cases[i].k};
+      for (uint32_t a = 0; a < d.ndim; a++) {
+        d.in_size[a] = cases[i].in;
+        d.kernel_size[a] = cases[i].kernel;
+        d.pad_before[a] = d.pad_after[a] = cases[i].pad;
+      }
       clconv__conv_geom g;
-      assert_int_equal(clconv__conv_check(NULL, "test", &cases[i].d, &g), CLCONV_OK);
+      assert_int_equal(clconv__conv_check(NULL, "test", &d, &g), CLCONV_OK);
       clconv__variant v = clconv__choose_variant(&profiles[p], &g);
       cl_uint dims;
       size_t range[3], local[3];
