@@ -229,14 +229,14 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
 
 /* Register-tiled variant: each work-item computes KT output channels (KT = 4, 8, 16 or 32: KV = 1 to 4 vectors of
  * VW lanes, the device's preferred width) at WT consecutive output positions along W, in KV * WT vector
- * accumulators; each packed weight vector feeds WT FMAs and each input value KT. 32 channels give 14 accumulators
- * at WT = 7 in 16 lanes (AVX-512's 32 registers), 12 at WT = 3 in 8 lanes (AVX2's 16): enough independent FMA
- * chains for CPUs with two FMA units (4-cycle latency). Explicit
- * vectors map onto SIMD registers on CPUs and onto VW registers per accumulator on GPUs. The weights come packed
- * by clconv_conv_pack as [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past
- * K/G. KW (optional, the host sets it for 3 and 5): the kernel's width, so that the taps along W of a row unroll
- * inside the channel loop (wider unrolled kernels ran slower). Range: (round_up(ceil(OW / WT)), OD*OH,
- * N*G*blocks). */
+ * accumulators; each packed weight vector feeds WT FMAs and each input value KT. 32 channels give 14 or 16
+ * accumulators at WT = 7 or 8 in 16 lanes (AVX-512's 32 registers), 12 at WT = 3 in 8 lanes (AVX2's 16): enough
+ * independent FMA chains for CPUs with two FMA units (4-cycle latency). Explicit vectors map onto SIMD registers
+ * on CPUs and onto VW registers per accumulator on GPUs. The weights come packed by clconv_conv_pack as
+ * [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past K/G. KW (optional, the host
+ * sets it for 3 and 5): the kernel's width, so that the taps along W of a row unroll inside the channel loop (wider
+ * unrolled kernels ran slower). Range: (round_up(ceil(OW / WT) * OD*OH), 1, N*G*blocks): dimension 0 counts each
+ * row's tiles, the rows one after another. */
 #ifndef WT
 #error "WT (output positions per work-item) must be defined with KT"
 #endif

@@ -279,9 +279,12 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
     range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt * g->out[0] * g->out[1];
     range[1] = 1;
     range[2] = (size_t)g->n * g->groups * blocks;
-    clconv__row_local(p, range[0], 1, local);
-    if (!clconv__is_gpu(p)) /* CPU: always CLCONV__CPU_ROW_GROUP (the last few may idle), one shape per program */
+    if (clconv__is_gpu(p)) {
+      clconv__row_local(p, range[0], 1, local);
+    } else { /* always CLCONV__CPU_ROW_GROUP (the last few may idle): one work-group shape per program */
       local[0] = CLCONV__CPU_ROW_GROUP;
+      local[1] = 1;
+    }
     local[2] = blocks_per_group(p, v, g, blocks, range, local);
     return;
   case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
