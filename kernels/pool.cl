@@ -1,13 +1,18 @@
 /* kernels/pool.cl: max and average pooling, 1-D to 3-D, in the storage types of common.cl, 16 outputs along W per work-item.
  * src N C D H W, dst N C OD OH OW; shapes are int4 (D, H, W, unused) kernel arguments, unused leading axes 1.
- * Each work-item computes PW = 16 consecutive outputs of each of `rows` consecutive output rows, one float16 per
- * row (lane j: output ow0 + j): what depends only on the columns is worked out once for all its rows.
- * Range (round_up(ceil(OW / PW)), OD * ceil(OH / rows), N*C).
- * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average), and optionally POOL_KW and POOL_SW (both): the
- * window and stride along W as constants, so that the column loop unrolls (the host sets them for the usual 2 and
- * 3 wide windows at stride 1 and 2); POOL_PLANE: the program holds clconv_pool_plane instead (the end).
- * Every window holds at least one input element (the host requires pad < window), so max never returns its -inf
- * seed and the divisor is never 0. */
+ * Each work-item computes PW = 16 consecutive outputs (one float16, lane j: output ow0 + j) of RT consecutive output
+ * rows. It walks the input rows its RT rows' windows cover, top to bottom, reduces each row once along W (its
+ * window's columns for the 16 lanes) and adds that to every output row whose window holds the row: with RT = 4
+ * rows and a 3-row window at stride 2 it reads 9 rows where one output row at a time would read 12, and reduces
+ * each along W once.
+ * Range (round_up(ceil(OW / PW)), OD * ceil(OH / RT), N*C).
+ * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average), RT (output rows per work-item, default 1), and
+ * optionally POOL_K and POOL_S (both): the window and stride along H and W (W alone in 1-D) as constants, so that
+ * the row walk and the column loop unroll and the walk's row matching resolves at compile time (the host sets them
+ * for the usual square windows of 2 and 3 at stride 1 and 2); POOL_PLANE: the program holds clconv_pool_plane
+ * instead (the end).
+ * Every window holds at least one input element along each axis (the host requires pad < window), so max never
+ * returns its -inf seed for a stored output and the divisor is never 0. */
 #ifndef NDIM
 #error "NDIM must be defined (1..3)"
 #endif
@@ -32,58 +37,86 @@
   }
 #endif
 
-/* One input row's window columns for the 16 lanes into *acc (and *nan), from whole-vector loads that read
- * [sw, sw + win - 1 + 16 * stride) of the row, stride 1 or 2 (stride 2: columns kw and kw + 1 are the even and odd
- * lanes of the same two loads). masked: lanes whose column pos0 + kw lies outside [0, n) are left out (pos0: each
- * lane's first column); else every lane reads inside the row, or holds an output nobody stores. */
-__attribute__((always_inline)) static inline void clconv_pool_vrow(float16 *acc_io, int16 *nan_io, __global const XT *row,
-                                                            const int sw, const int win, const int stride,
-                                                            const int16 pos0, const int n, const bool masked) {
+#ifndef POOL_PLANE
+#ifndef RT
+#define RT 1
+#endif
+#ifdef POOL_K
+#define KW_ POOL_K
+#define SW_ POOL_S
+#define CLCONV_POOL_UNROLL _Pragma("unroll") /* the walk's bounds are constants */
+#else
+#define KW_ win.z
+#define SW_ str.z
+#define CLCONV_POOL_UNROLL
+#endif
+#if NDIM == 1
+#define KH_ 1
+#define SH_ 1
+#elif defined(POOL_K)
+#define KH_ POOL_K
+#define SH_ POOL_S
+#else
+#define KH_ win.y
+#define SH_ str.y
+#endif
+
+/* The window columns of 16 lanes in one input row, lane j's first column at pos0 + j * SW_ (sw = pos0's lane 0,
+ * rowoff the row's offset in the plane of `plane` elements, n columns a row), reduced into *acc (and *nan): from
+ * whole-vector loads with the lanes outside the row selected away where the loads lie inside the plane and the
+ * stride is 1, 2 or 4 (stride s takes columns kw .. kw + s - 1 from s loads of 16 elements, split into their lanes
+ * of each residue mod s by s - 1 rounds of even/odd selection), else from one clamped read per lane. */
+#define CLCONV_POOL_TAP(v, k)                                                                                         \
+  if ((k) < KW_)                                                                                                      \
+    CLCONV_POOL_ADD(acc, v, (pos0 >= (int16)(-(k))) & (pos0 < (int16)(n - (k))));
+__attribute__((always_inline)) static inline void clconv_pool_row(float16 *acc_io, int16 *nan_io,
+                                                                  __global const XT *row, const int rowoff,
+                                                                  const int plane, const int sw, const int16 pos0,
+                                                                  const int4 win, const int4 str, const int n) {
   float16 acc = *acc_io;
   int16 nan = *nan_io;
-  const int16 all = (int16)(-1);
-  if (stride == 1) {
-    for (int kw = 0; kw < win; kw++) {
-      const float16 v = LDXV(16, row + sw + kw);
-      const int16 in = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
-      CLCONV_POOL_ADD(acc, v, in);
+  if (((SW_ <= 4) & (SW_ != 3)) && rowoff + sw >= 0 && rowoff + sw + KW_ - 1 + 16 * SW_ <= plane) {
+    CLCONV_POOL_UNROLL
+    for (int kw = 0; kw < KW_; kw += SW_) {
+      __global const XT *p = row + sw + kw;
+      if (SW_ == 1) {
+        CLCONV_POOL_TAP(LDXV(16, p), kw)
+      } else if (SW_ == 2) {
+        const float16 a = LDXV(16, p), b = LDXV(16, p + 16);
+        CLCONV_POOL_TAP(((float16)(a.even, b.even)), kw)
+        CLCONV_POOL_TAP(((float16)(a.odd, b.odd)), kw + 1)
+      } else {
+        const float16 a = LDXV(16, p), b = LDXV(16, p + 16), c = LDXV(16, p + 32), d = LDXV(16, p + 48);
+        const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd), e2 = (float16)(c.even, d.even),
+                      o2 = (float16)(c.odd, d.odd);
+        CLCONV_POOL_TAP(((float16)(e.even, e2.even)), kw)
+        CLCONV_POOL_TAP(((float16)(o.even, o2.even)), kw + 1)
+        CLCONV_POOL_TAP(((float16)(e.odd, e2.odd)), kw + 2)
+        CLCONV_POOL_TAP(((float16)(o.odd, o2.odd)), kw + 3)
+      }
     }
   } else {
-    for (int kw = 0; kw < win; kw += 2) {
-      const float16 a = LDXV(16, row + sw + kw), b = LDXV(16, row + sw + kw + 16);
-      const float16 ve = (float16)(a.even, b.even), vo = (float16)(a.odd, b.odd);
-      const int16 ie = masked ? (pos0 >= (int16)(-kw)) & (pos0 < (int16)(n - kw)) : all;
-      CLCONV_POOL_ADD(acc, ve, ie);
-      if (kw + 1 < win) {
-        const int16 io = masked ? (pos0 >= (int16)(-kw - 1)) & (pos0 < (int16)(n - kw - 1)) : all;
-        CLCONV_POOL_ADD(acc, vo, io);
-      }
+    for (int kw = 0; kw < KW_; kw++) {
+      const int16 in = clconv_lanes16(sw + kw, SW_, n);
+      const float16 v = clconv_edge16(row, rowoff, plane, sw + kw, SW_, n, in);
+      CLCONV_POOL_ADD(acc, v, in);
     }
   }
   *acc_io = acc;
   *nan_io = nan;
 }
-
-#ifndef POOL_PLANE
-#ifdef POOL_KW
-#define POOL_KW_ POOL_KW
-#define POOL_SW_ POOL_SW
-#else
-#define POOL_KW_ win.z
-#define POOL_SW_ str.z
-#endif
+#undef CLCONV_POOL_TAP
 
 __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
-                          const int count_include_pad, const int rows) {
+                          const int count_include_pad) {
   const int ow0 = (int)get_global_id(0) * PW, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups (a division: 3-D only) */
-  const int groups_h = (osz.y + rows - 1) / rows, od = odg / groups_h, oh0 = (odg - od * groups_h) * rows;
+  const int groups_h = (osz.y + RT - 1) / RT, od = odg / groups_h, oh0 = (odg - od * groups_h) * RT;
 #else
-  const int od = 0, oh0 = odg * rows;
+  const int od = 0, oh0 = odg * RT;
 #endif
   if (ow0 >= osz.z || od >= osz.x || oh0 >= osz.y) return; /* the range is rounded up to whole work-groups */
-  const int oh1 = min(oh0 + rows, osz.y);
   /* Window [s, s + win) in input coordinates; the part inside the input is [lo, hi), the part inside the padded
    * input (what count_include_pad divides by) ends at min(s + win, in + pad_after). */
 #if NDIM < 3
@@ -92,53 +125,66 @@ __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict
   const int sd = od * str.x - pad.x, d_lo = max(sd, 0), d_hi = min(sd + win.x, isz.x);
   const int d_cnt = count_include_pad ? min(sd + win.x, isz.x + pad_after.x) - sd : d_hi - d_lo;
 #endif
-  const int plane = isz.x * isz.y * isz.z, nw = min(PW, osz.z - ow0);
+  const int plane = isz.x * isz.y * isz.z;
   __global const XT *x = src + nc * plane;
-  const int sw = ow0 * str.z - pad.z;
-  /* every stored lane's window inside the row, stride 1 or 2: whole-vector loads, no masks (lanes past nw hold
-   * outputs nobody stores, so they may read the next row); they read [sw, sw + reach) of the row */
-  const bool cols_inside = sw >= 0 && sw + win.z - 1 + (nw - 1) * str.z < isz.z;
-  const int reach = win.z - 1 + 16 * str.z;
-  const int16 pos0 = clconv_pos16(sw, str.z);
+  const int sw = ow0 * SW_ - pad.z, h0 = oh0 * SH_ - pad.y;
+  const int16 pos0 = clconv_pos16(sw, SW_);
+  float16 acc[RT];
+  int16 nan[RT]; /* max: the lanes that met a NaN */
+  CLCONV_POOL_UNROLL
+  for (int q = 0; q < RT; q++) {
+    acc[q] = (float16)(POOL_AVG ? 0.0f : -INFINITY);
+    nan[q] = (int16)(0);
+  }
+  for (int d = d_lo; d < d_hi; d++) {
+    /* input row h0 + r, reduced along W once, serves output row q through window row r - q * SH_ */
+    CLCONV_POOL_UNROLL
+    for (int r = 0; r < (RT - 1) * SH_ + KH_; r++) {
+      const int ih = h0 + r;
+      if (ih < 0 || ih >= isz.y)
+        continue;
+#ifndef POOL_K /* (the constant windows overlap or touch) */
+      if (SH_ > KH_ && r % SH_ >= KH_)
+        continue; /* between windows */
+#endif
+      const int rowoff = (d * isz.y + ih) * isz.z;
+      float16 hr = (float16)(POOL_AVG ? 0.0f : -INFINITY);
+      int16 hn = (int16)(0);
+      clconv_pool_row(&hr, &hn, x + rowoff, rowoff, plane, sw, pos0, win, str, isz.z);
+      CLCONV_POOL_UNROLL
+      for (int q = 0; q < RT; q++) {
+        const int t = r - q * SH_;
+        if (t >= 0 && t < KH_) {
+#if POOL_AVG
+          acc[q] += hr;
+#else
+          acc[q] = select(acc[q], hr, hr > acc[q]);
+          nan[q] |= hn;
+#endif
+        }
+      }
+    }
+  }
 #if POOL_AVG
   /* each lane's window along W: inside the input [lo, hi), inside the padded input up to the right pad */
   const float16 w_cnt = convert_float16(count_include_pad
-                                            ? min(pos0 + (int16)(win.z), (int16)(isz.z + pad_after.z)) - pos0
-                                            : min(pos0 + (int16)(win.z), (int16)(isz.z)) - max(pos0, (int16)(0)));
+                                            ? min(pos0 + (int16)(KW_), (int16)(isz.z + pad_after.z)) - pos0
+                                            : min(pos0 + (int16)(KW_), (int16)(isz.z)) - max(pos0, (int16)(0)));
 #endif
-  for (int oh = oh0; oh < oh1; oh++) {
-#if NDIM < 2
-    const int h_lo = 0, h_hi = 1, h_cnt = 1;
-#else
-    const int sh = oh * str.y - pad.y, h_lo = max(sh, 0), h_hi = min(sh + win.y, isz.y);
-    const int h_cnt = count_include_pad ? min(sh + win.y, isz.y + pad_after.y) - sh : h_hi - h_lo;
-#endif
-    float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);
-    int16 nan = (int16)(0); /* max: the lanes that met a NaN */
-    for (int d = d_lo; d < d_hi; d++)
-      for (int h = h_lo; h < h_hi; h++) {
-        const int rowoff = (d * isz.y + h) * isz.z;
-        __global const XT *row = x + rowoff;
-        if (POOL_SW_ <= 2 && rowoff + sw >= 0 && rowoff + sw + reach <= plane) { /* whole-vector loads */
-          if (cols_inside)
-            clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, false);
-          else
-            clconv_pool_vrow(&acc, &nan, row, sw, POOL_KW_, POOL_SW_, pos0, isz.z, true);
-        } else {
-          for (int kw = 0; kw < win.z; kw++) {
-            const int16 in = clconv_lanes16(sw + kw, str.z, isz.z);
-            const float16 v = clconv_edge16(row, rowoff, plane, sw + kw, str.z, isz.z, in);
-            CLCONV_POOL_ADD(acc, v, in);
-          }
-        }
-      }
+  const int nw = min(PW, osz.z - ow0);
+  CLCONV_POOL_UNROLL
+  for (int q = 0; q < RT; q++) {
+    const int oh = oh0 + q;
+    if (oh >= osz.y)
+      continue; /* not break: the loop must unroll for acc to stay in registers */
 #if POOL_AVG
-    acc = acc / (w_cnt * (float16)((float)(h_cnt * d_cnt)));
+    const int sh = oh * SH_ - pad.y, h_lo = max(sh, 0), h_hi = min(sh + KH_, isz.y);
+    const int h_cnt = count_include_pad ? min(sh + KH_, isz.y + pad_after.y) - sh : h_hi - h_lo;
+    const float16 v = acc[q] / (w_cnt * (float16)((float)(h_cnt * d_cnt)));
 #else
-    acc = select(acc, (float16)(NAN), nan);
+    const float16 v = select(acc[q], (float16)(NAN), nan[q]);
 #endif
-    __global YT *y = dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0;
-    clconv_store16(y, acc, nw);
+    clconv_store16(dst + ((nc * osz.x + od) * osz.y + oh) * osz.z + ow0, v, nw);
   }
 }
 #else

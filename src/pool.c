@@ -9,7 +9,10 @@ struct clconv_pool {
   clconv__kernel kernel;
   clconv_dtype src_dt; /* the descriptor's, or float32 for a layer's intermediate */
   bool plane;          /* one window over each whole unpadded plane: clconv_pool_plane, a reduction */
+  uint32_t rows;       /* else output rows per work-item (RT) */
 };
+
+#define CLCONV__POOL_CPU_ROWS 4 /* output rows per work-item on CPUs (docs/PERFORMANCE.md) */
 
 static clconv_status create_op(clconv_context *ctx, const clconv_pool_desc *desc, bool mid, clconv_pool **out) {
   CLCONV__CHECK(NULL, ctx, CLCONV_ERR_INVALID_ARGUMENT, "pool_create: ctx is NULL");
@@ -26,8 +29,8 @@ static clconv_status create_op(clconv_context *ctx, const clconv_pool_desc *desc
   op->desc = *desc;
   op->g = g;
   op->src_dt = mid ? CLCONV_F32 : g.dt;
-  /* the usual windows along W as compile-time constants (kernels/pool.cl); few programs: a window of 2 or 3 at
-   * stride 1 or 2 */
+  /* the usual square windows as compile-time constants (kernels/pool.cl): a window of 2 or 3 at stride 1 or 2, or
+   * of 4 at stride 4, along H and W alike (W alone in 1-D): few programs */
   op->plane = true;
   for (int a = 0; a < 3; a++)
     op->plane = op->plane && g.win[a] == g.in[a] && !g.pad[a] && !g.pad_after[a];
@@ -36,8 +39,16 @@ static clconv_status create_op(clconv_context *ctx, const clconv_pool_desc *desc
                    desc->kind == CLCONV_POOL_AVG);
   if (op->plane)
     snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_PLANE");
-  else if ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2)
-    snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_KW=%u -DPOOL_SW=%u", g.win[2], g.stride[2]);
+  else {
+    /* output rows per work-item: on a CPU, several share their input rows; a GPU wants the work-items */
+    op->rows = clconv__is_gpu(&ctx->prof) || g.ndim == 1 ? 1 : CLCONV__POOL_CPU_ROWS;
+    n += snprintf(options + n, sizeof options - (size_t)n, " -DRT=%u", op->rows);
+    bool square = ((g.win[2] == 2 || g.win[2] == 3) && g.stride[2] <= 2) || (g.win[2] == 4 && g.stride[2] == 4);
+    if (g.ndim >= 2)
+      square = square && g.win[1] == g.win[2] && g.stride[1] == g.stride[2];
+    if (square)
+      snprintf(options + n, sizeof options - (size_t)n, " -DPOOL_K=%u -DPOOL_S=%u", g.win[2], g.stride[2]);
+  }
   n = (int)strlen(options);
   clconv__dtype_options(op->src_dt, g.dt, options + n, sizeof options - (size_t)n);
   clconv_status s = clconv__kernel_create(ctx, CLCONV__FAMILY_POOL, options,
@@ -65,8 +76,6 @@ void clconv_pool_destroy(clconv_pool *op) {
   clconv__free(op);
 }
 
-#define CLCONV__POOL_CPU_ROWS 4 /* output rows per work-item on CPUs (docs/PERFORMANCE.md) */
-
 /* The launch itself, for pool_run and the layer (which pools its own intermediate tensor). */
 clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src, cl_mem dst) {
   const clconv__pool_geom *g = &op->g;
@@ -80,16 +89,15 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
   }
   cl_int4 isz = clconv__int4(g->in), osz = clconv__int4(g->out), win = clconv__int4(g->win),
           str = clconv__int4(g->stride), pad = clconv__int4(g->pad), pad_after = clconv__int4(g->pad_after);
-  /* output rows per work-item: on a CPU, several spread the per-work-item setup; a GPU wants the work-items */
-  cl_int cip = op->desc.count_include_pad ? 1 : 0, rows = clconv__is_gpu(&op->ctx->prof) ? 1 : CLCONV__POOL_CPU_ROWS;
+  cl_int cip = op->desc.count_include_pad ? 1 : 0;
   const clconv__arg args[] = {
       {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof isz, &isz}, {sizeof osz, &osz},
       {sizeof win, &win},     {sizeof str, &str},     {sizeof pad, &pad}, {sizeof pad_after, &pad_after},
-      {sizeof cip, &cip},     {sizeof rows, &rows},
+      {sizeof cip, &cip},
   };
   /* PW = 16 outputs along W per work-item (kernels/pool.cl) */
   const size_t tiles = ((size_t)g->out[2] + 15) / 16,
-               range[3] = {tiles, (size_t)g->out[0] * (((size_t)g->out[1] + (size_t)rows - 1) / (size_t)rows),
+               range[3] = {tiles, (size_t)g->out[0] * (((size_t)g->out[1] + op->rows - 1) / op->rows),
                            (size_t)g->n * g->c};
   size_t local[3];
   clconv__row_local(&op->ctx->prof, range[0], range[1], local);

@@ -118,6 +118,76 @@ static void test_non_finite(void **state) {
   free(y);
 }
 
+/* Rows long enough for the row kernel's whole-vector loads (kernels/pool.cl: 16 lanes times the stride, plus the
+ * window): the windows compiled in (2 and 3 at stride 1 and 2, 4 at stride 4; 1-D to 3-D), the same strides read
+ * from the arguments (a window of 5 at stride 4, a non-square 2 x 4 window at stride 2 x 4), and a stride of 3 (one
+ * read per lane); with padding, ceil mode and count_include_pad; max and average, against the reference (float32:
+ * the random sweep runs the same loads in the 16-bit types). Rows of 70 and 150 columns: first, middle and last tiles, several output rows per work-item. */
+static void test_long_rows(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  uint64_t seed = test_seed() ^ 0x70E;
+  sweep_rng r = {seed};
+  const clconv_pool_desc cases[] = {
+      {.ndim = 2, .channels = 3, .in_size = {9, 70}, .window = {2, 2}, .stride = {2, 2}},
+      {.ndim = 2, .channels = 2, .in_size = {11, 70}, .window = {3, 3}, .stride = {2, 2}, .pad_before = {1, 1},
+       .pad_after = {1, 1}},
+      {.ndim = 2, .channels = 2, .in_size = {10, 70}, .window = {3, 3}, .stride = {1, 1}, .pad_before = {1, 1},
+       .pad_after = {1, 1}, .count_include_pad = true},
+      {.ndim = 2, .channels = 2, .in_size = {7, 70}, .window = {2, 2}, .stride = {1, 1}},
+      {.ndim = 2, .channels = 2, .in_size = {13, 150}, .window = {4, 4}, .stride = {4, 4}, .ceil_mode = true},
+      {.ndim = 1, .batch = 2, .channels = 3, .in_size = {150}, .window = {4}, .stride = {4}},
+      {.ndim = 1, .channels = 3, .in_size = {150}, .window = {3}, .stride = {2}, .pad_before = {1}, .ceil_mode = true},
+      {.ndim = 1, .channels = 3, .in_size = {150}, .window = {5}, .stride = {4}, .pad_before = {2}, .pad_after = {2}},
+      {.ndim = 2, .channels = 2, .in_size = {9, 150}, .window = {2, 4}, .stride = {2, 4}, .pad_after = {1, 3},
+       .ceil_mode = true},
+      {.ndim = 1, .channels = 3, .in_size = {150}, .window = {3}, .stride = {3}, .pad_before = {1}},
+      {.ndim = 3, .channels = 2, .in_size = {3, 9, 70}, .window = {2, 3, 3}, .stride = {1, 2, 2},
+       .pad_before = {0, 1, 1}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int kind = 0; kind < 2; kind++) {
+      clconv_pool_desc d = cases[i];
+      d.kind = (clconv_pool_kind)kind;
+      assert_int_equal(sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)), 0);
+    }
+}
+
+/* NaN in the windows of the row kernel's whole-vector paths (a 3 x 3 window at stride 2 over 5 x 70, 4 at stride 4
+ * over 150): the outputs whose windows hold one are NaN, the others as the reference. */
+static void test_long_rows_nan(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  const clconv_pool_desc cases[] = {
+      {.ndim = 2, .channels = 1, .in_size = {5, 70}, .window = {3, 3}, .stride = {2, 2}, .pad_before = {1, 1},
+       .pad_after = {1, 1}},
+      {.ndim = 1, .channels = 1, .in_size = {150}, .window = {4}, .stride = {4}},
+  };
+  static const size_t at[] = {3, 40, 2 * 70 + 33, 4 * 70 + 69, 147};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint32_t ss[5], ds[5];
+    assert_int_equal(clconv_pool_shapes(&cases[i], ss, ds), CLCONV_OK);
+    size_t sc = ss[2] * (cases[i].ndim == 2 ? ss[3] : 1), dc = ds[2] * (cases[i].ndim == 2 ? ds[3] : 1);
+    float *x = test_alloc(sc), *ref = test_alloc(dc), *mag = test_alloc(dc);
+    for (size_t j = 0; j < sc; j++)
+      x[j] = (float)(j % 17) - 9.0f;
+    for (size_t j = 0; j < sizeof at / sizeof at[0]; j++)
+      if (at[j] < sc)
+        x[at[j]] = NAN;
+    float *y = run_pool(ctx, &cases[i], x);
+    assert_int_equal(clconv_ref_pool(&cases[i], x, ref, mag), CLCONV_OK);
+    size_t nans = 0;
+    for (size_t j = 0; j < dc; j++) {
+      nans += isnan(ref[j]) != 0;
+      if (isnan(ref[j]) ? !isnan(y[j]) : y[j] != ref[j])
+        fail_msg("case %zu output %zu: %g, the reference %g", i, j, (double)y[j], (double)ref[j]);
+    }
+    assert_true(nans >= 3);
+    free(x);
+    free(ref);
+    free(mag);
+    free(y);
+  }
+}
+
 /* Windows over each whole unpadded plane (global pooling, or a window as large as the input) run as a reduction
  * (pool.c: clconv_pool_plane): 1-D to 3-D, planes shorter than, equal to and longer than 16, against the reference. */
 static void test_whole_plane(void **state) {
@@ -188,7 +258,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_notes_examples), cmocka_unit_test(test_padding_semantics),
       cmocka_unit_test(test_non_finite),     cmocka_unit_test(test_split_launch),
-      cmocka_unit_test(test_whole_plane),    cmocka_unit_test(test_random_sweep),
+      cmocka_unit_test(test_whole_plane),    cmocka_unit_test(test_long_rows),
+      cmocka_unit_test(test_long_rows_nan),  cmocka_unit_test(test_random_sweep),
   };
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
