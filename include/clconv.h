@@ -314,8 +314,8 @@ CLCONV_API clconv_status clconv_conv_shapes(const clconv_conv_desc *d, uint32_t 
 
 typedef struct clconv_conv clconv_conv;
 /* Validates, then compiles (once per context and specialisation) and allocates what the op's kernel reads besides
- * the tensors: the weights packed for it, and for the wide kernel on small padded images a zero-padded copy of one
- * src (clconv_conv_kernel "+pad"; about src's size). */
+ * the tensors: the weights packed for it, and where the kernel's windows reach into the padding often enough a
+ * zero-padded copy of one src (clconv_conv_kernel "+pad"; about src's size). */
 CLCONV_API clconv_status clconv_conv_create(clconv_context *ctx, const clconv_conv_desc *desc, clconv_conv **out);
 /* Enqueues on the context's queue. bias is NULL unless has_bias, residual NULL unless has_residual; residual may be
  * dst (in place). dst must not alias src, weights or bias.

@@ -20,12 +20,12 @@ struct clconv_conv {
   clconv__kernel pack; /* kinds that read packed weights: clconv_conv_pack, and its buffer */
   cl_mem wpack;
   size_t wpack_count;
-  /* a copy of the input made at each run by clconv_conv_pad, which the kernel reads instead: for wide, where its
-   * windows reach into the padding, zero-padded (extent per axis psz); for tiled and local on 16-bit inputs,
-   * widened to float32 (widen; psz = the input's extent) */
+  /* a copy of the input made at each run by clconv_conv_pad, which the kernel reads instead, extent psz per axis:
+   * where the windows reach into the padding and the copy pays, zero-padded (cpad before each axis: wide along
+   * every axis, tiled along W); for tiled and local on 16-bit inputs, widened to float32 (widen) */
   clconv__kernel pad;
   cl_mem padded;
-  uint32_t psz[3];
+  uint32_t psz[3], cpad[3];
   size_t padded_count;
   bool widen;
   /* clconv_conv_set_weights: the weights in the kernel's layout (packed, or a copy for direct) and the bias */
@@ -96,6 +96,32 @@ static bool pad_pays(const clconv__conv_geom *g, int wt) {
   return edge_share * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= CLCONV__PAD_PAYS;
 }
 
+/* The same for the tiled kernel, whose copy pads W only (it skips the rows outside the input at no cost): a tile's
+ * tap along W whose positions reach outside the row runs the kernel's edge path, about twice as long as a tap
+ * inside; the copy pays where the share of such (tile, tap) pairs times the MACs per input element reaches
+ * CLCONV__TILED_PAD_PAYS. 3 x 3 at stride 1 in 8- and 7-wide tiles: 56 wide (share 2/21, 55) and 28 wide (2/12,
+ * 192) ran 5-8% slower with the copy (it also leaves less of the cache to the kernel), 14 wide (2/6, 768) 15%
+ * faster, 7 wide (2/3, 3072) 1.8x. */
+#define CLCONV__TILED_PAD_PAYS 400.0
+static bool tiled_pad_pays(const clconv__conv_geom *g, int wt) {
+  const int64_t tiles = ((int64_t)g->out[2] + wt - 1) / wt, step = (int64_t)wt * g->stride[2],
+                width = ((int64_t)wt - 1) * g->stride[2];
+  int64_t edge = 0;
+  for (uint32_t kw = 0; kw < g->ker[2]; kw++) {
+    const int64_t off = (int64_t)kw * g->dil[2] - g->pad[2]; /* tile t's first position reads t * step + off */
+    int64_t left = off < 0 ? (-off + step - 1) / step : 0, first_right = (int64_t)g->in[2] - off - width;
+    first_right = first_right <= 0 ? 0 : (first_right + step - 1) / step;
+    int64_t right = first_right < tiles ? tiles - first_right : 0;
+    edge += left + right < tiles ? left + right : tiles;
+  }
+  double share = (double)edge / (double)(tiles * g->ker[2]), in = 1, out = 1;
+  for (int a = 0; a < 3; a++) {
+    in *= g->in[a];
+    out *= g->out[a];
+  }
+  return share * out / in * (g->k / g->groups) * g->ker[0] * g->ker[1] * g->ker[2] >= CLCONV__TILED_PAD_PAYS;
+}
+
 /* A kernel of kernels/pack.cl for inputs of type dt (its copies written as out) and the buffer of count elements of
  * `size` bytes it fills (the caller releases both, also on failure). */
 static clconv_status pack_kernel_and_buffer(clconv_context *ctx, const char *name, clconv_dtype dt, clconv_dtype out,
@@ -128,9 +154,10 @@ static clconv__variant pick_variant(clconv_conv *op, const clconv__variant *forc
 }
 
 /* Sizes what op's kernel reads besides the tensors: the packed weights (G * blocks * C/G * taps * KT floats), or
- * direct where they would not fit the kernels' int range or one allocation; for the wide kernel, the padded copy of
- * src where its windows reach into the padding and the copy pays (its extent along D and H as the windows read,
- * along W as far as the work-items' vectors reach; none when too large: the kernel then tests its edges). */
+ * direct where they would not fit the kernels' int range or one allocation; the copy of src (see the struct) where
+ * the windows reach into the padding and the copy pays: for wide along every axis (its extent along D and H as the
+ * windows read, along W as far as the work-items' vectors reach), for tiled along W as far as its tiles reach; none
+ * when too large (the kernel then tests its edges); for 16-bit tiled and local inputs a float32 copy in any case. */
 static void size_buffers(clconv_conv *op) {
   const clconv__conv_geom *g = &op->g, *kg = &op->kg;
   const cl_ulong max_alloc = op->ctx->prof.max_alloc_bytes;
@@ -143,26 +170,39 @@ static void size_buffers(clconv_conv *op) {
   }
   /* tiled and local read each input element once per output tile, one value at a time: converting it there from 16
    * bits cost 3.5x the float32 time (vgg 3x3); one widening pass before costs about a copy of the input */
-  if (g->dt != CLCONV_F32 && (op->v.kind == CLCONV__TILED || op->v.kind == CLCONV__LOCAL)) {
+  op->widen = g->dt != CLCONV_F32 && (op->v.kind == CLCONV__TILED || op->v.kind == CLCONV__LOCAL);
+  const size_t esize = op->widen ? sizeof(float) : clconv_dtype_size(g->dt);
+  memcpy(op->psz, kg->in, sizeof op->psz);
+  if (op->v.kind == CLCONV__WIDE || op->v.kind == CLCONV__TILED) {
+    const bool wide = op->v.kind == CLCONV__WIDE;
+    uint32_t psz[3], cpad[3] = {0, 0, 0};
+    uint64_t count = (uint64_t)g->n * g->c, wt = (uint64_t)op->v.wt;
+    bool reads_padding = false;
+    for (int a = 0; a < 3; a++) {
+      uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
+               ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1,
+               tiles_w = ((uint64_t)kg->out[2] + wt - 1) / wt,
+               reach = a < 2 ? ext : wide ? tiles_w * wt + span : (tiles_w * wt - 1) * kg->stride[2] + span + 1;
+      if (wide || a == 2) {
+        reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
+        psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
+        cpad[a] = kg->pad[a];
+      } else {
+        psz[a] = kg->in[a];
+      }
+      count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * psz[a]; /* < 2^31 * 2^32: no overflow */
+    }
+    if (reads_padding && (wide ? pad_pays(kg, op->v.wt) : tiled_pad_pays(kg, op->v.wt)) && count <= CLCONV__MAX_KERNEL_ELEMS &&
+        count * esize <= max_alloc) {
+      op->padded_count = (size_t)count;
+      memcpy(op->psz, psz, sizeof psz);
+      memcpy(op->cpad, cpad, sizeof cpad);
+    }
+  }
+  if (op->widen && !op->padded_count) {
     op->widen = g->src_count * sizeof(float) <= max_alloc;
     op->padded_count = op->widen ? g->src_count : 0;
-    memcpy(op->psz, kg->in, sizeof op->psz);
   }
-  if (op->v.kind != CLCONV__WIDE)
-    return;
-  uint64_t count = (uint64_t)g->n * g->c, wt = (uint64_t)op->v.wt;
-  bool reads_padding = false;
-  for (int a = 0; a < 3; a++) {
-    uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
-             ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1,
-             reach = a < 2 ? ext : ((uint64_t)kg->out[2] + wt - 1) / wt * wt + span;
-    reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
-    op->psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
-    count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * op->psz[a]; /* < 2^31 * 2^32: no overflow */
-  }
-  if (reads_padding && pad_pays(kg, op->v.wt) && count <= CLCONV__MAX_KERNEL_ELEMS &&
-      count * clconv_dtype_size(g->dt) <= max_alloc)
-    op->padded_count = (size_t)count;
 }
 
 /* clconv_conv_kernel's name: the kernel, "+pad" where it reads the padded copy, "+pool" where it pools. */
@@ -171,7 +211,7 @@ static void name_op(clconv_conv *op, bool gemm, bool pool) {
     snprintf(op->kernel_name, sizeof op->kernel_name, "gemm");
   else
     clconv__variant_name(&op->v, op->kernel_name, sizeof op->kernel_name);
-  if (op->padded_count && !op->widen)
+  if (op->padded_count && memcmp(op->psz, op->kg.in, sizeof op->psz))
     strncat(op->kernel_name, "+pad", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
   if (pool)
     strncat(op->kernel_name, "+pool", sizeof op->kernel_name - strlen(op->kernel_name) - 1);
@@ -375,12 +415,10 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
   return CLCONV_OK;
 }
 
-/* The kernel's copy of src (clconv_conv_pad): the wide kernel's padded one (the padding is then inside it), or src
- * widened to float32 (no padding). */
+/* The kernel's copy of src (clconv_conv_pad): padded by cpad (the padding is then inside it), widened or both. */
 static clconv_status pad_input(clconv_conv *op, cl_mem src) {
   const clconv__conv_geom *g = &op->kg;
-  const uint32_t none[3] = {0, 0, 0};
-  cl_int4 isz = clconv__int4(g->in), psz = clconv__int4(op->psz), pad = clconv__int4(op->widen ? none : g->pad);
+  cl_int4 isz = clconv__int4(g->in), psz = clconv__int4(op->psz), pad = clconv__int4(op->cpad);
   const clconv__arg args[] = {{sizeof(cl_mem), &src},
                               {sizeof(cl_mem), &op->padded},
                               {sizeof isz, &isz},
@@ -407,8 +445,8 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
     CLCONV__TRY(pad_input(op, src));
     input = op->padded;
     isz = clconv__int4(op->psz);
-    if (!op->widen) /* the copy holds the padding */
-      pad = (cl_int4){{0, 0, 0, 0}};
+    for (int a = 0; a < 3; a++) /* the padding the copy holds */
+      pad.s[a] -= (cl_int)op->cpad[a];
   }
   cl_int cols = 0, src_total = (cl_int)(op->padded ? op->padded_count : g->src_count);
   clconv__arg args[21] = {

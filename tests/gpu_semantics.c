@@ -32,7 +32,7 @@ typedef struct gcase {
   { .kind = CLCONV_ACT_RELU }
 
 static const gcase cases[] = {
-    /* tiled: a partial channel block (12 of 16), partial tiles along W (13 / 5) */
+    /* tiled: a partial channel block (12 of 16), partial tiles along W (13 / 5), edges tested in the kernel */
     {"tiled 8x5", CONV, CPU, 8, 5, 0,
      .conv = {.ndim = 2,
               .batch = 2,
@@ -44,15 +44,16 @@ static const gcase cases[] = {
               .pad_after = {1, 1},
               .has_bias = true,
               .activation = RELU}},
-    /* tiled 32 x 3, whose whole tiles store from the registers at 8 lanes; 40 channels: a partial second block */
-    {"tiled 32x3", CONV, CPU, 32, 3, 0,
+    /* tiled 32 x 3, whose whole tiles store from the registers at 8 lanes; 40 channels: a partial second block;
+     * reading the input's copy zero-padded along W (clconv_conv_pad) */
+    {"tiled 32x3+pad", CONV, CPU, 32, 3, 0,
      .conv = {.ndim = 2,
               .in_channels = 4,
               .out_channels = 40,
-              .in_size = {7, 11},
-              .kernel_size = {3, 3},
-              .pad_before = {1, 1},
-              .pad_after = {1, 1},
+              .in_size = {7, 5},
+              .kernel_size = {5, 5},
+              .pad_before = {2, 2},
+              .pad_after = {2, 2},
               .mode = CLCONV_MODE_CONV}},
     /* tiled with the channel count compiled in (CIN_G), 3-D, strides, dilation along W */
     {"tiled 16x10", CONV, CPU, 16, 10, 0,

@@ -212,13 +212,14 @@ static int named_kernel_case(clconv_context *ctx, const clconv_conv_desc *d, con
   return b;
 }
 
-/* The wide kernel (few output or few input channels) reading a zero-padded copy of its input (clconv_conv_kernel
- * "+pad": where the work-items whose windows reach into the padding have enough to do, conv.c: pad_pays) and reading
- * the input with its own edge tests, each against the reference: padding along every axis and along H alone, past
- * the input's end only, strides and dilation, 1-D to 3-D, groups, the rows-per-work-item form, batches. The names
+/* The wide kernel (few output or few input channels) and the tiled kernel reading a zero-padded copy of their input
+ * (clconv_conv_kernel "+pad": where the windows reach into the padding often enough, conv.c: pad_pays and
+ * tiled_pad_pays; tiled's copy pads W only) and reading the input with their own edge tests, each against the
+ * reference: padding along every axis and along H alone, past the input's end only, strides and dilation, 1-D to
+ * 3-D, groups, the rows-per-work-item form, batches, a residual, a 16-bit input (its float32 copy padded). The names
  * are the rules' for the profile TEST_CPU8, which the context assumes whatever the device; the direct algorithm
  * only. */
-static void test_wide_padded_copy(void **state) {
+static void test_padded_copy(void **state) {
   (void)state;
   if (algo != CLCONV_ALGO_DIRECT)
     skip();
@@ -292,6 +293,62 @@ static void test_wide_padded_copy(void **state) {
         .pad_after = {1, 1}}},
       {"wide 6x16", /* no padding: no copy (LeNet C1) */
        {.ndim = 2, .in_channels = 3, .out_channels = 6, .in_size = {32, 32}, .kernel_size = {5, 5}, .has_bias = true}},
+      {"tiled 32x3+pad", /* a 7 x 7 image in three tiles per row, 4 of the 9 (tile, tap) pairs in the padding */
+       {.ndim = 2,
+        .batch = 2,
+        .in_channels = 16,
+        .out_channels = 128,
+        .in_size = {7, 7},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .has_bias = true,
+        .has_residual = true}},
+      {"tiled 32x3+pad", /* the same in float16: the copy widened and padded at once */
+       {.ndim = 2,
+        .in_channels = 16,
+        .out_channels = 128,
+        .in_size = {7, 7},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1},
+        .dtype = CLCONV_F16}},
+      {"tiled 32x3+pad", /* stride 2, more padding after W than before, a partial last tile */
+       {.ndim = 2,
+        .in_channels = 8,
+        .out_channels = 128,
+        .in_size = {5, 9},
+        .kernel_size = {5, 5},
+        .stride = {2, 2},
+        .pad_before = {2, 1},
+        .pad_after = {2, 2},
+        .mode = CLCONV_MODE_CONV}},
+      {"tiled 32x3+pad", /* 1-D, dilation 2, padding 4 each side, two groups */
+       {.ndim = 1,
+        .in_channels = 8,
+        .out_channels = 512,
+        .groups = 2,
+        .in_size = {8},
+        .kernel_size = {5},
+        .dilation = {2},
+        .pad_before = {4},
+        .pad_after = {4}}},
+      {"tiled 32x3+pad", /* 3-D */
+       {.ndim = 3,
+        .in_channels = 8,
+        .out_channels = 64,
+        .in_size = {3, 4, 6},
+        .kernel_size = {3, 3, 3},
+        .pad_before = {1, 1, 1},
+        .pad_after = {1, 1, 1}}},
+      {"tiled 32x3", /* 3 x 3 over 56 columns: too few of its taps reach the padding for a copy */
+       {.ndim = 2,
+        .in_channels = 8,
+        .out_channels = 64,
+        .in_size = {3, 56},
+        .kernel_size = {3, 3},
+        .pad_before = {1, 1},
+        .pad_after = {1, 1}}},
   };
   clconv_context *cpu8 = test_profile_context(TEST_CPU8);
   uint64_t seed = test_seed() ^ 0x9AD;
@@ -732,7 +789,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_exact_sweep),
       cmocka_unit_test(test_random_sweep),
       cmocka_unit_test(test_gemm_workspace),
-      cmocka_unit_test(test_wide_padded_copy),
+      cmocka_unit_test(test_padded_copy),
       cmocka_unit_test(test_tiled_few_channels),
       cmocka_unit_test(test_tiled_vector_stores),
   };
