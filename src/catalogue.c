@@ -306,25 +306,23 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
  * empty for every other shape, which the kernel reads from its arguments.
  *  - dw: along H and W, odd kernels of 3, 5 or 7 taps, stride 1 or 2, dilation 1 (an absent H axis: 1 tap, stride
  *    1);
- *  - tiled: a stride along W of 1 or 2 (TILED_SW): the unrolled loop's input addresses become constant offsets
+ *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop; tiled
+ *    with it, a stride along W of 1 or 2 (TILED_SW): the unrolled loop's input addresses become constant offsets
  *    (with the stride an argument, LLVM kept 7 running pointers and reloaded one from the stack at every load:
- *    12 extra loads per 14 FMAs, vgg 3x3 and resnet 3x3 1.4-1.5x slower on an AVX-512 CPU with two FMA ports;
- *    every other tiled kernel too: the 1 x 1 layers of resnet50 3-6% faster);
- *  - tiled and wide: a kernel 3 or 5 wide (KW), whose taps along W then unroll inside the channel loop;
+ *    12 extra loads per 14 FMAs, vgg 3x3 and resnet 3x3 1.4-1.5x slower on an AVX-512 CPU with two FMA ports);
  *  - tiled, any other width but 1: up to CLCONV__TILED_MAX_CIN_G input channels per group (CIN_G), which then unroll
  *    inside the tap loop (more channels, or 1 x 1 kernels, gained nothing). */
 #define CLCONV__TILED_MAX_CIN_G 3
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;
-  if (kind == CLCONV__TILED && g->stride[2] <= 2)
-    snprintf(buf, cap, " -DTILED_SW=%u", g->stride[2]);
-  const size_t at = strlen(buf);
   if ((kind == CLCONV__TILED || kind == CLCONV__WIDE) && (g->ker[2] == 3 || g->ker[2] == 5)) {
-    snprintf(buf + at, cap - at, " -DKW=%u", g->ker[2]);
+    snprintf(buf, cap, " -DKW=%u", g->ker[2]);
+    if (kind == CLCONV__TILED && g->stride[2] <= 2)
+      snprintf(buf + strlen(buf), cap - strlen(buf), " -DTILED_SW=%u", g->stride[2]);
     return;
   }
   if (kind == CLCONV__TILED && g->c / g->groups <= CLCONV__TILED_MAX_CIN_G && g->ker[2] > 1) {
-    snprintf(buf + at, cap - at, " -DCIN_G=%u", g->c / g->groups);
+    snprintf(buf, cap, " -DCIN_G=%u", g->c / g->groups);
     return;
   }
   if (kind != CLCONV__DW)
