@@ -109,6 +109,15 @@ static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
 #define STY CLCONV_PASTE(CLCONV_ST, DT_DST)
 #define STYV CLCONV_PASTE(CLCONV_STV, DT_DST)
 
+/* CLCONV_PREFETCH(p): a hint to fetch the cache line at p where the host knows the compiler takes clang's builtin
+ * (CLCONV_PREFETCH_OK: PoCL on a CPU profile, whose OpenCL `prefetch` compiles to nothing); nothing elsewhere. It
+ * never faults, so p may lie past the data. */
+#ifdef CLCONV_PREFETCH_OK
+#define CLCONV_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define CLCONV_PREFETCH(p) ((void)0)
+#endif
+
 /* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case): an
  * integer division costs tens of cycles, a row kernel's work-item a few hundred. */
 static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }

@@ -74,18 +74,23 @@ static void bin_note(clconv_context *ctx, unsigned *count, const char *what, con
   (*count)++;
 }
 
-/* PoCL keeps its own cache of built programs (unless POCL_KERNEL_CACHE=0), and handing out a binary costs it a
- * second compilation (measured: a conv program's first build 1.2 s without, 2.9-3.6 s with): there the cache on
- * disk would only slow the first build down. */
-static bool driver_caches(clconv_context *ctx) {
+/* Whether ctx's device is PoCL's. */
+static bool on_pocl(clconv_context *ctx) {
   cl_platform_id plat = NULL;
   char name[128] = "";
   if (clGetDeviceInfo(ctx->device, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL) != CL_SUCCESS ||
       clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof name, name, NULL) != CL_SUCCESS)
     return false;
   name[sizeof name - 1] = '\0';
+  return strstr(name, "Portable Computing Language") != NULL;
+}
+
+/* PoCL keeps its own cache of built programs (unless POCL_KERNEL_CACHE=0), and handing out a binary costs it a
+ * second compilation (measured: a conv program's first build 1.2 s without, 2.9-3.6 s with): there the cache on
+ * disk would only slow the first build down. */
+static bool driver_caches(clconv_context *ctx) {
   const char *off = getenv("POCL_KERNEL_CACHE");
-  return strstr(name, "Portable Computing Language") && !(off && !strcmp(off, "0"));
+  return on_pocl(ctx) && !(off && !strcmp(off, "0"));
 }
 
 static bool bin_path(clconv_context *ctx, clconv__family family, const char *full, char *path, size_t cap,
@@ -234,9 +239,12 @@ clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, co
       *out = e->program;
       return CLCONV_OK;
     }
-  /* Strict IEEE math: no relaxed-math flags, OpenCL C 1.2 so the same source builds on every vendor. */
+  /* Strict IEEE math: no relaxed-math flags, OpenCL C 1.2 so the same source builds on every vendor. Software
+   * prefetches (kernels/common.cl) where the compiler is known to take clang's builtin and the profile is a CPU's:
+   * PoCL (Oclgrind, also clang-based, drops a kernel that uses it). */
   const char *user = ctx->build_options ? ctx->build_options : "";
-  size_t n = strlen(options) + strlen(user) + 32;
+  const char *prefetch = !clconv__is_gpu(&ctx->prof) && on_pocl(ctx) ? " -DCLCONV_PREFETCH_OK" : "";
+  size_t n = strlen(options) + strlen(user) + 64;
   char *full = clconv__malloc(n);
   clconv__program *e = clconv__calloc(1, sizeof *e);
   if (!full || !e) {
@@ -244,7 +252,7 @@ clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, co
     clconv__free(e);
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "program build: out of host memory");
   }
-  snprintf(full, n, "-cl-std=CL1.2 %s %s", options, user);
+  snprintf(full, n, "-cl-std=CL1.2%s %s %s", prefetch, options, user);
   e->family = family;
   e->options = clconv__strdup(options);
   clconv_status s = e->options ? build(ctx, family, full, &e->program)
