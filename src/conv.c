@@ -176,24 +176,25 @@ static void size_buffers(clconv_conv *op) {
   if (op->v.kind == CLCONV__WIDE || op->v.kind == CLCONV__TILED) {
     const bool wide = op->v.kind == CLCONV__WIDE;
     uint32_t psz[3], cpad[3] = {0, 0, 0};
-    uint64_t count = (uint64_t)g->n * g->c, wt = (uint64_t)op->v.wt;
+    const uint64_t wt = (uint64_t)op->v.wt, tiles_w = ((uint64_t)kg->out[2] + wt - 1) / wt;
+    uint64_t count = (uint64_t)g->n * g->c;
     bool reads_padding = false;
     for (int a = 0; a < 3; a++) {
-      uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
-               ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1,
-               tiles_w = ((uint64_t)kg->out[2] + wt - 1) / wt,
-               reach = a < 2 ? ext : wide ? tiles_w * wt + span : (tiles_w * wt - 1) * kg->stride[2] + span + 1;
-      if (wide || a == 2) {
+      psz[a] = kg->in[a];
+      if (wide || a == 2) { /* an axis the copy pads: as far as the windows, or along W the tiles, reach */
+        const uint64_t span = ((uint64_t)kg->ker[a] - 1) * kg->dil[a],
+                       ext = ((uint64_t)kg->out[a] - 1) * kg->stride[a] + span + 1,
+                       reach = a < 2  ? ext
+                               : wide ? tiles_w * wt + span
+                                      : (tiles_w * wt - 1) * kg->stride[2] + span + 1;
         reads_padding = reads_padding || kg->pad[a] > 0 || ext > kg->in[a];
         psz[a] = (uint32_t)(reach < UINT32_MAX ? reach : UINT32_MAX);
         cpad[a] = kg->pad[a];
-      } else {
-        psz[a] = kg->in[a];
       }
       count = count > CLCONV__MAX_KERNEL_ELEMS ? count : count * psz[a]; /* < 2^31 * 2^32: no overflow */
     }
-    if (reads_padding && (wide ? pad_pays(kg, op->v.wt) : tiled_pad_pays(kg, op->v.wt)) && count <= CLCONV__MAX_KERNEL_ELEMS &&
-        count * esize <= max_alloc) {
+    if (reads_padding && (wide ? pad_pays(kg, op->v.wt) : tiled_pad_pays(kg, op->v.wt)) &&
+        count <= CLCONV__MAX_KERNEL_ELEMS && count * esize <= max_alloc) {
       op->padded_count = (size_t)count;
       memcpy(op->psz, psz, sizeof psz);
       memcpy(op->cpad, cpad, sizeof cpad);

@@ -122,26 +122,47 @@ static void test_non_finite(void **state) {
  * window): the windows compiled in (2 and 3 at stride 1 and 2, 4 at stride 4; 1-D to 3-D), the same strides read
  * from the arguments (a window of 5 at stride 4, a non-square 2 x 4 window at stride 2 x 4), and a stride of 3 (one
  * read per lane); with padding, ceil mode and count_include_pad; max and average, against the reference (float32:
- * the random sweep runs the same loads in the 16-bit types). Rows of 70 and 150 columns: first, middle and last tiles, several output rows per work-item. */
+ * the random sweep runs the same loads in the 16-bit types). Rows of 70 and 150 columns: first, middle and last tiles,
+ * several output rows per work-item. */
 static void test_long_rows(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x70E;
   sweep_rng r = {seed};
   const clconv_pool_desc cases[] = {
       {.ndim = 2, .channels = 3, .in_size = {9, 70}, .window = {2, 2}, .stride = {2, 2}},
-      {.ndim = 2, .channels = 2, .in_size = {11, 70}, .window = {3, 3}, .stride = {2, 2}, .pad_before = {1, 1},
+      {.ndim = 2,
+       .channels = 2,
+       .in_size = {11, 70},
+       .window = {3, 3},
+       .stride = {2, 2},
+       .pad_before = {1, 1},
        .pad_after = {1, 1}},
-      {.ndim = 2, .channels = 2, .in_size = {10, 70}, .window = {3, 3}, .stride = {1, 1}, .pad_before = {1, 1},
-       .pad_after = {1, 1}, .count_include_pad = true},
+      {.ndim = 2,
+       .channels = 2,
+       .in_size = {10, 70},
+       .window = {3, 3},
+       .stride = {1, 1},
+       .pad_before = {1, 1},
+       .pad_after = {1, 1},
+       .count_include_pad = true},
       {.ndim = 2, .channels = 2, .in_size = {7, 70}, .window = {2, 2}, .stride = {1, 1}},
       {.ndim = 2, .channels = 2, .in_size = {13, 150}, .window = {4, 4}, .stride = {4, 4}, .ceil_mode = true},
       {.ndim = 1, .batch = 2, .channels = 3, .in_size = {150}, .window = {4}, .stride = {4}},
       {.ndim = 1, .channels = 3, .in_size = {150}, .window = {3}, .stride = {2}, .pad_before = {1}, .ceil_mode = true},
       {.ndim = 1, .channels = 3, .in_size = {150}, .window = {5}, .stride = {4}, .pad_before = {2}, .pad_after = {2}},
-      {.ndim = 2, .channels = 2, .in_size = {9, 150}, .window = {2, 4}, .stride = {2, 4}, .pad_after = {1, 3},
+      {.ndim = 2,
+       .channels = 2,
+       .in_size = {9, 150},
+       .window = {2, 4},
+       .stride = {2, 4},
+       .pad_after = {1, 3},
        .ceil_mode = true},
       {.ndim = 1, .channels = 3, .in_size = {150}, .window = {3}, .stride = {3}, .pad_before = {1}},
-      {.ndim = 3, .channels = 2, .in_size = {3, 9, 70}, .window = {2, 3, 3}, .stride = {1, 2, 2},
+      {.ndim = 3,
+       .channels = 2,
+       .in_size = {3, 9, 70},
+       .window = {2, 3, 3},
+       .stride = {1, 2, 2},
        .pad_before = {0, 1, 1}},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -157,7 +178,12 @@ static void test_long_rows(void **state) {
 static void test_long_rows_nan(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   const clconv_pool_desc cases[] = {
-      {.ndim = 2, .channels = 1, .in_size = {5, 70}, .window = {3, 3}, .stride = {2, 2}, .pad_before = {1, 1},
+      {.ndim = 2,
+       .channels = 1,
+       .in_size = {5, 70},
+       .window = {3, 3},
+       .stride = {2, 2},
+       .pad_before = {1, 1},
        .pad_after = {1, 1}},
       {.ndim = 1, .channels = 1, .in_size = {150}, .window = {4}, .stride = {4}},
   };
