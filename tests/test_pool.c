@@ -92,6 +92,17 @@ static void test_padding_semantics(void **state) {
   free(y);
 }
 
+/* Each of the n descriptors as max and as average pooling against the reference, random data from seed. */
+static void check_max_and_avg(clconv_context *ctx, const clconv_pool_desc *cases, size_t n, uint64_t seed) {
+  sweep_rng r = {seed};
+  for (size_t i = 0; i < n; i++)
+    for (int kind = 0; kind < 2; kind++) {
+      clconv_pool_desc d = cases[i];
+      d.kind = (clconv_pool_kind)kind;
+      assert_int_equal(sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)), 0);
+    }
+}
+
 /* NaN propagates through max, as in PyTorch; infinities are ordinary values. */
 static void test_non_finite(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
@@ -127,7 +138,6 @@ static void test_non_finite(void **state) {
 static void test_long_rows(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x70E;
-  sweep_rng r = {seed};
   const clconv_pool_desc cases[] = {
       {.ndim = 2, .channels = 3, .in_size = {9, 70}, .window = {2, 2}, .stride = {2, 2}},
       {.ndim = 2,
@@ -165,12 +175,7 @@ static void test_long_rows(void **state) {
        .stride = {1, 2, 2},
        .pad_before = {0, 1, 1}},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    for (int kind = 0; kind < 2; kind++) {
-      clconv_pool_desc d = cases[i];
-      d.kind = (clconv_pool_kind)kind;
-      assert_int_equal(sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)), 0);
-    }
+  check_max_and_avg(ctx, cases, sizeof cases / sizeof cases[0], seed);
 }
 
 /* NaN in the windows of the row kernel's whole-vector paths (a 3 x 3 window at stride 2 over 5 x 70, 4 at stride 4
@@ -219,7 +224,6 @@ static void test_long_rows_nan(void **state) {
 static void test_whole_plane(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   uint64_t seed = test_seed() ^ 0x6A9;
-  sweep_rng r = {seed};
   const clconv_pool_desc cases[] = {
       {.ndim = 2, .batch = 3, .channels = 70, .in_size = {7, 7}, .global = true},
       {.ndim = 1, .channels = 5, .in_size = {16}, .window = {16}},
@@ -227,12 +231,7 @@ static void test_whole_plane(void **state) {
       {.ndim = 3, .channels = 9, .in_size = {2, 5, 7}, .global = true},
       {.ndim = 2, .channels = 4, .in_size = {1, 1}, .global = true},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    for (int kind = 0; kind < 2; kind++) {
-      clconv_pool_desc d = cases[i];
-      d.kind = (clconv_pool_kind)kind;
-      assert_int_equal(sweep_check_pool(ctx, &d, &r, stderr, test_replay(seed)), 0);
-    }
+  check_max_and_avg(ctx, cases, sizeof cases / sizeof cases[0], seed);
 }
 
 /* More planes than one launch may have work-groups along a dimension (65 535): the launch runs in pieces at global
