@@ -258,6 +258,16 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
 #define VSTORE_X(k) VSTORE_(k)
 #define VSTORE VSTORE_X(VW)
 
+/* A layer's pooling fused into the kernel (FUSE_PH x FUSE_PW windows, FUSE_AVG): its two-way step, on floats or
+ * vectors; max propagates NaN as the reference does, average sums. */
+#ifdef FUSE_PW
+#if FUSE_AVG
+#define CLCONV_POOL2(a, b) ((a) + (b))
+#else
+#define CLCONV_POOL2(a, b) select(b, a, ((a) > (b)) | isnan(a))
+#endif
+#endif
+
 #ifdef KERNEL_TILED
 #define CLCONV__PREFETCH_AHEAD 6 /* channels ahead of the channel loop's loads (CLCONV_PREFETCH) */
 #ifdef TILED_SW
@@ -265,12 +275,45 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
 #else
 #define TILED_SW_ str.z
 #endif
+#ifdef FUSE_PW
+#if WT % FUSE_PW != 0
+#error "the fused pooling (FUSE_PW) needs WT to be a multiple of its width"
+#endif
+/* The residual at VW channels from c0 (of the kn that exist) of conv output i, one channel per lane. */
+static inline VT clconv_res_lanes(__global const XT *res, const int i, const int plane, const int c0, const int kn) {
+  float r[VW];
+#pragma unroll
+  for (int l = 0; l < VW; l++) r[l] = c0 + l < kn ? LDX(res + i + (c0 + l) * plane) : 0.0f;
+  return VLOAD(0, r);
+}
+#endif
+
 __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
-  /* dimension 0 counts every row's tiles, one row after another (one work-group shape for any width) */
+  /* dimension 0 counts every row's tiles, one row after another (one work-group shape for any width); with a fused
+   * pooling, the tiles of each row of pooling windows */
   const int tiles = (osz.z + WT - 1) / WT, t = (int)get_global_id(0), odh = t / tiles, ow0 = (t - odh * tiles) * WT,
             nb = (int)get_global_id(2);
+#ifdef FUSE_PW
+  /* The layer's pooling (clconv_layer): windows of FUSE_PH rows x FUSE_PW columns, 1 deep, at stride = window
+   * without padding, FUSE_PW dividing WT: each work-item computes the FUSE_PH conv rows of its windows one after the
+   * other, each row's WT outputs (bias, residual, activation) pooled into pm, channels across the lanes as in acc. */
+  const int4 gsz = (int4)(osz.x, osz.y / FUSE_PH, osz.z, 0);
+  const int pwo = osz.z / FUSE_PW; /* pooled columns: the conv's columns past pwo * FUSE_PW are in no window */
+  if (odh >= gsz.x * gsz.y || ow0 >= pwo * FUSE_PW) return;
+  const clconv_tile tp = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
+  const int kn = min(KT, cout_g - tp.k0), out_plane = osz.x * osz.y * osz.z;
+  float bk[KT];
+#pragma unroll
+  for (int c = 0; c < KT; c++) bk[c] = bias && c < kn ? LDX(bias + tp.g * cout_g + tp.k0 + c) : 0.0f;
+  VT pm[KV][WT / FUSE_PW];
+#pragma unroll 1
+  for (int q = 0; q < FUSE_PH; q++) {
+    const clconv_tile ti =
+        clconv_tile_at((tp.od * osz.y + tp.oh * FUSE_PH + q), nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
+#else
   if (odh >= osz.x * osz.y) return; /* the range is rounded up to whole work-groups */
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, osz, ksz, str, dil, pad);
+#endif
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh, d0 = ti.d0, h0 = ti.h0;
   const int2 td = ti.td, th = ti.th;
   const int w0 = ow0 * str.z - pad.z;
@@ -368,6 +411,32 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
     }
   }
 #undef CLCONV_TILE_FMA
+#ifdef FUSE_PW
+    const int at = ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
+#pragma unroll
+    for (int v = 0; v < KV; v++)
+#pragma unroll
+      for (int j = 0; j < WT; j++) {
+        VT s = acc[v][j] + VLOAD(v, bk);
+        if (res && j < nw)
+          s += (VT)(rs) * clconv_res_lanes(res, at + j, out_plane, v * VW, kn);
+        const VT a = CLCONV_ACTIVATE(VT, s, alpha, beta);
+        pm[v][j / FUSE_PW] = q == 0 && j % FUSE_PW == 0 ? a : CLCONV_POOL2(pm[v][j / FUSE_PW], a);
+      }
+  }
+  /* each channel's pooled outputs contiguous through a private array, as below */
+  float r[WT / FUSE_PW * KT];
+#pragma unroll
+  for (int i = 0; i < WT / FUSE_PW; i++)
+#pragma unroll
+    for (int v = 0; v < KV; v++)
+      VSTORE(FUSE_AVG ? pm[v][i] / (VT)(FUSE_PH * FUSE_PW) : pm[v][i], i * KV + v, r);
+  const int np = min(WT / FUSE_PW, pwo - ow0 / FUSE_PW), pool_plane = gsz.x * gsz.y * pwo;
+  __global YT *y =
+      dst + ((tp.n * groups + tp.g) * cout_g + tp.k0) * pool_plane + (tp.od * gsz.y + tp.oh) * pwo + ow0 / FUSE_PW;
+  for (int c = 0; c < kn; c++, y += pool_plane)
+    for (int i = 0; i < np; i++) STY(y + i, r[i * KT + c]);
+#else
   const int out_plane = osz.x * osz.y * osz.z, kn = min(KT, cout_g - k0);
   __global YT *y = dst + ((n * groups + g) * cout_g + k0) * out_plane + (od * osz.y + oh) * osz.z + ow0;
 #if VW == 8 && WT == 3
@@ -505,6 +574,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
       for (int j = 0; j < nw; j++) STY(y + j, clconv_epilogue(r[j * KT + t] + b, res, at + j, rs, alpha, beta));
     }
   }
+#endif
 }
 
 #endif
@@ -629,12 +699,6 @@ __attribute__((always_inline)) static inline bool clconv_wide_inside(const int *
   }
 
 #ifdef FUSE_PW
-/* The fused pooling's two-way step: max propagates NaN as the reference does; average sums. */
-#if FUSE_AVG
-#define CLCONV_POOL2(a, b) ((a) + (b))
-#else
-#define CLCONV_POOL2(a, b) select(b, a, ((a) > (b)) | isnan(a))
-#endif
 /* 16 columns pooled FUSE_PW at a time: the 16 / FUSE_PW results in the first lanes (average: divided by the
  * window's size). */
 __attribute__((always_inline)) static inline float16 clconv_pool_columns(float16 m) {

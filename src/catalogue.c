@@ -15,9 +15,9 @@
  * per output; the wide kernel stores whole vectors along W (1.3-2x at 16-32 channels over 28²-112²; at 64 it
  * won on 56² and lost on 14²) */
 #define CLCONV__WIDE_MAX_CIN_G_1X1 32
-#define CLCONV__WIDE_MIN_COUT_G 8  /* fewer output channels than a vector: a channel tile would run half empty */
-#define CLCONV__WIDE_MAX_ROWS 4    /* rows per work-item sharing each input row; more gained nothing */
-#define CLCONV__DW_CPU_ROWS 4      /* the dw kernel's rows per work-item on CPUs (registers for 4 x 16 lanes) */
+#define CLCONV__WIDE_MIN_COUT_G 8 /* fewer output channels than a vector: a channel tile would run half empty */
+#define CLCONV__WIDE_MAX_ROWS 4   /* rows per work-item sharing each input row; more gained nothing */
+#define CLCONV__DW_CPU_ROWS 4     /* the dw kernel's rows per work-item on CPUs (registers for 4 x 16 lanes) */
 /* The tiled kernel's widest channel tile on a device preferring vec (4, 8 or 16) lanes: four vectors, at most 32
  * channels. */
 #define CLCONV__TILED_MAX_KT(vec) ((vec) >= 8 ? 32 : 4 * (vec))
@@ -52,13 +52,16 @@ static int tile_choices(int kt, const clconv_device_profile *p, int out[3]) {
  * 23 -> 13.5 ms); else among the choices whichever pads the row least, so that no work-item
  * computes positions past the row; on a tie 8 where it is among them (its stores are one 8-lane vector per channel:
  * against 7, the 3x3 at 56², the 7x7/2 stem and the 1 x 1 over 56² and 28² ran 1.08-1.17x, in-run ratios to oneDNN
- * over three alternating runs), else the smaller (10 against 8 on 1-D rows: 0.9x). */
-static int tile_positions(uint32_t ow, int kt, const clconv_device_profile *p) {
+ * over three alternating runs), else the smaller (10 against 8 on 1-D rows: 0.9x). Only multiples of `multiple` (a
+ * fused pooling's width; 0 where no choice is one). */
+int clconv__tile_positions(const clconv_device_profile *p, int kt, uint32_t ow, uint32_t multiple) {
   int choices[3], best = 0, n = tile_choices(kt, p, choices);
   if (n > 0 && ow < (uint32_t)choices[0]) /* a row narrower than every choice: its width, no position wasted */
     return (int)ow;
   uint64_t least = UINT64_MAX;
   for (int i = 0; i < n; i++) {
+    if (choices[i] % (int)multiple)
+      continue;
     uint64_t padded = ((uint64_t)ow + (uint64_t)choices[i] - 1) / (uint64_t)choices[i] * (uint64_t)choices[i];
     if (padded < least || (padded == least && choices[i] == CLCONV__TILED_STORE_WT)) {
       least = padded;
@@ -101,8 +104,8 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
                : (clconv__variant){.kt = cout_g >= 8 ? 8 : 4, .wt = 4, .kind = CLCONV__LOCAL};
   if (g->k == g->groups && g->c == g->groups) /* depthwise */
     return (clconv__variant){.kt = 1, .wt = 16, .kind = CLCONV__DW};
-  /* few output channels, or few input channels with a narrow kernel (or a 1 x 1): the wide kernel; 32 positions (two float16)
-   * only where a float16 is one register */
+  /* few output channels, or few input channels with a narrow kernel (or a 1 x 1): the wide kernel; 32 positions (two
+   * float16) only where a float16 is one register */
   const uint32_t cin_g = g->c / g->groups;
   const bool pointwise = g->ker[0] == 1 && g->ker[1] == 1 && g->ker[2] == 1;
   bool few_in = (cin_g <= CLCONV__WIDE_MAX_CIN_G && g->ker[2] <= CLCONV__WIDE_MAX_KW) ||
@@ -113,7 +116,7 @@ static clconv__variant heuristic_variant(const clconv_device_profile *p, const c
   int kt = tile_width(cout_g, vec);
   if (!kt) /* fewer than 4 output channels per group, and a W stride: no tile fits */
     return CLCONV__DIRECT_VARIANT;
-  return (clconv__variant){.kt = kt, .wt = tile_positions(g->out[2], kt, p), .kind = CLCONV__TILED};
+  return (clconv__variant){.kt = kt, .wt = clconv__tile_positions(p, kt, g->out[2], 1), .kind = CLCONV__TILED};
 }
 
 /* Whether p can run the local kernel on g: its work-group (LX x LY, within the per-dimension item limits) and its
@@ -274,9 +277,11 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
     local[1] = CLCONV__LOCAL_LY;
     local[2] = 1;
     return;
-  case CLCONV__TILES: /* wt positions along W, kt channels per work-item; the rows' tiles in one dimension */
+  case CLCONV__TILES: /* wt positions along W, kt channels per work-item; the rows' (or the pooled rows') tiles in one
+                        dimension */
     *dims = 3;
-    range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt * g->out[0] * g->out[1];
+    range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt * g->out[0] *
+               (fuse_rows ? g->out[1] / (size_t)fuse_rows : g->out[1]);
     range[1] = 1;
     range[2] = (size_t)g->n * g->groups * blocks;
     if (clconv__is_gpu(p)) {

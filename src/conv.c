@@ -58,20 +58,24 @@ void clconv_fault_force_kernel(int kt, int wt, int kind) {
 }
 #endif
 
-/* Whether the pooling pg after the convolution g can run in the wide kernel's registers (kernels/conv.cl,
- * FUSE_PW): where the built-in choice is the wide kernel (a CPU, few output channels, stride 1 along W), and the
- * windows tile the conv's output without overlap, padding or remainder, 1 deep and 1, 2, 4, 8 or 16 wide (inside
- * the work-item's 16 columns). Sets the variant: the built-in one at 16 columns. */
+/* Whether the pooling pg after the convolution g can run in the registers of the conv kernel (kernels/conv.cl,
+ * FUSE_PW): where the built-in choice is the wide or the tiled kernel (a CPU), and the windows tile the conv's
+ * output without overlap or padding (columns and rows past the last whole window are in none), 1 deep, and as
+ * wide as divides the work-item's columns: 1, 2, 4, 8 or 16 for wide (16 columns), for tiled a divisor of one of
+ * its positions per work-item. Sets the variant: the built-in one, wide at 16 columns, tiled at the positions
+ * (a multiple of the window) that pad the pooled columns least. */
 static bool pool_fusable(const clconv_context *ctx, const clconv__conv_geom *g, const clconv__pool_geom *pg,
                          clconv__variant *v) {
   clconv__variant h = clconv__choose_variant(&ctx->prof, g);
-  if (h.kind != CLCONV__WIDE || pg->win[0] != 1 || 16 % pg->win[2] != 0)
+  if ((h.kind != CLCONV__WIDE && h.kind != CLCONV__TILED) || pg->win[0] != 1)
     return false;
   for (int a = 0; a < 3; a++)
     if (pg->stride[a] != pg->win[a] || pg->pad[a] || pg->pad_after[a] || pg->out[a] != pg->in[a] / pg->win[a])
       return false;
-  *v = (clconv__variant){.kt = h.kt, .wt = 16, .kind = CLCONV__WIDE};
-  return true;
+  const int wt = h.kind == CLCONV__WIDE ? (16 % pg->win[2] ? 0 : 16)
+                                        : clconv__tile_positions(&ctx->prof, h.kt, pg->out[2] * pg->win[2], pg->win[2]);
+  *v = (clconv__variant){.kt = h.kt, .wt = wt, .kind = h.kind};
+  return wt > 0;
 }
 
 /* The positions along one axis whose window (units of `unit` outputs: the wide kernel's tiles along W) reads only
@@ -376,8 +380,8 @@ static clconv_status check_weights(clconv_conv *op, const char *call, clconv_ten
 static clconv_status prepare_weights(clconv_conv *op, const char *call, cl_mem weights, cl_mem out) {
   const clconv__conv_geom *g = &op->g;
   if (!clconv__kinds[op->v.kind].packed) {
-    cl_int err = CLCONV__CL(
-        clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0, g->wei_count * clconv_dtype_size(g->dt), 0, NULL, NULL));
+    cl_int err = CLCONV__CL(clEnqueueCopyBuffer(op->ctx->queue, weights, out, 0, 0,
+                                                g->wei_count * clconv_dtype_size(g->dt), 0, NULL, NULL));
     return err == CL_SUCCESS ? CLCONV_OK : clconv__fail_cl(op->ctx, call, "clEnqueueCopyBuffer", err);
   }
   cl_int cin_g = (cl_int)(g->c / g->groups), cout_g = (cl_int)(g->k / g->groups),
@@ -408,8 +412,7 @@ clconv_status clconv_conv_set_weights(clconv_conv *op, clconv_tensor *weights, c
     return clconv__fail_cl(ctx, "conv_set_weights", "clCreateBuffer", err);
   CLCONV__TRY(prepare_weights(op, "conv_set_weights", weights->mem, op->wset));
   if (bias) {
-    err =
-        CLCONV__CL(clEnqueueCopyBuffer(ctx->queue, bias->mem, op->bset, 0, 0, op->g.k * esize, 0, NULL, NULL));
+    err = CLCONV__CL(clEnqueueCopyBuffer(ctx->queue, bias->mem, op->bset, 0, 0, op->g.k * esize, 0, NULL, NULL));
     if (err != CL_SUCCESS)
       return clconv__fail_cl(ctx, "conv_set_weights", "clEnqueueCopyBuffer", err);
   }
@@ -486,8 +489,7 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
 
 /* Checks residual against op: NULL unless has_residual, else the convolution's output shape (ds), and dst only where
  * dst has that shape too (a fused pooling writes pooled outputs over residual values other work-items still read). */
-static clconv_status check_residual(clconv_conv *op, const uint32_t *ds, clconv_tensor *residual,
-                                    clconv_tensor *dst) {
+static clconv_status check_residual(clconv_conv *op, const uint32_t *ds, clconv_tensor *residual, clconv_tensor *dst) {
   clconv_context *ctx = op->ctx;
   if (!op->desc.has_residual) {
     CLCONV__CHECK(ctx, residual == NULL, CLCONV_ERR_INVALID_ARGUMENT,

@@ -397,6 +397,9 @@ void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *
 /* The built-in direct kernel for g on a device of profile p: a pure function of the two (tests run it for several
  * profiles). */
 clconv__variant clconv__choose_variant(const clconv_device_profile *p, const clconv__conv_geom *g);
+/* The tiled kernel's output positions per work-item for kt channels over rows ow wide on p, a multiple of
+ * `multiple` (a fused pooling's window width); 0 where none fits (catalogue.c). */
+int clconv__tile_positions(const clconv_device_profile *p, int kt, uint32_t ow, uint32_t multiple);
 /* Whether v can run the shape (the wide kernel needs stride 1 along W). */
 bool clconv__variant_valid(const clconv__variant *v, const clconv__conv_geom *g);
 /* conv_create with the direct algorithm and kernel v (clconv_tune's candidates). */

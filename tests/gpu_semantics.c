@@ -191,6 +191,18 @@ static const gcase cases[] = {
               .has_bias = true,
               .activation = RELU},
      .pool = {.window = {2, 2}}},
+    /* the layer with its pooling inside the tiled kernel: a partial channel block, a residual gathered across the
+     * lanes, a column and a row in no window */
+    {"tiled 16x4+pool", LAYER, CPU, -1, 0, 0,
+     .conv = {.ndim = 2,
+              .in_channels = 4,
+              .out_channels = 20,
+              .in_size = {9, 11},
+              .kernel_size = {3, 3},
+              .has_bias = true,
+              .has_residual = true,
+              .activation = RELU},
+     .pool = {.kind = CLCONV_POOL_AVG, .window = {2, 2}}},
     /* the layer as two launches (the GPU profile never fuses): conv, then an overlapping padded average pool */
     {"local 8x4", LAYER, GPU, -1, 0, 0,
      .conv = {.ndim = 2,
@@ -330,7 +342,8 @@ int main(int argc, char **argv) {
       float data[1001];
       sweep_act_data(&r, data, sizeof data / sizeof data[0]);
       snprintf(what, sizeof what, "act %s, 1001 elements, in place", clconv_act_name(c->act.kind));
-      b |= sweep_check_act(x, &c->act, CLCONV_F32, data, sizeof data / sizeof data[0], true, stderr, "tests/gpu_semantics.c") != 0;
+      b |= sweep_check_act(x, &c->act, CLCONV_F32, data, sizeof data / sizeof data[0], true, stderr,
+                           "tests/gpu_semantics.c") != 0;
       break;
     }
     }

@@ -76,30 +76,43 @@ static void test_lenet_layer(void **state) {
   clconv_tensor_destroy(ty2);
 }
 
-/* The pooling inside the convolution's kernel (clconv_layer_create): each configuration the fusion takes (max and
- * average; windows 1 to 16 wide and 1 to 3 tall; 1-D, 2-D and 3-D with a 1-deep window; conv outputs with columns
- * and rows that no window covers; partial 16-column tiles; several channel blocks; few output channels, and few
- * input ones) and two it must leave to the separate pooling, each against the reference (a GPU runs them all
- * unfused: its conv kernel is another). A max window holding a NaN gives NaN. */
+/* The pooling inside the convolution's kernel (clconv_layer_create): each configuration the fusion takes, in the
+ * wide kernel and in the tiled one (max and average; windows 1 to 16 wide and 1 to 3 tall; 1-D, 2-D and 3-D with a
+ * 1-deep window; conv outputs with columns and rows that no window covers; partial tiles; several channel blocks,
+ * the last one partial; few output channels, and few input ones; groups, a strided conv, a padded input copy) and
+ * those it must leave to the separate pooling, each against the reference (a GPU runs them all unfused: its conv
+ * kernel is another; the names are this file's profile's choices). A max window holding a NaN gives NaN. */
 static void test_fused_pooling(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   static const struct {
     uint32_t ndim, c, k, in[3], ker[3], win[3];
     clconv_pool_kind kind;
     clconv_act_kind act;
-    bool fused;
+    const char *kernel;           /* the layer's on this profile ("+pool": fused) */
+    uint32_t stride, groups, pad; /* the conv's, along every axis */
   } cases[] = {
-      {2, 3, 6, {32, 32}, {5, 5}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, true},       /* LeNet C1 + S2 */
-      {2, 2, 5, {15, 41}, {3, 3}, {2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_TANH, true},       /* 13 x 39: leftovers */
-      {2, 1, 3, {9, 37}, {2, 4}, {3, 4}, CLCONV_POOL_MAX, CLCONV_ACT_IDENTITY, true},    /* 8 x 34 -> 2 x 8 */
-      {2, 4, 2, {6, 40}, {1, 1}, {1, 8}, CLCONV_POOL_AVG, CLCONV_ACT_SIGMOID, true},     /* 8 wide */
-      {2, 2, 7, {4, 35}, {1, 3}, {1, 16}, CLCONV_POOL_MAX, CLCONV_ACT_LEAKY_RELU, true}, /* 16 wide, 2 tiles */
-      {2, 3, 4, {7, 7}, {3, 3}, {1, 1}, CLCONV_POOL_AVG, CLCONV_ACT_ELU, true},          /* a 1 x 1 window */
-      {1, 3, 6, {50}, {5}, {4}, CLCONV_POOL_MAX, CLCONV_ACT_RELU6, true},
-      {3, 2, 3, {3, 6, 21}, {2, 3, 3}, {1, 2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_SOFTPLUS, true},
-      {2, 3, 6, {12, 12}, {3, 3}, {3, 3}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, false},  /* 3 wide: not in 16 */
-      {2, 3, 16, {12, 12}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, true},  /* 3 inputs: wide 4 x 16 */
-      {2, 4, 16, {12, 12}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, false}, /* tiled conv kernel */
+      /* LeNet C1 + S2; then 13 x 39: leftovers; 8 x 34 -> 2 x 8; 8 wide; 16 wide, 2 tiles; a 1 x 1 window */
+      {2, 3, 6, {32, 32}, {5, 5}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "wide 6x16+pool", 1, 1, 0},
+      {2, 2, 5, {15, 41}, {3, 3}, {2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_TANH, "wide 6x16+pool", 1, 1, 0},
+      {2, 1, 3, {9, 37}, {2, 4}, {3, 4}, CLCONV_POOL_MAX, CLCONV_ACT_IDENTITY, "wide 4x16+pool", 1, 1, 0},
+      {2, 4, 2, {6, 40}, {1, 1}, {1, 8}, CLCONV_POOL_AVG, CLCONV_ACT_SIGMOID, "wide 2x16+pool", 1, 1, 0},
+      {2, 2, 7, {4, 35}, {1, 3}, {1, 16}, CLCONV_POOL_MAX, CLCONV_ACT_LEAKY_RELU, "wide 8x16+pool", 1, 1, 0},
+      {2, 3, 4, {7, 7}, {3, 3}, {1, 1}, CLCONV_POOL_AVG, CLCONV_ACT_ELU, "wide 4x16+pool", 1, 1, 0},
+      {1, 3, 6, {50}, {5}, {4}, CLCONV_POOL_MAX, CLCONV_ACT_RELU6, "wide 6x16+pool", 1, 1, 0},
+      {3, 2, 3, {3, 6, 21}, {2, 3, 3}, {1, 2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_SOFTPLUS, "wide 4x16+pool", 1, 1, 0},
+      /* 3 wide: not in 16 columns; 3 inputs: wide 4 x 16 */
+      {2, 3, 6, {12, 12}, {3, 3}, {3, 3}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "wide 6x16", 1, 1, 0},
+      {2, 3, 16, {12, 12}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "wide 4x16+pool", 1, 1, 0},
+      /* the tiled kernel (this profile: 16 channels at 4 to 6 positions, 8 at 7, 8 or 10, 32 at 3): 2 x 2; 101 -> 25
+       * in 13 tiles of 8; groups of 10 channels (a partial block), 2 columns and a row in no window; 3-D; the padded
+       * copy; then 32 x 3, no multiple of 2; padded windows */
+      {2, 4, 16, {12, 12}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "tiled 16x4+pool", 1, 1, 0},
+      {1, 5, 8, {203}, {3}, {4}, CLCONV_POOL_AVG, CLCONV_ACT_RELU, "tiled 8x8+pool", 2, 1, 0},
+      {2, 8, 20, {9, 23}, {3, 3}, {3, 2}, CLCONV_POOL_MAX, CLCONV_ACT_LEAKY_RELU, "tiled 8x10+pool", 1, 2, 0},
+      {3, 4, 16, {4, 6, 14}, {3, 3, 3}, {1, 2, 3}, CLCONV_POOL_AVG, CLCONV_ACT_SIGMOID, "tiled 16x6+pool", 1, 1, 0},
+      {2, 2, 24, {8, 8}, {7, 7}, {2, 2}, CLCONV_POOL_AVG, CLCONV_ACT_RELU, "tiled 16x4+pad+pool", 1, 1, 3},
+      {2, 8, 32, {10, 18}, {3, 3}, {2, 2}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "tiled 32x3", 1, 1, 0},
+      {2, 4, 16, {12, 12}, {3, 3}, {3, 3}, CLCONV_POOL_MAX, CLCONV_ACT_RELU, "tiled 16x4", 1, 1, 1},
   };
   uint64_t seed = test_seed() ^ 0xF05E;
   sweep_rng r = {seed};
@@ -108,6 +121,7 @@ static void test_fused_pooling(void **state) {
                                     .batch = 2,
                                     .in_channels = cases[i].c,
                                     .out_channels = cases[i].k,
+                                    .groups = cases[i].groups,
                                     .has_bias = true,
                                     .has_residual = i % 2 == 1, /* the residual at the unpooled rows */
                                     .residual_scale = i % 4 == 1 ? -0.5f : 0.0f,
@@ -116,11 +130,17 @@ static void test_fused_pooling(void **state) {
     memcpy(l.conv.in_size, cases[i].in, sizeof l.conv.in_size);
     memcpy(l.conv.kernel_size, cases[i].ker, sizeof l.conv.kernel_size);
     memcpy(l.pool.window, cases[i].win, sizeof l.pool.window);
+    for (uint32_t a = 0; a < cases[i].ndim; a++) {
+      l.conv.stride[a] = cases[i].stride;
+      l.conv.pad_before[a] = l.conv.pad_after[a] = cases[i].pad;
+    }
+    if (i + 1 == sizeof cases / sizeof cases[0]) /* the pooling's own padding */
+      l.pool.pad_before[0] = l.pool.pad_before[1] = l.pool.pad_after[0] = l.pool.pad_after[1] = 1;
     clconv_layer *op;
     assert_int_equal(clconv_layer_create(ctx, &l, &op), CLCONV_OK);
     const char *kernel = clconv_layer_kernel(op);
-    if ((strstr(kernel, "+pool") != NULL) != cases[i].fused)
-      fail_msg("case %zu: kernel %s, fused expected %d", i, kernel, cases[i].fused);
+    if (strcmp(kernel, cases[i].kernel) != 0)
+      fail_msg("case %zu: kernel %s, expected %s", i, kernel, cases[i].kernel);
     clconv_layer_destroy(op);
     assert_int_equal(sweep_check_layer(ctx, &l, &r, stderr, test_replay(seed)), 0);
   }
@@ -147,6 +167,35 @@ static void test_fused_pooling(void **state) {
     else
       assert_true(y[i] == (float)(2 * (i % 8) + 1));
   assert_string_equal(clconv_layer_kernel(NULL), "");
+  clconv_layer_destroy(op);
+  clconv_tensor_destroy(tx);
+  clconv_tensor_destroy(tw);
+  clconv_tensor_destroy(ty);
+
+  /* the same in the tiled kernel (channels across the lanes): 4 channels of 20 ones, a NaN at position 4 of the
+   * first, 3 taps of ones into 8 channels: conv outputs 2 to 4 are NaN in every channel, the others 12; max over
+   * windows of 2: pooled outputs 1 and 2 NaN */
+  clconv_layer_desc lt = {.conv = {.ndim = 1, .in_channels = 4, .out_channels = 8, .in_size = {20}, .kernel_size = {3}},
+                          .pool = {.window = {2}}};
+  assert_int_equal(clconv_layer_shapes(&lt, ss, ws, ds), CLCONV_OK);
+  float xt[4 * 20], wt[8 * 4 * 3], yt[8 * 9];
+  for (size_t i = 0; i < sizeof xt / sizeof xt[0]; i++)
+    xt[i] = 1.0f;
+  for (size_t i = 0; i < sizeof wt / sizeof wt[0]; i++)
+    wt[i] = 1.0f;
+  xt[4] = NAN;
+  tx = upload(ctx, 3, ss, xt);
+  tw = upload(ctx, 3, ws, wt);
+  ty = upload(ctx, 3, ds, NULL);
+  assert_int_equal(clconv_layer_create(ctx, &lt, &op), CLCONV_OK);
+  assert_string_equal(clconv_layer_kernel(op), "tiled 8x10+pool");
+  assert_int_equal(clconv_layer_run(op, tx, tw, NULL, NULL, ty), CLCONV_OK);
+  download(ty, yt);
+  for (int i = 0; i < 8 * 9; i++)
+    if (i % 9 == 1 || i % 9 == 2)
+      assert_true(isnan(yt[i]));
+    else
+      assert_true(yt[i] == 12.0f);
   clconv_layer_destroy(op);
   clconv_tensor_destroy(tx);
   clconv_tensor_destroy(tw);
