@@ -235,8 +235,8 @@ __kernel void clconv_gemm_epilogue(__global const float *restrict ws, __global Y
  * on CPUs and onto VW registers per accumulator on GPUs. The weights come packed by clconv_conv_pack as
  * [G][K/G/KT blocks][taps][C/G][KT], taps already mirrored for convolution, zeros past K/G. KW (optional, the host
  * sets it for 3 and 5): the kernel's width, so that the taps along W of a row unroll inside the channel loop (wider
- * unrolled kernels ran slower). Range: (round_up(ceil(OW / WT) * OD*OH), 1, N*G*blocks): dimension 0 counts each
- * row's tiles, the rows one after another. */
+ * unrolled kernels ran slower). Range: (round_up(ceil(OW / WT) * OD*OH * fold), 1, N*G*blocks / fold): dimension 0
+ * counts each row's tiles, the rows one after another, each tile for `fold` channel blocks. */
 #ifndef WT
 #error "WT (output positions per work-item) must be defined with KT"
 #endif
@@ -288,11 +288,13 @@ static inline VT clconv_res_lanes(__global const XT *res, const int i, const int
 }
 #endif
 
-__kernel void clconv_conv_tiled(CLCONV_CONV_ARGS) {
-  /* dimension 0 counts every row's tiles, one row after another (one work-group shape for any width); with a fused
-   * pooling, the tiles of each row of pooling windows */
-  const int tiles = (osz.z + WT - 1) / WT, t = (int)get_global_id(0), odh = t / tiles, ow0 = (t - odh * tiles) * WT,
-            nb = (int)get_global_id(2);
+__kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
+  /* dimension 0 counts every row's tiles, one row after another (with a fused pooling, the tiles of each row of
+   * pooling windows), each tile `fold` times in a row: for `fold` consecutive channel blocks, whose work-items then
+   * share the tile's input in one work-group (CPUs), one work-group shape for every layer; dimension 2 the rest of
+   * the blocks, the groups and the images */
+  const int gi = (int)get_global_id(0), t = clconv_div(gi, fold), tiles = (osz.z + WT - 1) / WT, odh = t / tiles,
+            ow0 = (t - odh * tiles) * WT, nb = (int)get_global_id(2) * fold + (gi - t * fold);
 #ifdef FUSE_PW
   /* The layer's pooling (clconv_layer): windows of FUSE_PH rows x FUSE_PW columns, 1 deep, at stride = window
    * without padding, FUSE_PW dividing WT: each work-item computes the FUSE_PH conv rows of its windows one after the

@@ -235,7 +235,7 @@ size_t clconv__candidates(const clconv_device_profile *p, const clconv__conv_geo
   return n;
 }
 
-/* CPUs: a row tile's channel blocks in one work-group (dimension 2), so that its input, read from memory by the
+/* CPUs: a row tile's channel blocks in one work-group, so that its input, read from memory by the
  * first block, is still in the core's cache for the others (one by one, each block streamed the whole input again:
  * 1.35x on two 128-channel 1-D layers in a row). As many as keep the group's packed weights within
  * CLCONV__CPU_GROUP_WEIGHTS (else the blocks evict each other's weights, which every tile reads again) and leave
@@ -259,8 +259,10 @@ static size_t blocks_per_group(const clconv_device_profile *p, const clconv__var
 }
 
 void clconv__variant_geometry(const clconv_device_profile *p, const clconv__variant *v, int rt, int fuse_rows,
-                              const clconv__conv_geom *g, cl_uint *dims, size_t range[3], size_t local[3]) {
+                              const clconv__conv_geom *g, cl_uint *dims, size_t range[3], size_t local[3],
+                              size_t *fold) {
   const size_t blocks = v->kt ? ((size_t)(g->k / g->groups) + (size_t)v->kt - 1) / (size_t)v->kt : 0;
+  *fold = 1;
   switch (clconv__kinds[v->kind].launch) {
   case CLCONV__FLAT: /* one work-item per output, the kernel's own work-group size */
     *dims = 1;
@@ -290,7 +292,12 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
       local[0] = CLCONV__CPU_ROW_GROUP;
       local[1] = 1;
     }
-    local[2] = blocks_per_group(p, v, g, blocks, range, local);
+    local[2] = 1;
+    /* the blocks sharing a tile folded into dimension 0 (the kernel's `fold`), not a work-group dimension: PoCL
+     * compiles a kernel once per work-group shape */
+    *fold = blocks_per_group(p, v, g, blocks, range, local);
+    range[0] *= *fold;
+    range[2] /= *fold;
     return;
   case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
     *dims = 3;

@@ -482,8 +482,11 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
   if (row->bounded)
     args[n++] = (clconv__arg){sizeof src_total, &src_total};
   cl_uint dims;
-  size_t range[3], local[3];
-  clconv__variant_geometry(&op->ctx->prof, &op->v, op->rt, op->fuse_rows, g, &dims, range, local);
+  size_t range[3], local[3], fold;
+  clconv__variant_geometry(&op->ctx->prof, &op->v, op->rt, op->fuse_rows, g, &dims, range, local, &fold);
+  const cl_int fold_arg = (cl_int)fold;
+  if (row->launch == CLCONV__TILES)
+    args[n++] = (clconv__arg){sizeof fold_arg, &fold_arg};
   return clconv__kernel_launch(op->ctx, "conv_run", &op->kernel, args, n, dims, range, local[0] ? local : NULL);
 }
 

@@ -222,9 +222,10 @@ static void test_launch_split(void **state) {
   assert_true(split > 0); /* the table reaches past the limits */
 }
 
-/* The channel blocks a CPU work-group takes (dimension 2 of the row kernels' launch): a power of two dividing the
- * blocks, and only while the group's packed weights stay small and the compute units keep enough groups; always one
- * on a GPU. For each shape (on the AVX-512 profile: 32-channel tiles): the local size wanted along dimension 2. */
+/* The channel blocks a CPU work-group takes (the tiled kernel's `fold`: each tile that many times along dimension 0,
+ * whose work-group stays 8 x 1 x 1): a power of two dividing the blocks, and only while the group's packed weights
+ * stay small and the compute units keep enough groups; always one on a GPU. For each shape (on the AVX-512 profile:
+ * 32-channel tiles): the blocks wanted per tile. */
 static void test_group_blocks(void **state) {
   (void)state;
   static const struct {
@@ -249,14 +250,17 @@ static void test_group_blocks(void **state) {
       }
       clconv__conv_geom g;
       assert_int_equal(clconv__conv_check(NULL, "test", &d, &g), CLCONV_OK);
-      clconv__variant v = clconv__choose_variant(&profiles[p], &g);
+      /* the CPU's choice (tiled) on both profiles */
+      clconv__variant v = clconv__choose_variant(&profiles[0], &g);
       cl_uint dims;
-      size_t range[3], local[3];
-      clconv__variant_geometry(&profiles[p], &v, 1, 0, &g, &dims, range, local);
-      size_t want = p == 0 ? cases[i].want : 1;
-      if (dims != 3 || local[2] != want || range[2] % local[2]) {
-        fprintf(stderr, "%s, %s: %u dimensions, local %zu of %zu along dimension 2, expected %zu\n", p ? "GPU" : "CPU",
-                cases[i].name, dims, local[2], range[2], want);
+      size_t range[3], local[3], fold;
+      clconv__variant_geometry(&profiles[p], &v, 1, 0, &g, &dims, range, local, &fold);
+      const size_t want = p == 0 ? cases[i].want : 1, blocks = (g.k + (uint32_t)v.kt - 1) / (uint32_t)v.kt,
+                   tiles = (g.out[2] + (uint32_t)v.wt - 1) / (uint32_t)v.wt * g.out[0] * g.out[1];
+      if (v.kind != CLCONV__TILED || dims != 3 || fold != want || local[2] != 1 || range[2] * fold != blocks ||
+          range[0] != tiles * fold) {
+        fprintf(stderr, "%s, %s: %s, %u dimensions, %zu blocks per tile, range %zu x %zu, expected %zu\n",
+                p ? "GPU" : "CPU", cases[i].name, clconv__kinds[v.kind].name, dims, fold, range[0], range[2], want);
         bad++;
       }
     }
