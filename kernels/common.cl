@@ -121,6 +121,9 @@ static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
 /* a / b for b > 0, without the divide when b is 1 (one group, one channel block, no dilation: the common case): an
  * integer division costs tens of cycles, a row kernel's work-item a few hundred. */
 static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a / b; }
+/* A work-item's index in a one-dimensional range, which the host folds into rows for long ones (src/internal.h:
+ * CLCONV__FLAT_ROW). */
+static inline int clconv_flat_id(void) { return (int)(get_global_id(1) * get_global_size(0) + get_global_id(0)); }
 
 /* f(x) for a float or a vector of floats T: CLCONV_ACTIVATE, defined for the activation ACT names by the code
  * prepended to every program (the table CLCONV_ACT_MAP in clconv.h, activation.c); one expression for both

@@ -131,7 +131,7 @@ static inline clconv_tile clconv_tile_at(const int odh, const int nb, const int 
 
 #ifdef KERNEL_DIRECT
 __kernel void clconv_conv_direct(CLCONV_CONV_ARGS) {
-  const int gid = (int)get_global_id(0);
+  const int gid = clconv_flat_id();
   if (gid >= total) return;
   const int4 o = clconv_unflatten(gid, osz);
   const int od = o.x, oh = o.y, ow = o.z, t = o.w;

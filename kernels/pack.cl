@@ -9,7 +9,7 @@
 __kernel void clconv_conv_pack(__global const XT *restrict wei, __global float *restrict wpack, const int kt,
                                const int cin_g, const int cout_g, const int kvol, const int flip,
                                const int total) {
-  const int i = (int)get_global_id(0);
+  const int i = clconv_flat_id();
   if (i >= total) return;
   const int c = i % cin_g, tap = (i / cin_g) % kvol, gb = i / (cin_g * kvol);
   const int blocks = (cout_g + kt - 1) / kt, g = gb / blocks, k0 = (gb % blocks) * kt;

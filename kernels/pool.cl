@@ -193,7 +193,7 @@ __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict
  * work-item would compute 16 outputs to store one, each lane reading the whole window. Range: N*C rounded up. */
 __kernel void clconv_pool_plane(__global const XT *restrict src, __global YT *restrict dst, const int plane,
                                 const int total) {
-  const int nc = (int)get_global_id(0);
+  const int nc = clconv_flat_id();
   if (nc >= total) return;
   __global const XT *x = src + nc * plane;
   float16 acc = (float16)(POOL_AVG ? 0.0f : -INFINITY);

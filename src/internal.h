@@ -205,6 +205,11 @@ void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const si
  *    shapes, because a CPU runtime compiles a kernel once per work-group shape. */
 #define CLCONV__ROW_GROUP 64    /* GPU: a wavefront, two warps */
 #define CLCONV__CPU_ROW_GROUP 8 /* other devices: small groups, few shapes (docs/PERFORMANCE.md) */
+/* One-dimensional launches longer than this many work-items run as rows of it (clconv__kernel_launch): PoCL
+ * compiles a kernel once more for a range reaching 65535 work-items along a dimension (its small-grid
+ * specialisation), so that the weights' packing, ReLU over a large tensor and the others would each cost a second
+ * compilation. */
+#define CLCONV__FLAT_ROW 32768
 void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles

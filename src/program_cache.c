@@ -331,11 +331,21 @@ clconv_status clconv__kernel_launch(clconv_context *ctx, const char *what, clcon
     while (local[2] > 1 && local[0] * local[1] * local[2] > k->max_local) /* a power of two dividing the range */
       local[2] /= 2;
   }
-  for (cl_uint d = 0; d < dims; d++) {
+  for (cl_uint d = 0; d < dims; d++)
     while (local[d] > 1 && local[d] > ctx->prof.max_work_item_sizes[d])
       local[d] /= 2;
-    global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
+  /* a long one-dimensional range folded into rows of CLCONV__FLAT_ROW work-items (the kernels read their index with
+   * clconv_flat_id), where a row fits one launch */
+  const size_t row = CLCONV__FLAT_ROW / local[0] * local[0];
+  size_t rows[2];
+  if (dims == 1 && total[0] > row && row <= ctx->prof.max_work_groups[0] * local[0]) {
+    rows[0] = row;
+    rows[1] = (total[0] + row - 1) / row;
+    total = rows;
+    dims = 2;
   }
+  for (cl_uint d = 0; d < dims; d++)
+    global[d] = (total[d] + local[d] - 1) / local[d] * local[d];
   size_t pieces = clconv__launch_pieces(&ctx->prof, dims, global, local);
   for (size_t i = 0; i < pieces; i++) {
     size_t off[3], size[3];
