@@ -463,11 +463,12 @@ CLCONV_API clconv_status clconv_layer_shapes(const clconv_layer_desc *d, uint32_
                                              uint32_t weights[CLCONV_MAX_DIMS], uint32_t dst[CLCONV_MAX_DIMS]);
 
 typedef struct clconv_layer clconv_layer;
-/* One launch where the pooling can run inside the convolution's kernel: the CPU kernel for few output or input
- * channels (clconv_conv_kernel "wide ...", stride 1 along W) with pooling windows that tile the conv output without
- * overlap or padding, 1 deep and 1, 2, 4, 8 or 16 wide (LeNet's max 2x2/2, say); the pooled outputs are computed
- * in registers and no intermediate tensor is made. Otherwise two launches: the convolution with its activation
- * fused into a tensor the layer owns, then the pooling. */
+/* One launch where the pooling can run inside the convolution's kernel: the CPU kernels (clconv_conv_kernel "wide
+ * ..." for few output or input channels at stride 1 along W, "tiled ..." for the others) with pooling windows that
+ * tile the conv output without overlap or padding, 1 deep, and as wide as divides the kernel's outputs along W per
+ * work-item (wide: 1, 2, 4, 8 or 16; tiled: a divisor of one of its 3 to 10 positions); LeNet's max 2x2/2, VGG's,
+ * M5's 1-D 4/4, say. The pooled outputs are computed in registers and no intermediate tensor is made. Otherwise
+ * two launches: the convolution with its activation fused into a tensor the layer owns, then the pooling. */
 CLCONV_API clconv_status clconv_layer_create(clconv_context *ctx, const clconv_layer_desc *desc, clconv_layer **out);
 /* weights = NULL (and bias = NULL) runs with those given to clconv_layer_set_weights, as clconv_conv_run does. */
 CLCONV_API clconv_status clconv_layer_run(clconv_layer *op, clconv_tensor *src, clconv_tensor *weights,
