@@ -659,8 +659,8 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
  * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
  * input vector feeds KT FMAs and each weight WV. KW: as for clconv_conv_tiled. FUSE_PH, FUSE_PW and FUSE_AVG
  * (clconv_layer, with RT = 1 and WT = 16): the layer's pooling, windows of FUSE_PH x FUSE_PW, computed in the
- * registers and stored pooled (see the end). Range: (round_up(ceil(OW / WT)), OD*OH (pooled: OD*(OH/FUSE_PH)),
- * N*G*blocks); src_total: src's element count, the bound of its vector loads. */
+ * registers and stored pooled (see the end). Range: (rows x ceil(OW / WT) tiles (clconv_tile_row), 1, N*G*blocks),
+ * rows OD*OH (pooled: OD*(OH/FUSE_PH)); src_total: src's element count, the bound of its vector loads. */
 #ifdef KERNEL_WIDE
 #define WV (WT / 16)
 #if defined(FUSE_PW) && WT != 16
@@ -769,7 +769,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #else
   const int4 gsz = (int4)(osz.x, (osz.y + RT - 1) / RT, osz.z, 0);
 #endif
-  const int ow0 = (int)get_global_id(0) * WT, odh = (int)get_global_id(1), nb = (int)get_global_id(2);
+  const int2 tr = clconv_tile_row((osz.z + WT - 1) / WT);
+  const int ow0 = tr.x * WT, odh = tr.y, nb = (int)get_global_id(2);
   if (ow0 >= osz.z || odh >= gsz.x * gsz.y) return;
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh * RT, d0 = ti.d0;
@@ -906,8 +907,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
  * may specialise the usual shapes along H and W with DW_KH, DW_KW, DW_SH, DW_SW (all four; dilation 1 along H and
  * W): the row walk then unrolls and its tap matching resolves at compile time, much faster than the same code
  * reading the shape from the arguments, which serves every other shape. Weights packed as for
- * the others (for KT = 1: each group's taps, mirrored for convolution). Range: (ceil(OW / 16), OD * ceil(OH / RT),
- * N*G); src_total: src's element count. */
+ * the others (for KT = 1: each group's taps, mirrored for convolution). Range: (OD * ceil(OH / RT) rows x ceil(OW /
+ * 16) tiles (clconv_tile_row), 1, N*G); src_total: src's element count. */
 #ifdef DW_KH
 #define DW_KH_ DW_KH
 #define DW_KW_ DW_KW
@@ -926,7 +927,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #define CLCONV_DW_UNROLL /* bounds from the arguments: nothing to unroll */
 #endif
 __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
-  const int ow0 = (int)get_global_id(0) * 16, odh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  const int2 tr = clconv_tile_row((osz.z + 15) / 16);
+  const int ow0 = tr.x * 16, odh = tr.y, nc = (int)get_global_id(2);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups; a division per work-item costs 2-D 25% */
   const int row_groups = (osz.y + RT - 1) / RT, od = odh / row_groups, oh0 = (odh - od * row_groups) * RT;
 #else

@@ -31,10 +31,12 @@ __kernel void clconv_gemm_weights(__global const XT *restrict wei, __global floa
 /* The input of clconv_conv_wide zero-padded: each image and channel of src (isz) shifted by pad along each axis into
  * psz, zeros around it, so that every window, and every 16-lane vector the kernel loads, lies inside a row of the
  * copy (conv.c: the copy's rows are as long as the work-items' vectors reach) and the kernel's edge paths never
- * run. A work-item writes 16 floats of one row. Range: (ceil(psz.z / 16), psz.x * psz.y, N * C). */
+ * run. A work-item writes 16 floats of one row. Range: (psz.x * psz.y rows x ceil(psz.z / 16) tiles
+ * (clconv_tile_row), 1, N * C). */
 __kernel void clconv_conv_pad(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                               const int4 psz, const int4 pad) {
-  const int j0 = 16 * (int)get_global_id(0), dh = (int)get_global_id(1), nc = (int)get_global_id(2);
+  const int2 tr = clconv_tile_row((psz.z + 15) / 16);
+  const int j0 = 16 * tr.x, dh = tr.y, nc = (int)get_global_id(2);
   if (j0 >= psz.z || dh >= psz.x * psz.y) return;
   const int d = dh / psz.y - pad.x, h = dh % psz.y - pad.y, plane = isz.x * isz.y * isz.z,
             rowoff = (d * isz.y + h) * isz.z, iw = j0 - pad.z;

@@ -5,7 +5,7 @@
  * window's columns for the 16 lanes) and adds that to every output row whose window holds the row: with RT = 4
  * rows and a 3-row window at stride 2 it reads 9 rows where one output row at a time would read 12, and reduces
  * each along W once.
- * Range (round_up(ceil(OW / PW)), OD * ceil(OH / RT), N*C).
+ * Range (OD * ceil(OH / RT) rows x ceil(OW / PW) tiles (clconv_tile_row), 1, N*C).
  * Compile-time: NDIM (1..3), POOL_AVG (0 = max, 1 = average), RT (output rows per work-item, default 1), and
  * optionally POOL_K and POOL_S (both): the window and stride along H and W (W alone in 1-D) as constants, so that
  * the column loop unrolls and the row walk's bounds are constants (the host sets them for the usual square windows
@@ -111,7 +111,8 @@ __attribute__((always_inline)) static inline void clconv_pool_row(float16 *acc_i
 __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad) {
-  const int ow0 = (int)get_global_id(0) * PW, odg = (int)get_global_id(1), nc = (int)get_global_id(2);
+  const int2 tr = clconv_tile_row((osz.z + PW - 1) / PW);
+  const int ow0 = tr.x * PW, odg = tr.y, nc = (int)get_global_id(2);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups (a division: 3-D only) */
   const int groups_h = (osz.y + RT - 1) / RT, od = odg / groups_h, oh0 = (odg - od * groups_h) * RT;
 #else

@@ -286,13 +286,7 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
                (fuse_rows ? g->out[1] / (size_t)fuse_rows : g->out[1]);
     range[1] = 1;
     range[2] = (size_t)g->n * g->groups * blocks;
-    if (clconv__is_gpu(p)) {
-      clconv__row_local(p, range[0], 1, local);
-    } else { /* always CLCONV__CPU_ROW_GROUP (the last few may idle): one work-group shape per program */
-      local[0] = CLCONV__CPU_ROW_GROUP;
-      local[1] = 1;
-    }
-    local[2] = 1;
+    clconv__flat_local(p, range[0], local);
     /* the blocks sharing a tile folded into dimension 0 (the kernel's `fold`), not a work-group dimension: PoCL
      * compiles a kernel once per work-group shape */
     *fold = blocks_per_group(p, v, g, blocks, range, local);
@@ -301,11 +295,11 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
     return;
   case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
     *dims = 3;
-    range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt;
-    range[1] =
-        (size_t)g->out[0] * (fuse_rows ? g->out[1] / (size_t)fuse_rows : (g->out[1] + (size_t)rt - 1) / (size_t)rt);
+    clconv__row_range(p, (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt,
+                      (size_t)g->out[0] *
+                          (fuse_rows ? g->out[1] / (size_t)fuse_rows : (g->out[1] + (size_t)rt - 1) / (size_t)rt),
+                      range, local);
     range[2] = (size_t)g->n * g->groups * blocks;
-    clconv__row_local(p, range[0], range[1], local);
     local[2] = blocks_per_group(p, v, g, blocks, range, local);
     return;
   }

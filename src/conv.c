@@ -428,9 +428,8 @@ static clconv_status pad_input(clconv_conv *op, cl_mem src) {
                               {sizeof isz, &isz},
                               {sizeof psz, &psz},
                               {sizeof pad, &pad}};
-  const size_t range[3] = {(op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], (size_t)g->n * g->c};
-  size_t local[3];
-  clconv__row_local(&op->ctx->prof, range[0], range[1], local);
+  size_t range[3] = {0, 0, (size_t)g->n * g->c}, local[3];
+  clconv__row_range(&op->ctx->prof, (op->psz[2] + 15) / 16, (size_t)op->psz[0] * op->psz[1], range, local);
   return clconv__kernel_launch(op->ctx, "conv_run", &op->pad, args, sizeof args / sizeof args[0], 3, range, local);
 }
 

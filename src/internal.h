@@ -197,12 +197,11 @@ size_t clconv__launch_pieces(const clconv_device_profile *p, cl_uint dims, const
 void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const size_t *global, const size_t *local,
                           size_t i, size_t off[3], size_t size[3]);
 
-/* Work-group shape for kernels over (row tiles, rows, planes).
- *  - GPU: the tiles of a row rounded up to a power of two (at most 64), then as many rows as keep the group within
- *    CLCONV__ROW_GROUP work-items: one row of a 28-wide image is only 4 work-items, too few lanes for a group.
- *  - other devices (CPUs): CLCONV__CPU_ROW_GROUP work-items, as many of a row's tiles as it has whole (1, 2, 4 or
- *    8: rounded down, so that no tile is idle but the row's last few), the rest rows (none for a single row). Few
- *    shapes, because a CPU runtime compiles a kernel once per work-group shape. */
+/* Work-group shape for the row kernels and the tiled kernel, whose tiles lie along dimension 0 (the rows one after
+ * another):
+ *  - GPU: the smallest power of two covering the range's n work-items, at most CLCONV__ROW_GROUP;
+ *  - other devices (CPUs): always CLCONV__CPU_ROW_GROUP work-items (the last few may idle): one shape per kernel,
+ *    because a CPU runtime compiles a kernel once per work-group shape. */
 #define CLCONV__ROW_GROUP 64    /* GPU: a wavefront, two warps */
 #define CLCONV__CPU_ROW_GROUP 8 /* other devices: small groups, few shapes (docs/PERFORMANCE.md) */
 /* One-dimensional launches longer than this many work-items run as rows of it (clconv__kernel_launch): PoCL
@@ -210,7 +209,11 @@ void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const si
  * specialisation), so that the weights' packing, ReLU over a large tensor and the others would each cost a second
  * compilation. */
 #define CLCONV__FLAT_ROW 32768
-void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]);
+void clconv__flat_local(const clconv_device_profile *p, size_t n, size_t local[3]);
+/* The range's first two dimensions for a row kernel over `tiles` tiles of each of `rows` rows (kernels/common.cl:
+ * clconv_tile_row): each row's tiles rounded up to a power of two, one row after another, along dimension 0; and its
+ * work-group (clconv__flat_local). */
+void clconv__row_range(const clconv_device_profile *p, size_t tiles, size_t rows, size_t range[2], size_t local[3]);
 /* Work-group shape for kernels whose work-groups must lie within one plane (.., .., 1) so that everything but the
  * position in the plane is uniform: 64 work-items, 16, 32 or 64 of them along W. Three shapes only: PoCL compiles
  * a kernel once per work-group shape (a local size per row width cost the fresh-clone tests ~850 compilations). */
@@ -358,7 +361,7 @@ typedef struct clconv__variant {
 /* The kernel catalogue (catalogue.c): one row per kind, everything create, run and the tuner need of it. */
 typedef enum clconv__launch {
   CLCONV__FLAT,   /* one work-item per output, the kernel's own work-group size */
-  CLCONV__ROWS,   /* (tiles along W, rows, planes of channel blocks), work-groups of clconv__row_local */
+  CLCONV__ROWS,   /* (rows x tiles along W, 1, planes of channel blocks): clconv__row_range */
   CLCONV__TILES,  /* (every row's tiles along W, one after another, 1, planes of channel blocks): one work-group
                      shape whatever the rows' width (PoCL compiles a kernel once per shape) */
   CLCONV__GROUPS, /* the local kernel's fixed work-groups, with its input tile in local memory */

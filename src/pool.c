@@ -81,8 +81,8 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
   const clconv__pool_geom *g = &op->g;
   if (op->plane) { /* one work-item per plane, in work-groups of 64 (fewer where the device allows fewer) */
     cl_int plane = (cl_int)(g->in[0] * g->in[1] * g->in[2]), total = (cl_int)(g->n * g->c);
-    const clconv__arg args[] = {{sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof plane, &plane},
-                                {sizeof total, &total}};
+    const clconv__arg args[] = {
+        {sizeof(cl_mem), &src}, {sizeof(cl_mem), &dst}, {sizeof plane, &plane}, {sizeof total, &total}};
     size_t local = op->kernel.local_size < 64 ? op->kernel.local_size : 64;
     size_t range = ((size_t)total + local - 1) / local * local;
     return clconv__kernel_launch(op->ctx, call, &op->kernel, args, 4, 1, &range, &local);
@@ -96,11 +96,9 @@ clconv_status clconv__pool_launch(clconv_pool *op, const char *call, cl_mem src,
       {sizeof cip, &cip},
   };
   /* PW = 16 outputs along W per work-item (kernels/pool.cl) */
-  const size_t tiles = ((size_t)g->out[2] + 15) / 16,
-               range[3] = {tiles, (size_t)g->out[0] * (((size_t)g->out[1] + op->rows - 1) / op->rows),
-                           (size_t)g->n * g->c};
-  size_t local[3];
-  clconv__row_local(&op->ctx->prof, range[0], range[1], local);
+  size_t range[3] = {0, 0, (size_t)g->n * g->c}, local[3];
+  clconv__row_range(&op->ctx->prof, ((size_t)g->out[2] + 15) / 16,
+                    (size_t)g->out[0] * (((size_t)g->out[1] + op->rows - 1) / op->rows), range, local);
   return clconv__kernel_launch(op->ctx, call, &op->kernel, args, sizeof args / sizeof args[0], 3, range, local);
 }
 

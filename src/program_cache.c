@@ -382,23 +382,21 @@ void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const si
   }
 }
 
-void clconv__row_local(const clconv_device_profile *p, size_t tiles, size_t rows, size_t local[3]) {
-  size_t l0 = 1, l1 = 1;
-  if (!clconv__is_gpu(p)) {
-    while (l0 * 2 <= tiles && l0 < CLCONV__CPU_ROW_GROUP)
-      l0 *= 2;
-    local[0] = l0;
-    local[1] = rows > 1 ? CLCONV__CPU_ROW_GROUP / l0 : 1;
-    local[2] = 1;
-    return;
-  }
-  while (l0 < tiles && l0 < CLCONV__ROW_GROUP)
+void clconv__flat_local(const clconv_device_profile *p, size_t n, size_t local[3]) {
+  size_t l0 = 1;
+  while (l0 < n && l0 < CLCONV__ROW_GROUP)
     l0 *= 2;
-  while (l1 < rows && l0 * l1 * 2 <= CLCONV__ROW_GROUP)
-    l1 *= 2;
-  local[0] = l0;
-  local[1] = l1;
-  local[2] = 1;
+  local[0] = clconv__is_gpu(p) ? l0 : CLCONV__CPU_ROW_GROUP;
+  local[1] = local[2] = 1;
+}
+
+void clconv__row_range(const clconv_device_profile *p, size_t tiles, size_t rows, size_t range[2], size_t local[3]) {
+  size_t tp = 1;
+  while (tp < tiles)
+    tp *= 2;
+  range[0] = tp * rows;
+  range[1] = 1;
+  clconv__flat_local(p, range[0], local);
 }
 
 void clconv__plane_local(size_t width, size_t local[3]) {

@@ -204,7 +204,7 @@ static void test_launch_split(void **state) {
   for (int p = 0; p < 2; p++)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
       size_t locals[4][3];
-      clconv__row_local(&profiles[p], sizes[i][0], sizes[i][1], locals[0]);
+      clconv__flat_local(&profiles[p], sizes[i][0], locals[0]);
       clconv__plane_local(sizes[i][0], locals[1]);
       memcpy(locals[2], (size_t[3]){16, 4, 1}, sizeof locals[2]);
       memcpy(locals[3], (size_t[3]){64, 1, 1}, sizeof locals[3]);
