@@ -124,13 +124,13 @@ static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a /
 /* A work-item's index in a one-dimensional range, which the host folds into rows for long ones (src/internal.h:
  * CLCONV__FLAT_ROW). */
 static inline int clconv_flat_id(void) { return (int)(get_global_id(1) * get_global_size(0) + get_global_id(0)); }
-/* A row kernel's work-item (tiles of 16 or WT outputs along W, of rows): (tile, row) from dimension 0, which holds
- * each row's `tiles` tiles rounded up to a power of two, one row after another (src/program_cache.c:
- * clconv__row_range). A CPU work-group of 8 then covers whole rows of few tiles, or 8 tiles of a long row, in one
- * shape for every map (PoCL compiles a kernel once per work-group shape), and the split is a shift. The tiles past
- * `tiles` are the rounding: their work-items have nothing to do. */
-static inline int2 clconv_tile_row(const int tiles) {
-  const int sh = 32 - (int)clz(tiles - 1), i = (int)get_global_id(0); /* clz(0) is 32 */
+/* A row kernel's work-item (tiles of 16 or WT outputs along W, of rows): (tile, row) from its index i along
+ * dimension 0, which holds each row's `tiles` tiles rounded up to a power of two, one row after another
+ * (src/program_cache.c: clconv__row_range). A CPU work-group of 8 then covers whole rows of few tiles, or 8 tiles
+ * of a long row, in one shape for every map (PoCL compiles a kernel once per work-group shape), and the split is a
+ * shift. The tiles past `tiles` are the rounding: their work-items have nothing to do. */
+static inline int2 clconv_tile_row(const int i, const int tiles) {
+  const int sh = 32 - (int)clz(tiles - 1); /* clz(0) is 32 */
   return (int2)(i & ((1 << sh) - 1), i >> sh);
 }
 

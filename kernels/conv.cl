@@ -659,8 +659,9 @@ clconv_conv_local(CLCONV_CONV_ARGS, __local float *tile, const int cols) {
  * not exist; 1: depthwise), with the same packed weights as clconv_conv_tiled broadcast across the vectors; each
  * input vector feeds KT FMAs and each weight WV. KW: as for clconv_conv_tiled. FUSE_PH, FUSE_PW and FUSE_AVG
  * (clconv_layer, with RT = 1 and WT = 16): the layer's pooling, windows of FUSE_PH x FUSE_PW, computed in the
- * registers and stored pooled (see the end). Range: (rows x ceil(OW / WT) tiles (clconv_tile_row), 1, N*G*blocks),
- * rows OD*OH (pooled: OD*(OH/FUSE_PH)); src_total: src's element count, the bound of its vector loads. */
+ * registers and stored pooled (see the end). Range: (rows x ceil(OW / WT) tiles (clconv_tile_row) x fold, 1,
+ * N*G*blocks / fold), rows OD*OH (pooled: OD*(OH/FUSE_PH)); src_total: src's element count, the bound of its vector
+ * loads. */
 #ifdef KERNEL_WIDE
 #define WV (WT / 16)
 #if defined(FUSE_PW) && WT != 16
@@ -762,15 +763,17 @@ clconv_wide_edge_row(float16 (*acc)[KT][WV], const bool *on, __global const XS *
   }
 }
 
-__kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
+__kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total, const int fold) {
   /* RT output rows per work-item (RT > 1 needs stride and dilation 1 along H): dimension 1 counts row groups */
 #ifdef FUSE_PW /* dimension 1 counts pooled rows */
   const int4 gsz = (int4)(osz.x, osz.y / FUSE_PH, osz.z, 0);
 #else
   const int4 gsz = (int4)(osz.x, (osz.y + RT - 1) / RT, osz.z, 0);
 #endif
-  const int2 tr = clconv_tile_row((osz.z + WT - 1) / WT);
-  const int ow0 = tr.x * WT, odh = tr.y, nb = (int)get_global_id(2);
+  /* each tile `fold` times in a row along dimension 0, as in clconv_conv_tiled */
+  const int gi = (int)get_global_id(0), q = clconv_div(gi, fold);
+  const int2 tr = clconv_tile_row(q, (osz.z + WT - 1) / WT);
+  const int ow0 = tr.x * WT, odh = tr.y, nb = (int)get_global_id(2) * fold + (gi - q * fold);
   if (ow0 >= osz.z || odh >= gsz.x * gsz.y) return;
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh * RT, d0 = ti.d0;
@@ -926,9 +929,10 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total) {
 #define DW_DW_ dil.z
 #define CLCONV_DW_UNROLL /* bounds from the arguments: nothing to unroll */
 #endif
-__kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total) {
-  const int2 tr = clconv_tile_row((osz.z + 15) / 16);
-  const int ow0 = tr.x * 16, odh = tr.y, nc = (int)get_global_id(2);
+__kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fold) {
+  const int gi = (int)get_global_id(0), q = clconv_div(gi, fold); /* fold: 1 (one channel block per group) */
+  const int2 tr = clconv_tile_row(q, (osz.z + 15) / 16);
+  const int ow0 = tr.x * 16, odh = tr.y, nc = (int)get_global_id(2) * fold + (gi - q * fold);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups; a division per work-item costs 2-D 25% */
   const int row_groups = (osz.y + RT - 1) / RT, od = odh / row_groups, oh0 = (odh - od * row_groups) * RT;
 #else

@@ -35,7 +35,7 @@ __kernel void clconv_gemm_weights(__global const XT *restrict wei, __global floa
  * (clconv_tile_row), 1, N * C). */
 __kernel void clconv_conv_pad(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                               const int4 psz, const int4 pad) {
-  const int2 tr = clconv_tile_row((psz.z + 15) / 16);
+  const int2 tr = clconv_tile_row((int)get_global_id(0), (psz.z + 15) / 16);
   const int j0 = 16 * tr.x, dh = tr.y, nc = (int)get_global_id(2);
   if (j0 >= psz.z || dh >= psz.x * psz.y) return;
   const int d = dh / psz.y - pad.x, h = dh % psz.y - pad.y, plane = isz.x * isz.y * isz.z,

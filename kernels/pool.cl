@@ -111,7 +111,7 @@ __attribute__((always_inline)) static inline void clconv_pool_row(float16 *acc_i
 __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict dst, const int4 isz,
                           const int4 osz, const int4 win, const int4 str, const int4 pad, const int4 pad_after,
                           const int count_include_pad) {
-  const int2 tr = clconv_tile_row((osz.z + PW - 1) / PW);
+  const int2 tr = clconv_tile_row((int)get_global_id(0), (osz.z + PW - 1) / PW);
   const int ow0 = tr.x * PW, odg = tr.y, nc = (int)get_global_id(2);
 #if NDIM == 3 /* dimension 1 counts output depths times row groups (a division: 3-D only) */
   const int groups_h = (osz.y + RT - 1) / RT, od = odg / groups_h, oh0 = (odg - od * groups_h) * RT;

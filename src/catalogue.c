@@ -300,7 +300,9 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
                           (fuse_rows ? g->out[1] / (size_t)fuse_rows : (g->out[1] + (size_t)rt - 1) / (size_t)rt),
                       range, local);
     range[2] = (size_t)g->n * g->groups * blocks;
-    local[2] = blocks_per_group(p, v, g, blocks, range, local);
+    *fold = blocks_per_group(p, v, g, blocks, range, local); /* as for TILES */
+    range[0] *= *fold;
+    range[2] /= *fold;
     return;
   }
 }

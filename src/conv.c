@@ -484,7 +484,7 @@ static clconv_status launch(clconv_conv *op, cl_mem src, cl_mem wmem, cl_mem bme
   size_t range[3], local[3], fold;
   clconv__variant_geometry(&op->ctx->prof, &op->v, op->rt, op->fuse_rows, g, &dims, range, local, &fold);
   const cl_int fold_arg = (cl_int)fold;
-  if (row->launch == CLCONV__TILES)
+  if (row->launch == CLCONV__TILES || row->launch == CLCONV__ROWS)
     args[n++] = (clconv__arg){sizeof fold_arg, &fold_arg};
   return clconv__kernel_launch(op->ctx, "conv_run", &op->kernel, args, n, dims, range, local[0] ? local : NULL);
 }

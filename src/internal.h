@@ -381,8 +381,8 @@ extern const clconv__kind_row clconv__kinds[CLCONV__KINDS];
 /* Every kind's tuning candidates that can run g, into out (cap at least CLCONV__KINDS * CLCONV__CANDIDATES). */
 size_t clconv__candidates(const clconv_device_profile *p, const clconv__conv_geom *g, clconv__variant *out, size_t cap);
 /* How kernel v is launched on g: dims, the range, the work-group (local[0] = 0: the kernel's own), and for the
- * tiled kernel its `fold` argument (channel blocks per tile along dimension 0; 1 for the others). rt: its rows per
- * work-item; fuse_rows: a fused pooling window's rows, 0 for none. */
+ * tiled, wide and dw kernels their `fold` argument (channel blocks per tile along dimension 0; 1 for the others). rt:
+ * its rows per work-item; fuse_rows: a fused pooling window's rows, 0 for none. */
 void clconv__variant_geometry(const clconv_device_profile *p, const clconv__variant *v, int rt, int fuse_rows,
                               const clconv__conv_geom *g, cl_uint *dims, size_t range[3], size_t local[3],
                               size_t *fold);
