@@ -235,12 +235,12 @@ size_t clconv__candidates(const clconv_device_profile *p, const clconv__conv_geo
   return n;
 }
 
-/* CPUs: a row tile's channel blocks in one work-group, so that its input, read from memory by the
- * first block, is still in the core's cache for the others (one by one, each block streamed the whole input again:
- * 1.35x on two 128-channel 1-D layers in a row). As many as keep the group's packed weights within
- * CLCONV__CPU_GROUP_WEIGHTS (else the blocks evict each other's weights, which every tile reads again) and leave
- * CLCONV__CPU_GROUPS_PER_UNIT work-groups per compute unit; powers of two that divide the blocks, at most
- * CLCONV__CPU_MAX_GROUP_BLOCKS: few work-group shapes (PoCL compiles a kernel once per shape). */
+/* CPUs: a row tile's channel blocks in one work-group (the kernels' `fold`: each tile repeated for them along
+ * dimension 0), so that its input, read from memory by the first block, is still in the core's cache for the others
+ * (one by one, each block streamed the whole input again: 1.35x on two 128-channel 1-D layers in a row). As many as
+ * keep the group's packed weights within CLCONV__CPU_GROUP_WEIGHTS (else the blocks evict each other's weights,
+ * which every tile reads again) and leave CLCONV__CPU_GROUPS_PER_UNIT work-groups per compute unit; powers of two
+ * that divide the blocks (dimension 2 holds the rest), at most CLCONV__CPU_MAX_GROUP_BLOCKS. */
 #define CLCONV__CPU_GROUP_WEIGHTS (256u << 10)
 #define CLCONV__CPU_GROUPS_PER_UNIT 8
 #define CLCONV__CPU_MAX_GROUP_BLOCKS 4
