@@ -298,12 +298,71 @@ static void test_narrow_rows(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* One work-group shape per kernel on CPUs (PoCL compiles a kernel again for each shape, and for each range reaching
+ * 65535 work-items along a dimension): over layers of every kind and map size the networks use (224² to 1², 1-D
+ * and 3-D, strides, few and many channels, batches of 1 and 8), on the AVX2 and AVX-512 profiles, every launch of a
+ * packed kernel is 8 x 1 x 1 and stays under 65535 along each dimension; the same for the row kernels' ranges
+ * (clconv__row_range: pooling, the padded copy). */
+static void test_one_shape(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t ndim, c, k, groups, in, kernel, stride, pad;
+  } layers[] = {
+      {2, 3, 64, 1, 224, 7, 2, 3},     {2, 3, 64, 1, 224, 3, 1, 1},   {2, 64, 64, 1, 56, 3, 1, 1},
+      {2, 64, 128, 1, 56, 1, 2, 0},    {2, 256, 256, 1, 14, 3, 1, 1}, {2, 512, 512, 1, 7, 3, 1, 1},
+      {2, 512, 1000, 1, 1, 1, 1, 0},   {2, 16, 96, 1, 112, 1, 1, 0},  {2, 96, 96, 96, 112, 3, 2, 1},
+      {2, 960, 960, 960, 7, 3, 1, 1},  {2, 6, 16, 1, 14, 5, 1, 0},    {1, 1, 128, 1, 32000, 80, 4, 0},
+      {1, 128, 128, 1, 1995, 3, 1, 0}, {3, 3, 64, 1, 112, 3, 1, 1},   {3, 64, 64, 1, 56, 3, 1, 1},
+      {3, 256, 256, 1, 14, 3, 1, 1},   {2, 128, 128, 2, 28, 3, 1, 1}, {2, 32, 16, 1, 112, 1, 1, 0},
+  };
+  int bad = 0;
+  for (uint32_t lanes = 8; lanes <= 16; lanes *= 2)
+    for (uint32_t batch = 1; batch <= 8; batch *= 8)
+      for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        clconv_conv_desc d = {.ndim = layers[i].ndim,
+                              .batch = batch,
+                              .in_channels = layers[i].c,
+                              .out_channels = layers[i].k,
+                              .groups = layers[i].groups};
+        for (uint32_t a = 0; a < d.ndim; a++) {
+          d.in_size[a] = layers[i].ndim == 3 && a == 0 ? 16 : layers[i].in;
+          d.kernel_size[a] = layers[i].kernel;
+          d.stride[a] = layers[i].stride;
+          d.pad_before[a] = d.pad_after[a] = layers[i].pad;
+        }
+        clconv__conv_geom g;
+        assert_int_equal(clconv__conv_check(NULL, "test", &d, &g), CLCONV_OK);
+        const clconv_device_profile prof = cpu(lanes);
+        clconv__variant v = clconv__choose_variant(&prof, &g);
+        cl_uint dims;
+        size_t range[3], local[3], fold;
+        clconv__variant_geometry(&prof, &v, clconv__variant_rows(&prof, &v, &g), 0, &g, &dims, range, local, &fold);
+        if (dims != 3 || local[0] != 8 || local[1] != 1 || local[2] != 1 || range[0] >= 65535 || range[1] >= 65535 ||
+            range[2] >= 65535) {
+          fprintf(stderr, "%u lanes, batch %u, layer %zu (%s): local %zu x %zu x %zu, range %zu x %zu x %zu\n", lanes,
+                  batch, i, clconv__kinds[v.kind].name, local[0], local[1], local[2], range[0], range[1], range[2]);
+          bad++;
+        }
+      }
+  /* pooling or a padded copy: 16-wide tiles of rows from 1 to 226 wide, 1 to 1000 rows */
+  for (size_t w = 1; w <= 226; w += 15)
+    for (size_t rows = 1; rows <= 1000; rows = rows * 3 + 1) {
+      const clconv_device_profile prof = cpu(16);
+      size_t range[3] = {0, 0, 1}, local[3];
+      clconv__row_range(&prof, (w + 15) / 16, rows, range, local);
+      if (local[0] != 8 || local[1] != 1 || local[2] != 1 || range[1] != 1 || range[0] < (w + 15) / 16 * rows) {
+        fprintf(stderr, "rows of %zu, %zu rows: local %zu x %zu x %zu, range %zu x %zu\n", w, rows, local[0], local[1],
+                local[2], range[0], range[1]);
+        bad++;
+      }
+    }
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_choice_table),
-      cmocka_unit_test(test_group_blocks),
-      cmocka_unit_test(test_narrow_rows),
-      cmocka_unit_test(test_launch_split),
+      cmocka_unit_test(test_choice_table), cmocka_unit_test(test_group_blocks), cmocka_unit_test(test_narrow_rows),
+      cmocka_unit_test(test_launch_split), cmocka_unit_test(test_one_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
