@@ -124,6 +124,13 @@ static inline int clconv_div(const int a, const int b) { return b == 1 ? a : a /
 /* A work-item's index in a one-dimensional range, which the host folds into rows for long ones (src/internal.h:
  * CLCONV__FLAT_ROW). */
 static inline int clconv_flat_id(void) { return (int)(get_global_id(1) * get_global_size(0) + get_global_id(0)); }
+/* A convolution work-item whose range repeats each index along dimension 0 `fold` times, for `fold` consecutive
+ * channel blocks that then share one work-group (src/catalogue.c: clconv__variant_geometry): (its index along
+ * dimension 0 without the repeats, its channel block counted over dimension 2 and the repeats). */
+static inline int2 clconv_unfold(const int fold) {
+  const int gi = (int)get_global_id(0), q = clconv_div(gi, fold);
+  return (int2)(q, (int)get_global_id(2) * fold + gi - q * fold);
+}
 /* A row kernel's work-item (tiles of 16 or WT outputs along W, of rows): (tile, row) from its index i along
  * dimension 0, which holds each row's `tiles` tiles rounded up to a power of two, one row after another
  * (src/program_cache.c: clconv__row_range). A CPU work-group of 8 then covers whole rows of few tiles, or 8 tiles

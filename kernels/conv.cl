@@ -293,8 +293,8 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
    * pooling windows), each tile `fold` times in a row: for `fold` consecutive channel blocks, whose work-items then
    * share the tile's input in one work-group (CPUs), one work-group shape for every layer; dimension 2 the rest of
    * the blocks, the groups and the images */
-  const int gi = (int)get_global_id(0), t = clconv_div(gi, fold), tiles = (osz.z + WT - 1) / WT, odh = t / tiles,
-            ow0 = (t - odh * tiles) * WT, nb = (int)get_global_id(2) * fold + (gi - t * fold);
+  const int2 u = clconv_unfold(fold);
+  const int t = u.x, tiles = (osz.z + WT - 1) / WT, odh = t / tiles, ow0 = (t - odh * tiles) * WT, nb = u.y;
 #ifdef FUSE_PW
   /* The layer's pooling (clconv_layer): windows of FUSE_PH rows x FUSE_PW columns, 1 deep, at stride = window
    * without padding, FUSE_PW dividing WT: each work-item computes the FUSE_PH conv rows of its windows one after the
@@ -771,9 +771,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total, const int 
   const int4 gsz = (int4)(osz.x, (osz.y + RT - 1) / RT, osz.z, 0);
 #endif
   /* each tile `fold` times in a row along dimension 0, as in clconv_conv_tiled */
-  const int gi = (int)get_global_id(0), q = clconv_div(gi, fold);
-  const int2 tr = clconv_tile_row(q, (osz.z + WT - 1) / WT);
-  const int ow0 = tr.x * WT, odh = tr.y, nb = (int)get_global_id(2) * fold + (gi - q * fold);
+  const int2 u = clconv_unfold(fold), tr = clconv_tile_row(u.x, (osz.z + WT - 1) / WT);
+  const int ow0 = tr.x * WT, odh = tr.y, nb = u.y;
   if (ow0 >= osz.z || odh >= gsz.x * gsz.y) return;
   const clconv_tile ti = clconv_tile_at(odh, nb, KT, cout_g, groups, isz, gsz, ksz, str, dil, pad);
   const int n = ti.n, g = ti.g, gb = ti.gb, k0 = ti.k0, od = ti.od, oh = ti.oh * RT, d0 = ti.d0;
@@ -930,9 +929,9 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total, const int 
 #define CLCONV_DW_UNROLL /* bounds from the arguments: nothing to unroll */
 #endif
 __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fold) {
-  const int gi = (int)get_global_id(0), q = clconv_div(gi, fold); /* fold: 1 (one channel block per group) */
-  const int2 tr = clconv_tile_row(q, (osz.z + 15) / 16);
-  const int ow0 = tr.x * 16, odh = tr.y, nc = (int)get_global_id(2) * fold + (gi - q * fold);
+  /* fold: 1 (one channel block per group) */
+  const int2 u = clconv_unfold(fold), tr = clconv_tile_row(u.x, (osz.z + 15) / 16);
+  const int ow0 = tr.x * 16, odh = tr.y, nc = u.y;
 #if NDIM == 3 /* dimension 1 counts output depths times row groups; a division per work-item costs 2-D 25% */
   const int row_groups = (osz.y + RT - 1) / RT, od = odh / row_groups, oh0 = (odh - od * row_groups) * RT;
 #else

@@ -285,26 +285,22 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
     range[0] = (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt * g->out[0] *
                (fuse_rows ? g->out[1] / (size_t)fuse_rows : g->out[1]);
     range[1] = 1;
-    range[2] = (size_t)g->n * g->groups * blocks;
     clconv__flat_local(p, range[0], local);
-    /* the blocks sharing a tile folded into dimension 0 (the kernel's `fold`), not a work-group dimension: PoCL
-     * compiles a kernel once per work-group shape */
-    *fold = blocks_per_group(p, v, g, blocks, range, local);
-    range[0] *= *fold;
-    range[2] /= *fold;
-    return;
+    break;
   case CLCONV__ROWS: /* wt positions along W, rt rows (or a fused pooling window's), kt channels per work-item */
     *dims = 3;
     clconv__row_range(p, (g->out[2] + (size_t)v->wt - 1) / (size_t)v->wt,
                       (size_t)g->out[0] *
                           (fuse_rows ? g->out[1] / (size_t)fuse_rows : (g->out[1] + (size_t)rt - 1) / (size_t)rt),
                       range, local);
-    range[2] = (size_t)g->n * g->groups * blocks;
-    *fold = blocks_per_group(p, v, g, blocks, range, local); /* as for TILES */
-    range[0] *= *fold;
-    range[2] /= *fold;
-    return;
+    break;
   }
+  /* tiled and the row kernels: the blocks sharing a tile folded into dimension 0 (the kernels' `fold`), not a
+   * work-group dimension: PoCL compiles a kernel once per work-group shape */
+  range[2] = (size_t)g->n * g->groups * blocks;
+  *fold = blocks_per_group(p, v, g, blocks, range, local);
+  range[0] *= *fold;
+  range[2] /= *fold;
 }
 
 /* Output rows per work-item of the dw kernel: CLCONV__DW_CPU_ROWS on CPUs, 1 on GPUs (registers per work-item). */

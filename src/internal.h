@@ -204,12 +204,12 @@ void clconv__launch_piece(const clconv_device_profile *p, cl_uint dims, const si
  *    because a CPU runtime compiles a kernel once per work-group shape. */
 #define CLCONV__ROW_GROUP 64    /* GPU: a wavefront, two warps */
 #define CLCONV__CPU_ROW_GROUP 8 /* other devices: small groups, few shapes (docs/PERFORMANCE.md) */
+void clconv__flat_local(const clconv_device_profile *p, size_t n, size_t local[3]);
 /* One-dimensional launches longer than this many work-items run as rows of it (clconv__kernel_launch): PoCL
  * compiles a kernel once more for a range reaching 65535 work-items along a dimension (its small-grid
  * specialisation), so that the weights' packing, ReLU over a large tensor and the others would each cost a second
  * compilation. */
 #define CLCONV__FLAT_ROW 32768
-void clconv__flat_local(const clconv_device_profile *p, size_t n, size_t local[3]);
 /* The range's first two dimensions for a row kernel over `tiles` tiles of each of `rows` rows (kernels/common.cl:
  * clconv_tile_row): each row's tiles rounded up to a power of two, one row after another, along dimension 0; and its
  * work-group (clconv__flat_local). */
