@@ -354,29 +354,39 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
   if (!rc && s == CLCONV_OK && o->peer && bench_peer_onednn_net_open(net, h.x, h.w, h.b, &pp, err, cap))
     rc = -1;
 #endif
-  /* rounds: a marked forward (per layer), an unmarked one (wall), the peer's, until each has its reps and time */
+  /* rounds as the cases' (clconv_bench.c): ours, then the peer's, each in a slice of min_time / 8, so that what one
+   * side leaves behind (oneDNN's OpenMP threads spin for milliseconds after its last call; the caches) costs only
+   * the first forward of the other's slice; ours in pairs, a marked forward (per layer; it goes first, so that it
+   * takes that cost where a slice holds one pair) and an unmarked one (wall) */
+  const double slice = o->min_time / 8.0;
   double ours_spent = 0.0, theirs_spent = 0.0, wall, pw;
   while (!rc && s == CLCONV_OK &&
          !(ours.n >= (size_t)o->min_reps && ours_spent >= o->min_time &&
            (!pp || (theirs.n >= (size_t)o->min_reps && theirs_spent >= o->min_time)))) {
-    /* the marked forward first: it also absorbs what the peer's threads leave behind (spinning, caches) */
-    if ((s = forward(net, &warm, &pw, ls)) != CLCONV_OK || (s = forward(net, &warm, &wall, NULL)) != CLCONV_OK)
-      break;
-    ours_spent += wall;
-    rc = push(&ours, wall);
-    for (size_t i = 0; !rc && i < n; i++)
-      rc = ls[i] >= 0.0 ? push(&lay[i], ls[i]) : 0;
-    if (!rc && pp) {
+    bool oom = false;
+    double t0 = bench_now_s();
+    do {
+      if ((s = forward(net, &warm, &pw, ls)) != CLCONV_OK || (s = forward(net, &warm, &wall, NULL)) != CLCONV_OK)
+        break;
+      ours_spent += wall;
+      oom = push(&ours, wall) != 0;
+      for (size_t i = 0; !oom && i < n; i++)
+        oom = ls[i] >= 0.0 && push(&lay[i], ls[i]) != 0;
+    } while (!oom && bench_now_s() - t0 < slice);
+    t0 = bench_now_s();
+    while (!oom && s == CLCONV_OK && pp) {
       if (bench_peer_net_call(pp, &pw, ls + n, err, cap)) {
         rc = -1;
         break;
       }
       theirs_spent += pw;
-      rc = push(&theirs, pw);
-      for (size_t i = 0; !rc && i < n; i++)
-        rc = push(&lay[n + i], ls[n + i]);
+      oom = push(&theirs, pw) != 0;
+      for (size_t i = 0; !oom && i < n; i++)
+        oom = push(&lay[n + i], ls[n + i]) != 0;
+      if (bench_now_s() - t0 >= slice)
+        break;
     }
-    if (rc)
+    if (oom)
       rc = bench_fail(err, cap, "%s: out of host memory", net->name);
   }
   if (!rc && s != CLCONV_OK)
