@@ -43,7 +43,18 @@ CLCONV_BF16V(16)
 #define CLCONV_LD0(p) (*(p))
 #define CLCONV_LD1(p) vload_half(0, p)
 #define CLCONV_LD2(p) as_float((uint)(*(p)) << 16)
+/* float vectors: vloadn / vstoren, except where the host knows the compiler is PoCL's clang for a CPU
+ * (CLCONV_CLANG_CPU): its vload16 and vstore16 are three accesses each (4, 4 and 8 lanes), so there a vector type
+ * aligned to its element (a clang extension) is read or written whole: one instruction. */
+#ifdef CLCONV_CLANG_CPU
+typedef float2 clconv_float2u __attribute__((aligned(4)));
+typedef float4 clconv_float4u __attribute__((aligned(4)));
+typedef float8 clconv_float8u __attribute__((aligned(4)));
+typedef float16 clconv_float16u __attribute__((aligned(4)));
+#define CLCONV_LDV0(n, p) (*(__global const clconv_float##n##u *)(p))
+#else
 #define CLCONV_LDV0(n, p) vload##n(0, p)
+#endif
 #define CLCONV_LDV1(n, p) vload_half##n(0, p)
 #define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(vload##n(0, p)) << 16)
 #define CLCONV_ST0(p, v) (*(p) = (v))
@@ -61,7 +72,11 @@ static inline void clconv_half_store(const float v, __global half *p) {
   q[1] = b[1];
 }
 #define CLCONV_ST2(p, v) (*(p) = clconv_bf16(v))
+#ifdef CLCONV_CLANG_CPU
+#define CLCONV_STV0(n, v, p) (*(__global clconv_float##n##u *)(p) = (v))
+#else
 #define CLCONV_STV0(n, v, p) vstore##n(v, 0, p)
+#endif
 #define CLCONV_STV1(n, v, p) vstore_half##n##_rte(v, 0, p)
 #define CLCONV_STV2(n, v, p) clconv_bf16_store##n(v, p)
 /* bfloat16 vector stores as pairs in uints: PoCL stores a ushort vector lane by lane (16 scalar stores and
@@ -110,9 +125,9 @@ static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
 #define STYV CLCONV_PASTE(CLCONV_STV, DT_DST)
 
 /* CLCONV_PREFETCH(p): a hint to fetch the cache line at p where the host knows the compiler takes clang's builtin
- * (CLCONV_PREFETCH_OK: PoCL on a CPU profile, whose OpenCL `prefetch` compiles to nothing); nothing elsewhere. It
+ * (CLCONV_CLANG_CPU: PoCL on a CPU profile, whose OpenCL `prefetch` compiles to nothing); nothing elsewhere. It
  * never faults, so p may lie past the data. */
-#ifdef CLCONV_PREFETCH_OK
+#ifdef CLCONV_CLANG_CPU
 #define CLCONV_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define CLCONV_PREFETCH(p) ((void)0)

@@ -239,11 +239,12 @@ clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, co
       *out = e->program;
       return CLCONV_OK;
     }
-  /* Strict IEEE math: no relaxed-math flags, OpenCL C 1.2 so the same source builds on every vendor. Software
-   * prefetches (kernels/common.cl) where the compiler is known to take clang's builtin and the profile is a CPU's:
-   * PoCL (Oclgrind, also clang-based, drops a kernel that uses it). */
+  /* Strict IEEE math: no relaxed-math flags, OpenCL C 1.2 so the same source builds on every vendor.
+   * CLCONV_CLANG_CPU where the compiler is known to be clang and the profile is a CPU's, PoCL: software prefetches
+   * and vector types aligned to their element (kernels/common.cl; Oclgrind, also clang-based, drops a kernel that
+   * uses the prefetch builtin). */
   const char *user = ctx->build_options ? ctx->build_options : "";
-  const char *prefetch = !clconv__is_gpu(&ctx->prof) && on_pocl(ctx) ? " -DCLCONV_PREFETCH_OK" : "";
+  const char *clang_cpu = !clconv__is_gpu(&ctx->prof) && on_pocl(ctx) ? " -DCLCONV_CLANG_CPU" : "";
   size_t n = strlen(options) + strlen(user) + 64;
   char *full = clconv__malloc(n);
   clconv__program *e = clconv__calloc(1, sizeof *e);
@@ -252,7 +253,7 @@ clconv_status clconv__program_get(clconv_context *ctx, clconv__family family, co
     clconv__free(e);
     return clconv__fail(ctx, CLCONV_ERR_OUT_OF_MEMORY, "program build: out of host memory");
   }
-  snprintf(full, n, "-cl-std=CL1.2%s %s %s", prefetch, options, user);
+  snprintf(full, n, "-cl-std=CL1.2%s %s %s", clang_cpu, options, user);
   e->family = family;
   e->options = clconv__strdup(options);
   clconv_status s = e->options ? build(ctx, family, full, &e->program)
