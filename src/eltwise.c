@@ -4,6 +4,12 @@
 #include <errno.h>
 #include <math.h>
 
+/* Runs of 16 elements per work-item on a CPU (one on a GPU, where neighbouring work-items read neighbouring runs):
+ * PoCL spends some 10 ns on each work-group of 8 work-items, about what their 8 runs take. With 16 runs each, ReLU
+ * over 64 x 112² took 0.080 ms of device time where it took 0.094 (64 runs: no better), over 3 x 111 x 97 0.007
+ * where 0.022. */
+#define CLCONV__ACT_CPU_RUNS 16
+
 struct clconv_act {
   clconv_context *ctx;
   clconv_activation act;                     /* defaults applied */
@@ -66,14 +72,13 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
                 CLCONV__MAX_KERNEL_ELEMS);
   clconv__kernel *k;
   CLCONV__TRY(act_kernel(op, src->dtype, &k));
-  cl_int total = (cl_int)src->count;
-  const clconv__arg args[] = {{sizeof(cl_mem), &src->mem},
-                              {sizeof(cl_mem), &dst->mem},
-                              {sizeof(float), &op->act.alpha},
-                              {sizeof(float), &op->act.beta},
-                              {sizeof total, &total}};
+  cl_int total = (cl_int)src->count, per = clconv__is_gpu(&ctx->prof) ? 1 : CLCONV__ACT_CPU_RUNS;
+  const clconv__arg args[] = {{sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &dst->mem},
+                              {sizeof(float), &op->act.alpha}, {sizeof(float), &op->act.beta},
+                              {sizeof total, &total},          {sizeof per, &per}};
+  const size_t run = 16 * (size_t)per;
   return clconv__kernel_launch(ctx, "act_run", k, args, sizeof args / sizeof args[0], 1,
-                               &(size_t){(src->count + 15) / 16}, NULL);
+                               &(size_t){(src->count + run - 1) / run}, NULL);
 }
 
 CLCONV__PLAN_OPS(plan_ops, clconv_act, clconv_act_create, clconv_act_destroy);
