@@ -5,9 +5,9 @@
 #include <math.h>
 
 /* Runs of 16 elements per work-item on a CPU (one on a GPU, where neighbouring work-items read neighbouring runs):
- * PoCL spends some 10 ns on each work-group of 8 work-items, about what their 8 runs take. With 16 runs each, ReLU
- * over 64 x 112² took 0.080 ms of device time where it took 0.094 (64 runs: no better), over 3 x 111 x 97 0.007
- * where 0.022. */
+ * PoCL's cost per work-group (some 10 ns) and per work-item was a large share of one run's. With 16 runs each,
+ * ReLU over 64 x 112² took 0.080 ms of device time where it took 0.094 (64 runs: no better), over 3 x 111 x 97
+ * 0.007 where 0.022. */
 #define CLCONV__ACT_CPU_RUNS 16
 
 struct clconv_act {
