@@ -73,7 +73,7 @@ clconv_status clconv_act_run(clconv_act *op, clconv_tensor *src, clconv_tensor *
   clconv__kernel *k;
   CLCONV__TRY(act_kernel(op, src->dtype, &k));
   cl_int total = (cl_int)src->count, per = clconv__is_gpu(&ctx->prof) ? 1 : CLCONV__ACT_CPU_RUNS;
-  const clconv__arg args[] = {{sizeof(cl_mem), &src->mem}, {sizeof(cl_mem), &dst->mem},
+  const clconv__arg args[] = {{sizeof(cl_mem), &src->mem},     {sizeof(cl_mem), &dst->mem},
                               {sizeof(float), &op->act.alpha}, {sizeof(float), &op->act.beta},
                               {sizeof total, &total},          {sizeof per, &per}};
   const size_t run = 16 * (size_t)per;
