@@ -374,18 +374,17 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
         oom = ls[i] >= 0.0 && push(&lay[i], ls[i]) != 0;
     } while (!oom && bench_now_s() - t0 < slice);
     t0 = bench_now_s();
-    while (!oom && s == CLCONV_OK && pp) {
-      if (bench_peer_net_call(pp, &pw, ls + n, err, cap)) {
-        rc = -1;
-        break;
-      }
-      theirs_spent += pw;
-      oom = push(&theirs, pw) != 0;
-      for (size_t i = 0; !oom && i < n; i++)
-        oom = push(&lay[n + i], ls[n + i]) != 0;
-      if (bench_now_s() - t0 >= slice)
-        break;
-    }
+    if (pp && !oom && s == CLCONV_OK)
+      do {
+        if (bench_peer_net_call(pp, &pw, ls + n, err, cap)) {
+          rc = -1;
+          break;
+        }
+        theirs_spent += pw;
+        oom = push(&theirs, pw) != 0;
+        for (size_t i = 0; !oom && i < n; i++)
+          oom = push(&lay[n + i], ls[n + i]) != 0;
+      } while (!oom && bench_now_s() - t0 < slice);
     if (oom)
       rc = bench_fail(err, cap, "%s: out of host memory", net->name);
   }
