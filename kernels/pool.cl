@@ -204,11 +204,15 @@ __kernel void clconv_pool_plane(__global const XT *restrict src, __global YT *re
     const float16 v = LDXV(16, x + i);
     CLCONV_POOL_ADD(acc, v, (int16)(-1));
   }
-  float lanes[16];
-  vstore16(acc, 0, lanes);
-  float r = lanes[0];
+  /* across the lanes as a tree: four dependent operations, where a chain through the 16 lanes was the work-item's
+   * longest wait (acc holds no NaN: the max takes a NaN into nan, never into acc) */
+#define CLCONV_POOL_TREE(a, b) (POOL_AVG ? (a) + (b) : fmax(a, b))
+  const float8 a8 = CLCONV_POOL_TREE(acc.lo, acc.hi);
+  const float4 a4 = CLCONV_POOL_TREE(a8.lo, a8.hi);
+  const float2 a2 = CLCONV_POOL_TREE(a4.lo, a4.hi);
+  float r = CLCONV_POOL_TREE(a2.x, a2.y);
+#undef CLCONV_POOL_TREE
   bool any_nan = any(nan != (int16)(0));
-  for (int j = 1; j < 16; j++) r = POOL_AVG ? r + lanes[j] : fmax(r, lanes[j]);
   for (; i < plane; i++) {
     const float v = LDX(x + i);
     r = POOL_AVG ? r + v : fmax(r, v);
