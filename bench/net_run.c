@@ -205,11 +205,8 @@ static clconv_status forward(const bench_net *net, inst *in, double *wall, doubl
     cl_context cl;
     cl_device_id dev;
     if (clconv_context_get_cl(in->ctx, &cl, &dev) == CLCONV_OK)
-      gate = clCreateUserEvent(cl, &err);
-    if (gate)
-      err = clEnqueueMarkerWithWaitList(q, 1, &gate, &ev[0]);
-    else
-      err = clEnqueueMarkerWithWaitList(q, 0, NULL, &ev[0]);
+      gate = clCreateUserEvent(cl, NULL); /* none: the forward runs unheld */
+    err = clEnqueueMarkerWithWaitList(q, gate ? 1 : 0, gate ? &gate : NULL, &ev[0]);
   }
   clconv_status s = CLCONV_OK;
   for (size_t i = 0; s == CLCONV_OK && i < n; i++) {

@@ -204,20 +204,20 @@ __kernel void clconv_pool_plane(__global const XT *restrict src, __global YT *re
     const float16 v = LDXV(16, x + i);
     CLCONV_POOL_ADD(acc, v, (int16)(-1));
   }
-  /* across the lanes as a tree: four dependent operations, where a chain through the 16 lanes was the work-item's
-   * longest wait (acc holds no NaN: the max takes a NaN into nan, never into acc) */
-#define CLCONV_POOL_TREE(a, b) (POOL_AVG ? (a) + (b) : fmax(a, b))
-  const float8 a8 = CLCONV_POOL_TREE(acc.lo, acc.hi);
-  const float4 a4 = CLCONV_POOL_TREE(a8.lo, a8.hi);
-  const float2 a2 = CLCONV_POOL_TREE(a4.lo, a4.hi);
-  float r = CLCONV_POOL_TREE(a2.x, a2.y);
-#undef CLCONV_POOL_TREE
+  /* the two-way step (NaN kept apart in nan and any_nan, as fmax drops it): across the lanes as a tree, four
+   * dependent steps where a chain through the 16 lanes was the work-item's longest wait, then the tail */
+#define CLCONV_PLANE2(a, b) (POOL_AVG ? (a) + (b) : fmax(a, b))
+  const float8 a8 = CLCONV_PLANE2(acc.lo, acc.hi);
+  const float4 a4 = CLCONV_PLANE2(a8.lo, a8.hi);
+  const float2 a2 = CLCONV_PLANE2(a4.lo, a4.hi);
+  float r = CLCONV_PLANE2(a2.x, a2.y);
   bool any_nan = any(nan != (int16)(0));
   for (; i < plane; i++) {
     const float v = LDX(x + i);
-    r = POOL_AVG ? r + v : fmax(r, v);
+    r = CLCONV_PLANE2(r, v);
     any_nan = any_nan || isnan(v);
   }
+#undef CLCONV_PLANE2
   STY(dst + nc, POOL_AVG ? r / (float)plane : (any_nan ? NAN : r));
 }
 #endif
