@@ -288,6 +288,22 @@ static inline VT clconv_res_lanes(__global const XT *res, const int i, const int
 }
 #endif
 
+#if DT_SRC != 0
+/* The first r (a constant, 1 to 8) of 8 consecutive 16-bit src values from p as floats, zeros past them. */
+__attribute__((always_inline)) static inline float8 clconv_part8(__global const XS *p, const int r) {
+  switch (r) {
+  case 1: return (float8)(LDS(p), 0.0f, (float2)(0.0f), (float4)(0.0f));
+  case 2: return (float8)(LDSV(2, p), (float2)(0.0f), (float4)(0.0f));
+  case 3: return (float8)(LDSV(2, p), LDS(p + 2), 0.0f, (float4)(0.0f));
+  case 4: return (float8)(LDSV(4, p), (float4)(0.0f));
+  case 5: return (float8)(LDSV(4, p), LDS(p + 4), 0.0f, (float2)(0.0f));
+  case 6: return (float8)(LDSV(4, p), LDSV(2, p + 4), (float2)(0.0f));
+  case 7: return (float8)(LDSV(4, p), LDSV(2, p + 4), LDS(p + 6), 0.0f);
+  default: return LDSV(8, p);
+  }
+}
+#endif
+
 __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
   /* dimension 0 counts every row's tiles, one row after another (with a fused pooling, the tiles of each row of
    * pooling windows), each tile `fold` times in a row: for `fold` consecutive channel blocks, whose work-items then
@@ -351,6 +367,45 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
       _Pragma("unroll") for (int j = 0; j < WT; j++) acc[v][j] = fma(xv[j], wv, acc[v][j]);                           \
     }                                                                                                                 \
   }
+#endif
+#if DT_SRC != 0 && defined(KW) && defined(TILED_SW)
+  /* A 16-bit src read as it is (where the host does not widen it first: clconv__tiled_reads_16bit): each channel's
+   * span of a row, the SPAN values the tile's taps read, widened once into float8 registers (zeros in the padding
+   * at the edge tiles), each tap's value broadcast from its lane by a shuffle, instead of one conversion per tap and
+   * position. Kept as vectors: read back from a private array of floats, the compiler split the conversions lane by
+   * lane. */
+#define CLCONV_SPAN ((WT - 1) * TILED_SW + KW)
+#define CLCONV_SPAN8 ((CLCONV_SPAN + 7) / 8)
+  if (dil.z == 1) {
+    const bool inside = w0 >= 0 && w0 + CLCONV_SPAN <= isz.z;
+    for (int kd = td.x; kd < td.y; kd++) {
+      for (int kh = th.x; kh < th.y; kh++) {
+        __global const XS *row = x + ((d0 + kd * dil.x) * isz.y + h0 + kh * dil.y) * isz.z;
+        __global const float *wr = w + (kd * ksz.y + kh) * KW * cin_g * KT;
+        for (int c = 0; c < cin_g; c++, row += plane) {
+          float8 xs[CLCONV_SPAN8];
+          if (inside) {
+#pragma unroll
+            for (int q = 0; q < CLCONV_SPAN8; q++) xs[q] = clconv_part8(row + w0 + 8 * q, min(8, CLCONV_SPAN - 8 * q));
+          } else {
+            float e[CLCONV_SPAN8 * 8];
+#pragma unroll
+            for (int i = 0; i < CLCONV_SPAN8 * 8; i++)
+              e[i] = i < CLCONV_SPAN && w0 + i >= 0 && w0 + i < isz.z ? LDS(row + w0 + i) : 0.0f;
+#pragma unroll
+            for (int q = 0; q < CLCONV_SPAN8; q++) xs[q] = vload8(q, e);
+          }
+          __global const float *wt = wr + c * KT;
+#define CLCONV_LANE(i) shuffle(xs[(i) / 8], (CLCONV_PASTE(uint, VW))((i) % 8))
+#pragma unroll
+          for (int kw = 0; kw < KW; kw++, wt += cin_g * KT) CLCONV_TILE_FMA(CLCONV_LANE(j * TILED_SW + kw), wt)
+#undef CLCONV_LANE
+        }
+      }
+    }
+  } else
+#undef CLCONV_SPAN8
+#undef CLCONV_SPAN
 #endif
   /* taps outside, channels inside: the bounds of a tap are settled once for the long channel loop */
   for (int kd = td.x; kd < td.y; kd++) {

@@ -317,11 +317,19 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
  *  - tiled, any other width but 1: up to CLCONV__TILED_MAX_CIN_G input channels per group (CIN_G), which then unroll
  *    inside the tap loop (more channels, or 1 x 1 kernels, gained nothing). */
 #define CLCONV__TILED_MAX_CIN_G 3
+static bool tiled_sw_known(const clconv__conv_geom *g) {
+  return (g->ker[2] == 3 || g->ker[2] == 5) && g->stride[2] <= 2;
+}
+
+bool clconv__tiled_reads_16bit(const clconv__conv_geom *g) {
+  return g->dt == CLCONV_BF16 && tiled_sw_known(g) && g->dil[2] == 1;
+}
+
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;
   if ((kind == CLCONV__TILED || kind == CLCONV__WIDE) && (g->ker[2] == 3 || g->ker[2] == 5)) {
     snprintf(buf, cap, " -DKW=%u", g->ker[2]);
-    if (kind == CLCONV__TILED && g->stride[2] <= 2)
+    if (kind == CLCONV__TILED && tiled_sw_known(g))
       snprintf(buf + strlen(buf), cap - strlen(buf), " -DTILED_SW=%u", g->stride[2]);
     return;
   }

@@ -173,8 +173,10 @@ static void size_buffers(clconv_conv *op) {
       op->v = CLCONV__DIRECT_VARIANT;
   }
   /* tiled and local read each input element once per output tile, one value at a time: converting it there from 16
-   * bits cost 3.5x the float32 time (vgg 3x3); one widening pass before costs about a copy of the input */
-  op->widen = g->dt != CLCONV_F32 && (op->v.kind == CLCONV__TILED || op->v.kind == CLCONV__LOCAL);
+   * bits cost 3.5x the float32 time (vgg 3x3); one widening pass before costs about a copy of the input. The tiled
+   * kernel widens each row span itself for the shapes of clconv__tiled_reads_16bit */
+  op->widen = g->dt != CLCONV_F32 &&
+              (op->v.kind == CLCONV__LOCAL || (op->v.kind == CLCONV__TILED && !clconv__tiled_reads_16bit(&op->kg)));
   const size_t esize = op->widen ? sizeof(float) : clconv_dtype_size(g->dt);
   memcpy(op->psz, kg->in, sizeof op->psz);
   if (op->v.kind == CLCONV__WIDE || op->v.kind == CLCONV__TILED) {

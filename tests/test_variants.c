@@ -1,9 +1,10 @@
 /* Every direct-algorithm kernel variant the tuner can pick, each forced through the fault-injection build's hook
  * (clconv_fault_force_kernel) on random shapes it can run, against the CPU reference: a variant the built-in choice
  * never takes on this device (the local-memory one, chosen on GPUs) is checked here too. Random floats with the
- * per-element tolerance, and the mutation self-test, each variant in every element type. One dimensionality per variant keeps the number of programs
- * PoCL compiles small; the code paths that depend on it are shared by all variants. Variant i runs in 1 + i % 3
- * dimensions: wide 1x16 in 2-D, so that its four rows per work-item are drawn (stride and dilation 1 along H). */
+ * per-element tolerance, and the mutation self-test, each variant in every element type. One dimensionality per variant
+ * keeps the number of programs PoCL compiles small; the code paths that depend on it are shared by all variants.
+ * Variant i runs in 1 + i % 3 dimensions: wide 1x16 in 2-D, so that its four rows per work-item are drawn (stride and
+ * dilation 1 along H). */
 #include "common.h"
 #include "fault.h"
 #include "sweep.h"
@@ -122,7 +123,67 @@ static void test_every_activation(void **state) {
   assert_int_equal(bad, 0);
 }
 
+/* bfloat16 inputs the tiled kernel reads itself (kernels/conv.cl: each channel's row span widened once, the taps
+ * broadcast from its lanes), with 3 and 5 taps along W at stride 1 and 2, 1-D to 3-D: spans of 5 to 23 values (one
+ * to three 8-lane pieces, the last of every length), tiles inside the rows and at both edges (rows too narrow for a
+ * padded copy to pay), a partial last tile and channel block; each with a residual and the mutation self-test. Shapes
+ * whose taps along W are not known at build time or are dilated read a float32 copy instead (test_every_variant draws
+ * them). */
+static void test_bf16_rows(void **state) {
+  clconv_context *ctx = TEST_CONTEXT(state);
+  static const struct {
+    int kt, wt; /* the tiled kernel forced */
+    uint32_t ndim, in[3], ker[3], stride[3], pad[3];
+  } cases[] = {
+      /* span 9 (8 + 1), 23 (8 + 8 + 7), 17 (8 + 8 + 1), 12 (8 + 4), 19 (8 + 8 + 3), 7, 10 (8 + 2), 14 (8 + 6), 5 */
+      {32, 7, 2, {9, 23}, {3, 3}, {1, 1}, {1, 1}},
+      {16, 10, 2, {11, 61}, {5, 5}, {2, 2}, {2, 2}},
+      {8, 8, 1, {61}, {3}, {2}, {1}},
+      {4, 10, 3, {4, 5, 25}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+      {32, 8, 2, {6, 40}, {3, 5}, {1, 2}, {0, 2}},
+      {8, 5, 2, {3, 30}, {3, 3}, {1, 1}, {1, 1}},
+      {16, 8, 1, {50}, {3}, {1}, {1}},
+      {8, 10, 1, {50}, {5}, {1}, {2}},
+      {16, 3, 2, {4, 20}, {3, 3}, {1, 1}, {1, 1}},
+  };
+  uint64_t seed = test_seed() ^ 0xBF;
+  sweep_rng r = {seed};
+  uint32_t bad = 0, n = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    clconv_fault_force_kernel(cases[i].kt, cases[i].wt, 0);
+    clconv_conv_desc d = {.ndim = cases[i].ndim,
+                          .batch = 2,
+                          .in_channels = 5,
+                          .out_channels = (uint32_t)cases[i].kt + 3,
+                          .has_bias = true,
+                          .has_residual = true,
+                          .mode = i % 2 ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR,
+                          .algorithm = CLCONV_ALGO_DIRECT,
+                          .dtype = CLCONV_BF16};
+    for (uint32_t a = 0; a < d.ndim; a++) {
+      d.in_size[a] = cases[i].in[a];
+      d.kernel_size[a] = cases[i].ker[a];
+      d.stride[a] = cases[i].stride[a];
+      d.pad_before[a] = d.pad_after[a] = cases[i].pad[a];
+    }
+    char want[32];
+    snprintf(want, sizeof want, "tiled %dx%d", cases[i].kt, cases[i].wt);
+    clconv_conv *op = NULL;
+    assert_int_equal(clconv_conv_create(ctx, &d, &op), CLCONV_OK);
+    if (strcmp(clconv_conv_kernel(op), want))
+      fail_msg("forced %s, got %s", want, clconv_conv_kernel(op));
+    clconv_conv_destroy(op);
+    bad += sweep_check_conv(ctx, &d, &r, false, true, stderr, test_replay(seed)) != 0;
+    n++;
+  }
+  clconv_fault_force_kernel(-1, 0, 0);
+  print_message("bfloat16 rows in the tiled kernel: %u configurations, %u failed (seed %llu)\n", n, bad,
+                (unsigned long long)seed);
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant), cmocka_unit_test(test_every_activation)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant), cmocka_unit_test(test_every_activation),
+                                     cmocka_unit_test(test_bf16_rows)};
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
