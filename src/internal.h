@@ -405,9 +405,7 @@ int clconv__variant_rows(const clconv_device_profile *p, const clconv__variant *
 /* The compile-time shape options of a kernel of kind on g ("" for shapes read from the arguments). */
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap);
 /* Whether the tiled kernel reads g's 16-bit src itself (kernels/conv.cl widens each row span once), else a float32
- * copy (conv.c): bfloat16 (widened by a shift) with its taps along W known at build time and undilated. float16
- * stays with the copy: PoCL converts it in software, some 15 operations a value, and the rows then ran at 0.6-0.7x
- * the float32 time against 0.85 with the copy. */
+ * copy (conv.c): where its taps along W are known at build time and undilated. */
 bool clconv__tiled_reads_16bit(const clconv__conv_geom *g);
 /* The built-in direct kernel for g on a device of profile p: a pure function of the two (tests run it for several
  * profiles). */

@@ -123,13 +123,13 @@ static void test_every_activation(void **state) {
   assert_int_equal(bad, 0);
 }
 
-/* bfloat16 inputs the tiled kernel reads itself (kernels/conv.cl: each channel's row span widened once, the taps
- * broadcast from its lanes), with 3 and 5 taps along W at stride 1 and 2, 1-D to 3-D: spans of 5 to 23 values (one
- * to three 8-lane pieces, the last of every length), tiles inside the rows and at both edges (rows too narrow for a
- * padded copy to pay), a partial last tile and channel block; each with a residual and the mutation self-test. Shapes
- * whose taps along W are not known at build time or are dilated read a float32 copy instead (test_every_variant draws
- * them). */
-static void test_bf16_rows(void **state) {
+/* 16-bit inputs the tiled kernel reads itself (kernels/conv.cl: each channel's row span widened once, the taps
+ * broadcast from its lanes), in float16 and bfloat16, with 3 and 5 taps along W at stride 1 and 2, 1-D to 3-D: spans of
+ * 5 to 23 values (one to three 8-lane pieces, the last of every length), tiles inside the rows and at both edges (rows
+ * too narrow for a padded copy to pay), a partial last tile and channel block; each with a residual and the mutation
+ * self-test. Shapes whose taps along W are not known at build time or are dilated read a float32 copy instead
+ * (test_every_variant draws them). */
+static void test_16bit_rows(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
   static const struct {
     int kt, wt; /* the tiled kernel forced */
@@ -149,7 +149,8 @@ static void test_bf16_rows(void **state) {
   uint64_t seed = test_seed() ^ 0xBF;
   sweep_rng r = {seed};
   uint32_t bad = 0, n = 0;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+  for (size_t t = 0; t < 2 * sizeof cases / sizeof cases[0]; t++) {
+    const size_t i = t / 2;
     clconv_fault_force_kernel(cases[i].kt, cases[i].wt, 0);
     clconv_conv_desc d = {.ndim = cases[i].ndim,
                           .batch = 2,
@@ -159,7 +160,7 @@ static void test_bf16_rows(void **state) {
                           .has_residual = true,
                           .mode = i % 2 ? CLCONV_MODE_CONV : CLCONV_MODE_XCORR,
                           .algorithm = CLCONV_ALGO_DIRECT,
-                          .dtype = CLCONV_BF16};
+                          .dtype = t % 2 ? CLCONV_F16 : CLCONV_BF16};
     for (uint32_t a = 0; a < d.ndim; a++) {
       d.in_size[a] = cases[i].in[a];
       d.kernel_size[a] = cases[i].ker[a];
@@ -177,13 +178,13 @@ static void test_bf16_rows(void **state) {
     n++;
   }
   clconv_fault_force_kernel(-1, 0, 0);
-  print_message("bfloat16 rows in the tiled kernel: %u configurations, %u failed (seed %llu)\n", n, bad,
+  print_message("16-bit rows in the tiled kernel: %u configurations, %u failed (seed %llu)\n", n, bad,
                 (unsigned long long)seed);
   assert_int_equal(bad, 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_variant), cmocka_unit_test(test_every_activation),
-                                     cmocka_unit_test(test_bf16_rows)};
+                                     cmocka_unit_test(test_16bit_rows)};
   return cmocka_run_group_tests(tests, group_setup_context, group_teardown_context);
 }
