@@ -322,7 +322,8 @@ static bool tiled_sw_known(const clconv__conv_geom *g) {
 }
 
 bool clconv__tiled_reads_16bit(const clconv__conv_geom *g) {
-  return g->dt != CLCONV_F32 && tiled_sw_known(g) && g->dil[2] == 1;
+  return g->dt != CLCONV_F32 &&
+         ((tiled_sw_known(g) && g->dil[2] == 1) || (g->ker[0] * g->ker[1] * g->ker[2] == 1 && g->stride[2] == 1));
 }
 
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {

@@ -89,6 +89,15 @@ static const gcase cases[] = {
               .pad_after = {1},
               .mode = CLCONV_MODE_CONV,
               .dtype = CLCONV_BF16}},
+    /* the same for a 1 x 1 (the tile's 8 values at once), a partial last tile read value by value */
+    {"tiled 4x8", CONV, CPU, 4, 8, 0,
+     .conv = {.ndim = 2,
+              .in_channels = 5,
+              .out_channels = 7,
+              .in_size = {3, 19},
+              .kernel_size = {1, 1},
+              .has_bias = true,
+              .dtype = CLCONV_F16}},
     /* wide, edges tested in the kernel (too little work for a padded copy), dilation */
     {"wide 4x16", CONV, CPU, 4, 16, 1,
      .conv = {.ndim = 2,
