@@ -52,6 +52,18 @@ typedef float4 clconv_float4u __attribute__((aligned(4)));
 typedef float8 clconv_float8u __attribute__((aligned(4)));
 typedef float16 clconv_float16u __attribute__((aligned(4)));
 #define CLCONV_LDV0(n, p) (*(__global const clconv_float##n##u *)(p))
+/* float16 reads of a convolution's src (LDS, LDSV): clang's storage-only __fp16 vectors, converted whole (one
+ * vcvtph2ps on x86). PoCL's vload_half converts lane by lane in software wherever a kernel then uses the lanes one
+ * by one (the tiled kernel's staged rows ran 0.6-0.7x their float32 form that way, 0.95-1.0 this way; depthwise
+ * at stride 2 0.85 -> 1.0). Not for the other reads (LDX): on ReLU's input the compiler narrowed the comparison
+ * with 0 to float16 and did it value by value (0.13x its float32 form). */
+typedef __fp16 clconv_half2u __attribute__((ext_vector_type(2), aligned(2)));
+typedef __fp16 clconv_half4u __attribute__((ext_vector_type(4), aligned(2)));
+typedef __fp16 clconv_half8u __attribute__((ext_vector_type(8), aligned(2)));
+typedef __fp16 clconv_half16u __attribute__((ext_vector_type(16), aligned(2)));
+#define CLCONV_SRC_LD1(p)                                                                                             \
+  __builtin_convertvector(__builtin_bit_cast(clconv_half2u, (ushort2)(*(__global const ushort *)(p), 0)), float2).x
+#define CLCONV_SRC_LDV1(n, p) __builtin_convertvector(*(__global const clconv_half##n##u *)(p), float##n)
 #else
 #define CLCONV_LDV0(n, p) vload##n(0, p)
 #endif
@@ -118,8 +130,13 @@ static inline void clconv_bf16_store16(const float16 v, __global ushort *p) {
 #define YT CLCONV_PASTE(CLCONV_T, DT_DST)
 #define XS CLCONV_PASTE(CLCONV_T, DT_SRC)
 #define LDX CLCONV_PASTE(CLCONV_LD, DT)
+#if DT_SRC == 1 && defined(CLCONV_CLANG_CPU)
+#define LDS CLCONV_SRC_LD1
+#define LDSV CLCONV_SRC_LDV1
+#else
 #define LDS CLCONV_PASTE(CLCONV_LD, DT_SRC)
 #define LDSV CLCONV_PASTE(CLCONV_LDV, DT_SRC)
+#endif
 #define LDXV CLCONV_PASTE(CLCONV_LDV, DT)
 #define STY CLCONV_PASTE(CLCONV_ST, DT_DST)
 #define STYV CLCONV_PASTE(CLCONV_STV, DT_DST)

@@ -288,34 +288,18 @@ static inline VT clconv_res_lanes(__global const XT *res, const int i, const int
 }
 #endif
 
-/* The tiled kernel's reads of src: CLCONV_SRC1(p) one value, CLCONV_SRCV(n, p) n = 2, 4 or 8 consecutive ones, as
- * floats. Where the compiler is PoCL's clang (CLCONV_CLANG_CPU), float16 through clang's storage-only __fp16
- * vectors, converted whole (one vcvtph2ps on x86): PoCL's vload_half converts lane by lane in software once the
- * lanes are used one by one (the staged rows below ran 0.6-0.7x their float32 form that way, 0.95-1.0 this way). */
-#if DT_SRC == 1 && defined(CLCONV_CLANG_CPU)
-typedef __fp16 clconv_half2u __attribute__((ext_vector_type(2), aligned(2)));
-typedef __fp16 clconv_half4u __attribute__((ext_vector_type(4), aligned(2)));
-typedef __fp16 clconv_half8u __attribute__((ext_vector_type(8), aligned(2)));
-#define CLCONV_SRCV(n, p) __builtin_convertvector(*(__global const clconv_half##n##u *)(p), float##n)
-#define CLCONV_SRC1(p)                                                                                                \
-  __builtin_convertvector(__builtin_bit_cast(clconv_half2u, (ushort2)(*(__global const ushort *)(p), 0)), float2).x
-#else
-#define CLCONV_SRCV(n, p) LDSV(n, p)
-#define CLCONV_SRC1(p) LDS(p)
-#endif
-
 #if DT_SRC != 0
 /* The first r (a constant, 1 to 8) of 8 consecutive 16-bit src values from p as floats, zeros past them. */
 __attribute__((always_inline)) static inline float8 clconv_part8(__global const XS *p, const int r) {
   switch (r) {
-  case 1: return (float8)(CLCONV_SRC1(p), 0.0f, (float2)(0.0f), (float4)(0.0f));
-  case 2: return (float8)(CLCONV_SRCV(2, p), (float2)(0.0f), (float4)(0.0f));
-  case 3: return (float8)(CLCONV_SRCV(2, p), CLCONV_SRC1(p + 2), 0.0f, (float4)(0.0f));
-  case 4: return (float8)(CLCONV_SRCV(4, p), (float4)(0.0f));
-  case 5: return (float8)(CLCONV_SRCV(4, p), CLCONV_SRC1(p + 4), 0.0f, (float2)(0.0f));
-  case 6: return (float8)(CLCONV_SRCV(4, p), CLCONV_SRCV(2, p + 4), (float2)(0.0f));
-  case 7: return (float8)(CLCONV_SRCV(4, p), CLCONV_SRCV(2, p + 4), CLCONV_SRC1(p + 6), 0.0f);
-  default: return CLCONV_SRCV(8, p);
+  case 1: return (float8)(LDS(p), 0.0f, (float2)(0.0f), (float4)(0.0f));
+  case 2: return (float8)(LDSV(2, p), (float2)(0.0f), (float4)(0.0f));
+  case 3: return (float8)(LDSV(2, p), LDS(p + 2), 0.0f, (float4)(0.0f));
+  case 4: return (float8)(LDSV(4, p), (float4)(0.0f));
+  case 5: return (float8)(LDSV(4, p), LDS(p + 4), 0.0f, (float2)(0.0f));
+  case 6: return (float8)(LDSV(4, p), LDSV(2, p + 4), (float2)(0.0f));
+  case 7: return (float8)(LDSV(4, p), LDSV(2, p + 4), LDS(p + 6), 0.0f);
+  default: return LDSV(8, p);
   }
 }
 #endif
@@ -411,7 +395,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
             float e[CLCONV_SPAN8 * 8];
 #pragma unroll
             for (int i = 0; i < CLCONV_SPAN8 * 8; i++)
-              e[i] = i < CLCONV_SPAN && w0 + i >= 0 && w0 + i < isz.z ? CLCONV_SRC1(row + w0 + i) : 0.0f;
+              e[i] = i < CLCONV_SPAN && w0 + i >= 0 && w0 + i < isz.z ? LDS(row + w0 + i) : 0.0f;
 #pragma unroll
             for (int q = 0; q < CLCONV_SPAN8; q++) xs[q] = vload8(q, e);
           }
@@ -458,7 +442,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
                 continue;
               }
 #endif
-              CLCONV_TILE_FMA(CLCONV_SRC1(p + j * TILED_SW_), wt)
+              CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
             }
           }
         } else {
@@ -466,7 +450,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
             __global const XS *p = row + c * plane + w0;
             __global const float *wt = wr + c * KT;
             CLCONV_KW_UNROLL for (int kw = 0; kw < CLCONV_KW; kw++, p += dil.z, wt += CLCONV_CIN_G * KT)
-                CLCONV_TILE_FMA(CLCONV_SRC1(p + j * TILED_SW_), wt)
+                CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
           }
         }
         continue;
@@ -477,7 +461,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const XS *p = row + iw;
           for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-              CLCONV_TILE_FMA(CLCONV_SRC1(p + j * TILED_SW_), wt)
+              CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
@@ -490,7 +474,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
           }
           __global const XS *p = row;
           for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-              CLCONV_TILE_FMA(in[j] ? CLCONV_SRC1(p + off[j]) : 0.0f, wt)
+              CLCONV_TILE_FMA(in[j] ? LDS(p + off[j]) : 0.0f, wt)
         }
       }
     }
