@@ -460,8 +460,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
         __global const float *wt = w + ((kd * ksz.y + kh) * ksz.z + kw) * CLCONV_CIN_G * KT;
         if (iw >= 0 && iw + (WT - 1) * str.z < isz.z) { /* the whole tile inside the row: no tests */
           __global const XS *p = row + iw;
-          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT)
-              CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
+          for (int c = 0; c < CLCONV_CIN_G; c++, p += plane, wt += KT) CLCONV_TILE_FMA(LDS(p + j * TILED_SW_), wt)
         } else { /* an edge tile: read a valid address, and select 0 (never multiply: inf * 0 is NaN) where the
                     tap falls in the padding */
           int off[WT];
