@@ -433,12 +433,15 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
                * stem's 3 channels ran 0.65x with it) */
               if (CLCONV_CIN_G > CLCONV__PREFETCH_AHEAD)
                 CLCONV_PREFETCH(p + CLCONV__PREFETCH_AHEAD * plane);
-#if DT_SRC != 0
-              if (TILED_SW_ == 1) { /* 16-bit at stride 1 (1 x 1): the tile's WT values widened at once, as above */
-                float8 xs[(WT + 7) / 8];
+#if DT_SRC != 0 && defined(TILED_SW)
+              { /* 16-bit, a kernel 1 wide (the host sets TILED_SW): the tile's span widened at once, as above */
+#define CLCONV_SPAN ((WT - 1) * TILED_SW + 1)
+                float8 xs[(CLCONV_SPAN + 7) / 8];
 #pragma unroll
-                for (int q = 0; q < (WT + 7) / 8; q++) xs[q] = clconv_part8(p + 8 * q, min(8, WT - 8 * q));
-                CLCONV_TILE_FMA(CLCONV_LANE(j), wt)
+                for (int q = 0; q < (CLCONV_SPAN + 7) / 8; q++)
+                  xs[q] = clconv_part8(p + 8 * q, min(8, CLCONV_SPAN - 8 * q));
+#undef CLCONV_SPAN
+                CLCONV_TILE_FMA(CLCONV_LANE(j * TILED_SW), wt)
                 continue;
               }
 #endif

@@ -315,23 +315,25 @@ void clconv__variant_geometry(const clconv_device_profile *p, const clconv__vari
  *    (with the stride an argument, LLVM kept 7 running pointers and reloaded one from the stack at every load:
  *    12 extra loads per 14 FMAs, vgg 3x3 and resnet 3x3 1.4-1.5x slower on an AVX-512 CPU with two FMA ports);
  *  - tiled, any other width but 1: up to CLCONV__TILED_MAX_CIN_G input channels per group (CIN_G), which then unroll
- *    inside the tap loop (more channels, or 1 x 1 kernels, gained nothing). */
+ *    inside the tap loop (more channels, or 1 x 1 kernels, gained nothing);
+ *  - tiled, a kernel 1 wide on a 16-bit input (clconv__tiled_reads_16bit): its stride along W (TILED_SW), the span
+ *    of its staged rows. */
 #define CLCONV__TILED_MAX_CIN_G 3
-static bool tiled_sw_known(const clconv__conv_geom *g) {
-  return (g->ker[2] == 3 || g->ker[2] == 5) && g->stride[2] <= 2;
-}
-
 bool clconv__tiled_reads_16bit(const clconv__conv_geom *g) {
-  return g->dt != CLCONV_F32 &&
-         ((tiled_sw_known(g) && g->dil[2] == 1) || (g->ker[0] * g->ker[1] * g->ker[2] == 1 && g->stride[2] == 1));
+  return g->dt != CLCONV_F32 && g->stride[2] <= 2 &&
+         (g->ker[2] == 1 || ((g->ker[2] == 3 || g->ker[2] == 5) && g->dil[2] == 1));
 }
 
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap) {
   buf[0] = 0;
   if ((kind == CLCONV__TILED || kind == CLCONV__WIDE) && (g->ker[2] == 3 || g->ker[2] == 5)) {
     snprintf(buf, cap, " -DKW=%u", g->ker[2]);
-    if (kind == CLCONV__TILED && tiled_sw_known(g))
+    if (kind == CLCONV__TILED && g->stride[2] <= 2)
       snprintf(buf + strlen(buf), cap - strlen(buf), " -DTILED_SW=%u", g->stride[2]);
+    return;
+  }
+  if (kind == CLCONV__TILED && g->ker[2] == 1 && clconv__tiled_reads_16bit(g)) { /* its staged rows' stride */
+    snprintf(buf, cap, " -DTILED_SW=%u", g->stride[2]);
     return;
   }
   if (kind == CLCONV__TILED && g->c / g->groups <= CLCONV__TILED_MAX_CIN_G && g->ker[2] > 1) {

@@ -405,8 +405,8 @@ int clconv__variant_rows(const clconv_device_profile *p, const clconv__variant *
 /* The compile-time shape options of a kernel of kind on g ("" for shapes read from the arguments). */
 void clconv__shape_options(clconv__kind kind, const clconv__conv_geom *g, char *buf, size_t cap);
 /* Whether the tiled kernel reads g's 16-bit src itself (kernels/conv.cl widens each row span once), else a float32
- * copy (conv.c): where its taps along W are known at build time and undilated, and for 1 x 1 kernels at stride 1
- * along W. */
+ * copy (conv.c): at stride 1 or 2 along W, for kernels 3 or 5 wide and undilated (their taps along W known at build
+ * time) and kernels 1 wide. */
 bool clconv__tiled_reads_16bit(const clconv__conv_geom *g);
 /* The built-in direct kernel for g on a device of profile p: a pure function of the two (tests run it for several
  * profiles). */

@@ -124,9 +124,9 @@ static void test_every_activation(void **state) {
 }
 
 /* 16-bit inputs the tiled kernel reads itself (kernels/conv.cl: each channel's row span widened once, the taps
- * broadcast from its lanes), in float16 and bfloat16: 3 and 5 taps along W at stride 1 and 2, and 1 x 1 at stride 1,
- * 1-D to 3-D; spans of 3 to 23 values (one to three 8-lane pieces, the last of every length), tiles inside the rows
- * and at both edges (rows too narrow for a padded copy to pay), a partial last tile and channel block; each with a
+ * broadcast from its lanes), in float16 and bfloat16: 3 and 5 taps along W at stride 1 and 2, and 1 tap at stride 1
+ * and 2, 1-D to 3-D; spans of 3 to 23 values (one to three 8-lane pieces, the last of every length), tiles inside the
+ * rows and at both edges (rows too narrow for a padded copy to pay), a partial last tile and channel block; each with a
  * residual and the mutation self-test. The other shapes read a float32 copy (test_every_variant draws them). */
 static void test_16bit_rows(void **state) {
   clconv_context *ctx = TEST_CONTEXT(state);
@@ -144,10 +144,11 @@ static void test_16bit_rows(void **state) {
       {16, 8, 1, {50}, {3}, {1}, {1}},
       {8, 10, 1, {50}, {5}, {1}, {2}},
       {16, 3, 2, {4, 20}, {3, 3}, {1, 1}, {1, 1}},
-      /* 1 x 1 at stride 1: the tile's 7, 10 or 3 values; a partial last tile, padding along W (edge tiles) */
+      /* 1 wide: the tile's 7, 10 or 3 values; a partial last tile, padding along W (edge tiles) */
       {32, 7, 2, {5, 17}, {1, 1}, {1, 1}, {0, 0}},
       {16, 10, 1, {43}, {1}, {1}, {1}},
       {8, 3, 3, {2, 3, 11}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}},
+      {16, 8, 2, {5, 33}, {3, 1}, {1, 2}, {1, 0}}, /* 3 x 1 at stride 2 along W: span 15 (8 + 7) */
   };
   uint64_t seed = test_seed() ^ 0xBF;
   sweep_rng r = {seed};
