@@ -302,6 +302,11 @@ __attribute__((always_inline)) static inline float8 clconv_part8(__global const 
   default: return LDSV(8, p);
   }
 }
+/* n (a constant) consecutive 16-bit src values from p as floats, in the float8 pieces xs[0 .. (n + 7) / 8). */
+__attribute__((always_inline)) static inline void clconv_stage(float8 *xs, __global const XS *p, const int n) {
+#pragma unroll
+  for (int q = 0; q < (n + 7) / 8; q++) xs[q] = clconv_part8(p + 8 * q, min(8, n - 8 * q));
+}
 #endif
 
 __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
@@ -389,8 +394,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
         for (int c = 0; c < cin_g; c++, row += plane) {
           float8 xs[CLCONV_SPAN8];
           if (inside) {
-#pragma unroll
-            for (int q = 0; q < CLCONV_SPAN8; q++) xs[q] = clconv_part8(row + w0 + 8 * q, min(8, CLCONV_SPAN - 8 * q));
+            clconv_stage(xs, row + w0, CLCONV_SPAN);
           } else {
             float e[CLCONV_SPAN8 * 8];
 #pragma unroll
@@ -437,9 +441,7 @@ __kernel void clconv_conv_tiled(CLCONV_CONV_ARGS, const int fold) {
               { /* 16-bit, a kernel 1 wide (the host sets TILED_SW): the tile's span widened at once, as above */
 #define CLCONV_SPAN ((WT - 1) * TILED_SW + 1)
                 float8 xs[(CLCONV_SPAN + 7) / 8];
-#pragma unroll
-                for (int q = 0; q < (CLCONV_SPAN + 7) / 8; q++)
-                  xs[q] = clconv_part8(p + 8 * q, min(8, CLCONV_SPAN - 8 * q));
+                clconv_stage(xs, p, CLCONV_SPAN);
 #undef CLCONV_SPAN
                 CLCONV_TILE_FMA(CLCONV_LANE(j * TILED_SW), wt)
                 continue;
