@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: install missing packages; build with warnings as errors and run every test (the GPU-semantics
 # stage under Oclgrind among them: tests/oclgrind_test.sh); install into a
-# scratch prefix and build the example against it through find_package and through pkg-config; fuzz the three
+# scratch prefix and build the examples against it through find_package and through pkg-config; fuzz the three
 # parsers for 40 s each; build again with ASan+UBSan and run every test with LeakSanitizer on (suppressions:
 # scripts/lsan.supp, the OpenCL platform's internals only); build again with ThreadSanitizer and run the threads
 # test (no suppressions).
@@ -23,11 +23,14 @@ cmake --install build/test --prefix "$prefix"
 export POCL_CACHE_DIR="$cache"
 cmake -S examples -B build/example -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
 cmake --build build/example
-LD_LIBRARY_PATH="$(dirname "$(find "$prefix" -name 'libclconv.so' | head -n 1)")" build/example/lenet_layer
+libdir="$(dirname "$(find "$prefix" -name 'libclconv.so' | head -n 1)")"
 pcdir=$(dirname "$(find "$prefix" -name clconv.pc | head -n 1)")
-cc -std=c11 -Wall -Wextra -Werror examples/lenet_layer.c -o build/example/lenet_layer_pkgconfig \
-  $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs clconv)
-LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir clconv)" build/example/lenet_layer_pkgconfig
+for example in lenet_layer resnet_block; do
+  LD_LIBRARY_PATH="$libdir" "build/example/$example"
+  cc -std=c11 -Wall -Wextra -Werror "examples/$example.c" -o "build/example/${example}_pkgconfig" \
+    $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs clconv)
+  LD_LIBRARY_PATH="$(PKG_CONFIG_PATH="$pcdir" pkg-config --variable=libdir clconv)" "build/example/${example}_pkgconfig"
+done
 unset POCL_CACHE_DIR
 
 scripts/fuzz.sh 40
