@@ -378,6 +378,10 @@ static int time_rounds(const options *o, const bench_case *c, size_t nrows, runn
           return error(EXIT_DEVICE, "%s: out of host memory", c->name);
       } while (bench_now_s() - t0 < slice);
     }
+#ifdef CLCONV_BENCH_ONEDNN
+    if (pp)
+      bench_peer_onednn_rest();
+#endif
   }
 }
 

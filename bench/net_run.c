@@ -405,6 +405,10 @@ int bench_net_run(const bench_net *net, const bench_net_options *o, bench_net_re
         for (size_t i = 0; !oom && i < n; i++)
           oom = push(&lay[n + i], ls[n + i]) != 0;
       } while (!oom && bench_now_s() - t0 < slice);
+#ifdef CLCONV_BENCH_ONEDNN
+    if (pp)
+      bench_peer_onednn_rest();
+#endif
     if (oom)
       rc = bench_fail(err, cap, "%s: out of host memory", net->name);
   }

@@ -38,6 +38,13 @@ int bench_peer_onednn_net_open(const struct bench_net *net, const float *x, floa
 int bench_peer_net_call(bench_peer_net *p, double *seconds, double *layer_s, char *err, size_t cap);
 void bench_peer_net_close(bench_peer_net *p); /* NULL is fine */
 
+/* After a slice of the peer's calls, before a slice of ours: the peer's threads released. oneDNN on OpenMP leaves
+ * them spinning after its last call (libgomp's default wait policy: GOMP_SPINCOUNT, 300000 pause loops, some
+ * milliseconds), on the cores the next slice of ours then runs on: resnet50's first layers ran up to 1.8x their
+ * time, its forward 1.05-1.1x. Released here (omp_pause_resource_all), they start again at the peer's next call, as
+ * PoCL's workers wake at ours. */
+void bench_peer_onednn_rest(void);
+
 /* Medians in seconds, 0 when not run. */
 typedef struct bench_peer_result {
   double best_s, nchw_s;

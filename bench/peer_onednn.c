@@ -14,6 +14,9 @@
 
 #include <dnnl.h>
 #include <dnnl_debug.h>
+#if defined(CLCONV_BENCH_OPENMP) && DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,6 +543,12 @@ int bench_peer_onednn_open(const bench_case *c, const float *x, const float *w, 
 
 int bench_peer_call(bench_peer *p, int variant, double *seconds, char *err, size_t cap) {
   return run_plan(&p->plans[variant], seconds, err, cap);
+}
+
+void bench_peer_onednn_rest(void) {
+#if defined(CLCONV_BENCH_OPENMP) && DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
+  omp_pause_resource_all(omp_pause_soft); /* refused (nonzero) inside a parallel region: never the case here */
+#endif
 }
 
 void bench_peer_close(bench_peer *p) {
