@@ -68,7 +68,16 @@ typedef __fp16 clconv_half16u __attribute__((ext_vector_type(16), aligned(2)));
 #define CLCONV_LDV0(n, p) vload##n(0, p)
 #endif
 #define CLCONV_LDV1(n, p) vload_half##n(0, p)
+#ifdef CLCONV_CLANG_CPU
+/* bfloat16 the same way: the vector of bits read whole, each value a shift */
+typedef ushort2 clconv_ushort2u __attribute__((aligned(2)));
+typedef ushort4 clconv_ushort4u __attribute__((aligned(2)));
+typedef ushort8 clconv_ushort8u __attribute__((aligned(2)));
+typedef ushort16 clconv_ushort16u __attribute__((aligned(2)));
+#define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(*(__global const clconv_ushort##n##u *)(p)) << 16)
+#else
 #define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(vload##n(0, p)) << 16)
+#endif
 #define CLCONV_ST0(p, v) (*(p) = (v))
 #define CLCONV_ST1(p, v) clconv_half_store(v, p)
 /* One float16 store: PoCL rounds a scalar (or a 2- or 4-wide) vstore_half_rte in software, some 20 integer
