@@ -40,9 +40,9 @@ void bench_peer_net_close(bench_peer_net *p); /* NULL is fine */
 
 /* After a slice of the peer's calls, before a slice of ours: the peer's threads released. oneDNN on OpenMP leaves
  * them spinning after its last call (libgomp's default wait policy: GOMP_SPINCOUNT, 300000 pause loops, some
- * milliseconds), on the cores the next slice of ours then runs on: resnet50's first layers ran up to 1.8x their
- * time, its forward 1.05-1.1x. Released here (omp_pause_resource_all), they start again at the peer's next call, as
- * PoCL's workers wake at ours. */
+ * milliseconds), on the cores the next slice of ours then runs on: resnet50's first layers measured up to 1.8x
+ * their time (docs/PERFORMANCE.md, "Networks"). Released here (omp_pause_resource_all), they start again at the
+ * peer's next call, as PoCL's workers wake at ours. */
 void bench_peer_onednn_rest(void);
 
 /* Medians in seconds, 0 when not run. */

@@ -69,7 +69,8 @@ typedef __fp16 clconv_half16u __attribute__((ext_vector_type(16), aligned(2)));
 #endif
 #define CLCONV_LDV1(n, p) vload_half##n(0, p)
 #ifdef CLCONV_CLANG_CPU
-/* bfloat16 the same way: the vector of bits read whole, each value a shift */
+/* bfloat16 the same way: the vector of bits read whole, each value a shift (against vloadn: bfloat16 average
+ * pooling 0.93-0.97 -> 1.09-1.14x its float32 form, max pooling and the 3x3 rows a few percent) */
 typedef ushort2 clconv_ushort2u __attribute__((aligned(2)));
 typedef ushort4 clconv_ushort4u __attribute__((aligned(2)));
 typedef ushort8 clconv_ushort8u __attribute__((aligned(2)));
