@@ -43,15 +43,22 @@ CLCONV_BF16V(16)
 #define CLCONV_LD0(p) (*(p))
 #define CLCONV_LD1(p) vload_half(0, p)
 #define CLCONV_LD2(p) as_float((uint)(*(p)) << 16)
-/* float vectors: vloadn / vstoren, except where the host knows the compiler is PoCL's clang for a CPU
- * (CLCONV_CLANG_CPU): its vload16 and vstore16 are three accesses each (4, 4 and 8 lanes), so there a vector type
- * aligned to its element (a clang extension) is read or written whole: one instruction. */
+/* float (and bfloat16 bit) vectors: vloadn / vstoren, except where the host knows the compiler is PoCL's clang for
+ * a CPU (CLCONV_CLANG_CPU): its vload16 and vstore16 are three accesses each (4, 4 and 8 lanes), so there a vector
+ * type aligned to its element (a clang extension) is read or written whole: one instruction. */
 #ifdef CLCONV_CLANG_CPU
 typedef float2 clconv_float2u __attribute__((aligned(4)));
 typedef float4 clconv_float4u __attribute__((aligned(4)));
 typedef float8 clconv_float8u __attribute__((aligned(4)));
 typedef float16 clconv_float16u __attribute__((aligned(4)));
 #define CLCONV_LDV0(n, p) (*(__global const clconv_float##n##u *)(p))
+/* bfloat16 bits the same way (against vloadn: bfloat16 average pooling 0.93-0.97 -> 1.09-1.14x its float32 form,
+ * max pooling and the 3x3 rows a few percent) */
+typedef ushort2 clconv_ushort2u __attribute__((aligned(2)));
+typedef ushort4 clconv_ushort4u __attribute__((aligned(2)));
+typedef ushort8 clconv_ushort8u __attribute__((aligned(2)));
+typedef ushort16 clconv_ushort16u __attribute__((aligned(2)));
+#define CLCONV_BITSV(n, p) (*(__global const clconv_ushort##n##u *)(p))
 /* float16 reads of a convolution's src (LDS, LDSV): clang's storage-only __fp16 vectors, converted whole (one
  * vcvtph2ps on x86). PoCL's vload_half converts lane by lane in software wherever a kernel then uses the lanes one
  * by one (the tiled kernel's staged rows ran 0.6-0.7x their float32 form that way, 0.95-1.0 this way; depthwise
@@ -66,19 +73,10 @@ typedef __fp16 clconv_half16u __attribute__((ext_vector_type(16), aligned(2)));
 #define CLCONV_SRC_LDV1(n, p) __builtin_convertvector(*(__global const clconv_half##n##u *)(p), float##n)
 #else
 #define CLCONV_LDV0(n, p) vload##n(0, p)
+#define CLCONV_BITSV(n, p) vload##n(0, p)
 #endif
 #define CLCONV_LDV1(n, p) vload_half##n(0, p)
-#ifdef CLCONV_CLANG_CPU
-/* bfloat16 the same way: the vector of bits read whole, each value a shift (against vloadn: bfloat16 average
- * pooling 0.93-0.97 -> 1.09-1.14x its float32 form, max pooling and the 3x3 rows a few percent) */
-typedef ushort2 clconv_ushort2u __attribute__((aligned(2)));
-typedef ushort4 clconv_ushort4u __attribute__((aligned(2)));
-typedef ushort8 clconv_ushort8u __attribute__((aligned(2)));
-typedef ushort16 clconv_ushort16u __attribute__((aligned(2)));
-#define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(*(__global const clconv_ushort##n##u *)(p)) << 16)
-#else
-#define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(vload##n(0, p)) << 16)
-#endif
+#define CLCONV_LDV2(n, p) as_float##n(convert_uint##n(CLCONV_BITSV(n, p)) << 16)
 #define CLCONV_ST0(p, v) (*(p) = (v))
 #define CLCONV_ST1(p, v) clconv_half_store(v, p)
 /* One float16 store: PoCL rounds a scalar (or a 2- or 4-wide) vstore_half_rte in software, some 20 integer
