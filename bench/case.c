@@ -351,6 +351,7 @@ int bench_case_parse(const char *text, bench_case *out, char *err, size_t cap) {
     d->activation = act;
     if (parse_conv(f, ndim, d, err, cap))
       return -1;
+    c.every_algo = op == BENCH_CONV && !f[F_ALGO].seen;
     s = op == BENCH_LAYER ? clconv_layer_validate(&c.layer) : clconv_conv_validate(d);
   }
   if (s != CLCONV_OK)
@@ -429,7 +430,7 @@ void bench_case_format(const bench_case *c, char *buf, size_t cap) {
     if (d->has_residual)
       put(&o, ",residual=1");
     put_act(&o, ",act=", &d->activation);
-    if (d->algorithm)
+    if (d->algorithm || (c->op == BENCH_CONV && !c->every_algo))
       put(&o, ",algo=%s", clconv_algo_name(d->algorithm));
   }
   if (c->op == BENCH_CONV)

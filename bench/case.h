@@ -3,6 +3,7 @@
 #define CLCONV_BENCH_CASE_H
 
 #include <clconv.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum bench_op { BENCH_CONV, BENCH_LAYER, BENCH_POOL, BENCH_ACT } bench_op;
@@ -14,6 +15,7 @@ typedef struct bench_case {
   clconv_activation act;                        /* act */
   uint32_t act_dims[CLCONV_MAX_DIMS], act_ndim; /* act: the tensor shape */
   clconv_dtype dtype;                           /* every tensor's (the descriptors carry it too) */
+  bool every_algo; /* a conv case without algo=: clconv-bench runs it once per algorithm (direct, gemm, auto) */
 } bench_case;
 
 /* Grammar (whitespace-free, fields in any order, each at most once):

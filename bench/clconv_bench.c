@@ -854,7 +854,8 @@ static void usage(FILE *f) {
           "                   the forward end to end and per layer, cold and warm first forward, every layer's\n"
           "                   first image validated against the CPU reference given its device input\n"
           "  --batch N        images per forward for --net (default 1)\n"
-          "  --list           print the built-in suite's descriptors and exit\n"
+          "  --list           print the descriptors of the cases to run (the built-in suite, or --case's and\n"
+          "                   --suite's), each in full, and exit\n"
           "  --device SPEC    device index or name substring; default CLCONV_DEVICE, else the first GPU, else the\n"
           "                   first device\n"
           "  --min-time S     time each case for at least S seconds (default 0.5)\n"
@@ -882,7 +883,7 @@ static int add_case(result *res, size_t *n, const char *text, const char *where)
   if (bench_case_parse(text, &c, err, sizeof err))
     return error(EXIT_USAGE, "%s: %s", where, err);
   static const clconv_conv_algo every[] = {CLCONV_ALGO_DIRECT, CLCONV_ALGO_GEMM, CLCONV_ALGO_AUTO};
-  bool all = c.op == BENCH_CONV && c.layer.conv.algorithm == CLCONV_ALGO_AUTO;
+  const bool all = c.every_algo;
   size_t rows = all ? 3 : c.op == BENCH_LAYER ? 2 : 1, first = *n;
   if (*n + rows > MAX_CASES)
     return error(EXIT_USAGE, "more than %d cases (a conv case counts once per algorithm)", MAX_CASES);
@@ -972,7 +973,7 @@ static int run_tune(clconv_context *ctx, const result *res, size_t n, double bud
 /* What the command line asks for. */
 typedef struct args {
   options o;
-  bool tune;
+  bool tune, list;
   double tune_budget;
   const char *device, *json, *csv, *png, *old, *suite, *nets;
   uint32_t batch; /* --net: 0 = 1 */
@@ -990,9 +991,8 @@ static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
       usage(stdout);
       return -1;
     } else if (!strcmp(arg, "--list")) {
-      for (size_t k = 0; k < bench_suite_count; k++)
-        puts(bench_suite[k]);
-      return -1;
+      a->list = true;
+      continue;
     } else if (!strcmp(arg, "--no-validate")) {
       o->validate = false;
       continue;
@@ -1052,8 +1052,9 @@ static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
     }
     i++;
   }
-  if (a->nets && (*n || a->suite || a->tune || a->old || a->csv || a->png))
-    return error(EXIT_USAGE, "--net runs networks only: no --case, --suite, --tune, --compare, --csv or --plot");
+  if (a->nets && (*n || a->suite || a->tune || a->old || a->csv || a->png || a->list))
+    return error(EXIT_USAGE,
+                 "--net runs networks only: no --case, --suite, --tune, --compare, --csv, --plot or --list");
   if (!a->nets && a->batch)
     return error(EXIT_USAGE, "--batch goes with --net (a case gives its batch as n=)");
   if (a->nets)
@@ -1064,6 +1065,15 @@ static int parse_args(int argc, char **argv, args *a, result *res, size_t *n) {
     for (size_t k = 0; k < bench_suite_count; k++)
       if ((rc = add_case(res, n, bench_suite[k], "built-in suite")))
         return rc;
+  if (a->list) { /* each case once, in full: its last row (a conv case without algo= ends with auto's) */
+    for (size_t i = 0; i < *n; i++)
+      if (i + 1 == *n || res[i + 1].first != res[i].first) {
+        char d[512];
+        bench_case_format(&res[i].c, d, sizeof d);
+        puts(d);
+      }
+    return -1;
+  }
   if (a->png && system("command -v gnuplot >/dev/null 2>&1") != 0)
     return error(EXIT_USAGE, "--plot needs gnuplot, which is not installed (apt-get install gnuplot-nox)");
   return 0;
@@ -1102,7 +1112,9 @@ static int run_all(clconv_context *ctx, const options *o, const bench_peak *peak
   int rc = 0;
   for (size_t i = 0, rows; i < n; i += rows) {
     for (rows = 0; i + rows < n && res[i + rows].first == i; rows++) {
-      bench_case_format(&res[i + rows].c, res[i + rows].descriptor, sizeof res[i + rows].descriptor);
+      bench_case row = res[i + rows].c;
+      row.every_algo = false; /* each row's descriptor names its algorithm */
+      bench_case_format(&row, res[i + rows].descriptor, sizeof res[i + rows].descriptor);
       bench_case_cli(&res[i + rows].c, res[i + rows].cli, sizeof res[i + rows].cli);
     }
     if (tty) { /* a progress bar on a terminal, one line per case otherwise */

@@ -4,6 +4,7 @@
 # usage: tests/bench_test.sh path/to/clconv-bench
 set -uo pipefail
 bench=$(realpath "$1")
+suites=$(realpath "$(dirname "$0")/../bench/suites")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -25,6 +26,10 @@ expect() { # expect CODE TEXT command...
 }
 
 expect 0 "conv:name=lenet_c1" "$bench" --list
+# --list with --suite: the file's cases, parsed, each once in full (the repository's suites stay valid)
+expect 0 "pool:name=gap_7x7,n=1,c=1280,in=7x7,pool=avg,window=7x7" "$bench" --suite "$suites/other_nets.txt" --list
+check test "$("$bench" --suite "$suites/other_nets.txt" --list | wc -l)" -eq "$(grep -c '^[a-z]' "$suites/other_nets.txt")"
+expect 0 "conv:name=x,n=1,c=1,k=1" "$bench" --case conv:name=x,c=1,k=1,in=8,kernel=3 --list
 expect 0 "--compare OLD.json" "$bench" --help
 expect 2 "--case: unknown field \"colour\"" "$bench" --case conv:c=1,k=1,in=8,kernel=3,colour=red
 expect 2 "algo=fast: auto, direct or gemm" "$bench" --case conv:c=1,k=1,in=8,kernel=3,algo=fast
@@ -68,6 +73,14 @@ for name in ("run.json", "run2.json"):
 rows = list(csv.DictReader(open("run.csv")))
 assert [r["case"] for r in rows] == names, rows
 assert rows[0]["rate_unit"] == "GFLOP/s" and rows[5]["rate_unit"] == "GB/s" and rows[1]["chosen"] == "gemm", rows
+'
+# an explicit algo=auto runs that algorithm alone, and its descriptor says so
+expect 0 "one_auto" "$bench" --case conv:name=one_auto,c=2,k=2,in=8,kernel=3,algo=auto --min-time 0 --min-reps 1 \
+  --json one.json
+check python3 -c '
+import json
+cases = json.load(open("one.json"))["cases"]
+assert [c["algorithm"] for c in cases] == ["auto"] and "algo=auto" in cases[0]["descriptor"], cases
 '
 # no --case: the whole built-in suite runs
 expect 0 "relu" "$bench" --min-time 0 --min-reps 1 --no-validate --json all.json

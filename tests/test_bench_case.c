@@ -117,6 +117,16 @@ static void test_fields(void **state) {
   assert_non_null(strstr(cli, ",algo=gemm"));
   bench_case_cli(&c, cli, sizeof cli);
   assert_non_null(strstr(cli, " --algorithm gemm"));
+  /* a conv case runs once per algorithm only without algo=; an explicit algo=auto is kept, as asked */
+  assert_true(c.every_algo == false);
+  assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3", &c, err, sizeof err), 0);
+  assert_true(c.every_algo);
+  bench_case_format(&c, cli, sizeof cli);
+  assert_null(strstr(cli, "algo="));
+  assert_int_equal(bench_case_parse("conv:c=1,k=2,in=8,kernel=3,algo=auto", &c, err, sizeof err), 0);
+  assert_true(!c.every_algo && c.layer.conv.algorithm == CLCONV_ALGO_AUTO);
+  bench_case_format(&c, cli, sizeof cli);
+  assert_non_null(strstr(cli, ",algo=auto"));
   /* pool cases use stride= and pad=; layer cases pool_stride= and pool_pad= */
   assert_int_equal(
       bench_case_parse("pool:c=3,in=10,pool=avg,window=3,stride=2,pad=1,count_pad=1,ceil=1", &c, err, sizeof err), 0);
