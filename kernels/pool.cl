@@ -64,38 +64,45 @@
 
 /* The window columns of 16 lanes in one input row, lane j's first column at pos0 + j * SW_ (sw = pos0's lane 0,
  * rowoff the row's offset in the plane of `plane` elements, n columns a row), reduced into *acc (and *nan): from
- * whole-vector loads with the lanes outside the row selected away where the loads lie inside the plane and the
- * stride is 1, 2 or 4 (stride s takes columns kw .. kw + s - 1 from s loads of 16 elements, split into their lanes
+ * whole-vector loads where they lie inside the plane and the stride is 1, 2 or 4, the lanes outside the row
+ * selected away unless every stored lane's window lies inside it (inside: most tiles; the masks cost as much as
+ * the reduction) (stride s takes columns kw .. kw + s - 1 from s loads of 16 elements, split into their lanes
  * of each residue mod s by s - 1 rounds of even/odd selection), else from one clamped read per lane. */
-#define CLCONV_POOL_TAP(v, k)                                                                                         \
+#define CLCONV_POOL_TAP(v, k, all)                                                                                    \
   if ((k) < KW_)                                                                                                      \
-    CLCONV_POOL_ADD(acc, v, (pos0 >= (int16)(-(k))) & (pos0 < (int16)(n - (k))));
+    CLCONV_POOL_ADD(acc, v, (all) ? (int16)(-1) : (pos0 >= (int16)(-(k))) & (pos0 < (int16)(n - (k))));
 __attribute__((always_inline)) static inline void clconv_pool_row(float16 *acc_io, int16 *nan_io,
                                                                   __global const XT *row, const int rowoff,
                                                                   const int plane, const int sw, const int16 pos0,
-                                                                  const int4 win, const int4 str, const int n) {
+                                                                  const int4 win, const int4 str, const int n,
+                                                                  const bool inside) {
   float16 acc = *acc_io;
   int16 nan = *nan_io;
+/* the taps from whole-vector loads; all: every stored lane's window inside the row (no lane masks) */
+#define CLCONV_POOL_TAPS(all)                                                                                         \
+  CLCONV_POOL_UNROLL for (int kw = 0; kw < KW_; kw += SW_) {                                                          \
+    __global const XT *p = row + sw + kw;                                                                             \
+    if (SW_ == 1) {                                                                                                   \
+      CLCONV_POOL_TAP(LDXV(16, p), kw, all)                                                                           \
+    } else if (SW_ == 2) {                                                                                            \
+      const float16 a = LDXV(16, p), b = LDXV(16, p + 16);                                                            \
+      CLCONV_POOL_TAP(((float16)(a.even, b.even)), kw, all)                                                           \
+      CLCONV_POOL_TAP(((float16)(a.odd, b.odd)), kw + 1, all)                                                         \
+    } else {                                                                                                          \
+      const float16 a = LDXV(16, p), b = LDXV(16, p + 16), c = LDXV(16, p + 32), d = LDXV(16, p + 48);                \
+      const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd), e2 = (float16)(c.even, d.even),       \
+                    o2 = (float16)(c.odd, d.odd);                                                                     \
+      CLCONV_POOL_TAP(((float16)(e.even, e2.even)), kw, all)                                                          \
+      CLCONV_POOL_TAP(((float16)(o.even, o2.even)), kw + 1, all)                                                      \
+      CLCONV_POOL_TAP(((float16)(e.odd, e2.odd)), kw + 2, all)                                                        \
+      CLCONV_POOL_TAP(((float16)(o.odd, o2.odd)), kw + 3, all)                                                        \
+    }                                                                                                                 \
+  }
   if (((SW_ <= 4) & (SW_ != 3)) && rowoff + sw >= 0 && rowoff + sw + KW_ - 1 + 16 * SW_ <= plane) {
-    CLCONV_POOL_UNROLL
-    for (int kw = 0; kw < KW_; kw += SW_) {
-      __global const XT *p = row + sw + kw;
-      if (SW_ == 1) {
-        CLCONV_POOL_TAP(LDXV(16, p), kw)
-      } else if (SW_ == 2) {
-        const float16 a = LDXV(16, p), b = LDXV(16, p + 16);
-        CLCONV_POOL_TAP(((float16)(a.even, b.even)), kw)
-        CLCONV_POOL_TAP(((float16)(a.odd, b.odd)), kw + 1)
-      } else {
-        const float16 a = LDXV(16, p), b = LDXV(16, p + 16), c = LDXV(16, p + 32), d = LDXV(16, p + 48);
-        const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd), e2 = (float16)(c.even, d.even),
-                      o2 = (float16)(c.odd, d.odd);
-        CLCONV_POOL_TAP(((float16)(e.even, e2.even)), kw)
-        CLCONV_POOL_TAP(((float16)(o.even, o2.even)), kw + 1)
-        CLCONV_POOL_TAP(((float16)(e.odd, e2.odd)), kw + 2)
-        CLCONV_POOL_TAP(((float16)(o.odd, o2.odd)), kw + 3)
-      }
-    }
+    if (inside)
+      CLCONV_POOL_TAPS(true)
+    else
+      CLCONV_POOL_TAPS(false)
   } else {
     for (int kw = 0; kw < KW_; kw++) {
       const int16 in = clconv_lanes16(sw + kw, SW_, n);
@@ -131,6 +138,10 @@ __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict
   __global const XT *x = src + nc * plane;
   const int sw = ow0 * SW_ - pad.z, h0 = oh0 * SH_ - pad.y;
   const int16 pos0 = clconv_pos16(sw, SW_);
+  const int nw = min(PW, osz.z - ow0);
+  /* every stored lane's window columns inside the row: the rows need no lane masks (the lanes past nw are not
+   * stored, whatever their loads read) */
+  const bool inside = sw >= 0 && sw + (nw - 1) * SW_ + KW_ <= isz.z;
   float16 acc[RT];
   int16 nan[RT]; /* max: the lanes that met a NaN */
   _Pragma("unroll")
@@ -151,7 +162,7 @@ __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict
       const int rowoff = (d * isz.y + ih) * isz.z;
       float16 hr = (float16)(POOL_AVG ? 0.0f : -INFINITY);
       int16 hn = (int16)(0);
-      clconv_pool_row(&hr, &hn, x + rowoff, rowoff, plane, sw, pos0, win, str, isz.z);
+      clconv_pool_row(&hr, &hn, x + rowoff, rowoff, plane, sw, pos0, win, str, isz.z, inside);
       _Pragma("unroll")
       for (int q = 0; q < RT; q++) {
         const int t = r - q * SH_;
@@ -172,7 +183,6 @@ __kernel void clconv_pool(__global const XT *restrict src, __global YT *restrict
                                             ? min(pos0 + (int16)(KW_), (int16)(isz.z + pad_after.z)) - pos0
                                             : min(pos0 + (int16)(KW_), (int16)(isz.z)) - max(pos0, (int16)(0)));
 #endif
-  const int nw = min(PW, osz.z - ow0);
   _Pragma("unroll")
   for (int q = 0; q < RT; q++) {
     const int oh = oh0 + q;
