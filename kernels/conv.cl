@@ -1037,7 +1037,29 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fo
      * input and whose whole-vector loads all lie inside src (all but the top and bottom row groups, and the
      * buffer's ends) reads without a test per row. */
     const int row0 = ((nc * isz.x + id) * isz.y + h0) * isz.z; /* from src, as clconv_edge16's bound */
-    if (DW_SW_ <= 2 && h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0 &&
+    const bool rows_inside = h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0;
+#if DT_SRC != 0 && defined(DW_KH)
+    /* A 16-bit src at stride 1: each row's 32 values from w0 read and widened once, each tap's 16 lanes taken from
+     * them by a shuffle, where the taps along W reloaded and widened the row once per tap (a bfloat16 row two
+     * integer operations a load) */
+    if (DW_SW_ == 1 && rows_inside && row0 + (rows - 1) * isz.z + w0 + 32 <= src_total) {
+      int16 lane_in[DW_KW_];
+#pragma unroll
+      for (int kw = 0; kw < DW_KW_; kw++) lane_in[kw] = clconv_lanes16(w0 + kw, 1, isz.z);
+#pragma unroll
+      for (int r = 0; r < rows; r++) {
+        __global const XS *p = src + row0 + r * isz.z + w0;
+        const float16 a = LDSV(16, p), b = LDSV(16, p + 16);
+#pragma unroll
+        for (int kw = 0; kw < DW_KW_; kw++) {
+          const float16 v = select((float16)(0.0f), kw ? shuffle2(a, b, as_uint16(clconv_pos16(kw, 1))) : a,
+                                   lane_in[kw]);
+          CLCONV_DW_ROW(v)
+        }
+      }
+    } else
+#endif
+    if (DW_SW_ <= 2 && rows_inside &&
         row0 + (rows - 1) * isz.z + w0 + (DW_KW_ - 1) * DW_DW_ + 16 * DW_SW_ <= src_total) {
       CLCONV_DW_UNROLL
       for (int kw = 0; kw < DW_KW_; kw++) {
