@@ -974,7 +974,8 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total, const int 
 /* Depthwise: one input and one output channel per group (KT = 1), any stride and dilation. A work-item computes 16
  * consecutive outputs along W (one float16, lane j: output ow0 + j) of RT consecutive output rows of one channel at
  * one output depth, reading global memory directly: it walks the input rows its RT rows read, top to bottom, loads
- * each row once per tap along W and adds it to every accumulator whose window holds that row (input row r of the
+ * each row (once, or at a stride or an unspecialised shape once per tap along W) and adds each tap's lanes of it to
+ * every accumulator whose window holds that row (input row r of the
  * work-item's window serves output row q through tap kh where q * SH + kh * DH == r): with RT = 4 rows and 3 taps
  * it loads 6 rows where one row at a time would load 12. The loads are whole vectors with the lanes outside the row
  * zeroed (clconv_edge16, bounded by the whole src buffer: only its first and last rows go lane by lane). The host
@@ -1038,10 +1039,10 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fo
      * buffer's ends) reads without a test per row. */
     const int row0 = ((nc * isz.x + id) * isz.y + h0) * isz.z; /* from src, as clconv_edge16's bound */
     const bool rows_inside = h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0;
-#if DT_SRC != 0 && defined(DW_KH)
-    /* A 16-bit src at stride 1: each row's 32 values from w0 read and widened once, each tap's 16 lanes taken from
-     * them by a shuffle, where the taps along W reloaded and widened the row once per tap (a bfloat16 row two
-     * integer operations a load) */
+#if defined(DW_KH)
+    /* At stride 1: each row's 32 values from w0 read (and a 16-bit src widened) once, each tap's 16 lanes taken
+     * from them by a shuffle, where the loop below reloads the row once per tap along W (and widens it again: a
+     * bfloat16 row two integer operations a load) */
     if (DW_SW_ == 1 && rows_inside && row0 + (rows - 1) * isz.z + w0 + 32 <= src_total) {
       int16 lane_in[DW_KW_];
 #pragma unroll
