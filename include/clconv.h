@@ -236,9 +236,9 @@ CLCONV_API clconv_status clconv_bf16_to_f32(const uint16_t *src, float *dst, siz
     "select(select(x, (T)(6.0f), x > (T)(6.0f)), (T)(0.0f), x < (T)(0.0f))", clip_v2, 0.0f, 6.0f)                      \
   X(CLIP, 5, "clip", 2, 0.0f, 1.0, 4, (x < a ? a : (x > b ? b : x)),                                                   \
     "select(select(x, (T)(beta), x > (T)(beta)), (T)(alpha), x < (T)(alpha))", clip_v2, a, b)                          \
-  /* sigmoid: never exp of a large positive number (the lanes that would are not selected) */                          \
+  /* sigmoid: one exp, never of a positive number: 1 / (1 + e) for x >= 0, e / (1 + e) below, e = exp(-|x|) */        \
   X(SIGMOID, 6, "sigmoid", 0, 0.0f, 0.25, 32, 1.0 / (1.0 + exp(-x)),                                                   \
-    "select(exp(x) / ((T)(1.0f) + exp(x)), (T)(1.0f) / ((T)(1.0f) + exp(-x)), x >= (T)(0.0f))", logistic, 0.0f, 0.0f)  \
+    "select(exp(-fabs(x)), (T)(1.0f), x >= (T)(0.0f)) / ((T)(1.0f) + exp(-fabs(x)))", logistic, 0.0f, 0.0f)            \
   X(TANH, 7, "tanh", 0, 0.0f, 1.0, 32, tanh(x), "tanh(x)", tanh, 0.0f, 0.0f)                                           \
   /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */                              \
   X(SOFTPLUS, 8, "softplus", 0, 0.0f, 1.0, 32, ((x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)))),                           \
