@@ -64,10 +64,10 @@
 
 /* The window columns of 16 lanes in one input row, lane j's first column at pos0 + j * SW_ (sw = pos0's lane 0,
  * rowoff the row's offset in the plane of `plane` elements, n columns a row), reduced into *acc (and *nan): from
- * whole-vector loads where they lie inside the plane and the stride is 1, 2 or 4, the lanes outside the row
- * selected away unless every stored lane's window lies inside it (inside: most tiles; the masks cost as much as
- * the reduction) (stride s takes columns kw .. kw + s - 1 from s loads of 16 elements, split into their lanes
- * of each residue mod s by s - 1 rounds of even/odd selection), else from one clamped read per lane. */
+ * whole-vector loads where they lie inside the plane and the stride is 1, 2 or 4 (stride s takes columns kw .. kw +
+ * s - 1 from s loads of 16 elements, split into their lanes of each residue mod s by s - 1 rounds of even/odd
+ * selection), the lanes outside the row selected away unless every stored lane's window lies inside it (`inside`:
+ * most tiles; the masks cost as much as the reduction); else from one clamped read per lane. */
 #define CLCONV_POOL_TAP(v, k, all)                                                                                    \
   if ((k) < KW_)                                                                                                      \
     CLCONV_POOL_ADD(acc, v, (all) ? (int16)(-1) : (pos0 >= (int16)(-(k))) & (pos0 < (int16)(n - (k))));
