@@ -1040,21 +1040,31 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fo
     const int row0 = ((nc * isz.x + id) * isz.y + h0) * isz.z; /* from src, as clconv_edge16's bound */
     const bool rows_inside = h0 >= 0 && h0 + rows <= isz.y && row0 + w0 >= 0;
 #if defined(DW_KH)
-    /* At stride 1: each row's 32 values from w0 read (and a 16-bit src widened) once, each tap's 16 lanes taken
-     * from them by a shuffle, where the loop below reloads the row once per tap along W (and widens it again: a
-     * bfloat16 row two integer operations a load) */
-    if (DW_SW_ == 1 && rows_inside && row0 + (rows - 1) * isz.z + w0 + 32 <= src_total) {
+    /* At stride 1 and 2: each row's 16 * (SW + 1) values from w0 read (and a 16-bit src widened) once, each tap's
+     * 16 lanes taken from them by shuffles, where the loop below reloads the row once per tap along W (and widens
+     * it again: a bfloat16 row two integer operations a load). At stride 2, e and o hold the even and odd columns
+     * of the first 32, c those of the next 16 (8 each): tap 2m + s is lanes m .. m + 15 of (e or o, then c's). */
+    if (DW_SW_ <= 2 && rows_inside && row0 + (rows - 1) * isz.z + w0 + 16 * (DW_SW_ + 1) <= src_total) {
       int16 lane_in[DW_KW_];
 #pragma unroll
-      for (int kw = 0; kw < DW_KW_; kw++) lane_in[kw] = clconv_lanes16(w0 + kw, 1, isz.z);
+      for (int kw = 0; kw < DW_KW_; kw++) lane_in[kw] = clconv_lanes16(w0 + kw, DW_SW_, isz.z);
 #pragma unroll
       for (int r = 0; r < rows; r++) {
         __global const XS *p = src + row0 + r * isz.z + w0;
         const float16 a = LDSV(16, p), b = LDSV(16, p + 16);
 #pragma unroll
         for (int kw = 0; kw < DW_KW_; kw++) {
-          const float16 v = select((float16)(0.0f), kw ? shuffle2(a, b, as_uint16(clconv_pos16(kw, 1))) : a,
-                                   lane_in[kw]);
+          float16 v;
+          if (DW_SW_ == 1) {
+            v = kw ? shuffle2(a, b, as_uint16(clconv_pos16(kw, 1))) : a;
+          } else {
+            const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd), c = LDSV(16, p + 32),
+                          co = (float16)(c.even, c.odd);
+            const int16 at = clconv_pos16(kw / 2, 1); /* lanes of (e or o, co); c's odd columns from lane 24 */
+            v = kw < 2 ? (kw ? o : e)
+                       : shuffle2(kw % 2 ? o : e, co, as_uint16(kw % 2 ? select(at, at + 8, at >= (int16)(16)) : at));
+          }
+          v = select((float16)(0.0f), v, lane_in[kw]);
           CLCONV_DW_ROW(v)
         }
       }
