@@ -974,7 +974,7 @@ __kernel void clconv_conv_wide(CLCONV_CONV_ARGS, const int src_total, const int 
 /* Depthwise: one input and one output channel per group (KT = 1), any stride and dilation. A work-item computes 16
  * consecutive outputs along W (one float16, lane j: output ow0 + j) of RT consecutive output rows of one channel at
  * one output depth, reading global memory directly: it walks the input rows its RT rows read, top to bottom, loads
- * each row (once, or at a stride or an unspecialised shape once per tap along W) and adds each tap's lanes of it to
+ * each row (once, or for a shape read from the arguments once per tap along W) and adds each tap's lanes of it to
  * every accumulator whose window holds that row (input row r of the
  * work-item's window serves output row q through tap kh where q * SH + kh * DH == r): with RT = 4 rows and 3 taps
  * it loads 6 rows where one row at a time would load 12. The loads are whole vectors with the lanes outside the row
