@@ -1052,18 +1052,20 @@ __kernel void clconv_conv_dw(CLCONV_CONV_ARGS, const int src_total, const int fo
       for (int r = 0; r < rows; r++) {
         __global const XS *p = src + row0 + r * isz.z + w0;
         const float16 a = LDSV(16, p), b = LDSV(16, p + 16);
+        /* stride 2 (unused at stride 1, whose bound above does not cover the third vector) */
+        const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd);
+        float16 co = a;
+        if (DW_SW_ == 2) {
+          const float16 c = LDSV(16, p + 32);
+          co = (float16)(c.even, c.odd);
+        }
 #pragma unroll
         for (int kw = 0; kw < DW_KW_; kw++) {
-          float16 v;
-          if (DW_SW_ == 1) {
-            v = kw ? shuffle2(a, b, as_uint16(clconv_pos16(kw, 1))) : a;
-          } else {
-            const float16 e = (float16)(a.even, b.even), o = (float16)(a.odd, b.odd), c = LDSV(16, p + 32),
-                          co = (float16)(c.even, c.odd);
-            const int16 at = clconv_pos16(kw / 2, 1); /* lanes of (e or o, co); c's odd columns from lane 24 */
-            v = kw < 2 ? (kw ? o : e)
-                       : shuffle2(kw % 2 ? o : e, co, as_uint16(kw % 2 ? select(at, at + 8, at >= (int16)(16)) : at));
-          }
+          const int16 at = clconv_pos16(kw / DW_SW_, 1); /* at stride 2, lanes of (e or o, co): c's odd from 24 */
+          float16 v = DW_SW_ == 1 ? (kw ? shuffle2(a, b, as_uint16(at)) : a)
+                      : kw < 2    ? (kw ? o : e)
+                                  : shuffle2(kw % 2 ? o : e, co,
+                                             as_uint16(kw % 2 ? select(at, at + 8, at >= (int16)(16)) : at));
           v = select((float16)(0.0f), v, lane_in[kw]);
           CLCONV_DW_ROW(v)
         }
