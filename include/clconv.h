@@ -242,7 +242,22 @@ CLCONV_API clconv_status clconv_bf16_to_f32(const uint16_t *src, float *dst, siz
   X(TANH, 7, "tanh", 0, 0.0f, 1.0, 32, tanh(x), "tanh(x)", tanh, 0.0f, 0.0f)                                           \
   /* softplus: max(x, 0) + log1p(exp(-|x|)) neither overflows nor loses the small tail */                              \
   X(SOFTPLUS, 8, "softplus", 0, 0.0f, 1.0, 32, ((x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)))),                           \
-    "select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x)))", soft_relu, 0.0f, 0.0f)
+    "select((T)(0.0f), x, x > (T)(0.0f)) + log1p(exp(-fabs(x)))", soft_relu, 0.0f, 0.0f)                               \
+  /* swish (SiLU at alpha = 1): x * sigmoid(alpha * x), one exp of -alpha * x rounded, times (1 + the rounding's       \
+   * error, an fma; 0 where alpha * x is infinite): at alpha * x = -67 the rounded exponent alone is 3e-6 off;         \
+   * |f'| <= 1.1 whatever alpha */                                                                                     \
+  X(SWISH, 9, "swish", 1, 1.0f, 1.1, 32, x / (1.0 + exp(-a * x)),                                                      \
+    "x / ((T)(1.0f) + exp((T)(-alpha) * x) * "                                                                         \
+    "((T)(1.0f) + select(fma((T)(-alpha), x, (T)(alpha) * x), (T)(0.0f), isinf((T)(alpha) * x))))",                    \
+    swish, a, 0.0f)                                                                                                    \
+  /* hardswish: x * relu6(x + 3) / 6, by pieces so that -inf gives 0 */                                                \
+  X(HARDSWISH, 10, "hardswish", 0, 0.0f, 1.5, 32, (x <= -3.0 ? 0.0 : (x >= 3.0 ? x : x * (x + 3.0) / 6.0)),            \
+    "select(select(x * (x + (T)(3.0f)) * (T)(1.0f / 6.0f), x, x >= (T)(3.0f)), (T)(0.0f), x <= (T)(-3.0f))",           \
+    hardswish, 0.0f, 0.0f)                                                                                             \
+  /* gelu (the erf form): x * Phi(x), Phi the standard normal distribution function (erfc(-x / sqrt(2)) / 2: erfc      \
+   * keeps the small tail below 0; on the device clconv_phi_T, kernels/common.cl); -inf gives 0; |f'| <= 1.129 */      \
+  X(GELU, 11, "gelu", 0, 0.0f, 1.13, 32, (x == -INFINITY ? 0.0 : 0.5 * x * erfc(-x * 0.70710678118654752)),            \
+    "select(x * clconv_phi_##T(x), (T)(0.0f), x == (T)(-INFINITY))", gelu_erf, 0.0f, 0.0f)
 
 typedef enum clconv_act_kind {
 #define CLCONV_X(NAME, value, ...) CLCONV_ACT_##NAME = value,
@@ -511,7 +526,7 @@ CLCONV_API clconv_status clconv_ref_layer(const clconv_layer_desc *d, const floa
 typedef struct clconv_tolerance {
   uint64_t reduction_len; /* K: C/groups * kernel volume, window volume for pooling, 0 for activations */
   double lipschitz;       /* L of the activation applied after the reduction; 0 = 1 */
-  double rel_factor;      /* c: 4 for relu-like ops and pooling, 32 for sigmoid/tanh/elu/softplus; 0 = 4 */
+  double rel_factor;      /* c: 4 for relu-like ops and pooling, 32 for the curved ones (sigmoid, ...); 0 = 4 */
   clconv_dtype dtype;     /* the output's type (the descriptor's; activations: set it to the tensors') */
 } clconv_tolerance;
 

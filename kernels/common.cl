@@ -181,6 +181,37 @@ static inline int2 clconv_tile_row(const int i, const int tiles) {
   return (int2)(i & ((1 << sh) - 1), i >> sh);
 }
 
+/* Phi(x), the standard normal distribution function, for gelu's row of the activation table (clconv_phi_##T, for
+ * each type the kernels activate): Numerical Recipes' erfc (erfcc: with t = 1 / (1 + |z| / 2), erfc(|z|) = t exp(-z²
+ * + P(t)), a fractional error below 1.2e-7 everywhere) at z = -x / sqrt(2). The exponent -x² / 2 + P is summed
+ * from x² split exactly (hi + lo, an fma) with its rounding error kept (Knuth's two-sum) and put back as exp's
+ * factor (1 + err): rounded once, at x = -10, it is 3e-6 off, past the tolerance. OpenCL's erfc ran lane by lane on
+ * PoCL: gelu over 64 x 112² took 1.09 ms where swish took 0.24. */
+#define CLCONV_PHI(T)                                                                                                 \
+  static inline T clconv_phi_##T(const T x) {                                                                         \
+    const T t = (T)(1.0f) / ((T)(1.0f) + (T)(0.35355339f) * fabs(x)), hi = x * x;                                     \
+    const T p =                                                                                                       \
+        (T)(-1.26551223f) +                                                                                           \
+        t * ((T)(1.00002368f) +                                                                                       \
+             t * ((T)(0.37409196f) +                                                                                  \
+                  t * ((T)(0.09678418f) +                                                                             \
+                       t * ((T)(-0.18628806f) +                                                                       \
+                            t * ((T)(0.27886807f) +                                                                   \
+                                 t * ((T)(-1.13520398f) +                                                             \
+                                      t * ((T)(1.48851587f) + t * ((T)(-0.82215223f) + t * (T)(0.17087277f)))))))));  \
+    /* x² past float (hi infinite): exp(s) is 0, and the error terms 0 */                                             \
+    const T a = (T)(-0.5f) * hi, b = p - (T)(0.5f) * select(fma(x, x, -hi), (T)(0.0f), isinf(hi)), s = a + b,         \
+            bb = s - a, err = select((a - (s - bb)) + (b - bb), (T)(0.0f), isinf(hi));                                \
+    const T e = (T)(0.5f) * t * exp(s) * ((T)(1.0f) + err);                                                           \
+    return select(e, (T)(1.0f) - e, x > (T)(0.0f));                                                                   \
+  }
+CLCONV_PHI(float)
+CLCONV_PHI(float2)
+CLCONV_PHI(float4)
+CLCONV_PHI(float8)
+CLCONV_PHI(float16)
+#undef CLCONV_PHI
+
 /* f(x) for a float or a vector of floats T: CLCONV_ACTIVATE, defined for the activation ACT names by the code
  * prepended to every program (the table CLCONV_ACT_MAP in clconv.h, activation.c); one expression for both
  * (select and the comparisons work lane by lane on vectors; on a scalar, select(a, b, c) is c ? b : a). Vector

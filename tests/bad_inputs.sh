@@ -71,7 +71,7 @@ rows=$(
 2|weights expect 2 input channels per group, input has 2 channels in 2 group(s)|C conv --input x.npy --weights w.npy --output y.npy --groups 2
 2|--mode "flip"|C conv --input x.npy --weights w.npy --output y.npy --mode flip
 2|--algorithm "fft"|C conv --input x.npy --weights w.npy --output y.npy --algorithm fft
-2|--activation: |C conv --input x.npy --weights w.npy --output y.npy --activation swish
+2|--activation: |C conv --input x.npy --weights w.npy --output y.npy --activation mish
 2|--activation: |C conv --input x.npy --weights w.npy --output y.npy --activation clip:1,-1
 2|--activation: |C conv --input x.npy --weights w.npy --output y.npy --activation leaky_relu:nan
 2|need --pool|C conv --input x.npy --weights w.npy --output y.npy --window 2
@@ -101,7 +101,7 @@ rows=$(
 2|--kind "median"|C pool --kind median --input x.npy --output y.npy --window 2
 2|--window is required|C pool --kind max --input x.npy --output y.npy
 2|each must be < window = 2|C pool --kind max --input x.npy --output y.npy --window 2 --pad 2
-2|--kind: |C act --kind swish --input x.npy --output y.npy
+2|--kind: |C act --kind mish --input x.npy --output y.npy
 2|--op "gemm"|C validate --op gemm
 2|--dims "4"|C validate --dims 4
 2|--count "0"|C validate --count 0
@@ -114,7 +114,7 @@ rows=$(
 2|algo=fft: auto, direct or gemm|B --case conv:c=1,k=1,in=8,kernel=3,algo=fft
 2|pool cases take no field algo|B --case pool:c=1,in=8,pool=max,window=2,algo=gemm
 2|exceeds padded input|B --case conv:c=1,k=1,in=8,kernel=30
-2|act=swish|B --case act:c=1,in=8,act=swish
+2|act=mish|B --case act:c=1,in=8,act=mish
 2|--min-reps "0"|B --min-reps 0
 2|--min-time "-1"|B --min-time -1
 2|--tune-budget "0"|B --tune --tune-budget 0

@@ -214,7 +214,7 @@ EOF
   expect 2 "need --pool" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --window 2
   expect 2 "--mode \"flip\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --mode flip
   expect 2 "--algorithm \"fft\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --algorithm fft
-  expect 2 "unknown activation \"swish\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --activation swish
+  expect 2 "unknown activation \"mish\"" -- "$clconv" conv --input x.npy --weights w.npy --output o.npy --activation mish
   expect 2 "--cpu and --check" -- "$clconv" act --kind relu --input x.npy --output o.npy --cpu --check
   expect 2 "--kind \"mean\"" -- "$clconv" pool --kind mean --input x.npy --output o.npy --window 2
   expect 2 "must be < window" -- "$clconv" pool --kind max --input x.npy --output o.npy --window 2 --pad 2

@@ -352,10 +352,13 @@ static void test_act_parse(void **state) {
   assert_true(a.kind == CLCONV_ACT_LEAKY_RELU && a.alpha == 0.1f);
   assert_int_equal(clconv_act_parse("clip:-1,2.5", &a), CLCONV_OK);
   assert_true(a.kind == CLCONV_ACT_CLIP && a.alpha == -1.0f && a.beta == 2.5f);
+  assert_int_equal(clconv_act_parse("swish:0.5", &a), CLCONV_OK);
+  assert_true(a.kind == CLCONV_ACT_SWISH && a.alpha == 0.5f);
   static const struct {
     const char *text, *msg;
-  } bad[] = {{"swish", "unknown activation \"swish\""},
+  } bad[] = {{"mish", "unknown activation \"mish\""},
              {"relu:1", "takes no parameter"},
+             {"gelu:1", "takes no parameter"},
              {"leaky_relu:abc", "not a finite number"},
              {"elu:", "not a finite number"},
              {"clip", "clip needs its bounds"},

@@ -170,7 +170,7 @@ static void test_bad_descriptors(void **state) {
       {"conv:c=1,k=1,in=8,kernel=3,mode=flip", "mode=flip"},
       {"conv:c=1,k=1,in=8,kernel=3,algo=fft", "algo=fft: auto, direct or gemm"},
       {"pool:c=1,in=8,pool=max,window=2,algo=gemm", "pool cases take no field algo"},
-      {"conv:c=1,k=1,in=8,kernel=3,act=swish", "act=swish"},
+      {"conv:c=1,k=1,in=8,kernel=3,act=mish", "act=mish"},
       {"conv:c=1,k=1,in=8,kernel=30", "exceeds padded input"},
       {"conv:c=3,k=4,groups=2,in=8,kernel=3", "groups = 2 must divide"},
       {"pool:c=1,in=8,pool=median,window=2", "pool=median"},

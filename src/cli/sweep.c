@@ -80,7 +80,7 @@ void sweep_activation(sweep_rng *r, clconv_activation *a) {
 void sweep_activation_of(sweep_rng *r, clconv_act_kind kind, clconv_activation *a) {
   memset(a, 0, sizeof *a);
   a->kind = kind;
-  if (a->kind == CLCONV_ACT_LEAKY_RELU || a->kind == CLCONV_ACT_ELU)
+  if (a->kind == CLCONV_ACT_LEAKY_RELU || a->kind == CLCONV_ACT_ELU || a->kind == CLCONV_ACT_SWISH)
     a->alpha = sweep_chance(r, 0.3) ? 0.0f : sweep_float(r, 0.01f, 2.0f); /* 0 = the default */
   if (a->kind == CLCONV_ACT_CLIP) {
     a->alpha = sweep_float(r, -1.0f, 0.0f);
