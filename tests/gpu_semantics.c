@@ -278,6 +278,9 @@ static const gcase cases[] = {
     /* activations: a length with a partial last vector */
     {"", ACT, GPU, -1, 0, 0, .act = {.kind = CLCONV_ACT_SIGMOID}},
     {"", ACT, CPU, -1, 0, 0, .act = {.kind = CLCONV_ACT_CLIP, .alpha = -0.5f, .beta = 0.75f}},
+    /* gelu's normal distribution function (kernels/common.cl: fma, a two-sum, exp) and swish's corrected exp */
+    {"", ACT, GPU, -1, 0, 0, .act = {.kind = CLCONV_ACT_GELU}},
+    {"", ACT, CPU, -1, 0, 0, .act = {.kind = CLCONV_ACT_SWISH, .alpha = 0.5f}},
 };
 
 static clconv_context *context(clconv_device_class cls) {
