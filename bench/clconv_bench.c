@@ -565,8 +565,11 @@ static int write_json(const char *path, const clconv_device_info *info, const cl
           "\"local_mem_bytes\": %llu},\n",
           prof->device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof->vector_width, prof->max_work_group_size,
           (unsigned long long)prof->local_mem_bytes);
-  fprintf(f, "  \"peak\": {\"fma_gflops\": %.6g, \"fma_vector_width\": %d, \"copy_gbps\": %.6g, \"copy_mib\": %.6g},\n",
-          peak->fma_gflops, peak->fma_width, peak->copy_gbps, peak->copy_mib);
+  fprintf(f,
+          "  \"peak\": {\"fma_gflops\": %.6g, \"fma_vector_width\": %d, \"copy_gbps\": %.6g, \"copy_mib\": %.6g, "
+          "\"launch_wait_us\": %.6g, \"launch_chain_us\": %.6g},\n",
+          peak->fma_gflops, peak->fma_width, peak->copy_gbps, peak->copy_mib, peak->launch_wait_us,
+          peak->launch_chain_us);
   fprintf(f, "  \"seed\": %llu, \"min_time_s\": %g, \"min_reps\": %d, \"validate\": %s,\n", o->seed, o->min_time,
           o->min_reps, o->validate ? "true" : "false");
   fprintf(f, "  \"flop_formula\": \"2 * N * K * out_spatial * (C / groups) * kernel_volume\",\n  \"cases\": [\n");
@@ -1083,8 +1086,10 @@ static void print_header(clconv_context *ctx, const clconv_device_info *info, co
                          const bench_peak *peak, const args *a) {
   printf("clconv-bench %s on %s (%s; %s; %u compute units)\n", clconv_version_string(), info->name, info->platform,
          info->version, info->compute_units);
-  printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB)\n", peak->fma_gflops, peak->fma_width,
-         peak->copy_gbps, peak->copy_mib);
+  printf("in-run peak: %.1f GFLOP/s fp32 FMA (float%d), %.1f GB/s copy (%.0f MiB); an empty launch %.1f us waited "
+         "on, %.1f us back to back\n",
+         peak->fma_gflops, peak->fma_width, peak->copy_gbps, peak->copy_mib, peak->launch_wait_us,
+         peak->launch_chain_us);
   printf("profile: %s, %u float lanes, %zu work-items per group at most, %llu KiB local memory "
          "(CLCONV_DEVICE_CLASS, CLCONV_VECTOR_WIDTH override)\n",
          prof->device_class == CLCONV_CLASS_GPU ? "gpu" : "cpu", prof->vector_width, prof->max_work_group_size,

@@ -1,7 +1,9 @@
 #include "peak.h"
+#include "timing.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const char clconv__src_peak[]; /* bench/peak.cl, embedded at build time */
@@ -143,6 +145,64 @@ static int copy_rate(cl_context cl, cl_device_id dev, cl_command_queue q, double
   return rc;
 }
 
+/* The wall time of a launch that does nothing (peak_fma with no iterations on one work-item): each waited on
+ * (clFinish), and 64 back to back before one wait, per launch; medians of 101 and 21 such measurements. */
+#define LAUNCH_WAITS 101
+#define LAUNCH_CHAINS 21
+#define LAUNCH_CHAIN 64
+static int launch_cost(cl_context cl, cl_device_id dev, cl_command_queue q, double *wait_us, double *chain_us,
+                       char *err, size_t cap) {
+  cl_int e;
+  cl_program p = build(cl, dev, 1, &e);
+  if (!p)
+    return fail(err, cap, "building peak_fma", e);
+  cl_kernel k = clCreateKernel(p, "peak_fma", &e);
+  cl_mem out = k ? clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &e) : NULL;
+  const cl_int iters = 0;
+  const cl_float a = 1.0f, b = 0.0f;
+  const size_t one = 1;
+  if (out)
+    e = clSetKernelArg(k, 0, sizeof out, &out);
+  if (out && e == CL_SUCCESS)
+    e = clSetKernelArg(k, 1, sizeof iters, &iters);
+  if (out && e == CL_SUCCESS)
+    e = clSetKernelArg(k, 2, sizeof a, &a);
+  if (out && e == CL_SUCCESS)
+    e = clSetKernelArg(k, 3, sizeof b, &b);
+  double waits[LAUNCH_WAITS], chains[LAUNCH_CHAINS];
+  for (int i = -10; out && e == CL_SUCCESS && i < LAUNCH_WAITS; i++) { /* the first 10 warm up */
+    double t0 = bench_now_s();
+    e = clEnqueueNDRangeKernel(q, k, 1, NULL, &one, &one, 0, NULL, NULL);
+    if (e == CL_SUCCESS)
+      e = clFinish(q);
+    if (i >= 0)
+      waits[i] = (bench_now_s() - t0) * 1e6;
+  }
+  for (int i = 0; out && e == CL_SUCCESS && i < LAUNCH_CHAINS; i++) {
+    double t0 = bench_now_s();
+    for (int j = 0; e == CL_SUCCESS && j < LAUNCH_CHAIN; j++)
+      e = clEnqueueNDRangeKernel(q, k, 1, NULL, &one, &one, 0, NULL, NULL);
+    if (e == CL_SUCCESS)
+      e = clFinish(q);
+    chains[i] = (bench_now_s() - t0) * 1e6 / LAUNCH_CHAIN;
+  }
+  int rc = 0;
+  if (!out || e != CL_SUCCESS) {
+    rc = fail(err, cap, "timing an empty launch", e);
+  } else {
+    qsort(waits, LAUNCH_WAITS, sizeof *waits, bench_cmp_double);
+    qsort(chains, LAUNCH_CHAINS, sizeof *chains, bench_cmp_double);
+    *wait_us = waits[LAUNCH_WAITS / 2];
+    *chain_us = chains[LAUNCH_CHAINS / 2];
+  }
+  if (out)
+    clReleaseMemObject(out);
+  if (k)
+    clReleaseKernel(k);
+  clReleaseProgram(p);
+  return rc;
+}
+
 int bench_peak_measure(clconv_context *ctx, bench_peak *out, char *err, size_t cap) {
   cl_context cl;
   cl_device_id dev;
@@ -166,5 +226,7 @@ int bench_peak_measure(clconv_context *ctx, bench_peak *out, char *err, size_t c
       out->fma_width = widths[i];
     }
   }
-  return copy_rate(cl, dev, q, &out->copy_gbps, &out->copy_mib, err, cap);
+  if (copy_rate(cl, dev, q, &out->copy_gbps, &out->copy_mib, err, cap))
+    return -1;
+  return launch_cost(cl, dev, q, &out->launch_wait_us, &out->launch_chain_us, err, cap);
 }

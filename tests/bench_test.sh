@@ -55,6 +55,7 @@ for name in ("run.json", "run2.json"):
     r = json.load(open(name))
     assert r["tool"] == "clconv-bench" and r["device"]["name"], r
     assert r["peak"]["fma_gflops"] > 0 and r["peak"]["copy_gbps"] > 0, r["peak"]
+    assert r["peak"]["launch_wait_us"] > 0 and r["peak"]["launch_chain_us"] > 0, r["peak"]
     cases = r["cases"]
     assert [c["case"] for c in cases] == names, cases
     # a conv case without algo= runs once per algorithm; auto reports its choice
