@@ -28,6 +28,18 @@ static double launch(cl_command_queue q, cl_kernel k, size_t global, size_t loca
   return e == CL_SUCCESS ? (double)(t1 - t0) * 1e-9 : -1.0;
 }
 
+/* peak_fma's arguments: its output, the loop's length and the fma's two constants. */
+static cl_int fma_args(cl_kernel k, cl_mem out, cl_int iters, cl_float a, cl_float b) {
+  cl_int e = clSetKernelArg(k, 0, sizeof out, &out);
+  if (e == CL_SUCCESS)
+    e = clSetKernelArg(k, 1, sizeof iters, &iters);
+  if (e == CL_SUCCESS)
+    e = clSetKernelArg(k, 2, sizeof a, &a);
+  if (e == CL_SUCCESS)
+    e = clSetKernelArg(k, 3, sizeof b, &b);
+  return e;
+}
+
 static cl_program build(cl_context cl, cl_device_id dev, int width, cl_int *err) {
   const char *src = clconv__src_peak;
   cl_program p = clCreateProgramWithSource(cl, 1, &src, NULL, err);
@@ -59,18 +71,11 @@ static int fma_rate(cl_context cl, cl_device_id dev, cl_command_queue q, int wid
     if (clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) == CL_SUCCESS &&
         kwg < local)
       local = kwg;
-    cl_float a = 0.999f, b = 0.001f;
     cl_int iters = 64;
     double best = 0.0;
     /* grow the loop until one launch takes >= 20 ms, then keep the best of three at that length */
     for (int timed = 0; timed < 3;) {
-      e = clSetKernelArg(k, 0, sizeof out, &out);
-      if (e == CL_SUCCESS)
-        e = clSetKernelArg(k, 1, sizeof iters, &iters);
-      if (e == CL_SUCCESS)
-        e = clSetKernelArg(k, 2, sizeof a, &a);
-      if (e == CL_SUCCESS)
-        e = clSetKernelArg(k, 3, sizeof b, &b);
+      e = fma_args(k, out, iters, 0.999f, 0.001f);
       double t = e == CL_SUCCESS ? launch(q, k, global, local) : -1.0;
       if (t <= 0.0) {
         rc = fail(err, cap, "running peak_fma", e);
@@ -158,17 +163,9 @@ static int launch_cost(cl_context cl, cl_device_id dev, cl_command_queue q, doub
     return fail(err, cap, "building peak_fma", e);
   cl_kernel k = clCreateKernel(p, "peak_fma", &e);
   cl_mem out = k ? clCreateBuffer(cl, CL_MEM_WRITE_ONLY, sizeof(float), NULL, &e) : NULL;
-  const cl_int iters = 0;
-  const cl_float a = 1.0f, b = 0.0f;
   const size_t one = 1;
   if (out)
-    e = clSetKernelArg(k, 0, sizeof out, &out);
-  if (out && e == CL_SUCCESS)
-    e = clSetKernelArg(k, 1, sizeof iters, &iters);
-  if (out && e == CL_SUCCESS)
-    e = clSetKernelArg(k, 2, sizeof a, &a);
-  if (out && e == CL_SUCCESS)
-    e = clSetKernelArg(k, 3, sizeof b, &b);
+    e = fma_args(k, out, 0, 1.0f, 0.0f); /* no iterations: the launch alone */
   double waits[LAUNCH_WAITS], chains[LAUNCH_CHAINS];
   for (int i = -10; out && e == CL_SUCCESS && i < LAUNCH_WAITS; i++) { /* the first 10 warm up */
     double t0 = bench_now_s();
